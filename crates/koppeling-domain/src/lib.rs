@@ -1,0 +1,16 @@
+//! Radar360 → SnelStart synchronisation: the rules, models, ports and the sync use case.
+//!
+//! This crate does no I/O. Adapters implement the traits in [`ports`]; the application
+//! composes them into a [`sync::Service`].
+#![deny(clippy::float_arithmetic)]
+
+pub mod booking;
+pub mod ids;
+pub mod invoice;
+pub mod koppeling;
+pub mod money;
+pub mod notification;
+pub mod ports;
+pub mod problem;
+pub mod relation;
+pub mod sync;

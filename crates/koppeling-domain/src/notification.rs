@@ -1,0 +1,239 @@
+//! Notifications to the Beheerder: what is queued when something fails, and the Dutch text.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::AdministratieCode;
+
+/// What kind of event a notice reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// An invoice (or its relation) was refused: a data error.
+    InvoiceFailed,
+    /// A transient failure persisted for more than an hour.
+    StillFailing,
+    /// The koppeling paused because SnelStart refuses the credentials.
+    Paused,
+    /// A paused koppeling works again.
+    Resumed,
+}
+
+impl NoticeKind {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvoiceFailed => "invoice_failed",
+            Self::StillFailing => "still_failing",
+            Self::Paused => "paused",
+            Self::Resumed => "resumed",
+        }
+    }
+}
+
+/// One item of a notification: which invoice/relation, why, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationItem {
+    /// The kind of event.
+    pub kind: NoticeKind,
+    /// `invoice`, `relation` or `koppeling`.
+    pub subject_type: String,
+    /// The id of the invoice or relation (empty for the koppeling).
+    pub subject_id: String,
+    /// A human label, e.g. the invoice number.
+    pub label: String,
+    /// The reason in plain words.
+    pub reason: String,
+    /// SnelStart's error code, when SnelStart refused.
+    pub snelstart_code: Option<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl NotificationItem {
+    /// The dedupe key: the same problem is not mailed twice within the window.
+    #[must_use]
+    pub fn dedupe_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.kind.as_str(),
+            self.subject_type,
+            self.subject_id,
+            self.snelstart_code.as_deref().unwrap_or(&self.reason)
+        )
+    }
+}
+
+/// A notification as rendered and stored (and mailed when SMTP is configured).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredNotification {
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// The recipient's e-mail address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// The items it reports.
+    pub items: Vec<NotificationItem>,
+}
+
+/// A mail to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// Recipient name.
+    pub to_name: String,
+    /// Recipient address.
+    pub to_email: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// Renders the Dutch subject and body for `items` of administratie `adm`.
+#[must_use]
+pub fn render(
+    adm: &AdministratieCode,
+    adm_name: &str,
+    recipient_name: &str,
+    items: &[NotificationItem],
+    ui_base_url: &str,
+) -> (String, String) {
+    let base = ui_base_url.trim_end_matches('/');
+    let subject = match items {
+        [one] => match one.kind {
+            NoticeKind::InvoiceFailed => format!(
+                "SnelStart koppeling {adm_name}: {} {} is niet gesynchroniseerd",
+                noun(one),
+                one.label
+            ),
+            NoticeKind::StillFailing => format!(
+                "SnelStart koppeling {adm_name}: {} {} wacht al meer dan een uur",
+                noun(one),
+                one.label
+            ),
+            NoticeKind::Paused => format!(
+                "SnelStart koppeling {adm_name} is gepauzeerd: de koppelsleutel werkt niet meer"
+            ),
+            NoticeKind::Resumed => format!("SnelStart koppeling {adm_name} werkt weer (opgelost)"),
+        },
+        many => format!(
+            "SnelStart koppeling {adm_name}: {} problemen bij het synchroniseren",
+            many.len()
+        ),
+    };
+    let mut body = format!("Beste {recipient_name},\n\n");
+    if items.iter().all(|i| i.kind == NoticeKind::Resumed) {
+        body.push_str(&format!(
+            "De SnelStart koppeling van administratie {adm_name} ({adm}) werkt weer. Facturen die in de wachtrij stonden worden nu verstuurd.\n"
+        ));
+    } else {
+        body.push_str(&format!(
+            "Bij het synchroniseren van administratie {adm_name} ({adm}) naar SnelStart is het volgende misgegaan:\n"
+        ));
+        for item in items {
+            body.push('\n');
+            let what = match item.subject_type.as_str() {
+                "koppeling" => "De koppeling".to_owned(),
+                _ => format!("{} {}", capitalised(noun(item)), item.label),
+            };
+            body.push_str(&format!("* {what}\n  Reden: {}\n", item.reason));
+            if let Some(code) = &item.snelstart_code {
+                body.push_str(&format!("  SnelStart-foutcode: {code}\n"));
+            }
+            if let Some(hint) = &item.hint {
+                body.push_str(&format!("  Wat te doen: {hint}\n"));
+            }
+            let link = match item.subject_type.as_str() {
+                "invoice" => format!("{base}/facturen/{}", item.subject_id),
+                "relation" => format!("{base}/relaties"),
+                _ => format!("{base}/koppelingen"),
+            };
+            body.push_str(&format!("  Bekijk: {link}\n"));
+        }
+        body.push_str(
+            "\nNa het oplossen kun je een mislukte factuur in het overzicht opnieuw aanbieden.\n",
+        );
+    }
+    body.push_str("\nMet vriendelijke groet,\nkoppeling (Radar360 → SnelStart)\n");
+    (subject, body)
+}
+
+fn noun(item: &NotificationItem) -> &'static str {
+    match item.subject_type.as_str() {
+        "invoice" => "factuur",
+        "relation" => "relatie",
+        _ => "koppeling",
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(kind: NoticeKind) -> NotificationItem {
+        NotificationItem {
+            kind,
+            subject_type: "invoice".into(),
+            subject_id: "inv-1".into(),
+            label: "2026-001".into(),
+            reason: "SnelStart weigert de boeking".into(),
+            snelstart_code: Some("BOE-0039".into()),
+            hint: Some("controleer de bedragen".into()),
+        }
+    }
+
+    #[test]
+    fn one_failure_names_invoice_reason_code_hint_and_link() {
+        let adm = AdministratieCode::parse("kantoor").unwrap();
+        let (subject, body) = render(
+            &adm,
+            "Kantoor B.V.",
+            "Bea",
+            &[item(NoticeKind::InvoiceFailed)],
+            "http://ui/",
+        );
+        assert_eq!(
+            subject,
+            "SnelStart koppeling Kantoor B.V.: factuur 2026-001 is niet gesynchroniseerd"
+        );
+        for want in [
+            "Beste Bea",
+            "Factuur 2026-001",
+            "Reden: SnelStart weigert de boeking",
+            "BOE-0039",
+            "Wat te doen: controleer de bedragen",
+            "http://ui/facturen/inv-1",
+        ] {
+            assert!(body.contains(want), "{want} missing in {body}");
+        }
+    }
+
+    #[test]
+    fn several_failures_are_one_mail() {
+        let adm = AdministratieCode::parse("kantoor").unwrap();
+        let (subject, body) = render(
+            &adm,
+            "K",
+            "B",
+            &[
+                item(NoticeKind::InvoiceFailed),
+                item(NoticeKind::InvoiceFailed),
+            ],
+            "http://ui",
+        );
+        assert!(subject.contains("2 problemen"));
+        assert_eq!(body.matches("Reden:").count(), 2);
+    }
+}

@@ -1,0 +1,853 @@
+//! Ports: the traits the adapters implement (store, SnelStart, notifier, clock).
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::booking::SalesBooking;
+use crate::ids::{AdministratieCode, ResourceId};
+use crate::invoice::Invoice;
+use crate::koppeling::{Connection, ConnectionKey, Koppeling, KoppelingSettings};
+use crate::notification::{NotificationItem, OutgoingMail, StoredNotification};
+use crate::problem::Problem;
+use crate::relation::{RelatieCode, RelatieData, Relation};
+
+// ---------------------------------------------------------------------------------------
+// Clock
+
+/// The current time; a port so that tests control it.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Accounting (SnelStart)
+
+/// Which credential SnelStart refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Credential {
+    /// The firm's koppelsleutel (no token, or a fresh token refused).
+    ConnectionKey,
+    /// The integrator's subscription key: the operator's problem.
+    SubscriptionKey,
+}
+
+/// A failure of a SnelStart call, already sorted into the product's error classes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountingError {
+    /// 429, a read's 5xx, a refused connection: nothing was written; retry later.
+    #[error("SnelStart is temporarily unavailable: {message}")]
+    Transient {
+        /// SnelStart's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+        /// What happened.
+        message: String,
+    },
+    /// A write timed out, got a 5xx or lost its connection: it may have been committed.
+    #[error("the outcome of the SnelStart write is unknown: {message}")]
+    UnknownOutcome {
+        /// What happened.
+        message: String,
+    },
+    /// SnelStart refused the data (a 400 business rule): a data error.
+    #[error("SnelStart refused: {message}")]
+    Rejected {
+        /// SnelStart's error code, e.g. `BOE-0039`.
+        code: Option<String>,
+        /// SnelStart's message.
+        message: String,
+    },
+    /// SnelStart refused the credentials.
+    #[error("SnelStart refused the credentials: {message}")]
+    Auth {
+        /// Which credential.
+        credential: Credential,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// A relatie as found in SnelStart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRelatie {
+    /// SnelStart id (GUID).
+    pub id: String,
+    /// Whether its relatiesoort contains `Klant`.
+    pub is_klant: bool,
+    /// Whether it is nonactief.
+    pub inactive: bool,
+}
+
+/// A verkoopboeking as found in SnelStart through its verkoopfactuur.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteBooking {
+    /// The verkoopboeking id.
+    pub id: String,
+    /// The klant's relatie id, when known.
+    pub klant_id: Option<String>,
+    /// factuurBedrag, when known.
+    pub total: Option<Decimal>,
+}
+
+/// The accounting package (SnelStart B2B API v2).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Accounting: Send + Sync + 'static {
+    /// Runs the activation checks: the key yields a token, ledgers with functions 12/11/10
+    /// (or the configured revenue ledgers) exist and are active, the sales journal exists
+    /// with soort `Verkoop`.
+    ///
+    /// # Errors
+    /// `Ok(problems)` lists what is wrong (empty when all pass); `Err` only when the checks
+    /// could not be run at all (SnelStart unreachable). A refused key is a problem with code
+    /// `key_refused`, not an `Err`.
+    fn check_activation(
+        &self,
+        conn: &Connection,
+        settings: &KoppelingSettings,
+    ) -> impl Future<Output = Result<Vec<Problem>, AccountingError>> + Send;
+
+    /// Looks a relatie up by relatiecode.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn find_relatie(
+        &self,
+        conn: &Connection,
+        code: RelatieCode,
+    ) -> impl Future<Output = Result<Option<RemoteRelatie>, AccountingError>> + Send;
+
+    /// Creates a relatie (soort Klant) and returns its id.
+    ///
+    /// # Errors
+    /// `Rejected` with code `REL-0008` when the relatiecode is in use; `UnknownOutcome` when
+    /// the write may have been committed.
+    fn create_relatie(
+        &self,
+        conn: &Connection,
+        data: &RelatieData,
+    ) -> impl Future<Output = Result<String, AccountingError>> + Send;
+
+    /// Updates relatie `id` with `data` (read-modify-write: fields we do not manage are kept).
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn update_relatie(
+        &self,
+        conn: &Connection,
+        id: &str,
+        data: &RelatieData,
+    ) -> impl Future<Output = Result<(), AccountingError>> + Send;
+
+    /// Books `booking` as a verkoopboeking for klant `klant_id`; returns the booking id.
+    ///
+    /// # Errors
+    /// MUST return [`AccountingError::UnknownOutcome`], never `Transient`, when the request
+    /// may have been committed (timeout, 5xx, dropped connection). `Rejected` with code
+    /// `BOE-0021` when the factuurnummer exists.
+    fn book_sale(
+        &self,
+        conn: &Connection,
+        booking: &SalesBooking,
+        klant_id: &str,
+    ) -> impl Future<Output = Result<String, AccountingError>> + Send;
+
+    /// Finds the verkoopboeking of `invoice_number` through `/verkoopfacturen`.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn find_booking(
+        &self,
+        conn: &Connection,
+        invoice_number: &str,
+    ) -> impl Future<Output = Result<Option<RemoteBooking>, AccountingError>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------
+// Notifier
+
+/// A failed send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sending the notification failed: {0}")]
+pub struct NotifyError(pub String);
+
+/// Delivers notifications (e-mail, or a log line when SMTP is not configured).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Notifier: Send + Sync + 'static {
+    /// Sends one mail.
+    ///
+    /// # Errors
+    /// [`NotifyError`] when delivery failed; the caller retries later.
+    fn send(&self, mail: &OutgoingMail) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------
+// Store
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The thing does not exist (in this administratie).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The write conflicts with existing data or the sync state.
+    #[error("{message}")]
+    Conflict {
+        /// snake_case code, e.g. `email_taken`, `invoice_locked`, `code_taken`.
+        code: String,
+        /// A sentence.
+        message: String,
+        /// The field, when one is to blame.
+        field: Option<String>,
+    },
+    /// Anything else (connection lost, constraint, …).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Whether a PUT created or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// 201.
+    Created,
+    /// 200.
+    Replaced,
+}
+
+/// The sync status of an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    /// Waiting (maybe for a back-off).
+    Queued,
+    /// Claimed by a worker.
+    InProgress,
+    /// Booked in SnelStart.
+    Synced,
+    /// Refused; waits for a fix and a retry.
+    Failed,
+    /// Not sent, with a reason.
+    Skipped,
+}
+
+impl SyncStatus {
+    /// All statuses.
+    pub const ALL: [SyncStatus; 5] = [
+        Self::Queued,
+        Self::InProgress,
+        Self::Synced,
+        Self::Failed,
+        Self::Skipped,
+    ];
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::InProgress => "in_progress",
+            Self::Synced => "synced",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The product's three error classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// 429, 5xx, timeouts, network.
+    Transient,
+    /// Our validation or a SnelStart business rule.
+    Data,
+    /// Credentials refused.
+    Auth,
+}
+
+impl ErrorClass {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Transient => "transient",
+            Self::Data => "data",
+            Self::Auth => "auth",
+        }
+    }
+}
+
+/// The sync state of an invoice as shown by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// Status.
+    pub status: SyncStatus,
+    /// The verkoopboeking id once synced.
+    pub snelstart_id: Option<String>,
+    /// The reason for failed and skipped (and the last transient error while queued).
+    pub error: Option<String>,
+    /// What to do.
+    pub hint: Option<String>,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When a back-off ends.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Counts per status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// queued.
+    pub queued: u64,
+    /// in_progress.
+    pub in_progress: u64,
+    /// synced.
+    pub synced: u64,
+    /// failed.
+    pub failed: u64,
+    /// skipped.
+    pub skipped: u64,
+}
+
+/// One row of the sync log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptLog {
+    /// The invoice.
+    pub invoice_id: String,
+    /// 1-based attempt number.
+    pub attempt: u32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `synced`, `failed`, `skipped`, `retry`.
+    pub outcome: String,
+    /// The error class, when it failed.
+    pub error_class: Option<ErrorClass>,
+    /// SnelStart's code, when SnelStart refused.
+    pub snelstart_code: Option<String>,
+    /// A sentence.
+    pub message: String,
+}
+
+/// A Beheerder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admin {
+    /// Caller-chosen id.
+    pub id: ResourceId,
+    /// Name.
+    pub name: String,
+    /// E-mail (the log-in; unique across the service).
+    pub email: String,
+}
+
+/// An administratie (tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Administratie {
+    /// Code.
+    pub code: AdministratieCode,
+    /// Name.
+    pub name: String,
+}
+
+/// A unit of sync work claimed under a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The administratie.
+    pub administratie: AdministratieCode,
+    /// The invoice.
+    pub invoice_id: ResourceId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The last write's outcome is unknown (or a previous lease expired mid-attempt):
+    /// look the invoice up before posting anything.
+    pub needs_lookup: bool,
+    /// When the current run of transient failures began.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The lease holder.
+    pub worker: String,
+}
+
+/// The link between a relation and its SnelStart relatie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatieLink {
+    /// SnelStart relatie id.
+    pub snelstart_id: String,
+    /// Fingerprint of the data last pushed.
+    pub fingerprint: String,
+}
+
+/// Everything the sync needs for one claimed invoice.
+#[derive(Debug, Clone)]
+pub struct SyncJob {
+    /// The invoice.
+    pub invoice: Invoice,
+    /// Its relation.
+    pub relation: Relation,
+    /// The relation's SnelStart relatie, once known.
+    pub relatie: Option<RelatieLink>,
+    /// The koppeling (settings, decrypted key, state).
+    pub koppeling: Koppeling,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Booked (or adopted).
+    Synced {
+        /// The verkoopboeking id.
+        snelstart_id: String,
+    },
+    /// A data error.
+    Failed {
+        /// The reason.
+        error: String,
+        /// What to do.
+        hint: Option<String>,
+        /// SnelStart's code.
+        snelstart_code: Option<String>,
+        /// Data or auth.
+        class: ErrorClass,
+    },
+    /// Not sent.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        /// When.
+        next_attempt_at: DateTime<Utc>,
+        /// The reason.
+        error: String,
+        /// SnelStart's code.
+        snelstart_code: Option<String>,
+        /// Look the invoice up first next time.
+        needs_lookup: bool,
+        /// When this run of failures began.
+        failing_since: DateTime<Utc>,
+    },
+    /// Back to the queue without counting an attempt (the koppeling paused meanwhile).
+    Release {
+        /// Keep the lookup flag.
+        needs_lookup: bool,
+    },
+}
+
+/// A notice waiting to be grouped into a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingNotice {
+    /// Store id of the notice.
+    pub id: i64,
+    /// The administratie.
+    pub administratie: AdministratieCode,
+    /// The item.
+    pub item: NotificationItem,
+    /// When it was queued.
+    pub at: DateTime<Utc>,
+}
+
+/// Who gets the notification of an administratie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Administratie name.
+    pub administratie_name: String,
+    /// The Beheerder (None when no Beheerder is chosen or it was removed).
+    pub admin: Option<Admin>,
+}
+
+/// A notification stored but maybe not yet mailed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsentNotification {
+    /// Store id.
+    pub id: i64,
+    /// Administratie.
+    pub administratie: AdministratieCode,
+    /// Recipient name.
+    pub to_name: String,
+    /// The notification.
+    pub notification: StoredNotification,
+}
+
+/// Radar360's data and the sync state (sea-orm on SQLite or PostgreSQL).
+///
+/// Every method is scoped to one administratie: no call reads or writes another's rows.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Store: Send + Sync + 'static {
+    // --- administraties and Beheerders ---
+
+    /// Creates or renames an administratie.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn put_administratie(
+        &self,
+        adm: &Administratie,
+    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    /// Reads an administratie.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_administratie(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Option<Administratie>, StoreError>> + Send;
+    /// All administraties.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn list_administraties(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Administratie>, StoreError>> + Send;
+    /// Creates or replaces a Beheerder; `password_hash` `None` keeps the stored one.
+    ///
+    /// # Errors
+    /// `Conflict { code: "email_taken" }` when another Beheerder has the e-mail.
+    fn put_admin(
+        &self,
+        adm: &AdministratieCode,
+        admin: &Admin,
+        password_hash: Option<String>,
+    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    /// Reads a Beheerder.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_admin(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+    /// The Beheerders of an administratie.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn list_admins(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Vec<Admin>, StoreError>> + Send;
+    /// Finds a Beheerder by e-mail (the log-in) with the password hash.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn find_admin_by_email(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<(AdministratieCode, Admin, Option<String>)>, StoreError>>
+    + Send;
+    /// Sets the password hash of the Beheerder with `email` in `adm`.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such Beheerder.
+    fn set_admin_password(
+        &self,
+        adm: &AdministratieCode,
+        email: &str,
+        password_hash: String,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    // --- relations and invoices ---
+
+    /// Creates or replaces a relation; the SnelStart tick is kept as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn put_relation(
+        &self,
+        adm: &AdministratieCode,
+        relation: &Relation,
+    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    /// Reads a relation.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_relation(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> impl Future<Output = Result<Option<Relation>, StoreError>> + Send;
+    /// The relations, ordered by code.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn list_relations(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Vec<Relation>, StoreError>> + Send;
+    /// Ticks or un-ticks SnelStart on a relation. Ticking records `code` as the relation's
+    /// relatiecode and, in the same transaction, queues every final invoice of the relation
+    /// that has no sync state yet.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict { code: "code_taken" }` when another ticked relation has the
+    /// same relatiecode (e.g. "007" and "7").
+    fn set_relation_snelstart(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        enabled: Option<RelatieCode>,
+    ) -> impl Future<Output = Result<Relation, StoreError>> + Send;
+    /// The SnelStart relatie linked to a relation.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_relatie_link(
+        &self,
+        adm: &AdministratieCode,
+        relation_id: &ResourceId,
+    ) -> impl Future<Output = Result<Option<RelatieLink>, StoreError>> + Send;
+    /// Records the relatie linked to a relation.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn save_relatie_link(
+        &self,
+        adm: &AdministratieCode,
+        relation_id: &ResourceId,
+        link: &RelatieLink,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates or replaces an invoice. In the same transaction: when it is final and its
+    /// relation is ticked, it is queued (a failed or skipped one is queued again); a draft
+    /// loses a queued state.
+    ///
+    /// # Errors
+    /// `Conflict { code: "invoice_locked" }` when the invoice is synced or in progress and
+    /// the new content differs; `NotFound` when the relation does not exist.
+    fn put_invoice(
+        &self,
+        adm: &AdministratieCode,
+        invoice: &Invoice,
+    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    /// Reads an invoice with its sync state.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_invoice(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> impl Future<Output = Result<Option<(Invoice, Option<SyncState>)>, StoreError>> + Send;
+    /// Invoices newest first, 100 a page (page 1 first), optionally by sync status.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn list_invoices(
+        &self,
+        adm: &AdministratieCode,
+        status: Option<SyncStatus>,
+        page: u32,
+    ) -> impl Future<Output = Result<Vec<(Invoice, Option<SyncState>)>, StoreError>> + Send;
+    /// Re-queues a failed invoice (attempt counter kept, back-off cleared).
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict { code: "not_failed" }` when it is not failed.
+    fn retry_invoice(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> impl Future<Output = Result<SyncState, StoreError>> + Send;
+    /// The sync log, newest first, optionally only failed attempts.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn sync_log(
+        &self,
+        adm: &AdministratieCode,
+        only_failed: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
+    /// Counts per sync status.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn status_counts(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
+
+    // --- the koppeling ---
+
+    /// Saves the settings; `key` `None` keeps the stored key (encrypted at rest).
+    ///
+    /// # Errors
+    /// `NotFound` when the administratie does not exist.
+    fn put_koppeling(
+        &self,
+        adm: &AdministratieCode,
+        settings: &KoppelingSettings,
+        key: Option<&ConnectionKey>,
+    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    /// Reads the koppeling with its decrypted key.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`], also when the key cannot be decrypted.
+    fn get_koppeling(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Option<Koppeling>, StoreError>> + Send;
+    /// Switches the koppeling on (clearing a pause) or off.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    fn set_koppeling_active(
+        &self,
+        adm: &AdministratieCode,
+        active: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Pauses (problem `Some`) or resumes (`None`) the koppeling. Returns true when the
+    /// state changed (so the caller notifies once).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    fn set_koppeling_paused(
+        &self,
+        adm: &AdministratieCode,
+        problem: Option<String>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Pauses every active koppeling (subscription key refused) or resumes those paused for
+    /// that reason; returns the administraties whose state changed.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn set_all_paused(
+        &self,
+        problem: Option<String>,
+    ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
+
+    // --- the work queue ---
+
+    /// Claims up to `limit` due invoices of active, unpaused koppelingen under a lease for
+    /// `worker` until `lease_until`: queued ones whose back-off has passed, and in-progress
+    /// ones whose lease expired (those come with `needs_lookup`). Optionally one
+    /// administratie only. Two concurrent callers never get the same invoice.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        adm: Option<AdministratieCode>,
+    ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
+    /// Loads what the sync needs for a claim; `None` when the invoice or relation is gone.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn load_job(
+        &self,
+        claim: &Claim,
+    ) -> impl Future<Output = Result<Option<SyncJob>, StoreError>> + Send;
+    /// Records the outcome of an attempt, its log row, and an optional notice, in one
+    /// transaction, provided `claim.worker` still holds the lease (returns false otherwise
+    /// and writes nothing).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn finish(
+        &self,
+        claim: &Claim,
+        now: DateTime<Utc>,
+        outcome: &Outcome,
+        log_message: &str,
+        notice: Option<&NotificationItem>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// When the next queued invoice becomes due (for the worker's sleep).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn next_due_at(&self)
+    -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+
+    // --- notifications ---
+
+    /// Queues a notice outside an attempt (e.g. the koppeling paused).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn queue_notice(
+        &self,
+        adm: &AdministratieCode,
+        item: &NotificationItem,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Notices not yet grouped into a notification, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn pending_notices(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
+    /// Whether a notice with `dedupe_key` was part of a notification since `since`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn notified_since(
+        &self,
+        adm: &AdministratieCode,
+        dedupe_key: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The recipient of an administratie's notifications.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn recipient(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Recipient, StoreError>> + Send;
+    /// Stores a notification made of `notice_ids` (which stop being pending, whether
+    /// included or suppressed as duplicates) in one transaction; returns its id.
+    /// `notification` `None` only consumes the notices.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn save_notification(
+        &self,
+        adm: &AdministratieCode,
+        notice_ids: &[i64],
+        notification: Option<(&StoredNotification, &[String])>,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Stored notifications not yet mailed (and not given up).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn unsent_notifications(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UnsentNotification>, StoreError>> + Send;
+    /// Marks a notification mailed (`error` None) or records a failed send attempt.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn mark_notification(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        error: Option<String>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The notifications of an administratie, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn notifications(
+        &self,
+        adm: &AdministratieCode,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredNotification>, StoreError>> + Send;
+}

@@ -1,0 +1,1 @@
+//! The sync use case: for one claimed invoice, ensure the relatie, then book it exactly once.

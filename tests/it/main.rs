@@ -1,0 +1,1 @@
+//! Black-box tests of koppeling: one integration-test binary.
