@@ -688,7 +688,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
         settings: &KoppelingSettings,
-        key: Option<&ConnectionKey>,
+        key: Option<ConnectionKey>,
     ) -> impl Future<Output = Result<Put, StoreError>> + Send;
     /// Reads the koppeling with its decrypted key.
     ///
@@ -764,7 +764,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         outcome: &Outcome,
         log_message: &str,
-        notice: Option<&NotificationItem>,
+        notice: Option<NotificationItem>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// When the next queued invoice becomes due (for the worker's sleep).
     ///
@@ -821,7 +821,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
         notice_ids: &[i64],
-        notification: Option<(&StoredNotification, &[String])>,
+        notification: Option<(StoredNotification, Vec<String>)>,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// Stored notifications not yet mailed (and not given up).
     ///

@@ -249,34 +249,34 @@ pub fn validate_relation(relation: &Relation) -> Result<(), Vec<Problem>> {
     if relation.name.trim().is_empty() {
         problems.push(Problem::new("name", "required", "name must not be empty"));
     }
-    if let Some(country) = relation.address.as_ref().and_then(|a| a.country.as_deref()) {
-        if !is_iso2(country) {
-            problems.push(Problem::new(
-                "address.country",
-                "invalid_country",
-                format!("country {country:?} must be an ISO 3166-1 alpha-2 code such as NL"),
-            ));
-        }
+    if let Some(country) = relation.address.as_ref().and_then(|a| a.country.as_deref())
+        && !is_iso2(country)
+    {
+        problems.push(Problem::new(
+            "address.country",
+            "invalid_country",
+            format!("country {country:?} must be an ISO 3166-1 alpha-2 code such as NL"),
+        ));
     }
-    if let Some(iban) = relation.iban.as_deref().filter(|s| !s.trim().is_empty()) {
-        if !iban_is_valid(iban) {
-            problems.push(
-                Problem::new(
-                    "iban",
-                    "invalid_iban",
-                    format!("IBAN {iban:?} has a wrong format or checksum"),
-                )
-                .with_hint("controleer het IBAN-nummer"),
-            );
-        }
+    if let Some(iban) = relation.iban.as_deref().filter(|s| !s.trim().is_empty())
+        && !iban_is_valid(iban)
+    {
+        problems.push(
+            Problem::new(
+                "iban",
+                "invalid_iban",
+                format!("IBAN {iban:?} has a wrong format or checksum"),
+            )
+            .with_hint("controleer het IBAN-nummer"),
+        );
     }
     if let Some(vat) = relation
         .vat_number
         .as_deref()
         .filter(|s| !s.trim().is_empty())
+        && !vat_number_is_valid(vat)
     {
-        if !vat_number_is_valid(vat) {
-            problems.push(
+        problems.push(
                 Problem::new(
                     "vat_number",
                     "invalid_vat_number",
@@ -284,7 +284,6 @@ pub fn validate_relation(relation: &Relation) -> Result<(), Vec<Problem>> {
                 )
                 .with_hint("controleer het btw-nummer: landcode gevolgd door cijfers/letters, zonder spaties of punten"),
             );
-        }
     }
     if problems.is_empty() {
         Ok(())

@@ -1,1 +1,838 @@
 //! The sync use case: for one claimed invoice, ensure the relatie, then book it exactly once.
+//!
+//! Exactly-once protocol: the first attempt posts directly (one SnelStart call in steady
+//! state). An attempt whose write outcome is unknown (timeout, 5xx, lost connection, or a
+//! lease that expired while a worker held it) sets `needs_lookup`, and the next attempt looks
+//! the invoice up by factuurnummer before anything is posted again. BOE-0021 ("factuurnummer
+//! bestaat al") is adopted when the existing booking matches.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::booking::{Plan, SalesBooking, plan_booking};
+use crate::ids::AdministratieCode;
+use crate::koppeling::Connection;
+use crate::notification::{NoticeKind, NotificationItem, OutgoingMail, StoredNotification, render};
+use crate::ports::{
+    Accounting, AccountingError, Claim, Clock, Credential, ErrorClass, Notifier, Outcome,
+    RelatieLink, Store, StoreError, SyncJob,
+};
+use crate::problem::Problem;
+use crate::relation::{RelatieCode, RelatieData, plan_relatie};
+
+mod admin;
+pub use admin::{KoppelingOverview, ServiceError};
+
+/// Tunables of the sync.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// How long a claim is held before another worker may take it over.
+    pub lease: Duration,
+    /// Identifies this worker (process) in leases.
+    pub worker_id: String,
+    /// Base URL of the admin UI, for links in notifications.
+    pub ui_base_url: String,
+    /// The same problem is not notified again within this window.
+    pub dedupe: Duration,
+    /// A transient failure that persists this long is notified.
+    pub notify_transient_after: Duration,
+    /// Longest back-off between attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            worker_id: "worker".to_owned(),
+            ui_base_url: "http://127.0.0.1:8360".to_owned(),
+            dedupe: Duration::from_secs(24 * 3600),
+            notify_transient_after: Duration::from_secs(3600),
+            max_backoff: Duration::from_secs(900),
+        }
+    }
+}
+
+/// What one attempt did, for the caller's log and exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptReport {
+    /// The administratie.
+    pub administratie: AdministratieCode,
+    /// The invoice id.
+    pub invoice_id: String,
+    /// The outcome recorded.
+    pub outcome: Outcome,
+    /// Whether the lease was still ours when recording.
+    pub recorded: bool,
+}
+
+/// The application service: the sync use case and the management operations.
+pub struct Service<S, A, N, C> {
+    store: S,
+    accounting: A,
+    notifier: N,
+    clock: C,
+    config: SyncConfig,
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The back-off before attempt `attempts + 1`: 2^attempts seconds, capped.
+#[must_use]
+pub fn backoff(attempts: u32, max: Duration) -> Duration {
+    let secs = 1u64 << attempts.min(20);
+    Duration::from_secs(secs).min(max)
+}
+
+/// A Dutch hint for a SnelStart error code.
+#[must_use]
+pub fn hint_for_code(code: Option<&str>) -> String {
+    match code {
+        Some("BOE-0039") => "de boeking is niet in balans; controleer de bedragen en btw van de factuur".to_owned(),
+        Some("BOE-0042" | "BOE-0051") => "de periode van de factuurdatum is geblokkeerd in SnelStart; open de periode in SnelStart of corrigeer met een creditnota in een open periode, en bied de factuur opnieuw aan".to_owned(),
+        Some("BOE-0033") => "de factuurdatum ligt meer dan 5 jaar voor het huidige boekjaar in SnelStart".to_owned(),
+        Some("BOE-0008" | "BOE-0037" | "BOE-0061" | "BOE-0082") => "controleer de omzetgrootboeken (BTW codes 12/11/10) in SnelStart en in Instellingen, en bied de factuur daarna opnieuw aan".to_owned(),
+        Some("BOE-0054") => "de relatie staat op non-actief in SnelStart; zet haar weer actief en bied de factuur opnieuw aan".to_owned(),
+        Some("BOE-0060") => "de relatie in SnelStart is geen klant; maak haar klant in SnelStart of gebruik een andere relatiecode".to_owned(),
+        Some("BOE-0021") => "het factuurnummer bestaat al in SnelStart met een ander bedrag of een andere klant; controleer de factuur in SnelStart".to_owned(),
+        Some("REL-0088" | "REL-0087") => "het btw-nummer van de relatie wordt door SnelStart afgewezen; corrigeer het btw-nummer bij de relatie en bied de factuur opnieuw aan".to_owned(),
+        Some(code) if code.starts_with("REL-") => "SnelStart weigert de relatiegegevens; corrigeer de relatie in Radar360 en bied de factuur opnieuw aan".to_owned(),
+        _ => "los de oorzaak op en bied de factuur daarna opnieuw aan".to_owned(),
+    }
+}
+
+/// The next step after an [`AccountingError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    /// Retry later; `lookup` when the write may have been committed.
+    Retry {
+        /// At the earliest after this long.
+        after: Duration,
+        /// Look the invoice up first.
+        lookup: bool,
+    },
+    /// A data error.
+    Fail,
+    /// Pause the koppeling (or all, for the subscription key).
+    Pause(Credential),
+}
+
+/// Sorts an accounting failure into what to do next (pure).
+#[must_use]
+pub fn classify(error: &AccountingError, attempts: u32, max_backoff: Duration) -> NextStep {
+    let base = backoff(attempts, max_backoff);
+    match error {
+        AccountingError::Transient { retry_after, .. } => NextStep::Retry {
+            after: retry_after.map_or(base, |r| r.max(Duration::from_secs(1))),
+            lookup: false,
+        },
+        AccountingError::UnknownOutcome { .. } => NextStep::Retry {
+            after: base,
+            lookup: true,
+        },
+        AccountingError::Rejected { .. } => NextStep::Fail,
+        AccountingError::Auth { credential, .. } => NextStep::Pause(*credential),
+    }
+}
+
+enum Step {
+    Done(Outcome, String, Option<NotificationItem>),
+}
+
+fn problems_outcome(job: &SyncJob, problems: &[Problem], prefix: &str) -> Step {
+    let reason = problems
+        .iter()
+        .map(|p| format!("{prefix}{}: {}", p.field, p.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let hint = problems
+        .iter()
+        .find_map(|p| p.hint.clone())
+        .unwrap_or_else(|| {
+            "corrigeer de gegevens in Radar360; de factuur wordt daarna opnieuw aangeboden"
+                .to_owned()
+        });
+    let subject_is_relation = prefix.starts_with("relation");
+    let item = NotificationItem {
+        kind: NoticeKind::InvoiceFailed,
+        subject_type: if subject_is_relation {
+            "relation"
+        } else {
+            "invoice"
+        }
+        .to_owned(),
+        subject_id: if subject_is_relation {
+            job.relation.id.to_string()
+        } else {
+            job.invoice.id.to_string()
+        },
+        label: if subject_is_relation {
+            format!("{} ({})", job.relation.name, job.relation.code)
+        } else {
+            job.invoice.number.clone()
+        },
+        reason: reason.clone(),
+        snelstart_code: None,
+        hint: Some(hint.clone()),
+    };
+    Step::Done(
+        Outcome::Failed {
+            error: reason.clone(),
+            hint: Some(hint),
+            snelstart_code: None,
+            class: ErrorClass::Data,
+        },
+        reason,
+        Some(item),
+    )
+}
+
+impl<S, A, N, C> Service<S, A, N, C>
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    /// Composes the service.
+    pub fn new(store: S, accounting: A, notifier: N, clock: C, config: SyncConfig) -> Self {
+        Self {
+            store,
+            accounting,
+            notifier,
+            clock,
+            config,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The accounting adapter.
+    pub fn accounting(&self) -> &A {
+        &self.accounting
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// Claims up to `limit` due invoices for this worker.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn claim(
+        &self,
+        limit: u32,
+        adm: Option<AdministratieCode>,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let now = self.clock.now();
+        self.store
+            .claim_due(
+                &self.config.worker_id,
+                now,
+                now + chrono_duration(self.config.lease),
+                limit,
+                adm,
+            )
+            .await
+    }
+
+    /// Runs one attempt for a claimed invoice and records its outcome.
+    ///
+    /// # Errors
+    /// A store failure (the claim then expires and is taken over with a lookup).
+    #[tracing::instrument(skip_all, fields(adm = %claim.administratie, invoice = %claim.invoice_id))]
+    pub async fn process(&self, claim: &Claim) -> Result<AttemptReport, StoreError> {
+        let Some(job) = self.store.load_job(claim).await? else {
+            let outcome = Outcome::Skipped {
+                reason: "the invoice or its relation no longer exists".to_owned(),
+            };
+            let recorded = self
+                .store
+                .finish(
+                    claim,
+                    self.clock.now(),
+                    &outcome,
+                    "invoice or relation removed",
+                    None,
+                )
+                .await?;
+            return Ok(self.report(claim, outcome, recorded));
+        };
+        let Step::Done(outcome, message, notice) = self.attempt(claim, &job).await?;
+        let recorded = self
+            .store
+            .finish(claim, self.clock.now(), &outcome, &message, notice)
+            .await?;
+        match &outcome {
+            Outcome::Synced { snelstart_id } => tracing::info!(snelstart_id, "invoice synced"),
+            Outcome::Failed { error, .. } => tracing::warn!(error, "invoice failed"),
+            Outcome::Skipped { reason } => tracing::info!(reason, "invoice skipped"),
+            Outcome::Retry {
+                error,
+                next_attempt_at,
+                ..
+            } => tracing::info!(error, %next_attempt_at, "invoice will be retried"),
+            Outcome::Release { .. } => tracing::info!("invoice released"),
+        }
+        if !recorded {
+            tracing::warn!("lease lost before the outcome was recorded; another worker took over");
+        }
+        Ok(self.report(claim, outcome, recorded))
+    }
+
+    fn report(&self, claim: &Claim, outcome: Outcome, recorded: bool) -> AttemptReport {
+        AttemptReport {
+            administratie: claim.administratie.clone(),
+            invoice_id: claim.invoice_id.to_string(),
+            outcome,
+            recorded,
+        }
+    }
+
+    async fn attempt(&self, claim: &Claim, job: &SyncJob) -> Result<Step, StoreError> {
+        let koppeling = &job.koppeling;
+        if !koppeling.active || koppeling.paused {
+            return Ok(Step::Done(
+                Outcome::Release {
+                    needs_lookup: claim.needs_lookup,
+                },
+                String::new(),
+                None,
+            ));
+        }
+        let Some(key) = koppeling.key.clone() else {
+            self.pause(
+                &claim.administratie,
+                Credential::ConnectionKey,
+                "no koppelsleutel is set",
+            )
+            .await?;
+            return Ok(Step::Done(
+                Outcome::Release {
+                    needs_lookup: claim.needs_lookup,
+                },
+                String::new(),
+                None,
+            ));
+        };
+        let invoice = &job.invoice;
+        if let Some(start) = koppeling.settings.start_date
+            && invoice.date < start
+        {
+            let reason = format!(
+                "invoice date {} is before the koppeling's start_date {start}",
+                invoice.date
+            );
+            return Ok(Step::Done(
+                Outcome::Skipped {
+                    reason: reason.clone(),
+                },
+                reason,
+                None,
+            ));
+        }
+        if !job.relation.snelstart_enabled {
+            let reason = "the relation is not ticked for SnelStart".to_owned();
+            return Ok(Step::Done(
+                Outcome::Skipped {
+                    reason: reason.clone(),
+                },
+                reason,
+                None,
+            ));
+        }
+        let data = match plan_relatie(&job.relation) {
+            Ok(data) => data,
+            Err(problems) => return Ok(problems_outcome(job, &problems, "relation.")),
+        };
+        let booking = match plan_booking(invoice, data.code, &koppeling.settings) {
+            Ok(Plan::Book(booking)) => booking,
+            Ok(Plan::Skip(reason)) => {
+                return Ok(Step::Done(
+                    Outcome::Skipped {
+                        reason: reason.clone(),
+                    },
+                    reason,
+                    None,
+                ));
+            }
+            Err(problems) => return Ok(problems_outcome(job, &problems, "")),
+        };
+        let conn = Connection {
+            administratie: claim.administratie.clone(),
+            key,
+        };
+
+        // A previous write may have been committed: look before posting again.
+        if claim.needs_lookup {
+            match self
+                .accounting
+                .find_booking(&conn, &booking.invoice_number)
+                .await
+            {
+                Ok(Some(found)) => {
+                    return Ok(self.adopt(
+                        claim,
+                        job,
+                        &booking,
+                        &found,
+                        job.relatie.as_ref().map(|l| l.snelstart_id.as_str()),
+                    ));
+                }
+                Ok(None) => {}
+                Err(error) => return self.on_error(claim, job, &error, true).await,
+            }
+        }
+
+        let klant_id = match self.ensure_relatie(claim, job, &conn, &data).await {
+            Ok(id) => id,
+            Err(EnsureError::Accounting(error)) => {
+                return self.on_error(claim, job, &error, claim.needs_lookup).await;
+            }
+            Err(EnsureError::Store(error)) => return Err(error),
+            Err(EnsureError::NotKlant(message)) => {
+                let hint = "gebruik in Radar360 een relatiecode die in SnelStart vrij is of bij een klant hoort".to_owned();
+                let item = self.item(
+                    job,
+                    NoticeKind::InvoiceFailed,
+                    message.clone(),
+                    None,
+                    Some(hint.clone()),
+                );
+                return Ok(Step::Done(
+                    Outcome::Failed {
+                        error: message.clone(),
+                        hint: Some(hint),
+                        snelstart_code: None,
+                        class: ErrorClass::Data,
+                    },
+                    message,
+                    Some(item),
+                ));
+            }
+        };
+
+        match self.accounting.book_sale(&conn, &booking, &klant_id).await {
+            Ok(id) => Ok(Step::Done(
+                Outcome::Synced { snelstart_id: id },
+                "booked".to_owned(),
+                None,
+            )),
+            Err(AccountingError::Rejected {
+                code: Some(code), ..
+            }) if code == "BOE-0021" => {
+                match self
+                    .accounting
+                    .find_booking(&conn, &booking.invoice_number)
+                    .await
+                {
+                    Ok(Some(found)) => {
+                        Ok(self.adopt(claim, job, &booking, &found, Some(&klant_id)))
+                    }
+                    Ok(None) => {
+                        let error = AccountingError::Transient { retry_after: None, message: "SnelStart reports the factuurnummer exists but the lookup found none yet".to_owned() };
+                        self.on_error(claim, job, &error, true).await
+                    }
+                    Err(error) => self.on_error(claim, job, &error, true).await,
+                }
+            }
+            Err(error) => self.on_error(claim, job, &error, false).await,
+        }
+    }
+
+    fn adopt(
+        &self,
+        _claim: &Claim,
+        job: &SyncJob,
+        booking: &SalesBooking,
+        found: &crate::ports::RemoteBooking,
+        klant_id: Option<&str>,
+    ) -> Step {
+        let total_matches = found.total.is_none_or(|t| t == booking.total);
+        let klant_matches = match (klant_id, found.klant_id.as_deref()) {
+            (Some(ours), Some(theirs)) => ours.eq_ignore_ascii_case(theirs),
+            _ => true,
+        };
+        if total_matches && klant_matches {
+            Step::Done(
+                Outcome::Synced {
+                    snelstart_id: found.id.clone(),
+                },
+                "already in SnelStart: adopted".to_owned(),
+                None,
+            )
+        } else {
+            let message = format!(
+                "factuurnummer {} already exists in SnelStart with {} (ours: total {}); it was not booked again",
+                booking.invoice_number,
+                match found.total {
+                    Some(t) if !total_matches => format!("total {t}"),
+                    _ => "another klant".to_owned(),
+                },
+                booking.total
+            );
+            let hint = hint_for_code(Some("BOE-0021"));
+            let item = self.item(
+                job,
+                NoticeKind::InvoiceFailed,
+                message.clone(),
+                Some("BOE-0021".to_owned()),
+                Some(hint.clone()),
+            );
+            Step::Done(
+                Outcome::Failed {
+                    error: message.clone(),
+                    hint: Some(hint),
+                    snelstart_code: Some("BOE-0021".to_owned()),
+                    class: ErrorClass::Data,
+                },
+                message,
+                Some(item),
+            )
+        }
+    }
+
+    fn item(
+        &self,
+        job: &SyncJob,
+        kind: NoticeKind,
+        reason: String,
+        code: Option<String>,
+        hint: Option<String>,
+    ) -> NotificationItem {
+        NotificationItem {
+            kind,
+            subject_type: "invoice".to_owned(),
+            subject_id: job.invoice.id.to_string(),
+            label: job.invoice.number.clone(),
+            reason,
+            snelstart_code: code,
+            hint,
+        }
+    }
+
+    async fn ensure_relatie(
+        &self,
+        claim: &Claim,
+        job: &SyncJob,
+        conn: &Connection,
+        data: &RelatieData,
+    ) -> Result<String, EnsureError> {
+        let fingerprint = data.fingerprint();
+        let adm = &claim.administratie;
+        if let Some(link) = &job.relatie {
+            if link.fingerprint == fingerprint {
+                return Ok(link.snelstart_id.clone());
+            }
+            self.accounting
+                .update_relatie(conn, &link.snelstart_id, data)
+                .await?;
+            self.store
+                .save_relatie_link(
+                    adm,
+                    &job.relation.id,
+                    &RelatieLink {
+                        snelstart_id: link.snelstart_id.clone(),
+                        fingerprint,
+                    },
+                )
+                .await?;
+            return Ok(link.snelstart_id.clone());
+        }
+        let id = match self.accounting.create_relatie(conn, data).await {
+            Ok(id) => id,
+            // REL-0008: the relatiecode is in use; Radar360 is leading, so adopt a Klant.
+            Err(AccountingError::Rejected {
+                code: Some(code), ..
+            }) if code == "REL-0008" => self.adopt_relatie(conn, data.code, data).await?,
+            Err(error) => return Err(error.into()),
+        };
+        self.store
+            .save_relatie_link(
+                adm,
+                &job.relation.id,
+                &RelatieLink {
+                    snelstart_id: id.clone(),
+                    fingerprint,
+                },
+            )
+            .await?;
+        Ok(id)
+    }
+
+    async fn adopt_relatie(
+        &self,
+        conn: &Connection,
+        code: RelatieCode,
+        data: &RelatieData,
+    ) -> Result<String, EnsureError> {
+        match self.accounting.find_relatie(conn, code).await? {
+            Some(found) if found.is_klant => {
+                self.accounting
+                    .update_relatie(conn, &found.id, data)
+                    .await?;
+                Ok(found.id)
+            }
+            Some(_) => Err(EnsureError::NotKlant(format!(
+                "relatiecode {code} is used in SnelStart by a relatie that is not a Klant"
+            ))),
+            None => Err(EnsureError::Accounting(AccountingError::Transient {
+                retry_after: None,
+                message: format!(
+                    "SnelStart reports relatiecode {code} in use but the lookup found none"
+                ),
+            })),
+        }
+    }
+
+    async fn on_error(
+        &self,
+        claim: &Claim,
+        job: &SyncJob,
+        error: &AccountingError,
+        lookup_pending: bool,
+    ) -> Result<Step, StoreError> {
+        let now = self.clock.now();
+        match classify(error, claim.attempts, self.config.max_backoff) {
+            NextStep::Retry { after, lookup } => {
+                let failing_since = claim.failing_since.unwrap_or(now);
+                let notice = (now - failing_since >= chrono_duration(self.config.notify_transient_after)).then(|| {
+                    self.item(
+                        job,
+                        NoticeKind::StillFailing,
+                        format!("SnelStart is al meer dan een uur niet bereikbaar voor deze factuur: {error}"),
+                        None,
+                        Some("er is niets voor je te doen; de koppeling blijft het proberen. Blijft dit zo, neem dan contact op met de beheerder van de koppeling".to_owned()),
+                    )
+                });
+                let message = error.to_string();
+                Ok(Step::Done(
+                    Outcome::Retry {
+                        next_attempt_at: now + chrono_duration(after),
+                        error: message.clone(),
+                        snelstart_code: None,
+                        needs_lookup: lookup || lookup_pending,
+                        failing_since,
+                    },
+                    message,
+                    notice,
+                ))
+            }
+            NextStep::Fail => {
+                let (code, message) = match error {
+                    AccountingError::Rejected { code, message } => (code.clone(), message.clone()),
+                    other => (None, other.to_string()),
+                };
+                let reason = format!("SnelStart weigert de factuur: {message}");
+                let hint = hint_for_code(code.as_deref());
+                let item = self.item(
+                    job,
+                    NoticeKind::InvoiceFailed,
+                    reason.clone(),
+                    code.clone(),
+                    Some(hint.clone()),
+                );
+                Ok(Step::Done(
+                    Outcome::Failed {
+                        error: reason.clone(),
+                        hint: Some(hint),
+                        snelstart_code: code,
+                        class: ErrorClass::Data,
+                    },
+                    reason,
+                    Some(item),
+                ))
+            }
+            NextStep::Pause(credential) => {
+                self.pause(&claim.administratie, credential, &error.to_string())
+                    .await?;
+                Ok(Step::Done(
+                    Outcome::Release {
+                        needs_lookup: claim.needs_lookup || lookup_pending,
+                    },
+                    String::new(),
+                    None,
+                ))
+            }
+        }
+    }
+
+    /// Pauses the koppeling of `adm` (or every koppeling, for the subscription key) and
+    /// queues one notice when the state changed.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn pause(
+        &self,
+        adm: &AdministratieCode,
+        credential: Credential,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        match credential {
+            Credential::ConnectionKey => {
+                let problem = format!("SnelStart weigert de koppelsleutel: {reason}");
+                if self
+                    .store
+                    .set_koppeling_paused(adm, Some(problem.clone()))
+                    .await?
+                {
+                    tracing::warn!(adm = %adm, "koppeling paused: SnelStart refuses the koppelsleutel");
+                    let item = NotificationItem {
+                        kind: NoticeKind::Paused,
+                        subject_type: "koppeling".to_owned(),
+                        subject_id: String::new(),
+                        label: "SnelStart".to_owned(),
+                        reason: problem,
+                        snelstart_code: None,
+                        hint: Some("genereer een nieuwe koppelsleutel op web.snelstart.nl en vul die in bij Instellingen; de koppeling hervat zodra de sleutel werkt".to_owned()),
+                    };
+                    self.store.queue_notice(adm, &item, now).await?;
+                }
+            }
+            Credential::SubscriptionKey => {
+                let problem = format!(
+                    "SnelStart weigert de subscription key van de koppeling (operator): {reason}"
+                );
+                let changed = self.store.set_all_paused(Some(problem)).await?;
+                if !changed.is_empty() {
+                    tracing::error!(
+                        paused = changed.len(),
+                        "SnelStart refuses the SUBSCRIPTION KEY (snelstart.subscription_key): every koppeling is paused until it works again"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Groups pending notices into one notification per administratie (dropping ones
+    /// notified within the dedupe window), stores them, then mails every unsent one.
+    /// Returns the number of mails sent.
+    ///
+    /// # Errors
+    /// A store failure; a failed send is recorded and retried on a later call.
+    pub async fn dispatch_notifications(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let pending = self.store.pending_notices(1000).await?;
+        let mut by_adm: Vec<(AdministratieCode, Vec<crate::ports::PendingNotice>)> = Vec::new();
+        for notice in pending {
+            match by_adm.iter_mut().find(|(a, _)| *a == notice.administratie) {
+                Some((_, list)) => list.push(notice),
+                None => by_adm.push((notice.administratie.clone(), vec![notice])),
+            }
+        }
+        let since = now - chrono_duration(self.config.dedupe);
+        for (adm, notices) in by_adm {
+            let ids: Vec<i64> = notices.iter().map(|n| n.id).collect();
+            let mut items: Vec<NotificationItem> = Vec::new();
+            let mut keys: Vec<String> = Vec::new();
+            for notice in notices {
+                let key = notice.item.dedupe_key();
+                if keys.contains(&key) || self.store.notified_since(&adm, &key, since).await? {
+                    continue;
+                }
+                keys.push(key);
+                items.push(notice.item);
+            }
+            if items.is_empty() {
+                self.store.save_notification(&adm, &ids, None).await?;
+                continue;
+            }
+            let recipient = self.store.recipient(&adm).await?;
+            let (to_name, to_email) = recipient.admin.as_ref().map_or_else(
+                || ("Beheerder".to_owned(), String::new()),
+                |a| (a.name.clone(), a.email.clone()),
+            );
+            let (subject, body) = render(
+                &adm,
+                &recipient.administratie_name,
+                &to_name,
+                &items,
+                &self.config.ui_base_url,
+            );
+            let notification = StoredNotification {
+                at: now,
+                to: to_email.clone(),
+                subject,
+                body,
+                items,
+            };
+            let id = self
+                .store
+                .save_notification(&adm, &ids, Some((notification, keys)))
+                .await?;
+            if to_email.is_empty()
+                && let Some(id) = id
+            {
+                tracing::warn!(adm = %adm, "no Beheerder chosen for notifications; the notification is only stored");
+                self.store.mark_notification(id, now, None).await?;
+            }
+        }
+        let mut sent = 0;
+        for unsent in self.store.unsent_notifications(100).await? {
+            let mail = OutgoingMail {
+                to_name: unsent.to_name.clone(),
+                to_email: unsent.notification.to.clone(),
+                subject: unsent.notification.subject.clone(),
+                body: unsent.notification.body.clone(),
+            };
+            match self.notifier.send(&mail).await {
+                Ok(()) => {
+                    self.store
+                        .mark_notification(unsent.id, self.clock.now(), None)
+                        .await?;
+                    sent += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(adm = %unsent.administratie, %error, "sending a notification failed; it is retried later");
+                    self.store
+                        .mark_notification(unsent.id, self.clock.now(), Some(error.to_string()))
+                        .await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// The current time of the service's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+enum EnsureError {
+    Accounting(AccountingError),
+    Store(StoreError),
+    NotKlant(String),
+}
+
+impl From<AccountingError> for EnsureError {
+    fn from(value: AccountingError) -> Self {
+        Self::Accounting(value)
+    }
+}
+
+impl From<StoreError> for EnsureError {
+    fn from(value: StoreError) -> Self {
+        Self::Store(value)
+    }
+}
+
+/// Whether two amounts are equal to the cent (used when adopting).
+#[must_use]
+pub fn same_amount(a: Decimal, b: Decimal) -> bool {
+    crate::money::round_cents(a) == crate::money::round_cents(b)
+}
+
+#[cfg(test)]
+mod tests;

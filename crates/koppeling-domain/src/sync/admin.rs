@@ -1,0 +1,437 @@
+//! Management operations behind the JSON API, the UI and `import`: validate, then store.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Service;
+use crate::ids::{AdministratieCode, ResourceId};
+use crate::invoice::{Invoice, validate_invoice};
+use crate::koppeling::{Connection, ConnectionKey, KoppelingSettings, KoppelingState};
+use crate::notification::{NoticeKind, NotificationItem};
+use crate::ports::{
+    Accounting, AccountingError, Admin, Administratie, Clock, Notifier, Put, StatusCounts, Store,
+    StoreError, SyncState,
+};
+use crate::problem::Problem;
+use crate::relation::{RelatieCode, Relation, plan_relatie, validate_relation};
+
+/// A failure of a management operation, mapped to an HTTP status by the web adapter.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// Well-formed input that breaks a rule (422).
+    #[error("{}", crate::problem::describe(.0))]
+    Invalid(Vec<Problem>),
+    /// The activation checks failed (422 `activation_failed`).
+    #[error("activation failed: {}", crate::problem::describe(.0))]
+    ActivationFailed(Vec<Problem>),
+    /// Unknown administratie or resource (404).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Conflicts with stored data or the sync state (409).
+    #[error("{message}")]
+    Conflict {
+        /// snake_case code.
+        code: String,
+        /// Sentence.
+        message: String,
+        /// Field.
+        field: Option<String>,
+    },
+    /// SnelStart could not be reached to run the checks (503).
+    #[error("SnelStart could not be reached: {0}")]
+    Unavailable(String),
+    /// Anything else (500).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(value: StoreError) -> Self {
+        match value {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Conflict {
+                code,
+                message,
+                field,
+            } => Self::Conflict {
+                code,
+                message,
+                field,
+            },
+            StoreError::Other(e) => Self::Other(e),
+        }
+    }
+}
+
+impl From<Problem> for ServiceError {
+    fn from(value: Problem) -> Self {
+        Self::Invalid(vec![value])
+    }
+}
+
+/// One entry of the koppelingen overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KoppelingOverview {
+    /// Always `snelstart`.
+    pub name: String,
+    /// The Beheerder's switch.
+    pub active: bool,
+    /// inactive, active or paused_auth.
+    pub state: KoppelingState,
+    /// Why it is paused.
+    pub problem: Option<String>,
+    /// Last sync.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Counts per status.
+    pub counts: StatusCounts,
+    /// Whether a key is set.
+    pub key_set: bool,
+    /// The settings, when saved.
+    pub settings: Option<KoppelingSettings>,
+}
+
+impl<S, A, N, C> Service<S, A, N, C>
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    async fn require_adm(&self, adm: &AdministratieCode) -> Result<Administratie, ServiceError> {
+        self.store
+            .get_administratie(adm)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("administratie {adm}")))
+    }
+
+    /// Creates or renames an administratie.
+    ///
+    /// # Errors
+    /// `Invalid` for an empty name.
+    pub async fn put_administratie(&self, adm: &Administratie) -> Result<Put, ServiceError> {
+        if adm.name.trim().is_empty() {
+            return Err(Problem::new("name", "required", "name must not be empty").into());
+        }
+        Ok(self.store.put_administratie(adm).await?)
+    }
+
+    /// Reads an administratie.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn get_administratie(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<Administratie, ServiceError> {
+        self.require_adm(adm).await
+    }
+
+    /// Creates or replaces a Beheerder; `password_hash` is already hashed by the caller.
+    ///
+    /// # Errors
+    /// `Invalid`, `NotFound`, `Conflict` (e-mail taken).
+    pub async fn put_admin(
+        &self,
+        adm: &AdministratieCode,
+        admin: &Admin,
+        password_hash: Option<String>,
+    ) -> Result<Put, ServiceError> {
+        self.require_adm(adm).await?;
+        let mut problems = Vec::new();
+        if admin.name.trim().is_empty() {
+            problems.push(Problem::new("name", "required", "name must not be empty"));
+        }
+        if !email_is_plausible(&admin.email) {
+            problems.push(Problem::new(
+                "email",
+                "invalid_email",
+                format!("email {:?} is not a valid e-mail address", admin.email),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        Ok(self.store.put_admin(adm, admin, password_hash).await?)
+    }
+
+    /// Creates or replaces a relation.
+    ///
+    /// # Errors
+    /// `Invalid` naming the field; `NotFound` for the administratie.
+    pub async fn put_relation(
+        &self,
+        adm: &AdministratieCode,
+        relation: &Relation,
+    ) -> Result<Put, ServiceError> {
+        self.require_adm(adm).await?;
+        validate_relation(relation).map_err(ServiceError::Invalid)?;
+        if let Some(existing) = self.store.get_relation(adm, &relation.id).await?
+            && existing.snelstart_enabled
+        {
+            // A ticked relation must stay sendable; SnelStart's limits apply from now on.
+            let mut candidate = relation.clone();
+            candidate.snelstart_enabled = true;
+            plan_relatie(&candidate).map_err(ServiceError::Invalid)?;
+        }
+        Ok(self.store.put_relation(adm, relation).await?)
+    }
+
+    /// Ticks or un-ticks SnelStart on a relation.
+    ///
+    /// # Errors
+    /// `Invalid` (non-numeric code or a value SnelStart cannot hold), `NotFound`,
+    /// `Conflict` (relatiecode taken by another ticked relation).
+    pub async fn set_relation_snelstart(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        enabled: bool,
+    ) -> Result<Relation, ServiceError> {
+        self.require_adm(adm).await?;
+        let relation = self
+            .store
+            .get_relation(adm, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("relation {id}")))?;
+        let code = if enabled {
+            let code: RelatieCode = RelatieCode::parse(relation.code.trim())?;
+            plan_relatie(&relation).map_err(ServiceError::Invalid)?;
+            Some(code)
+        } else {
+            None
+        };
+        Ok(self.store.set_relation_snelstart(adm, id, code).await?)
+    }
+
+    /// Creates or replaces an invoice (queued when final and its relation is ticked).
+    ///
+    /// # Errors
+    /// `Invalid`, `NotFound`, `Conflict` (`invoice_locked` when synced or in progress).
+    pub async fn put_invoice(
+        &self,
+        adm: &AdministratieCode,
+        invoice: &Invoice,
+    ) -> Result<Put, ServiceError> {
+        self.require_adm(adm).await?;
+        validate_invoice(invoice).map_err(ServiceError::Invalid)?;
+        if self
+            .store
+            .get_relation(adm, &invoice.relation_id)
+            .await?
+            .is_none()
+        {
+            return Err(Problem::new(
+                "relation_id",
+                "unknown_relation",
+                format!(
+                    "relation {} does not exist in this administratie",
+                    invoice.relation_id
+                ),
+            )
+            .into());
+        }
+        Ok(self.store.put_invoice(adm, invoice).await?)
+    }
+
+    /// Re-queues a failed invoice.
+    ///
+    /// # Errors
+    /// `NotFound`, `Conflict` (`not_failed`).
+    pub async fn retry_invoice(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> Result<SyncState, ServiceError> {
+        self.require_adm(adm).await?;
+        Ok(self.store.retry_invoice(adm, id).await?)
+    }
+
+    /// Saves the koppeling's settings. When the koppeling is paused because the key was
+    /// refused and a new key is given, the activation checks run again and it resumes
+    /// when they pass.
+    ///
+    /// # Errors
+    /// `Invalid` naming the field, `NotFound`.
+    pub async fn put_koppeling(
+        &self,
+        adm: &AdministratieCode,
+        settings: &KoppelingSettings,
+        key: Option<ConnectionKey>,
+    ) -> Result<Put, ServiceError> {
+        self.require_adm(adm).await?;
+        let mut problems = settings.validate().err().unwrap_or_default();
+        if let Some(id) = &settings.notify_admin_id
+            && self.store.get_admin(adm, id).await?.is_none()
+        {
+            problems.push(Problem::new(
+                "notify_admin_id",
+                "unknown_admin",
+                format!("Beheerder {id} does not exist in this administratie"),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let put = self.store.put_koppeling(adm, settings, key.clone()).await?;
+        if let (Some(key), Some(koppeling)) = (key, self.store.get_koppeling(adm).await?)
+            && koppeling.active
+            && koppeling.paused
+        {
+            let conn = Connection {
+                administratie: adm.clone(),
+                key,
+            };
+            if let Ok(found) = self
+                .accounting
+                .check_activation(&conn, &koppeling.settings)
+                .await
+                && found.is_empty()
+            {
+                self.resume(adm).await?;
+            }
+        }
+        Ok(put)
+    }
+
+    async fn resume(&self, adm: &AdministratieCode) -> Result<(), ServiceError> {
+        if self.store.set_koppeling_paused(adm, None).await? {
+            let item = NotificationItem {
+                kind: NoticeKind::Resumed,
+                subject_type: "koppeling".to_owned(),
+                subject_id: String::new(),
+                label: "SnelStart".to_owned(),
+                reason: "de koppelsleutel werkt weer".to_owned(),
+                snelstart_code: None,
+                hint: None,
+            };
+            self.store
+                .queue_notice(adm, &item, self.clock.now())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the activation checks without changing anything.
+    ///
+    /// # Errors
+    /// `NotFound`; `Unavailable` when SnelStart cannot be reached.
+    pub async fn check(&self, adm: &AdministratieCode) -> Result<Vec<Problem>, ServiceError> {
+        self.require_adm(adm).await?;
+        let Some(koppeling) = self.store.get_koppeling(adm).await? else {
+            return Ok(vec![Problem::new(
+                "settings",
+                "not_configured",
+                "de SnelStart koppeling is nog niet ingesteld; vul eerst Instellingen in",
+            )]);
+        };
+        let mut problems = koppeling.settings.validate().err().unwrap_or_default();
+        let Some(key) = koppeling.key.clone() else {
+            problems.push(Problem::new("key", "key_missing", "er is geen koppelsleutel ingevuld; genereer er een op web.snelstart.nl en vul die in bij Instellingen"));
+            return Ok(problems);
+        };
+        let conn = Connection {
+            administratie: adm.clone(),
+            key,
+        };
+        match self
+            .accounting
+            .check_activation(&conn, &koppeling.settings)
+            .await
+        {
+            Ok(found) => problems.extend(found),
+            Err(AccountingError::Auth { message, .. }) => problems.push(Problem::new(
+                "key",
+                "key_refused",
+                format!("SnelStart weigert de toegang: {message}"),
+            )),
+            Err(error) => return Err(ServiceError::Unavailable(error.to_string())),
+        }
+        Ok(problems)
+    }
+
+    /// Activates the koppeling after the checks pass.
+    ///
+    /// # Errors
+    /// `ActivationFailed` with the problems; `NotFound`; `Unavailable`.
+    pub async fn activate(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<KoppelingOverview, ServiceError> {
+        let problems = self.check(adm).await?;
+        if !problems.is_empty() {
+            return Err(ServiceError::ActivationFailed(problems));
+        }
+        let was_paused = self
+            .store
+            .get_koppeling(adm)
+            .await?
+            .is_some_and(|k| k.active && k.paused);
+        self.store.set_koppeling_active(adm, true).await?;
+        if was_paused {
+            self.resume(adm).await?;
+        }
+        self.overview(adm).await
+    }
+
+    /// Deactivates the koppeling (queued invoices wait).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn deactivate(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<KoppelingOverview, ServiceError> {
+        self.require_adm(adm).await?;
+        self.store.set_koppeling_active(adm, false).await?;
+        self.overview(adm).await
+    }
+
+    /// The overview entry of the SnelStart koppeling.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn overview(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<KoppelingOverview, ServiceError> {
+        self.require_adm(adm).await?;
+        let counts = self.store.status_counts(adm).await?;
+        Ok(match self.store.get_koppeling(adm).await? {
+            Some(k) => KoppelingOverview {
+                name: "snelstart".to_owned(),
+                active: k.active,
+                state: k.state(),
+                problem: k.problem.clone(),
+                last_sync_at: k.last_sync_at,
+                counts,
+                key_set: k.key.is_some(),
+                settings: Some(k.settings),
+            },
+            None => KoppelingOverview {
+                name: "snelstart".to_owned(),
+                active: false,
+                state: KoppelingState::Inactive,
+                problem: None,
+                last_sync_at: None,
+                counts,
+                key_set: false,
+                settings: None,
+            },
+        })
+    }
+}
+
+fn email_is_plausible(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 250
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+}

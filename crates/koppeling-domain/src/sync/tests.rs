@@ -1,0 +1,651 @@
+//! Orchestration tests of the sync use case with mocked ports (Arrange / Act / Assert).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use rust_decimal_macros::dec;
+
+use super::*;
+use crate::ids::ResourceId;
+use crate::invoice::{Invoice, InvoiceLine, InvoiceStatus};
+use crate::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
+use crate::money::VatClass;
+use crate::ports::{
+    MockAccounting, MockClock, MockNotifier, MockStore, RemoteBooking, RemoteRelatie,
+};
+use crate::relation::{Relation, RelationKind};
+
+type Sut = Service<MockStore, MockAccounting, MockNotifier, MockClock>;
+type Fut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+fn ready<T: Send + 'static>(value: T) -> Fut<T> {
+    Box::pin(std::future::ready(value))
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+fn adm() -> AdministratieCode {
+    AdministratieCode::parse("kantoor").unwrap()
+}
+
+fn claim(attempts: u32, needs_lookup: bool) -> Claim {
+    Claim {
+        administratie: adm(),
+        invoice_id: ResourceId::parse("inv-1").unwrap(),
+        attempts,
+        needs_lookup,
+        failing_since: None,
+        worker: "w1".into(),
+    }
+}
+
+fn relation(code: &str) -> Relation {
+    Relation {
+        id: ResourceId::parse("rel-1").unwrap(),
+        code: code.into(),
+        kind: RelationKind::Company,
+        name: "Voorbeeld B.V.".into(),
+        address: None,
+        email: Some("facturen@voorbeeld.nl".into()),
+        phone: None,
+        vat_number: None,
+        coc_number: None,
+        iban: None,
+        snelstart_enabled: true,
+    }
+}
+
+fn invoice(lines: Vec<InvoiceLine>) -> Invoice {
+    Invoice {
+        id: ResourceId::parse("inv-1").unwrap(),
+        number: "2026-001".into(),
+        relation_id: ResourceId::parse("rel-1").unwrap(),
+        date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        payment_term_days: 14,
+        status: InvoiceStatus::Final,
+        description: None,
+        lines,
+    }
+}
+
+fn line(amount: rust_decimal::Decimal, vat: VatClass) -> InvoiceLine {
+    InvoiceLine {
+        description: "Advies".into(),
+        quantity: dec!(1),
+        unit_price: amount,
+        vat,
+    }
+}
+
+fn job(code: &str, link: Option<RelatieLink>) -> SyncJob {
+    SyncJob {
+        invoice: invoice(vec![line(dec!(100), VatClass::High)]),
+        relation: relation(code),
+        relatie: link,
+        koppeling: Koppeling {
+            administratie: adm(),
+            settings: KoppelingSettings::default(),
+            key: Some(ConnectionKey::new("dXNlcjpwYXNz".into()).unwrap()),
+            active: true,
+            paused: false,
+            problem: None,
+            last_sync_at: None,
+        },
+    }
+}
+
+fn current_link() -> RelatieLink {
+    let data = crate::relation::plan_relatie(&relation("1001")).unwrap();
+    RelatieLink {
+        snelstart_id: "rel-guid".into(),
+        fingerprint: data.fingerprint(),
+    }
+}
+
+/// What `finish` recorded.
+#[derive(Default)]
+struct Recorded {
+    outcomes: Vec<Outcome>,
+    notices: Vec<NotificationItem>,
+}
+
+fn with_store(job: SyncJob) -> (MockStore, Arc<Mutex<Recorded>>) {
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let mut store = MockStore::new();
+    store
+        .expect_load_job()
+        .returning(move |_| ready(Ok(Some(job.clone()))));
+    let rec = recorded.clone();
+    store
+        .expect_finish()
+        .returning(move |_, _, outcome, _, notice| {
+            let mut r = rec.lock().unwrap();
+            r.outcomes.push(outcome.clone());
+            if let Some(n) = notice {
+                r.notices.push(n.clone());
+            }
+            ready(Ok(true))
+        });
+    (store, recorded)
+}
+
+fn with_clock() -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    clock
+}
+
+fn sut(store: MockStore, accounting: MockAccounting) -> Sut {
+    Service::new(
+        store,
+        accounting,
+        MockNotifier::new(),
+        with_clock(),
+        SyncConfig::default(),
+    )
+}
+
+fn run(sut: &Sut, claim: &Claim) -> AttemptReport {
+    futures::executor::block_on(sut.process(claim)).unwrap()
+}
+
+#[test]
+fn a_new_relation_is_created_then_the_invoice_booked() {
+    // Arrange
+    let (mut store, recorded) = with_store(job("1001", None));
+    store
+        .expect_save_relatie_link()
+        .times(1)
+        .returning(|_, _, link| {
+            assert_eq!(link.snelstart_id, "rel-guid");
+            ready(Ok(()))
+        });
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_create_relatie()
+        .times(1)
+        .returning(|_, data| {
+            assert_eq!(data.code.get(), 1001);
+            ready(Ok("rel-guid".into()))
+        });
+    accounting
+        .expect_book_sale()
+        .times(1)
+        .returning(|_, booking, klant| {
+            assert_eq!(klant, "rel-guid");
+            assert_eq!(booking.total, dec!(121.00));
+            ready(Ok("boeking-1".into()))
+        });
+    // Act
+    let report = run(&sut(store, accounting), &claim(0, false));
+    // Assert
+    assert_eq!(
+        report.outcome,
+        Outcome::Synced {
+            snelstart_id: "boeking-1".into()
+        }
+    );
+    assert!(recorded.lock().unwrap().notices.is_empty());
+}
+
+#[test]
+fn steady_state_costs_one_call_when_the_relation_is_unchanged() {
+    let (store, _) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_book_sale()
+        .times(1)
+        .returning(|_, _, _| ready(Ok("b".into())));
+    // No other expectation: any find/create/update call would panic.
+    let report = run(&sut(store, accounting), &claim(0, false));
+    assert!(matches!(report.outcome, Outcome::Synced { .. }));
+}
+
+#[test]
+fn a_changed_relation_is_updated_before_booking() {
+    let stale = RelatieLink {
+        snelstart_id: "rel-guid".into(),
+        fingerprint: "old".into(),
+    };
+    let (mut store, _) = with_store(job("1001", Some(stale)));
+    store
+        .expect_save_relatie_link()
+        .times(1)
+        .returning(|_, _, link| {
+            assert_ne!(link.fingerprint, "old");
+            ready(Ok(()))
+        });
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_update_relatie()
+        .times(1)
+        .returning(|_, id, _| {
+            assert_eq!(id, "rel-guid");
+            ready(Ok(()))
+        });
+    accounting
+        .expect_book_sale()
+        .times(1)
+        .returning(|_, _, _| ready(Ok("b".into())));
+    let report = run(&sut(store, accounting), &claim(0, false));
+    assert!(matches!(report.outcome, Outcome::Synced { .. }));
+}
+
+#[test]
+fn a_lost_response_is_retried_with_a_lookup_and_never_posted_blindly() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().times(1).returning(|_, _, _| {
+        ready(Err(AccountingError::UnknownOutcome {
+            message: "connection reset".into(),
+        }))
+    });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    match report.outcome {
+        Outcome::Retry {
+            needs_lookup,
+            next_attempt_at,
+            ..
+        } => {
+            assert!(needs_lookup);
+            assert!(next_attempt_at > now());
+        }
+        other => panic!("expected a retry, got {other:?}"),
+    }
+    assert!(
+        recorded.lock().unwrap().notices.is_empty(),
+        "a transient failure is not notified at once"
+    );
+}
+
+#[test]
+fn after_an_unknown_outcome_a_booking_found_by_number_is_adopted_without_posting() {
+    let (store, _) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_find_booking()
+        .times(1)
+        .returning(|_, number| {
+            assert_eq!(number, "2026-001");
+            ready(Ok(Some(RemoteBooking {
+                id: "boeking-1".into(),
+                klant_id: Some("rel-guid".into()),
+                total: Some(dec!(121.0)),
+            })))
+        });
+    accounting.expect_book_sale().never();
+    let report = run(&sut(store, accounting), &claim(1, true));
+    assert_eq!(
+        report.outcome,
+        Outcome::Synced {
+            snelstart_id: "boeking-1".into()
+        }
+    );
+}
+
+#[test]
+fn after_an_unknown_outcome_a_missing_booking_is_posted_once() {
+    let (store, _) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_find_booking()
+        .times(1)
+        .returning(|_, _| ready(Ok(None)));
+    accounting
+        .expect_book_sale()
+        .times(1)
+        .returning(|_, _, _| ready(Ok("b".into())));
+    let report = run(&sut(store, accounting), &claim(1, true));
+    assert!(matches!(report.outcome, Outcome::Synced { .. }));
+}
+
+#[test]
+fn boe_0021_with_a_matching_booking_is_adopted() {
+    let (store, _) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().times(1).returning(|_, _, _| {
+        ready(Err(AccountingError::Rejected {
+            code: Some("BOE-0021".into()),
+            message: "Het factuurnummer bestaat al".into(),
+        }))
+    });
+    accounting.expect_find_booking().times(1).returning(|_, _| {
+        ready(Ok(Some(RemoteBooking {
+            id: "existing".into(),
+            klant_id: Some("REL-GUID".into()),
+            total: Some(dec!(121)),
+        })))
+    });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    assert_eq!(
+        report.outcome,
+        Outcome::Synced {
+            snelstart_id: "existing".into()
+        }
+    );
+}
+
+#[test]
+fn boe_0021_with_another_total_fails_with_a_clear_reason() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().returning(|_, _, _| {
+        ready(Err(AccountingError::Rejected {
+            code: Some("BOE-0021".into()),
+            message: "Het factuurnummer bestaat al".into(),
+        }))
+    });
+    accounting.expect_find_booking().returning(|_, _| {
+        ready(Ok(Some(RemoteBooking {
+            id: "other".into(),
+            klant_id: Some("rel-guid".into()),
+            total: Some(dec!(50)),
+        })))
+    });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    match report.outcome {
+        Outcome::Failed {
+            error,
+            snelstart_code,
+            class,
+            hint,
+        } => {
+            assert!(
+                error.contains("2026-001") && error.contains("total 50"),
+                "{error}"
+            );
+            assert_eq!(snelstart_code.as_deref(), Some("BOE-0021"));
+            assert_eq!(class, ErrorClass::Data);
+            assert!(hint.is_some());
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert_eq!(recorded.lock().unwrap().notices.len(), 1);
+}
+
+#[test]
+fn a_429_waits_out_retry_after_without_notifying() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().returning(|_, _, _| {
+        ready(Err(AccountingError::Transient {
+            retry_after: Some(Duration::from_secs(30)),
+            message: "429".into(),
+        }))
+    });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    match report.outcome {
+        Outcome::Retry {
+            next_attempt_at,
+            needs_lookup,
+            ..
+        } => {
+            assert_eq!(next_attempt_at, now() + chrono::Duration::seconds(30));
+            assert!(!needs_lookup);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(recorded.lock().unwrap().notices.is_empty());
+}
+
+#[test]
+fn a_transient_failure_that_lasts_over_an_hour_is_notified() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().returning(|_, _, _| {
+        ready(Err(AccountingError::Transient {
+            retry_after: None,
+            message: "503".into(),
+        }))
+    });
+    let mut c = claim(12, false);
+    c.failing_since = Some(now() - chrono::Duration::minutes(61));
+    run(&sut(store, accounting), &c);
+    let notices = &recorded.lock().unwrap().notices;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, NoticeKind::StillFailing);
+}
+
+#[test]
+fn a_refused_key_pauses_the_koppeling_and_notifies_once() {
+    let (mut store, recorded) = with_store(job("1001", Some(current_link())));
+    let changed = Arc::new(Mutex::new(vec![true, false]));
+    store
+        .expect_set_koppeling_paused()
+        .times(2)
+        .returning(move |_, problem| {
+            assert!(problem.is_some());
+            ready(Ok(changed.lock().unwrap().remove(0)))
+        });
+    store
+        .expect_queue_notice()
+        .times(1)
+        .returning(|_, item, _| {
+            assert_eq!(item.kind, NoticeKind::Paused);
+            ready(Ok(()))
+        });
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().times(2).returning(|_, _, _| {
+        ready(Err(AccountingError::Auth {
+            credential: Credential::ConnectionKey,
+            message: "invalid_grant".into(),
+        }))
+    });
+    let sut = sut(store, accounting);
+    let first = run(&sut, &claim(0, false));
+    let second = run(&sut, &claim(0, false));
+    assert_eq!(
+        first.outcome,
+        Outcome::Release {
+            needs_lookup: false
+        }
+    );
+    assert_eq!(
+        second.outcome,
+        Outcome::Release {
+            needs_lookup: false
+        }
+    );
+    assert!(recorded.lock().unwrap().notices.is_empty());
+}
+
+#[test]
+fn a_refused_subscription_key_pauses_every_koppeling() {
+    let (mut store, _) = with_store(job("1001", Some(current_link())));
+    store.expect_set_all_paused().times(1).returning(|problem| {
+        assert!(problem.unwrap().contains("subscription key"));
+        ready(Ok(vec![adm()]))
+    });
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().returning(|_, _, _| {
+        ready(Err(AccountingError::Auth {
+            credential: Credential::SubscriptionKey,
+            message: "401".into(),
+        }))
+    });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    assert!(matches!(report.outcome, Outcome::Release { .. }));
+}
+
+#[test]
+fn a_business_rejection_fails_that_invoice_with_code_hint_and_notice() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_book_sale().returning(|_, _, _| {
+        ready(Err(AccountingError::Rejected {
+            code: Some("BOE-0042".into()),
+            message: "Periode geblokkeerd".into(),
+        }))
+    });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    match report.outcome {
+        Outcome::Failed {
+            snelstart_code,
+            hint,
+            ..
+        } => {
+            assert_eq!(snelstart_code.as_deref(), Some("BOE-0042"));
+            assert!(hint.unwrap().contains("geblokkeerd"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        recorded.lock().unwrap().notices[0]
+            .snelstart_code
+            .as_deref(),
+        Some("BOE-0042")
+    );
+}
+
+#[test]
+fn a_relatiecode_in_use_by_a_klant_is_adopted_and_updated() {
+    let (mut store, _) = with_store(job("1001", None));
+    store
+        .expect_save_relatie_link()
+        .times(1)
+        .returning(|_, _, link| {
+            assert_eq!(link.snelstart_id, "existing-rel");
+            ready(Ok(()))
+        });
+    let mut accounting = MockAccounting::new();
+    accounting.expect_create_relatie().returning(|_, _| {
+        ready(Err(AccountingError::Rejected {
+            code: Some("REL-0008".into()),
+            message: "Relatiecode reeds in gebruik".into(),
+        }))
+    });
+    accounting.expect_find_relatie().times(1).returning(|_, _| {
+        ready(Ok(Some(RemoteRelatie {
+            id: "existing-rel".into(),
+            is_klant: true,
+            inactive: false,
+        })))
+    });
+    accounting
+        .expect_update_relatie()
+        .times(1)
+        .returning(|_, _, _| ready(Ok(())));
+    accounting
+        .expect_book_sale()
+        .times(1)
+        .returning(|_, _, klant| {
+            assert_eq!(klant, "existing-rel");
+            ready(Ok("b".into()))
+        });
+    let report = run(&sut(store, accounting), &claim(0, false));
+    assert!(matches!(report.outcome, Outcome::Synced { .. }));
+}
+
+#[test]
+fn a_relatiecode_used_by_a_supplier_fails_the_invoice() {
+    let (store, _) = with_store(job("1001", None));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_create_relatie().returning(|_, _| {
+        ready(Err(AccountingError::Rejected {
+            code: Some("REL-0008".into()),
+            message: "in gebruik".into(),
+        }))
+    });
+    accounting.expect_find_relatie().returning(|_, _| {
+        ready(Ok(Some(RemoteRelatie {
+            id: "lev".into(),
+            is_klant: false,
+            inactive: false,
+        })))
+    });
+    accounting.expect_book_sale().never();
+    let report = run(&sut(store, accounting), &claim(0, false));
+    assert!(
+        matches!(report.outcome, Outcome::Failed { ref error, .. } if error.contains("not a Klant"))
+    );
+}
+
+#[test]
+fn a_non_numeric_code_never_reaches_snelstart() {
+    let (store, recorded) = with_store(job("A-12", None));
+    let accounting = MockAccounting::new(); // any call panics
+    let report = run(&sut(store, accounting), &claim(0, false));
+    match report.outcome {
+        Outcome::Failed { error, hint, .. } => {
+            assert!(error.contains("relation.code"), "{error}");
+            assert!(hint.unwrap().contains("numeriek"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(recorded.lock().unwrap().notices[0].subject_type, "relation");
+}
+
+#[test]
+fn an_all_zero_invoice_is_skipped_without_a_call() {
+    let mut j = job("1001", Some(current_link()));
+    j.invoice.lines = vec![
+        line(dec!(0), VatClass::High),
+        line(dec!(0.004), VatClass::Low),
+    ];
+    let (store, _) = with_store(j);
+    let report = run(&sut(store, MockAccounting::new()), &claim(0, false));
+    assert!(
+        matches!(report.outcome, Outcome::Skipped { ref reason } if reason.contains("non-zero"))
+    );
+}
+
+#[test]
+fn an_invoice_before_the_start_date_is_skipped() {
+    let mut j = job("1001", Some(current_link()));
+    j.koppeling.settings.start_date = NaiveDate::from_ymd_opt(2026, 12, 1);
+    let (store, _) = with_store(j);
+    let report = run(&sut(store, MockAccounting::new()), &claim(0, false));
+    assert!(
+        matches!(report.outcome, Outcome::Skipped { ref reason } if reason.contains("start_date"))
+    );
+}
+
+#[test]
+fn a_paused_koppeling_releases_the_claim_without_calls() {
+    let mut j = job("1001", Some(current_link()));
+    j.koppeling.paused = true;
+    let (store, _) = with_store(j);
+    let report = run(&sut(store, MockAccounting::new()), &claim(0, true));
+    assert_eq!(report.outcome, Outcome::Release { needs_lookup: true });
+}
+
+#[test]
+fn one_failing_invoice_does_not_block_the_next() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    let calls = Arc::new(Mutex::new(0));
+    accounting
+        .expect_book_sale()
+        .times(2)
+        .returning(move |_, _, _| {
+            let mut n = calls.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                ready(Err(AccountingError::Rejected {
+                    code: Some("BOE-0039".into()),
+                    message: "niet in balans".into(),
+                }))
+            } else {
+                ready(Ok("b2".into()))
+            }
+        });
+    let sut = sut(store, accounting);
+    let first = run(&sut, &claim(0, false));
+    let second = run(&sut, &claim(0, false));
+    assert!(matches!(first.outcome, Outcome::Failed { .. }));
+    assert!(matches!(second.outcome, Outcome::Synced { .. }));
+    assert_eq!(recorded.lock().unwrap().outcomes.len(), 2);
+}
+
+#[test]
+fn backoff_grows_and_is_capped() {
+    let max = Duration::from_secs(900);
+    assert_eq!(backoff(0, max), Duration::from_secs(1));
+    assert_eq!(backoff(3, max), Duration::from_secs(8));
+    assert_eq!(backoff(30, max), max);
+}
