@@ -1,0 +1,117 @@
+//! The HTML alternative of a plain-text mail: escaped text, line breaks kept, links clickable.
+
+/// Renders `text` as a small HTML document.
+pub(crate) fn render(text: &str) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"nl\">\n<head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif;\">\n",
+    );
+    for line in text.lines() {
+        // Keep the indentation of the item lines ("  Reden: …") without relying on CSS.
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        out.push_str(&"&nbsp;".repeat(indent));
+        out.push_str(&linkify(&line[indent..]));
+        out.push_str("<br>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// Escapes `line` and wraps each `http://` or `https://` URL in a link.
+fn linkify(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = find_url(rest) {
+        out.push_str(&escape(&rest[..start]));
+        let tail = &rest[start..];
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        // Punctuation that ends a sentence is not part of the URL.
+        // find_url guarantees a host character after "://", so the scheme is never eaten.
+        let url = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        let url_escaped = escape(url);
+        out.push_str(&format!("<a href=\"{url_escaped}\">{url_escaped}</a>"));
+        rest = &tail[url.len()..];
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
+/// The byte offset of the next URL that starts a word (or follows an opening bracket or quote)
+/// and has a host.
+fn find_url(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = text[from..].find("http") {
+        let at = from + found;
+        let tail = &text[at..];
+        let preceded_ok = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '(' | '<' | '"' | '\'' | '['));
+        let after_scheme = tail
+            .strip_prefix("http://")
+            .or_else(|| tail.strip_prefix("https://"));
+        let has_host = after_scheme
+            .and_then(|host| host.chars().next())
+            .is_some_and(|c| c.is_alphanumeric() || c == '[');
+        if preceded_ok && has_host {
+            return Some(at);
+        }
+        from = at + "http".len();
+    }
+    None
+}
+
+/// Escapes text for use in HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            linkify("Reden: <b>\"Smit & Zn\"</b>"),
+            "Reden: &lt;b&gt;&quot;Smit &amp; Zn&quot;&lt;/b&gt;"
+        );
+    }
+
+    #[test]
+    fn links_are_clickable_without_trailing_punctuation() {
+        assert_eq!(
+            linkify("Bekijk: http://ui/facturen/inv-1."),
+            "Bekijk: <a href=\"http://ui/facturen/inv-1\">http://ui/facturen/inv-1</a>."
+        );
+        assert_eq!(
+            linkify("(zie https://x.nl/a?b=1&c=2)"),
+            "(zie <a href=\"https://x.nl/a?b=1&amp;c=2\">https://x.nl/a?b=1&amp;c=2</a>)"
+        );
+    }
+
+    #[test]
+    fn http_inside_a_word_is_no_link() {
+        assert_eq!(linkify("xhttp://a b"), "xhttp://a b");
+        assert_eq!(linkify("http:// los"), "http:// los");
+    }
+
+    #[test]
+    fn indentation_and_line_breaks_are_kept() {
+        let html = render("* Factuur é\n  Reden: fout\n");
+        assert!(
+            html.contains("* Factuur é<br>\n&nbsp;&nbsp;Reden: fout<br>\n"),
+            "{html}"
+        );
+    }
+}

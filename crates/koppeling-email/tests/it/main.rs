@@ -1,0 +1,5 @@
+//! Integration tests: mails go through a real SMTP server (aiosmtpd), and a dead server fails fast.
+
+mod delivery;
+mod failures;
+mod sink;
