@@ -1,0 +1,45 @@
+//! The schema: sea-orm-migration's [`Migrator`], recorded in the `seaql_migrations` table.
+//!
+//! Each migration is one SQL text that serves both engines; only the column types that
+//! truly differ are spelled per engine (see [`sql_for`]).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+mod m20260501_000001_initial;
+
+/// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260501_000001_initial::Migration)]
+    }
+}
+
+/// Replaces the type tokens of a schema text for `backend`:
+/// `{TS}` a UTC timestamp, `{DATE}` a calendar date, `{SERIAL}` an auto-increment
+/// `BIGINT` primary key. Booleans are `BOOLEAN` and integers `BIGINT` on both engines.
+fn sql_for(backend: DbBackend, text: &str) -> String {
+    let (ts, date, serial) = match backend {
+        DbBackend::Postgres => ("TIMESTAMPTZ", "DATE", "BIGSERIAL PRIMARY KEY"),
+        // TEXT in a fixed-width RFC 3339 form (see `store::db`), so that text order is
+        // time order; INTEGER PRIMARY KEY is SQLite's rowid alias.
+        _ => ("TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+    };
+    text.replace("{TS}", ts)
+        .replace("{DATE}", date)
+        .replace("{SERIAL}", serial)
+}
+
+/// Runs every `;`-separated statement of `text` (after [`sql_for`]).
+async fn run_script(manager: &SchemaManager<'_>, text: &str) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let sql = sql_for(db.get_database_backend(), text);
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}

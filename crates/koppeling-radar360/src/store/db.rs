@@ -1,0 +1,275 @@
+//! Low-level helpers: statements with `$n` placeholders on both engines, timestamps in one
+//! portable form, write transactions, row decoding and error mapping.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::StoreError;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
+    SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryGetable,
+    Value,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// The store's result type.
+pub(crate) type R<T> = Result<T, StoreError>;
+
+/// Wraps any error as [`StoreError::Other`].
+pub(crate) fn other(err: impl Into<anyhow::Error>) -> StoreError {
+    StoreError::Other(err.into())
+}
+
+/// Adds what we were doing to a driver error.
+pub(crate) trait Ctx<T> {
+    /// Maps the error to [`StoreError::Other`] with `what` as context.
+    fn ctx(self, what: &str) -> R<T>;
+}
+
+impl<T> Ctx<T> for Result<T, DbErr> {
+    fn ctx(self, what: &str) -> R<T> {
+        self.map_err(|e| StoreError::Other(anyhow::Error::new(e).context(what.to_owned())))
+    }
+}
+
+/// Whether `err` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Whether `err` is a foreign-key violation.
+pub(crate) fn is_fk_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
+/// The connection, its engine, and (SQLite only) the in-process writer lock.
+#[derive(Clone)]
+pub(crate) struct Db {
+    pub(crate) conn: DatabaseConnection,
+    pub(crate) backend: DbBackend,
+    /// SQLite allows one writer at a time; queueing writers of this process on a mutex is
+    /// cheaper than letting them poll SQLite's busy handler. Other processes still wait on
+    /// `busy_timeout`.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite (a deferred transaction that reads
+/// and then writes fails with `SQLITE_BUSY` under concurrency), `BEGIN` on PostgreSQL.
+/// Dropped without [`WriteTx::commit`] it rolls back.
+pub(crate) struct WriteTx {
+    tx: DatabaseTransaction,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Deref for WriteTx {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl WriteTx {
+    /// Commits.
+    pub(crate) async fn commit(self) -> R<()> {
+        let WriteTx { tx, _writer } = self;
+        tx.commit().await.ctx("committing")
+    }
+}
+
+impl Db {
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        let backend = conn.get_database_backend();
+        let sqlite_writer = (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Self {
+            conn,
+            backend,
+            sqlite_writer,
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    /// `" FOR UPDATE"` on PostgreSQL (a read-modify-write must lock the row it read);
+    /// nothing on SQLite, whose write transactions are serialised anyway.
+    pub(crate) fn for_update(&self) -> &'static str {
+        if self.is_postgres() {
+            " FOR UPDATE"
+        } else {
+            ""
+        }
+    }
+
+    /// `" FOR SHARE"` on PostgreSQL: a write that depends on a row it does not change (an
+    /// invoice on its relation's tick) must not interleave with a change of that row.
+    pub(crate) fn for_share(&self) -> &'static str {
+        if self.is_postgres() { " FOR SHARE" } else { "" }
+    }
+
+    /// A statement; `sql` uses `$1`, `$2`, … on both engines (sqlx-sqlite binds `$n`).
+    pub(crate) fn st(&self, sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, values)
+    }
+
+    /// Starts a write transaction.
+    pub(crate) async fn begin(&self) -> R<WriteTx> {
+        let writer = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = if self.backend == DbBackend::Sqlite {
+            self.conn
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+        } else {
+            self.conn.begin().await
+        }
+        .ctx("starting a transaction")?;
+        Ok(WriteTx {
+            tx,
+            _writer: writer,
+        })
+    }
+
+    /// A timestamp as bound on this engine: `TIMESTAMPTZ` on PostgreSQL; on SQLite a
+    /// fixed-width RFC 3339 text (`2026-05-01T12:00:00.000000+00:00`) so that comparing
+    /// and sorting the text compares the times. Truncated to microseconds on both.
+    pub(crate) fn ts(&self, t: DateTime<Utc>) -> Value {
+        let t = t.trunc_subsecs(6);
+        if self.is_postgres() {
+            Value::ChronoDateTimeUtc(Some(t))
+        } else {
+            Value::String(Some(t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()))
+        }
+    }
+
+    /// An optional timestamp, typed `NULL` included.
+    pub(crate) fn ts_opt(&self, t: Option<DateTime<Utc>>) -> Value {
+        match t {
+            Some(t) => self.ts(t),
+            None if self.is_postgres() => Value::ChronoDateTimeUtc(None),
+            None => Value::String(None),
+        }
+    }
+}
+
+/// `Utc::now()` at the stored precision.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A text value.
+pub(crate) fn s(v: impl Into<String>) -> Value {
+    Value::String(Some(v.into()))
+}
+
+/// An optional text value.
+pub(crate) fn so(v: Option<impl Into<String>>) -> Value {
+    Value::String(v.map(Into::into))
+}
+
+/// A `BIGINT` value.
+pub(crate) fn i(v: i64) -> Value {
+    Value::BigInt(Some(v))
+}
+
+/// An optional `BIGINT` value.
+pub(crate) fn io(v: Option<i64>) -> Value {
+    Value::BigInt(v)
+}
+
+/// A boolean value.
+pub(crate) fn b(v: bool) -> Value {
+    Value::Bool(Some(v))
+}
+
+/// An optional date value.
+pub(crate) fn date(v: Option<NaiveDate>) -> Value {
+    Value::ChronoDate(v)
+}
+
+/// Runs a statement, returning the number of rows it touched.
+pub(crate) async fn exec(c: &impl ConnectionTrait, st: Statement, what: &str) -> R<u64> {
+    Ok(c.execute_raw(st).await.ctx(what)?.rows_affected())
+}
+
+/// Runs a query, returning every row.
+pub(crate) async fn all(
+    c: &impl ConnectionTrait,
+    st: Statement,
+    what: &str,
+) -> R<Vec<QueryResult>> {
+    c.query_all_raw(st).await.ctx(what)
+}
+
+/// Runs a query, returning the first row.
+pub(crate) async fn one(
+    c: &impl ConnectionTrait,
+    st: Statement,
+    what: &str,
+) -> R<Option<QueryResult>> {
+    c.query_one_raw(st).await.ctx(what)
+}
+
+/// Reads column `name`.
+pub(crate) fn col<T: TryGetable>(row: &QueryResult, name: &str) -> R<T> {
+    row.try_get::<T>("", name)
+        .map_err(|e| other(anyhow::Error::new(e).context(format!("reading column {name}"))))
+}
+
+/// Reads a boolean column (an integer on SQLite when computed).
+pub(crate) fn col_bool(row: &QueryResult, name: &str) -> R<bool> {
+    match row.try_get::<bool>("", name) {
+        Ok(v) => Ok(v),
+        Err(_) => col::<i64>(row, name).map(|v| v != 0),
+    }
+}
+
+/// Reads a non-negative count column.
+pub(crate) fn col_u32(row: &QueryResult, name: &str) -> R<u32> {
+    let v: i64 = col(row, name)?;
+    u32::try_from(v).map_err(|_| other(anyhow!("column {name} holds {v}, not a u32")))
+}
+
+/// Reads an administratie code column.
+pub(crate) fn col_adm(row: &QueryResult, name: &str) -> R<AdministratieCode> {
+    let raw: String = col(row, name)?;
+    AdministratieCode::parse(&raw).map_err(other)
+}
+
+/// Reads a resource id column.
+pub(crate) fn col_id(row: &QueryResult, name: &str) -> R<ResourceId> {
+    let raw: String = col(row, name)?;
+    ResourceId::parse(&raw).map_err(other)
+}
+
+/// Parses a JSON text column.
+pub(crate) fn col_json<T: serde::de::DeserializeOwned>(row: &QueryResult, name: &str) -> R<T> {
+    let raw: String = col(row, name)?;
+    serde_json::from_str(&raw)
+        .map_err(|e| other(anyhow::Error::new(e).context(format!("parsing column {name}"))))
+}
+
+/// Serialises to JSON text.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> R<String> {
+    serde_json::to_string(value).map_err(other)
+}
+
+/// `$from, $from+1, …` for `n` values (an `IN (…)` list).
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|k| format!("${k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

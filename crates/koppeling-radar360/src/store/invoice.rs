@@ -1,0 +1,554 @@
+//! Invoices with their sync state (on the invoice row), the sync log and the counts.
+//!
+//! The queueing rules of `put_invoice` are decided in Rust ([`next_sync`]) from the row
+//! read under lock, and written back in the same transaction.
+
+use anyhow::anyhow;
+use chrono::{DateTime, NaiveDate, Utc};
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
+use koppeling_domain::ports::{
+    AttemptLog, ErrorClass, Put, StatusCounts, StoreError, SyncState, SyncStatus,
+};
+use sea_orm::{ConnectionTrait, QueryResult};
+
+use super::SeaOrmStore;
+use super::db::{self, R, b, col, col_bool, col_id, col_json, col_u32, i, other, s, so};
+
+/// The invoice columns read everywhere.
+pub(super) const COLUMNS: &str = "id, number, relation_id, date, payment_term_days, status, \
+    description, lines, sync_status, snelstart_id, sync_error, sync_hint, error_class, \
+    snelstart_code, attempts, next_attempt_at, needs_lookup, failing_since, lease_owner, \
+    lease_until, due_at, sync_updated_at, updated_at";
+
+/// The sync columns of an invoice row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SyncCols {
+    pub(super) status: Option<SyncStatus>,
+    pub(super) snelstart_id: Option<String>,
+    pub(super) error: Option<String>,
+    pub(super) hint: Option<String>,
+    pub(super) error_class: Option<String>,
+    pub(super) snelstart_code: Option<String>,
+    pub(super) attempts: i64,
+    pub(super) next_attempt_at: Option<DateTime<Utc>>,
+    pub(super) needs_lookup: bool,
+    pub(super) failing_since: Option<DateTime<Utc>>,
+    pub(super) lease_owner: Option<String>,
+    pub(super) lease_until: Option<DateTime<Utc>>,
+    pub(super) due_at: Option<DateTime<Utc>>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
+}
+
+impl SyncCols {
+    fn empty() -> Self {
+        Self {
+            status: None,
+            snelstart_id: None,
+            error: None,
+            hint: None,
+            error_class: None,
+            snelstart_code: None,
+            attempts: 0,
+            next_attempt_at: None,
+            needs_lookup: false,
+            failing_since: None,
+            lease_owner: None,
+            lease_until: None,
+            due_at: None,
+            updated_at: None,
+        }
+    }
+
+    /// Queued again now, without a back-off; attempts and the lookup flag are kept.
+    fn requeued(&self, now: DateTime<Utc>) -> Self {
+        Self {
+            status: Some(SyncStatus::Queued),
+            error: None,
+            hint: None,
+            error_class: None,
+            snelstart_code: None,
+            next_attempt_at: None,
+            failing_since: None,
+            lease_owner: None,
+            lease_until: None,
+            due_at: Some(now),
+            updated_at: Some(now),
+            ..self.clone()
+        }
+    }
+
+    /// No sync state (a draft, or the relation not ticked); attempts are kept.
+    fn cleared(&self, now: DateTime<Utc>) -> Self {
+        Self {
+            status: None,
+            error: None,
+            hint: None,
+            error_class: None,
+            snelstart_code: None,
+            next_attempt_at: None,
+            failing_since: None,
+            lease_owner: None,
+            lease_until: None,
+            due_at: None,
+            updated_at: Some(now),
+            ..self.clone()
+        }
+    }
+
+    /// The API's view, `None` when not queued.
+    pub(super) fn state(&self, row_updated_at: DateTime<Utc>) -> R<Option<SyncState>> {
+        let Some(status) = self.status else {
+            return Ok(None);
+        };
+        Ok(Some(SyncState {
+            status,
+            snelstart_id: self.snelstart_id.clone(),
+            error: self.error.clone(),
+            hint: self.hint.clone(),
+            attempts: u32::try_from(self.attempts)
+                .map_err(|_| other(anyhow!("attempts out of range")))?,
+            next_attempt_at: self.next_attempt_at,
+            updated_at: self.updated_at.unwrap_or(row_updated_at),
+        }))
+    }
+}
+
+/// Parses a stored error class.
+pub(super) fn parse_class(raw: Option<String>) -> R<Option<ErrorClass>> {
+    match raw.as_deref() {
+        None => Ok(None),
+        Some("transient") => Ok(Some(ErrorClass::Transient)),
+        Some("data") => Ok(Some(ErrorClass::Data)),
+        Some("auth") => Ok(Some(ErrorClass::Auth)),
+        Some(x) => Err(other(anyhow!("unknown error class {x:?}"))),
+    }
+}
+
+/// Decodes an invoice row: the invoice, its sync columns, and the row's `updated_at`.
+pub(super) fn invoice_from(row: &QueryResult) -> R<(Invoice, SyncCols, DateTime<Utc>)> {
+    let status = match col::<String>(row, "status")?.as_str() {
+        "draft" => InvoiceStatus::Draft,
+        "final" => InvoiceStatus::Final,
+        x => return Err(other(anyhow!("unknown invoice status {x:?}"))),
+    };
+    let sync_status: Option<String> = col(row, "sync_status")?;
+    let sync_status = sync_status
+        .map(|raw| {
+            SyncStatus::parse(&raw).ok_or_else(|| other(anyhow!("unknown sync status {raw:?}")))
+        })
+        .transpose()?;
+    let date: NaiveDate = col(row, "date")?;
+    let lines: Vec<InvoiceLine> = col_json(row, "lines")?;
+    let invoice = Invoice {
+        id: col_id(row, "id")?,
+        number: col(row, "number")?,
+        relation_id: col_id(row, "relation_id")?,
+        date,
+        payment_term_days: col(row, "payment_term_days")?,
+        status,
+        description: col(row, "description")?,
+        lines,
+    };
+    let sync = SyncCols {
+        status: sync_status,
+        snelstart_id: col(row, "snelstart_id")?,
+        error: col(row, "sync_error")?,
+        hint: col(row, "sync_hint")?,
+        error_class: col(row, "error_class")?,
+        snelstart_code: col(row, "snelstart_code")?,
+        attempts: col(row, "attempts")?,
+        next_attempt_at: col(row, "next_attempt_at")?,
+        needs_lookup: col_bool(row, "needs_lookup")?,
+        failing_since: col(row, "failing_since")?,
+        lease_owner: col(row, "lease_owner")?,
+        lease_until: col(row, "lease_until")?,
+        due_at: col(row, "due_at")?,
+        updated_at: col(row, "sync_updated_at")?,
+    };
+    Ok((invoice, sync, col(row, "updated_at")?))
+}
+
+/// Reads an invoice row with `c`, locking it on PostgreSQL when `lock`.
+pub(super) async fn read_invoice(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+    lock: bool,
+) -> R<Option<(Invoice, SyncCols, DateTime<Utc>)>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invoices WHERE adm = $1 AND id = $2{}",
+        if lock { st.db.for_update() } else { "" }
+    );
+    let row = db::one(
+        c,
+        st.db.st(&sql, vec![s(adm.as_str()), s(id.as_str())]),
+        "reading the invoice",
+    )
+    .await?;
+    row.as_ref().map(invoice_from).transpose()
+}
+
+/// The sync state after a PUT of `new` over `old` (`None` when new), or the lock conflict.
+///
+/// * synced or in progress: locked; an identical PUT changes nothing;
+/// * no sync state: queued when final and the relation is ticked;
+/// * failed or skipped: queued again when final and the relation is ticked (also by an
+///   identical PUT: the cause may have been fixed elsewhere, e.g. in the relation);
+///   a draft loses the state;
+/// * queued: an identical PUT changes nothing (its back-off stays, so repeated PUTs cannot
+///   defeat SnelStart's `Retry-After`); a changed one is queued afresh when final and
+///   ticked, and loses the state otherwise (a draft, or moved to an un-ticked relation).
+fn next_sync(
+    old: Option<(&Invoice, &SyncCols)>,
+    new: &Invoice,
+    ticked: bool,
+    now: DateTime<Utc>,
+) -> Result<SyncCols, StoreError> {
+    let Some((old_invoice, sync)) = old else {
+        return Ok(if new.status == InvoiceStatus::Final && ticked {
+            SyncCols::empty().requeued(now)
+        } else {
+            SyncCols::empty()
+        });
+    };
+    let same = old_invoice == new;
+    match sync.status {
+        Some(SyncStatus::Synced | SyncStatus::InProgress) => {
+            if same {
+                Ok(sync.clone())
+            } else {
+                let what = if sync.status == Some(SyncStatus::Synced) {
+                    "is already booked in SnelStart"
+                } else {
+                    "is being sent to SnelStart right now"
+                };
+                Err(StoreError::Conflict {
+                    code: "invoice_locked".into(),
+                    message: format!(
+                        "invoice {} {what} and can no longer be changed; correct it with a credit note",
+                        new.id
+                    ),
+                    field: None,
+                })
+            }
+        }
+        None => Ok(if new.status == InvoiceStatus::Final && ticked {
+            sync.requeued(now)
+        } else {
+            sync.clone()
+        }),
+        Some(SyncStatus::Queued) => Ok(if same {
+            sync.clone()
+        } else if new.status == InvoiceStatus::Final && ticked {
+            sync.requeued(now)
+        } else {
+            sync.cleared(now)
+        }),
+        Some(SyncStatus::Failed | SyncStatus::Skipped) => {
+            Ok(if new.status == InvoiceStatus::Draft {
+                sync.cleared(now)
+            } else if ticked {
+                sync.requeued(now)
+            } else {
+                sync.clone()
+            })
+        }
+    }
+}
+
+pub(super) async fn put_invoice(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    invoice: &Invoice,
+) -> R<Put> {
+    let now = db::now();
+    let lines = db::json(&invoice.lines)?;
+    let tx = st.db.begin().await?;
+    let relation = db::one(
+        &*tx,
+        st.db.st(
+            &format!(
+                "SELECT snelstart_enabled FROM relations WHERE adm = $1 AND id = $2{}",
+                st.db.for_share()
+            ),
+            vec![s(adm.as_str()), s(invoice.relation_id.as_str())],
+        ),
+        "reading the invoice's relation",
+    )
+    .await?;
+    let Some(relation) = relation else {
+        return Err(StoreError::NotFound(format!(
+            "relation {}",
+            invoice.relation_id
+        )));
+    };
+    let ticked = col_bool(&relation, "snelstart_enabled")?;
+    let existing = read_invoice(st, &*tx, adm, &invoice.id, true).await?;
+    let old = existing.as_ref().map(|(inv, sync, _)| (inv, sync));
+    let sync = next_sync(old, invoice, ticked, now)?;
+    let old_sync = existing.as_ref().map(|(_, sync, _)| sync);
+    if let Some((old_invoice, old_sync, _)) = &existing
+        && old_invoice == invoice
+        && *old_sync == sync
+    {
+        return Ok(Put::Replaced);
+    }
+    let newly_queued =
+        sync.status == Some(SyncStatus::Queued) && old_sync.is_none_or(|o| *o != sync);
+    let mut values = vec![
+        s(adm.as_str()),
+        s(invoice.id.as_str()),
+        s(invoice.number.as_str()),
+        s(invoice.relation_id.as_str()),
+        db::date(Some(invoice.date)),
+        i(invoice.payment_term_days),
+        s(invoice.status.as_str()),
+        so(invoice.description.clone()),
+        s(lines),
+        st.db.ts(now),
+    ];
+    values.extend(sync_values(st, &sync));
+    let put = if existing.is_some() {
+        db::exec(
+            &*tx,
+            st.db.st(
+                "UPDATE invoices SET number = $3, relation_id = $4, date = $5, \
+                 payment_term_days = $6, status = $7, description = $8, lines = $9, \
+                 updated_at = $10, sync_status = $11, snelstart_id = $12, sync_error = $13, \
+                 sync_hint = $14, error_class = $15, snelstart_code = $16, attempts = $17, \
+                 next_attempt_at = $18, needs_lookup = $19, failing_since = $20, \
+                 lease_owner = $21, lease_until = $22, due_at = $23, sync_updated_at = $24 \
+                 WHERE adm = $1 AND id = $2",
+                values,
+            ),
+            "writing the invoice",
+        )
+        .await?;
+        Put::Replaced
+    } else {
+        db::exec(
+            &*tx,
+            st.db.st(
+                "INSERT INTO invoices (adm, id, number, relation_id, date, payment_term_days, \
+                 status, description, lines, created_at, updated_at, sync_status, snelstart_id, \
+                 sync_error, sync_hint, error_class, snelstart_code, attempts, next_attempt_at, \
+                 needs_lookup, failing_since, lease_owner, lease_until, due_at, sync_updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, \
+                 $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                values,
+            ),
+            "writing the invoice",
+        )
+        .await?;
+        Put::Created
+    };
+    if newly_queued {
+        st.announce(&tx).await?;
+    }
+    tx.commit().await?;
+    if newly_queued {
+        st.wake_local();
+    }
+    Ok(put)
+}
+
+/// The 14 sync columns as values, in `COLUMNS` order (`sync_status` … `sync_updated_at`).
+fn sync_values(st: &SeaOrmStore, sync: &SyncCols) -> Vec<sea_orm::Value> {
+    vec![
+        so(sync.status.map(SyncStatus::as_str)),
+        so(sync.snelstart_id.clone()),
+        so(sync.error.clone()),
+        so(sync.hint.clone()),
+        so(sync.error_class.clone()),
+        so(sync.snelstart_code.clone()),
+        i(sync.attempts),
+        st.db.ts_opt(sync.next_attempt_at),
+        b(sync.needs_lookup),
+        st.db.ts_opt(sync.failing_since),
+        so(sync.lease_owner.clone()),
+        st.db.ts_opt(sync.lease_until),
+        st.db.ts_opt(sync.due_at),
+        st.db.ts_opt(sync.updated_at),
+    ]
+}
+
+pub(super) async fn get_invoice(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+) -> R<Option<(Invoice, Option<SyncState>)>> {
+    match read_invoice(st, &st.db.conn, adm, id, false).await? {
+        None => Ok(None),
+        Some((invoice, sync, updated_at)) => Ok(Some((invoice, sync.state(updated_at)?))),
+    }
+}
+
+/// Invoices a page holds.
+pub(super) const PAGE_SIZE: u32 = 100;
+
+pub(super) async fn list_invoices(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    status: Option<SyncStatus>,
+    page: u32,
+) -> R<Vec<(Invoice, Option<SyncState>)>> {
+    let offset = i64::from(page.max(1) - 1) * i64::from(PAGE_SIZE);
+    let (filter, mut values) = match status {
+        Some(status) => (
+            " AND sync_status = $2",
+            vec![s(adm.as_str()), s(status.as_str())],
+        ),
+        None => ("", vec![s(adm.as_str())]),
+    };
+    let n = values.len();
+    values.push(i(i64::from(PAGE_SIZE)));
+    values.push(i(offset));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invoices WHERE adm = $1{filter} \
+         ORDER BY date DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = db::all(&st.db.conn, st.db.st(&sql, values), "listing invoices").await?;
+    rows.iter()
+        .map(|row| {
+            let (invoice, sync, updated_at) = invoice_from(row)?;
+            Ok((invoice, sync.state(updated_at)?))
+        })
+        .collect()
+}
+
+pub(super) async fn retry_invoice(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+) -> R<SyncState> {
+    let now = db::now();
+    let tx = st.db.begin().await?;
+    let Some((invoice, sync, updated_at)) = read_invoice(st, &*tx, adm, id, true).await? else {
+        return Err(StoreError::NotFound(format!("invoice {id}")));
+    };
+    if sync.status != Some(SyncStatus::Failed) {
+        let status = sync.status.map_or("not queued", SyncStatus::as_str);
+        return Err(StoreError::Conflict {
+            code: "not_failed".into(),
+            message: format!(
+                "invoice {id} is {status}; only a failed invoice can be offered again"
+            ),
+            field: None,
+        });
+    }
+    let ticked = db::one(
+        &*tx,
+        st.db.st(
+            &format!(
+                "SELECT snelstart_enabled FROM relations WHERE adm = $1 AND id = $2{}",
+                st.db.for_share()
+            ),
+            vec![s(adm.as_str()), s(invoice.relation_id.as_str())],
+        ),
+        "reading the invoice's relation",
+    )
+    .await?
+    .map(|row| col_bool(&row, "snelstart_enabled"))
+    .transpose()?
+    .unwrap_or(false);
+    if !ticked {
+        return Err(StoreError::Conflict {
+            code: "relation_not_enabled".into(),
+            message: format!(
+                "relation {} is not ticked for SnelStart; tick it to send its invoices",
+                invoice.relation_id
+            ),
+            field: None,
+        });
+    }
+    let sync = sync.requeued(now);
+    let mut values = vec![s(adm.as_str()), s(id.as_str())];
+    values.extend(sync_values(st, &sync));
+    db::exec(
+        &*tx,
+        st.db.st(
+            "UPDATE invoices SET sync_status = $3, snelstart_id = $4, sync_error = $5, \
+             sync_hint = $6, error_class = $7, snelstart_code = $8, attempts = $9, \
+             next_attempt_at = $10, needs_lookup = $11, failing_since = $12, lease_owner = $13, \
+             lease_until = $14, due_at = $15, sync_updated_at = $16 WHERE adm = $1 AND id = $2",
+            values,
+        ),
+        "re-queueing the invoice",
+    )
+    .await?;
+    st.announce(&tx).await?;
+    tx.commit().await?;
+    st.wake_local();
+    sync.state(updated_at)?
+        .ok_or_else(|| other(anyhow!("a re-queued invoice has a sync state")))
+}
+
+pub(super) async fn sync_log(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    only_failed: bool,
+    limit: u32,
+) -> R<Vec<AttemptLog>> {
+    let filter = if only_failed {
+        " AND outcome IN ('failed', 'retry')"
+    } else {
+        ""
+    };
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            &format!(
+                "SELECT invoice_id, attempt, at, outcome, error_class, snelstart_code, message \
+                 FROM sync_attempts WHERE adm = $1{filter} ORDER BY id DESC LIMIT $2"
+            ),
+            vec![s(adm.as_str()), i(i64::from(limit))],
+        ),
+        "reading the sync log",
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AttemptLog {
+                invoice_id: col(row, "invoice_id")?,
+                attempt: col_u32(row, "attempt")?,
+                at: col(row, "at")?,
+                outcome: col(row, "outcome")?,
+                error_class: parse_class(col(row, "error_class")?)?,
+                snelstart_code: col(row, "snelstart_code")?,
+                message: col(row, "message")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn status_counts(st: &SeaOrmStore, adm: &AdministratieCode) -> R<StatusCounts> {
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            "SELECT sync_status, COUNT(*) AS n FROM invoices \
+             WHERE adm = $1 AND sync_status IS NOT NULL GROUP BY sync_status",
+            vec![s(adm.as_str())],
+        ),
+        "counting invoices",
+    )
+    .await?;
+    let mut counts = StatusCounts::default();
+    for row in &rows {
+        let status: String = col(row, "sync_status")?;
+        let n: i64 = col(row, "n")?;
+        let n = u64::try_from(n).map_err(other)?;
+        match SyncStatus::parse(&status) {
+            Some(SyncStatus::Queued) => counts.queued = n,
+            Some(SyncStatus::InProgress) => counts.in_progress = n,
+            Some(SyncStatus::Synced) => counts.synced = n,
+            Some(SyncStatus::Failed) => counts.failed = n,
+            Some(SyncStatus::Skipped) => counts.skipped = n,
+            None => return Err(other(anyhow!("unknown sync status {status:?}"))),
+        }
+    }
+    Ok(counts)
+}

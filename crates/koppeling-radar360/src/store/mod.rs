@@ -1,0 +1,484 @@
+//! [`SeaOrmStore`]: connecting, migrating, wake-ups, and the `Store` implementation, which
+//! delegates to one module per aggregate.
+
+mod admin;
+mod db;
+mod invoice;
+mod koppeling;
+mod notify;
+mod queue;
+mod relation;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::invoice::Invoice;
+use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
+use koppeling_domain::notification::{NotificationItem, StoredNotification};
+use koppeling_domain::ports::{
+    Admin, Administratie, AttemptLog, Claim, Outcome, PendingNotice, Put, Recipient, RelatieLink,
+    StatusCounts, Store, StoreError, SyncJob, SyncState, SyncStatus, UnsentNotification,
+};
+use koppeling_domain::relation::{RelatieCode, Relation};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::Notify;
+
+use crate::cipher::KeyCipher;
+use crate::migration::Migrator;
+use db::{Db, R, WriteTx};
+
+/// The PostgreSQL `LISTEN`/`NOTIFY` channel on which queued work is announced.
+pub const WORK_CHANNEL: &str = "koppeling_work";
+
+/// The sea-orm store (SQLite or PostgreSQL). Cheap to clone: clones share the pool, the
+/// cipher and the wake-up signal.
+#[derive(Clone)]
+pub struct SeaOrmStore {
+    db: Db,
+    cipher: KeyCipher,
+    notify: Arc<Notify>,
+    /// The administratie served last by `claim_due`; the next claim starts after it.
+    pivot: Arc<std::sync::Mutex<String>>,
+}
+
+impl std::fmt::Debug for SeaOrmStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaOrmStore")
+            .field("backend", &self.db.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` without a password, for error messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl SeaOrmStore {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite runs in WAL mode with
+    /// `synchronous = NORMAL` (durable across a process crash), a 5 s busy timeout and
+    /// foreign keys on, and creates the file when missing.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or opened.
+    pub async fn connect(url: &str, master_key: [u8; 32]) -> anyhow::Result<Self> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            if memory {
+                // Every connection to `:memory:` is its own database: keep exactly one.
+                opts.max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            } else {
+                opts.max_connections(8);
+            }
+            opts.map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .busy_timeout(Duration::from_millis(5000))
+                    .foreign_keys(true)
+                    .create_if_missing(true);
+                if memory {
+                    o
+                } else {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                }
+            });
+        } else {
+            opts.max_connections(10);
+        }
+        let conn = Database::connect(opts)
+            .await
+            .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
+        Ok(Self::from_connection(conn, master_key))
+    }
+
+    /// Wraps an open connection.
+    #[must_use]
+    pub fn from_connection(conn: DatabaseConnection, master_key: [u8; 32]) -> Self {
+        Self {
+            db: Db::new(conn),
+            cipher: KeyCipher::new(master_key),
+            notify: Arc::new(Notify::new()),
+            pivot: Arc::new(std::sync::Mutex::new(String::new())),
+        }
+    }
+
+    /// Applies the pending migrations.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.db.conn, None)
+            .await
+            .context("migrating the database")
+    }
+
+    /// Checks the connection.
+    ///
+    /// # Errors
+    /// When the database does not answer.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.db.conn.ping().await.context("pinging the database")
+    }
+
+    /// The underlying connection (for tests and tools).
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db.conn
+    }
+
+    /// Signalled (`notify_waiters` + `notify_one`) whenever this process queues work: a
+    /// final invoice written, a relation ticked, a retry, a koppeling activated or resumed.
+    /// With [`SeaOrmStore::listen_pg`] running, also when another process does so.
+    #[must_use]
+    pub fn work_notify(&self) -> Arc<Notify> {
+        self.notify.clone()
+    }
+
+    /// On PostgreSQL, listens on [`WORK_CHANNEL`] and signals [`SeaOrmStore::work_notify`]
+    /// for work queued by any process; returns the listening task (abort it to stop).
+    /// `None` on SQLite, where one process owns the file.
+    ///
+    /// # Errors
+    /// When the listening connection cannot be set up.
+    pub async fn listen_pg(&self) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        if !self.db.is_postgres() {
+            return Ok(None);
+        }
+        let pool = self.db.conn.get_postgres_connection_pool().clone();
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool)
+            .await
+            .context("connecting the LISTEN connection")?;
+        listener
+            .listen(WORK_CHANNEL)
+            .await
+            .context("LISTEN koppeling_work")?;
+        let notify = self.notify.clone();
+        Ok(Some(tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => {
+                        notify.notify_waiters();
+                        notify.notify_one();
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "LISTEN koppeling_work failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })))
+    }
+
+    /// Wakes this process's worker.
+    fn wake_local(&self) {
+        self.notify.notify_waiters();
+        self.notify.notify_one();
+    }
+
+    /// Inside a transaction that queues work: on PostgreSQL, `NOTIFY`s the other processes
+    /// (delivered at commit).
+    async fn announce(&self, tx: &WriteTx) -> R<()> {
+        if self.db.is_postgres() {
+            db::exec(
+                &**tx,
+                self.db
+                    .st("SELECT pg_notify($1, '')", vec![db::s(WORK_CHANNEL)]),
+                "NOTIFY koppeling_work",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store for SeaOrmStore {
+    async fn put_administratie(&self, adm: &Administratie) -> Result<Put, StoreError> {
+        admin::put_administratie(self, adm).await
+    }
+
+    async fn get_administratie(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<Option<Administratie>, StoreError> {
+        admin::get_administratie(self, adm).await
+    }
+
+    async fn list_administraties(&self) -> Result<Vec<Administratie>, StoreError> {
+        admin::list_administraties(self).await
+    }
+
+    async fn put_admin(
+        &self,
+        adm: &AdministratieCode,
+        admin: &Admin,
+        password_hash: Option<String>,
+    ) -> Result<Put, StoreError> {
+        admin::put_admin(self, adm, admin, password_hash).await
+    }
+
+    async fn get_admin(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> Result<Option<Admin>, StoreError> {
+        admin::get_admin(self, adm, id).await
+    }
+
+    async fn list_admins(&self, adm: &AdministratieCode) -> Result<Vec<Admin>, StoreError> {
+        admin::list_admins(self, adm).await
+    }
+
+    async fn find_admin_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(AdministratieCode, Admin, Option<String>)>, StoreError> {
+        admin::find_admin_by_email(self, email).await
+    }
+
+    async fn set_admin_password(
+        &self,
+        adm: &AdministratieCode,
+        email: &str,
+        password_hash: String,
+    ) -> Result<(), StoreError> {
+        admin::set_admin_password(self, adm, email, password_hash).await
+    }
+
+    async fn put_relation(
+        &self,
+        adm: &AdministratieCode,
+        relation: &Relation,
+    ) -> Result<Put, StoreError> {
+        relation::put_relation(self, adm, relation).await
+    }
+
+    async fn get_relation(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> Result<Option<Relation>, StoreError> {
+        relation::get_relation(self, adm, id).await
+    }
+
+    async fn list_relations(&self, adm: &AdministratieCode) -> Result<Vec<Relation>, StoreError> {
+        relation::list_relations(self, adm).await
+    }
+
+    async fn set_relation_snelstart(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        enabled: Option<RelatieCode>,
+    ) -> Result<Relation, StoreError> {
+        relation::set_relation_snelstart(self, adm, id, enabled).await
+    }
+
+    async fn get_relatie_link(
+        &self,
+        adm: &AdministratieCode,
+        relation_id: &ResourceId,
+    ) -> Result<Option<RelatieLink>, StoreError> {
+        relation::get_relatie_link(self, adm, relation_id).await
+    }
+
+    async fn save_relatie_link(
+        &self,
+        adm: &AdministratieCode,
+        relation_id: &ResourceId,
+        link: &RelatieLink,
+    ) -> Result<(), StoreError> {
+        relation::save_relatie_link(self, adm, relation_id, link).await
+    }
+
+    async fn put_invoice(
+        &self,
+        adm: &AdministratieCode,
+        invoice: &Invoice,
+    ) -> Result<Put, StoreError> {
+        invoice::put_invoice(self, adm, invoice).await
+    }
+
+    async fn get_invoice(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> Result<Option<(Invoice, Option<SyncState>)>, StoreError> {
+        invoice::get_invoice(self, adm, id).await
+    }
+
+    async fn list_invoices(
+        &self,
+        adm: &AdministratieCode,
+        status: Option<SyncStatus>,
+        page: u32,
+    ) -> Result<Vec<(Invoice, Option<SyncState>)>, StoreError> {
+        invoice::list_invoices(self, adm, status, page).await
+    }
+
+    async fn retry_invoice(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> Result<SyncState, StoreError> {
+        invoice::retry_invoice(self, adm, id).await
+    }
+
+    async fn sync_log(
+        &self,
+        adm: &AdministratieCode,
+        only_failed: bool,
+        limit: u32,
+    ) -> Result<Vec<AttemptLog>, StoreError> {
+        invoice::sync_log(self, adm, only_failed, limit).await
+    }
+
+    async fn status_counts(&self, adm: &AdministratieCode) -> Result<StatusCounts, StoreError> {
+        invoice::status_counts(self, adm).await
+    }
+
+    async fn put_koppeling(
+        &self,
+        adm: &AdministratieCode,
+        settings: &KoppelingSettings,
+        key: Option<ConnectionKey>,
+    ) -> Result<Put, StoreError> {
+        koppeling::put_koppeling(self, adm, settings, key.as_ref()).await
+    }
+
+    async fn get_koppeling(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<Option<Koppeling>, StoreError> {
+        koppeling::get_koppeling(self, adm).await
+    }
+
+    async fn set_koppeling_active(
+        &self,
+        adm: &AdministratieCode,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        koppeling::set_koppeling_active(self, adm, active).await
+    }
+
+    async fn set_koppeling_paused(
+        &self,
+        adm: &AdministratieCode,
+        problem: Option<String>,
+    ) -> Result<bool, StoreError> {
+        koppeling::set_koppeling_paused(self, adm, problem).await
+    }
+
+    async fn set_all_paused(
+        &self,
+        problem: Option<String>,
+    ) -> Result<Vec<AdministratieCode>, StoreError> {
+        koppeling::set_all_paused(self, problem).await
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        adm: Option<AdministratieCode>,
+    ) -> Result<Vec<Claim>, StoreError> {
+        queue::claim_due(self, worker, now, lease_until, limit, adm).await
+    }
+
+    async fn load_job(&self, claim: &Claim) -> Result<Option<SyncJob>, StoreError> {
+        queue::load_job(self, claim).await
+    }
+
+    async fn finish(
+        &self,
+        claim: &Claim,
+        now: DateTime<Utc>,
+        outcome: &Outcome,
+        log_message: &str,
+        notice: Option<NotificationItem>,
+    ) -> Result<bool, StoreError> {
+        queue::finish(self, claim, now, outcome, log_message, notice.as_ref()).await
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        queue::next_due_at(self).await
+    }
+
+    async fn queue_notice(
+        &self,
+        adm: &AdministratieCode,
+        item: &NotificationItem,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        notify::queue_notice(self, adm, item, now).await
+    }
+
+    async fn pending_notices(&self, limit: u32) -> Result<Vec<PendingNotice>, StoreError> {
+        notify::pending_notices(self, limit).await
+    }
+
+    async fn notified_since(
+        &self,
+        adm: &AdministratieCode,
+        dedupe_key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        notify::notified_since(self, adm, dedupe_key, since).await
+    }
+
+    async fn recipient(&self, adm: &AdministratieCode) -> Result<Recipient, StoreError> {
+        notify::recipient(self, adm).await
+    }
+
+    async fn save_notification(
+        &self,
+        adm: &AdministratieCode,
+        notice_ids: &[i64],
+        notification: Option<(StoredNotification, Vec<String>)>,
+    ) -> Result<Option<i64>, StoreError> {
+        let notification = notification.as_ref().map(|(n, keys)| (n, keys.as_slice()));
+        notify::save_notification(self, adm, notice_ids, notification).await
+    }
+
+    async fn unsent_notifications(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<UnsentNotification>, StoreError> {
+        notify::unsent_notifications(self, limit).await
+    }
+
+    async fn mark_notification(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        error: Option<String>,
+    ) -> Result<(), StoreError> {
+        notify::mark_notification(self, id, now, error).await
+    }
+
+    async fn notifications(
+        &self,
+        adm: &AdministratieCode,
+        limit: u32,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        notify::notifications(self, adm, limit).await
+    }
+}

@@ -1,0 +1,60 @@
+//! Store tests on real databases: every scenario runs on a fresh SQLite file and on a fresh
+//! PostgreSQL database (`TEST_DATABASE_URL`; skipped loudly when unset, failing under `CI`).
+
+mod basics;
+mod claims;
+mod helpers;
+mod notices;
+mod queueing;
+
+/// Generates one test per engine for each scenario function `path::name(Harness)`.
+macro_rules! scenarios {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::helpers::run(crate::helpers::Engine::Sqlite, |h| {
+                        Box::pin(crate::$module::$name(h))
+                    })
+                    .await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::helpers::run(crate::helpers::Engine::Postgres, |h| {
+                        Box::pin(crate::$module::$name(h))
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+scenarios!(
+    basics::round_trips,
+    basics::admin_email_is_unique_across_the_service,
+    basics::administraties_are_isolated,
+    basics::koppelsleutel_is_not_stored_in_clear_text,
+    basics::koppeling_pause_and_resume,
+    basics::migrate_is_idempotent,
+    queueing::final_invoice_is_queued_with_its_write,
+    queueing::tick_queues_existing_final_invoices,
+    queueing::code_collision_007_and_7_is_refused,
+    queueing::draft_is_never_queued,
+    queueing::synced_invoice_is_locked_but_identical_put_is_ok,
+    queueing::retry_requeues_a_failed_invoice,
+    queueing::list_is_newest_first_100_a_page,
+    claims::concurrent_claimers_never_share_an_invoice,
+    claims::expired_lease_is_reclaimed_with_lookup,
+    claims::finish_with_a_stale_lease_writes_nothing,
+    claims::paused_or_inactive_koppeling_is_not_claimed,
+    claims::one_administratie_does_not_starve_the_others,
+    claims::outcomes_update_state_and_log,
+    notices::notices_become_notifications_and_dedupe,
+    notices::mail_delivery_bookkeeping,
+);

@@ -1,0 +1,281 @@
+//! Sorting client failures into the product's error classes ([`AccountingError`]).
+
+use koppeling_domain::ports::{AccountingError, Credential};
+
+use crate::client::{ApiError, CallError};
+
+/// Whether the failed call could have changed data in SnelStart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// A GET: nothing is written, so any failure can simply be retried.
+    Read,
+    /// A POST or PUT: after a timeout, a 5xx or a broken connection the write may have been
+    /// committed, so the caller must look it up before trying again.
+    Write,
+}
+
+/// The classification table of the crate docs.
+pub(crate) fn classify(err: CallError, op: Op) -> AccountingError {
+    match err {
+        CallError::Token(e) => match e.status {
+            400 | 401 | 403 => AccountingError::Auth {
+                credential: Credential::ConnectionKey,
+                message: format!(
+                    "SnelStart's token endpoint refused the koppelsleutel (HTTP {}): {}",
+                    e.status, e.message
+                ),
+            },
+            _ => AccountingError::Transient {
+                retry_after: e.retry_after,
+                message: format!("SnelStart's token endpoint failed: {e}"),
+            },
+        },
+        CallError::TokenUnavailable(m) => AccountingError::Transient {
+            retry_after: None,
+            message: format!("SnelStart's token endpoint could not be reached: {m}"),
+        },
+        CallError::Api(e) => classify_api(e, op),
+        CallError::Throttled { retry_after } => AccountingError::Transient {
+            retry_after: Some(retry_after),
+            message: format!(
+                "the SnelStart call limit of this administratie is reached; next call in {} s",
+                retry_after.as_secs().max(1)
+            ),
+        },
+        CallError::Connect(m) => AccountingError::Transient {
+            retry_after: None,
+            message: format!("could not connect to SnelStart: {m}"),
+        },
+        e @ (CallError::Timeout | CallError::Transport(_) | CallError::Decode(_)) => match op {
+            Op::Read => AccountingError::Transient {
+                retry_after: None,
+                message: e.to_string(),
+            },
+            Op::Write => AccountingError::UnknownOutcome {
+                message: e.to_string(),
+            },
+        },
+        CallError::Request(m) => AccountingError::Rejected {
+            code: None,
+            message: format!("the request for SnelStart could not be built: {m}"),
+        },
+        // CallError is non_exhaustive only for other crates.
+    }
+}
+
+fn classify_api(e: ApiError, op: Op) -> AccountingError {
+    match e.status {
+        401 if e.is_subscription_key_refused() => AccountingError::Auth {
+            credential: Credential::SubscriptionKey,
+            message: format!("SnelStart refused the subscription key: {}", e.message),
+        },
+        401 => AccountingError::Auth {
+            credential: Credential::ConnectionKey,
+            message: format!(
+                "SnelStart refused a freshly minted token for the koppelsleutel: {}",
+                e.message
+            ),
+        },
+        403 if e.retry_after.is_some() => AccountingError::Transient {
+            retry_after: e.retry_after,
+            message: format!("SnelStart's call quota is used up: {}", e.message),
+        },
+        403 => AccountingError::Auth {
+            credential: Credential::ConnectionKey,
+            message: format!(
+                "the koppelsleutel lacks the rights (scope) for this SnelStart call: {}",
+                e.message
+            ),
+        },
+        429 => AccountingError::Transient {
+            retry_after: e.retry_after,
+            message: format!("SnelStart's rate limit is reached: {}", e.message),
+        },
+        408 | 500..=599 => match op {
+            Op::Read => AccountingError::Transient {
+                retry_after: e.retry_after,
+                message: format!("SnelStart is unavailable: {e}"),
+            },
+            Op::Write => AccountingError::UnknownOutcome {
+                message: format!("SnelStart answered {e} to a write"),
+            },
+        },
+        _ => AccountingError::Rejected {
+            code: e.code,
+            message: e.message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn api(status: u16, retry_after: Option<&str>, body: &str) -> CallError {
+        CallError::Api(ApiError::parse(status, retry_after, body.as_bytes()))
+    }
+
+    #[test]
+    fn business_rules_are_rejections_with_their_code() {
+        let err = classify(
+            api(
+                400,
+                None,
+                r#"[{"errorCode":"BOE-0021","message":"Het factuurnummer bestaat al","details":null}]"#,
+            ),
+            Op::Write,
+        );
+        assert_eq!(
+            err,
+            AccountingError::Rejected {
+                code: Some("BOE-0021".into()),
+                message: "Het factuurnummer bestaat al".into()
+            }
+        );
+    }
+
+    #[test]
+    fn several_business_errors_are_joined() {
+        let err = classify(
+            api(
+                400,
+                None,
+                r#"[{"errorCode":"BOE-0039","message":"De boeking is niet in balans"},{"errorCode":"BOE-0028","message":"Bedrag nul"}]"#,
+            ),
+            Op::Write,
+        );
+        let AccountingError::Rejected { code, message } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(code.as_deref(), Some("BOE-0039"));
+        assert_eq!(
+            message,
+            "BOE-0039: De boeking is niet in balans; BOE-0028: Bedrag nul"
+        );
+    }
+
+    #[test]
+    fn rate_limits_are_transient_with_retry_after() {
+        let err = classify(
+            api(
+                429,
+                Some("17"),
+                r#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in 17 seconds."}"#,
+            ),
+            Op::Write,
+        );
+        assert!(matches!(
+            err,
+            AccountingError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(17)
+        ));
+        let quota = classify(api(403, Some("600"), ""), Op::Read);
+        assert!(matches!(
+            quota,
+            AccountingError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(600)
+        ));
+        let scope = classify(api(403, None, ""), Op::Read);
+        assert!(matches!(
+            scope,
+            AccountingError::Auth {
+                credential: Credential::ConnectionKey,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unauthorised_is_the_subscription_key_or_the_koppelsleutel() {
+        let sub = classify(
+            api(
+                401,
+                None,
+                r#"{ "statusCode": 401, "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription." }"#,
+            ),
+            Op::Read,
+        );
+        assert!(matches!(
+            sub,
+            AccountingError::Auth {
+                credential: Credential::SubscriptionKey,
+                ..
+            }
+        ));
+        let bearer = classify(api(401, None, ""), Op::Read);
+        assert!(matches!(
+            bearer,
+            AccountingError::Auth {
+                credential: Credential::ConnectionKey,
+                ..
+            }
+        ));
+        let token = classify(
+            CallError::Token(ApiError::parse(
+                400,
+                None,
+                br#"{"error":"GrantType clientkey was found. Parameter clientkey does not contain a valid value"}"#,
+            )),
+            Op::Write,
+        );
+        assert!(matches!(
+            token,
+            AccountingError::Auth {
+                credential: Credential::ConnectionKey,
+                ..
+            }
+        ));
+        let token_down = classify(CallError::Token(ApiError::parse(503, None, b"")), Op::Write);
+        assert!(matches!(token_down, AccountingError::Transient { .. }));
+    }
+
+    #[test]
+    fn a_failed_write_has_an_unknown_outcome_but_a_failed_read_is_transient() {
+        for (err, op, unknown) in [
+            (api(503, None, ""), Op::Write, true),
+            (api(503, None, ""), Op::Read, false),
+            (
+                api(500, None, r#"{"Message":"An error has occurred."}"#),
+                Op::Write,
+                true,
+            ),
+            (CallError::Timeout, Op::Write, true),
+            (CallError::Timeout, Op::Read, false),
+            (CallError::Transport("reset".into()), Op::Write, true),
+            (CallError::Connect("refused".into()), Op::Write, false),
+            (CallError::Decode("bad".into()), Op::Write, true),
+        ] {
+            let got = classify(err.clone(), op);
+            assert_eq!(
+                matches!(got, AccountingError::UnknownOutcome { .. }),
+                unknown,
+                "{err:?} {op:?} → {got:?}"
+            );
+            if !unknown {
+                assert!(matches!(got, AccountingError::Transient { .. }), "{got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn not_found_is_a_rejection() {
+        let err = classify(
+            api(
+                404,
+                None,
+                r#"{"Message":"No HTTP resource was found that matches the request URI."}"#,
+            ),
+            Op::Read,
+        );
+        assert!(matches!(err, AccountingError::Rejected { code: None, .. }));
+        let err = classify(
+            api(
+                404,
+                None,
+                r#"[{"errorCode":"REL-0005","message":"Relatie niet gevonden"}]"#,
+            ),
+            Op::Write,
+        );
+        assert!(matches!(err, AccountingError::Rejected { code: Some(c), .. } if c == "REL-0005"));
+    }
+}

@@ -1,0 +1,25 @@
+//! SnelStart adapter: a reusable B2B API v2 [`client`] and [`SnelStartAccounting`], the `Accounting` port.
+//!
+//! # Error classification
+//!
+//! | SnelStart answer | read (GET) | write (POST/PUT) |
+//! |---|---|---|
+//! | 400 (business rule, model state, OData) | `Rejected { code, message }` | same |
+//! | 401 APIM "subscription key" | `Auth { SubscriptionKey }` | same |
+//! | 401 otherwise (after one renewal of a cached token) | `Auth { ConnectionKey }` | same |
+//! | token endpoint 400/401/403 | `Auth { ConnectionKey }` | same |
+//! | token endpoint 5xx/429/unreachable | `Transient` | same (nothing was sent) |
+//! | 403 with `Retry-After` (quota) | `Transient { retry_after }` | same |
+//! | 403 without (missing scope) | `Auth { ConnectionKey }` | same |
+//! | 404 and other 4xx | `Rejected` | same |
+//! | 429 | `Transient { retry_after }` | same |
+//! | 408, 5xx, timeout, broken connection, unreadable 2xx | `Transient` | `UnknownOutcome` |
+//! | connection refused (nothing sent) | `Transient` | `Transient` |
+//! | own per-administratie limit would wait > 2 s | `Transient { retry_after }` | same |
+
+pub mod client;
+
+mod accounting;
+
+pub use accounting::{SnelStartAccounting, SnelStartConfig};
+pub use client::{CallCount, CallMetrics};

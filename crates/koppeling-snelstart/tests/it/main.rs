@@ -1,0 +1,8 @@
+//! Integration tests of the SnelStart adapter against the in-process sandbox, plus the OpenAPI contract test.
+
+mod activation;
+mod booking;
+mod contract;
+mod faults;
+mod relatie;
+mod support;

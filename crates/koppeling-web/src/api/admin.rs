@@ -1,0 +1,103 @@
+//! Administraties and their Beheerders.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use secrecy::ExposeSecret;
+
+use super::{PathParams, body, ok, path_adm, path_adm_id, put_answer, store_error};
+use crate::AppState;
+use crate::dto::{AdminResponse, AdministratieResponse, PutAdminBody, PutAdministratieBody};
+use crate::error::ApiError;
+
+/// `PUT /administraties/{adm}`.
+pub(crate) async fn put_administratie<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    let administratie = body::<PutAdministratieBody>(&bytes)?.into_domain(adm.clone());
+    let put = state.service.put_administratie(&administratie).await?;
+    let stored = state.service.get_administratie(&adm).await?;
+    Ok(put_answer(put, &AdministratieResponse::from(&stored)))
+}
+
+/// `GET /administraties/{adm}`.
+pub(crate) async fn get_administratie<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    let stored = state.service.get_administratie(&adm).await?;
+    Ok(ok(&AdministratieResponse::from(&stored)))
+}
+
+/// `PUT /administraties/{adm}/admins/{id}`: the password is hashed here and never shown.
+pub(crate) async fn put_admin<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    let (admin, password) = body::<PutAdminBody>(&bytes)?.into_domain(id.clone())?;
+    let hash = match password {
+        None => None,
+        Some(password) => Some(hash_blocking(password.expose_secret().to_owned()).await?),
+    };
+    let put = state.service.put_admin(&adm, &admin, hash).await?;
+    let stored = state
+        .service
+        .store()
+        .get_admin(&adm, &id)
+        .await
+        .map_err(store_error)?
+        .unwrap_or(admin);
+    Ok(put_answer(put, &AdminResponse::from(&stored)))
+}
+
+/// Hashes off the async runtime: Argon2 takes tens of milliseconds on purpose.
+pub(crate) async fn hash_blocking(plain: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || crate::auth::hash_password(&plain))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| {
+            let error: &(dyn std::error::Error + 'static) = e.as_ref();
+            ApiError::internal(error)
+        })
+}
+
+/// `GET /administraties/{adm}/admins/{id}`.
+pub(crate) async fn get_admin<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    state.service.get_administratie(&adm).await?;
+    let admin = state
+        .service
+        .store()
+        .get_admin(&adm, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found(&format!("Beheerder {id}")))?;
+    Ok(ok(&AdminResponse::from(&admin)))
+}
+
+/// `GET /administraties/{adm}/admins`.
+pub(crate) async fn list_admins<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    state.service.get_administratie(&adm).await?;
+    let admins = state
+        .service
+        .store()
+        .list_admins(&adm)
+        .await
+        .map_err(store_error)?;
+    let list: Vec<AdminResponse> = admins.iter().map(AdminResponse::from).collect();
+    Ok(ok(&list))
+}

@@ -1,0 +1,186 @@
+//! Invoices with their sync state, the retry, the sync log and the notifications.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store, SyncStatus};
+
+use super::{
+    PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query, store_error,
+};
+use crate::AppState;
+use crate::dto::{InvoiceResponse, PutInvoiceBody};
+use crate::error::ApiError;
+
+/// `PUT /administraties/{adm}/invoices/{id}`: 409 `invoice_locked` when it is synced or in
+/// progress and the content changes.
+pub(crate) async fn put_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    let invoice = body::<PutInvoiceBody>(&bytes)?.into_domain(id.clone())?;
+    let put = state.service.put_invoice(&adm, &invoice).await?;
+    let answer = match state
+        .service
+        .store()
+        .get_invoice(&adm, &id)
+        .await
+        .map_err(store_error)?
+    {
+        Some((stored, sync)) => InvoiceResponse::new(&stored, sync.as_ref()),
+        None => InvoiceResponse::new(&invoice, None),
+    };
+    Ok(put_answer(put, &answer))
+}
+
+/// `GET /administraties/{adm}/invoices/{id}`.
+pub(crate) async fn get_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    let (invoice, sync) = state
+        .service
+        .store()
+        .get_invoice(&adm, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
+    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+}
+
+/// Reads `?status=` as a sync status.
+pub(crate) fn status_filter(q: &HashMap<String, String>) -> Result<Option<SyncStatus>, ApiError> {
+    match q.get("status").map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(raw) => SyncStatus::parse(raw).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "status {raw:?} is not a sync status; use queued, in_progress, synced, failed or skipped."
+                ),
+            )
+            .with_field("status")
+        }),
+    }
+}
+
+/// `GET /administraties/{adm}/invoices?status=&page=`: newest first, 100 a page.
+pub(crate) async fn list_invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    let q = query(q)?;
+    let status = status_filter(&q)?;
+    let page = page(&q)?;
+    state.service.get_administratie(&adm).await?;
+    let invoices = state
+        .service
+        .store()
+        .list_invoices(&adm, status, page)
+        .await
+        .map_err(store_error)?;
+    let list: Vec<InvoiceResponse> = invoices
+        .iter()
+        .map(|(invoice, sync)| InvoiceResponse::new(invoice, sync.as_ref()))
+        .collect();
+    Ok(ok(&list))
+}
+
+/// `POST /administraties/{adm}/invoices/{id}/retry`: re-queues a failed invoice and answers
+/// with the invoice; 409 `not_failed` otherwise.
+pub(crate) async fn retry_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    let sync = state.service.retry_invoice(&adm, &id).await?;
+    let (invoice, sync) = state
+        .service
+        .store()
+        .get_invoice(&adm, &id)
+        .await
+        .map_err(store_error)?
+        .map(|(invoice, stored)| (invoice, stored.or(Some(sync))))
+        .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
+    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+}
+
+fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match q.get("limit").map(String::as_str) {
+        None | Some("") => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("limit must be a whole number from 1 to {max}."),
+                )
+                .with_field("limit")
+            }),
+    }
+}
+
+/// `GET /administraties/{adm}/sync-log?status=failed&invoice_id=&limit=`: attempts, newest
+/// first.
+pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    let q = query(q)?;
+    let only_failed = match q.get("status").map(String::as_str) {
+        None | Some("") => false,
+        Some("failed") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("status {other:?} cannot filter the sync log; use status=failed."),
+            )
+            .with_field("status"));
+        }
+    };
+    let limit = limit(&q, 500, 5000)?;
+    let invoice_id = q.get("invoice_id").filter(|s| !s.is_empty()).cloned();
+    state.service.get_administratie(&adm).await?;
+    let fetch = if invoice_id.is_some() { 10_000 } else { limit };
+    let mut rows = state
+        .service
+        .store()
+        .sync_log(&adm, only_failed, fetch)
+        .await
+        .map_err(store_error)?;
+    if let Some(invoice_id) = invoice_id {
+        rows.retain(|r| r.invoice_id == invoice_id);
+        rows.truncate(limit as usize);
+    }
+    Ok(ok(&rows))
+}
+
+/// `GET /administraties/{adm}/notifications`: what was sent to the Beheerder, newest first.
+pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    let q = query(q)?;
+    let limit = limit(&q, 100, 1000)?;
+    state.service.get_administratie(&adm).await?;
+    let rows = state
+        .service
+        .store()
+        .notifications(&adm, limit)
+        .await
+        .map_err(store_error)?;
+    Ok(ok(&rows))
+}

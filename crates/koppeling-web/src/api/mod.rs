@@ -1,0 +1,208 @@
+//! The JSON API under `/api/v1`: routes, path and query checks, and shared helpers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Put, Store};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::auth::{ApiToken, require_bearer};
+use crate::dto::from_json;
+use crate::error::ApiError;
+
+mod admin;
+mod integrations;
+mod invoices;
+mod relations;
+
+/// The `/api/v1` routes; everything but `openapi.json` needs the bearer token.
+pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>, token: Arc<ApiToken>) -> Router
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    Router::new()
+        .route(
+            "/administraties/{adm}",
+            put(admin::put_administratie::<S, A, N, C>).get(admin::get_administratie::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/admins",
+            get(admin::list_admins::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/admins/{id}",
+            put(admin::put_admin::<S, A, N, C>).get(admin::get_admin::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/relations",
+            get(relations::list_relations::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/relations/{id}",
+            put(relations::put_relation::<S, A, N, C>).get(relations::get_relation::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/relations/{id}/snelstart",
+            put(relations::put_snelstart::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/invoices",
+            get(invoices::list_invoices::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/invoices/{id}",
+            put(invoices::put_invoice::<S, A, N, C>).get(invoices::get_invoice::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/invoices/{id}/retry",
+            post(invoices::retry_invoice::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/sync-log",
+            get(invoices::sync_log::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/notifications",
+            get(invoices::notifications::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/integrations",
+            get(integrations::list::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/integrations/snelstart",
+            put(integrations::put_settings::<S, A, N, C>).get(integrations::get::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/integrations/snelstart/activate",
+            post(integrations::activate::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/integrations/snelstart/deactivate",
+            post(integrations::deactivate::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/integrations/snelstart/check",
+            post(integrations::check::<S, A, N, C>),
+        )
+        .route_layer(from_fn_with_state(token, require_bearer))
+        .route("/openapi.json", get(crate::openapi::serve))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such API route; see /api/v1/openapi.json.",
+    )
+}
+
+/// The path parameters of a route: `{adm}` and maybe `{id}`.
+pub(crate) type PathParams = Result<Path<HashMap<String, String>>, PathRejection>;
+
+/// Checks `{adm}` (`[a-z0-9-]{1,40}`) and, when present, `{id}` (`[A-Za-z0-9._-]{1,64}`).
+pub(crate) fn path_ids(
+    params: PathParams,
+) -> Result<(AdministratieCode, Option<ResourceId>), ApiError> {
+    let Path(params) = params.map_err(|e| {
+        ApiError::bad_request("invalid_path", format!("The path cannot be read: {e}."))
+    })?;
+    let adm_raw = params.get("adm").map(String::as_str).unwrap_or_default();
+    let adm = AdministratieCode::parse(adm_raw).map_err(|p| {
+        ApiError::bad_request("invalid_path", crate::error::sentence(&p.message))
+            .with_field("administratie")
+    })?;
+    let id = match params.get("id") {
+        None => None,
+        Some(raw) => Some(ResourceId::parse(raw).map_err(|p| {
+            ApiError::bad_request("invalid_path", crate::error::sentence(&p.message))
+                .with_field("id")
+        })?),
+    };
+    Ok((adm, id))
+}
+
+/// As [`path_ids`] for routes that have an `{id}`.
+pub(crate) fn path_adm_id(params: PathParams) -> Result<(AdministratieCode, ResourceId), ApiError> {
+    match path_ids(params)? {
+        (adm, Some(id)) => Ok((adm, id)),
+        (_, None) => Err(ApiError::bad_request(
+            "invalid_path",
+            "The path needs an id.",
+        )),
+    }
+}
+
+/// As [`path_ids`] for routes without an `{id}`.
+pub(crate) fn path_adm(params: PathParams) -> Result<AdministratieCode, ApiError> {
+    path_ids(params).map(|(adm, _)| adm)
+}
+
+/// The query parameters (an unreadable query is a 400).
+pub(crate) type QueryParams = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+pub(crate) fn query(params: QueryParams) -> Result<HashMap<String, String>, ApiError> {
+    params.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("The query string cannot be read: {e}."),
+        )
+    })
+}
+
+/// A positive page number (1 when absent).
+pub(crate) fn page(q: &HashMap<String, String>) -> Result<u32, ApiError> {
+    match q.get("page").map(String::as_str) {
+        None | Some("") => Ok(1),
+        Some(raw) => raw.parse::<u32>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "page must be a whole number from 1 on.")
+                .with_field("page")
+        }),
+    }
+}
+
+/// Reads a JSON body, answering 400 with the field on failure.
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    from_json(bytes).map_err(|e| {
+        let error = ApiError::bad_request(e.code, e.message);
+        if e.field.is_empty() {
+            error
+        } else {
+            error.with_field(e.field)
+        }
+    })
+}
+
+/// 201 on create, 200 on replace, with the resource.
+pub(crate) fn put_answer<T: Serialize>(put: Put, resource: &T) -> Response {
+    let status = match put {
+        Put::Created => StatusCode::CREATED,
+        Put::Replaced => StatusCode::OK,
+    };
+    (status, axum::Json(resource)).into_response()
+}
+
+/// 200 with `resource`.
+pub(crate) fn ok<T: Serialize>(resource: &T) -> Response {
+    (StatusCode::OK, axum::Json(resource)).into_response()
+}
+
+/// A store failure: 404/409 pass through, anything else is a 500.
+pub(crate) fn store_error(error: koppeling_domain::ports::StoreError) -> ApiError {
+    ApiError::from(koppeling_domain::sync::ServiceError::from(error))
+}

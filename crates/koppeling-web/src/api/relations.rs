@@ -1,0 +1,80 @@
+//! Relations (debtors) and their SnelStart tick.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+
+use super::{PathParams, body, ok, path_adm, path_adm_id, put_answer, store_error};
+use crate::AppState;
+use crate::dto::{PutRelationBody, PutSnelstartBody, RelationResponse};
+use crate::error::ApiError;
+
+/// `PUT /administraties/{adm}/relations/{id}`.
+pub(crate) async fn put_relation<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    let relation = body::<PutRelationBody>(&bytes)?.into_domain(id.clone());
+    let put = state.service.put_relation(&adm, &relation).await?;
+    let stored = state
+        .service
+        .store()
+        .get_relation(&adm, &id)
+        .await
+        .map_err(store_error)?
+        .unwrap_or(relation);
+    Ok(put_answer(put, &RelationResponse::from(&stored)))
+}
+
+/// `GET /administraties/{adm}/relations/{id}`.
+pub(crate) async fn get_relation<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    state.service.get_administratie(&adm).await?;
+    let relation = state
+        .service
+        .store()
+        .get_relation(&adm, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found(&format!("relation {id}")))?;
+    Ok(ok(&RelationResponse::from(&relation)))
+}
+
+/// `GET /administraties/{adm}/relations`, ordered by code.
+pub(crate) async fn list_relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    state.service.get_administratie(&adm).await?;
+    let relations = state
+        .service
+        .store()
+        .list_relations(&adm)
+        .await
+        .map_err(store_error)?;
+    let list: Vec<RelationResponse> = relations.iter().map(RelationResponse::from).collect();
+    Ok(ok(&list))
+}
+
+/// `PUT /administraties/{adm}/relations/{id}/snelstart`: 422 with the reason when the code
+/// is not numeric, 409 when another ticked relation has the same relatiecode.
+pub(crate) async fn put_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let (adm, id) = path_adm_id(params)?;
+    let wanted = body::<PutSnelstartBody>(&bytes)?;
+    let relation = state
+        .service
+        .set_relation_snelstart(&adm, &id, wanted.enabled)
+        .await?;
+    Ok(ok(&RelationResponse::from(&relation)))
+}

@@ -1,0 +1,109 @@
+//! The koppeling's HTTP side: the JSON API under `/api/v1`, the Dutch admin UI and the import.
+//!
+//! [`router`] serves everything; it is generic over the domain's ports so that tests can
+//! drive it with mocks and the app with the real adapters. This crate knows no outbound
+//! adapter: it talks to the domain's [`Service`] only.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::sync::Service;
+use secrecy::SecretString;
+use tower_http::trace::TraceLayer;
+
+mod api;
+mod auth;
+pub mod dto;
+mod error;
+pub mod import;
+mod openapi;
+mod ui;
+
+#[cfg(test)]
+mod tests;
+
+pub use auth::hash_password;
+pub use error::ApiError;
+
+/// What the web side needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The bearer token of the JSON API (`api.token`); an empty token refuses every call.
+    pub api_token: SecretString,
+    /// Whether the session cookie carries `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// Renders the Prometheus text served at `/metrics`.
+pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Everything a handler needs; cloned per request (all fields are shared).
+pub(crate) struct AppState<S, A, N, C> {
+    /// The domain service.
+    pub(crate) service: Arc<Service<S, A, N, C>>,
+    /// The logged-in Beheerders of the admin UI and the log-in form tokens.
+    pub(crate) sessions: Arc<ui::session::Sessions>,
+    /// Whether cookies carry `Secure`.
+    pub(crate) secure_cookies: bool,
+}
+
+impl<S, A, N, C> Clone for AppState<S, A, N, C> {
+    fn clone(&self) -> Self {
+        Self {
+            service: Arc::clone(&self.service),
+            sessions: Arc::clone(&self.sessions),
+            secure_cookies: self.secure_cookies,
+        }
+    }
+}
+
+/// The whole HTTP surface: `/api/v1` (bearer token), `/healthz`, `/metrics`,
+/// `/api/v1/openapi.json` and the admin UI at `/`.
+pub fn router<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    config: WebConfig,
+    metrics: MetricsFn,
+) -> Router
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    let state = AppState {
+        service,
+        sessions: Arc::new(ui::session::Sessions::default()),
+        secure_cookies: config.secure_cookies,
+    };
+    let token = Arc::new(auth::ApiToken::new(&config.api_token));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = Arc::clone(&metrics);
+                async move { metrics_response(&metrics) }
+            }),
+        )
+        .nest("/api/v1", api::router(state.clone(), token))
+        .merge(ui::router(state))
+        .fallback(ui::not_found)
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+fn metrics_response(metrics: &MetricsFn) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics(),
+    )
+        .into_response()
+}

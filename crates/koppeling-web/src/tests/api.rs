@@ -1,0 +1,543 @@
+//! The JSON API: authentication, field-level errors, the key, activation and the shapes.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use koppeling_domain::ports::{MockAccounting, MockStore, Put, StoreError, SyncState, SyncStatus};
+use koppeling_domain::problem::Problem;
+use serde_json::json;
+
+use super::*;
+
+const SECRET_KEY: &str = "Z2VoZWltOnNsZXV0ZWwtOTg3Ng==";
+
+#[tokio::test]
+async fn requests_without_the_right_token_are_refused() {
+    // Arrange: a store that must not be touched.
+    let app = app(MockStore::new(), MockAccounting::new());
+    let path = "/api/v1/administraties/kantoor/integrations";
+    // Act
+    let none = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+    let wrong = send(
+        &app,
+        Request::get(path)
+            .header(header::AUTHORIZATION, "Bearer nope")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let basic = send(
+        &app,
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Basic {TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    // Assert
+    for answer in [none, wrong, basic] {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        let body = answer.json();
+        assert_eq!(body["error"], "unauthorized");
+        assert!(body["message"].as_str().unwrap().len() > 10);
+    }
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi_need_no_token() {
+    let app = app(MockStore::new(), MockAccounting::new());
+    let health = send(&app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        (health.status, health.text.as_str()),
+        (StatusCode::OK, "ok")
+    );
+    let metrics = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert_eq!(
+        metrics.headers[header::CONTENT_TYPE],
+        "text/plain; version=0.0.4"
+    );
+    assert!(metrics.text.contains("koppeling_up 1"));
+    let doc = send(
+        &app,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = doc.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(
+        doc["paths"]["/administraties/{adm}/invoices/{id}"]["put"].is_object(),
+        "{doc}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused_naming_the_field() {
+    let app = app(MockStore::new(), MockAccounting::new());
+    let top = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/relations/rel-1",
+        Some(r#"{"code":"1","kind":"company","name":"X","colour":"red"}"#),
+    )
+    .await;
+    assert_eq!(top.status, StatusCode::BAD_REQUEST);
+    assert_eq!(top.json()["error"], "unknown_field");
+    assert_eq!(top.json()["field"], "colour");
+    let nested = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(
+            r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
+                "lines":[{"quantity":1,"unit_price":"10","vat":"high","discount":5}]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(nested.status, StatusCode::BAD_REQUEST);
+    assert_eq!(nested.json()["field"], "lines[0].discount");
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_types_are_400() {
+    let app = app(MockStore::new(), MockAccounting::new());
+    let path = "/api/v1/administraties/kantoor";
+    let broken = call(&app, Method::PUT, path, Some(r#"{"name": "#)).await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+    assert_eq!(broken.json()["error"], "invalid_json");
+    let wrong = call(&app, Method::PUT, path, Some(r#"{"name": 12}"#)).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.json()["error"], "invalid_type");
+    assert_eq!(wrong.json()["field"], "name");
+    let missing = call(&app, Method::PUT, path, Some("{}")).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.json()["field"], "name");
+    let vat = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(
+            r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
+                "lines":[{"quantity":1,"unit_price":"10","vat":"hoog"}]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(vat.status, StatusCode::BAD_REQUEST);
+    assert_eq!(vat.json()["field"], "lines[0].vat");
+}
+
+#[tokio::test]
+async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
+    // Arrange
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store.expect_put_invoice().never();
+    let app = app(store, MockAccounting::new());
+    let body = r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
+        "status":"final","lines":[{"description":"Advies","quantity":"1","unit_price":"12.34567","vat":"high"}]}"#;
+    // Act
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(body),
+    )
+    .await;
+    // Assert
+    assert!(
+        matches!(
+            answer.status,
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+        ),
+        "{}",
+        answer.text
+    );
+    let json = answer.json();
+    assert_eq!(json["field"], "lines[0].unit_price");
+    assert_eq!(json["problems"][0]["field"], "lines[0].unit_price");
+    let not_a_number = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(&body.replace("12.34567", "12,50")),
+    )
+    .await;
+    assert_eq!(not_a_number.status, StatusCode::BAD_REQUEST);
+    assert_eq!(not_a_number.json()["field"], "lines[0].unit_price");
+}
+
+#[tokio::test]
+async fn path_ids_are_validated() {
+    let app = app(MockStore::new(), MockAccounting::new());
+    let adm = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/Kantoor_1",
+        Some(r#"{"name":"x"}"#),
+    )
+    .await;
+    assert_eq!(adm.status, StatusCode::BAD_REQUEST);
+    assert_eq!(adm.json()["field"], "administratie");
+    let id = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/invoices/a%20b",
+        None,
+    )
+    .await;
+    assert_eq!(id.status, StatusCode::BAD_REQUEST);
+    assert_eq!(id.json()["field"], "id");
+}
+
+#[tokio::test]
+async fn the_key_is_write_only() {
+    // Arrange
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_put_koppeling()
+        .withf(|_, settings, key| {
+            key.as_ref().map(ConnectionKey::expose) == Some(SECRET_KEY)
+                && settings.sales_journal_code == 1300
+                && settings.vat_codes.high == 12
+        })
+        .times(1)
+        .returning(|_, _, _| ready(Ok(Put::Created)));
+    with_overview(&mut store, Some(koppeling(false, Some(SECRET_KEY))));
+    let app = app(store, MockAccounting::new());
+    let body = json!({
+        "vat_codes": {"high": 12, "low": 11, "zero": 10},
+        "sales_journal_code": 1300,
+        "key": SECRET_KEY,
+    })
+    .to_string();
+    // Act
+    let put = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/integrations/snelstart",
+        Some(&body),
+    )
+    .await;
+    let get = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/integrations/snelstart",
+        None,
+    )
+    .await;
+    let list = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/integrations",
+        None,
+    )
+    .await;
+    // Assert
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.text);
+    assert_eq!(put.json()["key_set"], true);
+    assert_eq!(put.json()["vat_codes"]["high"], 12);
+    assert_eq!(put.json()["sales_journal_code"], 1300);
+    assert_eq!(get.status, StatusCode::OK);
+    assert_eq!(list.json()[0]["name"], "snelstart");
+    assert_eq!(list.json()[0]["state"], "inactive");
+    assert_eq!(list.json()[0]["counts"]["failed"], 0);
+    for answer in [&put, &get, &list] {
+        assert!(!answer.text.contains(SECRET_KEY), "{}", answer.text);
+        assert!(answer.json().get("key").is_none());
+    }
+}
+
+#[tokio::test]
+async fn wrong_vat_codes_are_422_naming_the_field() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store.expect_put_koppeling().never();
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/integrations/snelstart",
+        Some(r#"{"vat_codes":{"high":11,"low":12,"zero":10},"sales_journal_code":1300}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let json = answer.json();
+    assert_eq!(json["field"], "vat_codes.high");
+    assert_eq!(json["problems"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_activation_lists_the_problems() {
+    // Arrange
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    with_overview(&mut store, Some(koppeling(false, Some(SECRET_KEY))));
+    store.expect_set_koppeling_active().never();
+    let mut accounting = MockAccounting::new();
+    accounting.expect_check_activation().returning(|_, _| {
+        ready(Ok(vec![
+            Problem::new(
+                "sales_journal_code",
+                "journal_missing",
+                "Dagboek 1300 (Verkoopboek code) bestaat niet in SnelStart",
+            )
+            .with_hint("vul het nummer van het verkoopdagboek in, meestal 1300"),
+        ]))
+    });
+    let app = app(store, accounting);
+    // Act
+    let answer = call(
+        &app,
+        Method::POST,
+        "/api/v1/administraties/kantoor/integrations/snelstart/activate",
+        None,
+    )
+    .await;
+    // Assert
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let json = answer.json();
+    assert_eq!(json["error"], "activation_failed");
+    assert!(json["message"].as_str().unwrap().ends_with('.'));
+    assert_eq!(json["problems"][0]["code"], "journal_missing");
+    assert!(
+        json["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Dagboek 1300")
+    );
+    assert!(!answer.text.contains(SECRET_KEY));
+}
+
+#[tokio::test]
+async fn a_passing_activation_answers_with_the_overview_entry() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_set_koppeling_active()
+        .withf(|_, active| *active)
+        .times(1)
+        .returning(|_, _| ready(Ok(())));
+    store
+        .expect_status_counts()
+        .returning(|_| ready(Ok(StatusCounts::default())));
+    let mut calls = 0;
+    store.expect_get_koppeling().returning(move |_| {
+        calls += 1;
+        // Inactive while checking, active once switched on.
+        ready(Ok(Some(koppeling(calls > 2, Some(SECRET_KEY)))))
+    });
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_check_activation()
+        .returning(|_, _| ready(Ok(Vec::new())));
+    let app = app(store, accounting);
+    let answer = call(
+        &app,
+        Method::POST,
+        "/api/v1/administraties/kantoor/integrations/snelstart/activate",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.json()["name"], "snelstart");
+    assert_eq!(answer.json()["state"], "active");
+}
+
+#[tokio::test]
+async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
+    let mut store = MockStore::new();
+    store.expect_get_invoice().returning(|_, _| {
+        ready(Ok(Some((
+            invoice(),
+            Some(SyncState {
+                status: SyncStatus::Synced,
+                snelstart_id: Some("b-1".into()),
+                error: None,
+                hint: None,
+                attempts: 1,
+                next_attempt_at: None,
+                updated_at: now(),
+            }),
+        ))))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let json = answer.json();
+    assert_eq!(json["totals"]["net"], "100.00");
+    assert_eq!(json["totals"]["vat"], "21.00");
+    assert_eq!(json["totals"]["gross"], "121.00");
+    assert_eq!(json["totals"]["by_class"]["high"]["base"], "100.00");
+    assert_eq!(json["totals"]["by_class"]["high"]["vat"], "21.00");
+    assert_eq!(json["lines"][0]["unit_price"], "50.00");
+    assert_eq!(json["lines"][0]["amount"], "100.00");
+    assert_eq!(json["date"], "2026-11-01");
+    assert_eq!(json["sync"]["status"], "synced");
+    assert_eq!(json["sync"]["snelstart_id"], "b-1");
+    assert_eq!(json["sync"]["attempts"], 1);
+}
+
+#[tokio::test]
+async fn a_new_invoice_is_created_and_shown_without_sync() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("1001")))));
+    store
+        .expect_put_invoice()
+        .withf(|_, inv| inv.lines[0].unit_price == Decimal::new(5000, 2))
+        .returning(|_, _| ready(Ok(Put::Created)));
+    store.expect_get_invoice().returning(|_, _| {
+        let mut draft = invoice();
+        draft.status = InvoiceStatus::Draft;
+        ready(Ok(Some((draft, None))))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(
+            r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
+                "status":"draft","lines":[{"description":"Advies","quantity":2,"unit_price":50.00,"vat":"high"}]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    assert!(answer.json()["sync"].is_null());
+    assert_eq!(answer.json()["totals"]["gross"], "121.00");
+}
+
+#[tokio::test]
+async fn a_locked_invoice_answers_409() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("1001")))));
+    store.expect_put_invoice().returning(|_, _| {
+        ready(Err(StoreError::Conflict {
+            code: "invoice_locked".into(),
+            message: "invoice inv-1 is synced and can no longer be changed; correct it with a credit note".into(),
+            field: None,
+        }))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(
+            r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CONFLICT);
+    assert_eq!(answer.json()["error"], "invoice_locked");
+}
+
+#[tokio::test]
+async fn a_non_numeric_code_cannot_be_ticked() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("A12")))));
+    store.expect_set_relation_snelstart().never();
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/relations/rel-1/snelstart",
+        Some(r#"{"enabled":true}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let json = answer.json();
+    assert_eq!(json["error"], "code_not_numeric");
+    assert_eq!(json["field"], "code");
+    assert!(json["message"].as_str().unwrap().contains("numeric"));
+}
+
+#[tokio::test]
+async fn an_unknown_administratie_is_404() {
+    let mut store = MockStore::new();
+    store
+        .expect_get_administratie()
+        .returning(|_| ready(Ok(None)));
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/onbekend/integrations",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.json()["error"], "not_found");
+}
+
+#[tokio::test]
+async fn a_password_is_hashed_and_never_returned() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_put_admin()
+        .withf(|_, admin, hash| {
+            admin.email == "anna@example.nl"
+                && hash
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("$argon2id$") && !h.contains("geheim123"))
+        })
+        .returning(|_, _, _| ready(Ok(Put::Created)));
+    store.expect_get_admin().returning(|_, id| {
+        ready(Ok(Some(koppeling_domain::ports::Admin {
+            id: id.clone(),
+            name: "Anna".into(),
+            email: "anna@example.nl".into(),
+        })))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/admins/anna",
+        Some(r#"{"name":"Anna","email":"anna@example.nl","password":"geheim123"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    assert_eq!(answer.json()["email"], "anna@example.nl");
+    assert!(!answer.text.contains("password"));
+    assert!(!answer.text.contains("geheim123"));
+}
+
+#[tokio::test]
+async fn a_store_failure_is_500_without_details() {
+    let mut store = MockStore::new();
+    store.expect_get_administratie().returning(|_| {
+        ready(Err(StoreError::Other(anyhow::anyhow!(
+            "connection to 10.0.0.1 refused"
+        ))))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/integrations",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(answer.json()["error"], "internal");
+    assert!(!answer.text.contains("10.0.0.1"));
+}

@@ -1,0 +1,96 @@
+//! The JSON-lines import: good lines go in, bad lines are reported with their line number.
+
+use koppeling_domain::ports::{Admin, MockAccounting, MockStore, Put};
+
+use super::*;
+use crate::import::{ImportLineError, import_jsonl};
+
+#[tokio::test]
+async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
+    // Arrange
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_put_admin()
+        .withf(|_, admin: &Admin, hash| admin.id.as_str() == "a1" && hash.is_none())
+        .times(1)
+        .returning(|_, _, _| ready(Ok(Put::Created)));
+    store
+        .expect_put_relation()
+        .withf(|_, r| r.id.as_str() == "r1" && r.code == "1001")
+        .times(1)
+        .returning(|_, _| ready(Ok(Put::Created)));
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("1001")))));
+    store.expect_put_invoice().never();
+    let service = service(store, MockAccounting::new());
+    let input = [
+        r#"{"type":"admin","id":"a1","name":"Anna","email":"anna@example.nl"}"#,
+        "",
+        r#"{"type":"invoice","id":"f1","number":"1","relation_id":"r1","date":"2026-01-01","status":"final","lines":[{"quantity":1,"unit_price":"1.234567","vat":"high"}]}"#,
+        "not json",
+        r#"{"type":"relation","id":"r2","code":"1","kind":"company","name":"X","colour":"red"}"#,
+        r#"{"type":"gadget","id":"x"}"#,
+        r#"{"type":"relation","code":"1","kind":"company","name":"X"}"#,
+        r#"{"type":"invoice","id":"f2","number":"2","relation_id":"r1","date":"2026-13-01","status":"final","lines":[]}"#,
+        r#"{"type":"relation","id":"r1","code":1001,"kind":"person","name":"Piet","address":{"street":"Dorpsstraat","house_number":"1","postcode":"1234 AB","city":"Ons Dorp"}}"#,
+        r#"{"type":"invoice","id":"f3","number":"3","relation_id":"r1","date":"2026-01-01","status":"final","lines":[{"quantity":1,"unit_price":"x","vat":"high"}]}"#,
+    ]
+    .join("\n");
+    // Act
+    let report = import_jsonl(&service, &adm(), &input).await;
+    // Assert
+    assert_eq!(report.imported, 2, "{report:?}");
+    let lines: Vec<(usize, &str)> = report
+        .errors
+        .iter()
+        .map(|e| (e.line, e.field.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (3, "lines[0].unit_price"),
+            (4, "json"),
+            (5, "colour"),
+            (6, "type"),
+            (7, "id"),
+            (8, "date"),
+            (10, "lines[0].unit_price"),
+        ]
+    );
+    assert!(!report.is_clean());
+    let printed = report.errors[0].to_string();
+    assert!(
+        printed.starts_with("line 3: lines[0].unit_price: "),
+        "{printed}"
+    );
+    assert!(report.errors.iter().all(|e| !e.message.is_empty()));
+}
+
+#[tokio::test]
+async fn a_relation_snelstart_line_ticks_the_relation() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("A12")))));
+    store.expect_set_relation_snelstart().never();
+    let service = service(store, MockAccounting::new());
+    let report = import_jsonl(
+        &service,
+        &adm(),
+        r#"{"type":"relation_snelstart","id":"rel-1","enabled":true}"#,
+    )
+    .await;
+    assert_eq!(report.imported, 0);
+    assert_eq!(
+        report.errors[0],
+        ImportLineError {
+            line: 1,
+            field: "code".into(),
+            message: report.errors[0].message.clone(),
+        }
+    );
+    assert!(report.errors[0].message.contains("digits"));
+}

@@ -1,0 +1,343 @@
+//! The admin UI: log-in with CSRF, sessions, the green bar and inline refusals.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use koppeling_domain::ports::{Admin, MockAccounting, MockStore};
+
+use super::*;
+
+const PASSWORD: &str = "correct horse battery";
+
+fn csrf_of(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    let len = html[start..].find('"').unwrap();
+    html[start..start + len].to_owned()
+}
+
+fn with_login(store: &mut MockStore) {
+    let hash = crate::hash_password(PASSWORD).unwrap();
+    store.expect_find_admin_by_email().returning(move |email| {
+        let found = (email == "anna@example.nl").then(|| {
+            (
+                adm(),
+                Admin {
+                    id: ResourceId::parse("anna").unwrap(),
+                    name: "Anna <Beheerder>".into(),
+                    email: email.to_owned(),
+                },
+                Some(hash.clone()),
+            )
+        });
+        ready(Ok(found))
+    });
+}
+
+fn form(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+/// Logs Anna in; returns the cookie and the session's CSRF token.
+async fn log_in(app: &Router) -> (String, String) {
+    let page = send(app, get("/login", None)).await;
+    let token = csrf_of(&page.text);
+    let answer = send(
+        app,
+        form(
+            "/login",
+            &format!(
+                "email=anna%40example.nl&password={}&csrf={token}",
+                PASSWORD.replace(' ', "+")
+            ),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    assert_eq!(answer.headers[header::LOCATION], "/koppelingen");
+    let set_cookie = answer.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let page = send(
+        app,
+        get("/koppelingen/snelstart/notificatie", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    (cookie, csrf_of(&page.text))
+}
+
+fn with_notify_page(store: &mut MockStore) {
+    store.expect_list_admins().returning(|_| {
+        ready(Ok(vec![Admin {
+            id: ResourceId::parse("anna").unwrap(),
+            name: "Anna".into(),
+            email: "anna@example.nl".into(),
+        }]))
+    });
+}
+
+#[tokio::test]
+async fn the_login_form_has_email_password_and_csrf_fields() {
+    let app = app(MockStore::new(), MockAccounting::new());
+    let page = send(&app, get("/login", None)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for needle in [
+        r#"name="email""#,
+        r#"name="password""#,
+        r#"type="hidden" name="csrf""#,
+        r#"<html lang="nl">"#,
+        r#"<label for="email">"#,
+    ] {
+        assert!(page.text.contains(needle), "{needle}");
+    }
+    assert_eq!(csrf_of(&page.text).len(), 64);
+}
+
+#[tokio::test]
+async fn pages_need_a_session() {
+    let app = app(MockStore::new(), MockAccounting::new());
+    for path in [
+        "/",
+        "/koppelingen",
+        "/relaties",
+        "/facturen",
+        "/notificaties",
+        "/synclog",
+    ] {
+        let answer = send(&app, get(path, None)).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(answer.headers[header::LOCATION], "/login", "{path}");
+    }
+    let forged = send(
+        &app,
+        get("/koppelingen", Some("koppeling_session=0123abcd")),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_login_without_the_form_token_is_refused() {
+    let mut store = MockStore::new();
+    store.expect_find_admin_by_email().never();
+    let app = app(store, MockAccounting::new());
+    let answer = send(
+        &app,
+        form("/login", "email=anna%40example.nl&password=x", None),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    let app = app(store, MockAccounting::new());
+    let token = csrf_of(&send(&app, get("/login", None)).await.text);
+    for body in [
+        format!("email=anna%40example.nl&password=wrong&csrf={token}"),
+        format!("email=bob%40example.nl&password=wrong&csrf={token}"),
+    ] {
+        let answer = send(&app, form("/login", &body, None)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(answer.text.contains("Onjuist e-mailadres of wachtwoord"));
+        assert!(answer.headers.get(header::SET_COOKIE).is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_active_koppeling_shows_the_green_bar() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, Some(koppeling(true, Some("sleutel"))));
+    let app = app(store, MockAccounting::new());
+    let (cookie, _) = log_in(&app).await;
+    let page = send(&app, get("/koppelingen", Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains(r#"class="status-bar active""#));
+    assert!(page.text.contains("Deactiveren"));
+    assert!(page.text.contains("Synchronisatie"));
+    assert!(
+        page.text
+            .contains(r#"href="/koppelingen/snelstart/instellingen""#)
+    );
+    assert!(
+        page.text
+            .contains(r#"href="/koppelingen/snelstart/notificatie""#)
+    );
+    // The Beheerder's name is escaped.
+    assert!(page.text.contains("Anna &lt;Beheerder&gt;"));
+    assert!(!page.text.contains("sleutel\""));
+}
+
+#[tokio::test]
+async fn posts_without_the_session_token_are_refused() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, Some(koppeling(false, Some("sleutel"))));
+    store.expect_set_koppeling_active().never();
+    let app = app(store, MockAccounting::new());
+    let (cookie, _) = log_in(&app).await;
+    let answer = send(
+        &app,
+        form(
+            "/koppelingen/snelstart/deactiveren",
+            "csrf=wrong",
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn activation_problems_are_listed_in_dutch() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    let mut settings = KoppelingSettings::default();
+    settings.vat_codes.high = 21;
+    let mut stored = koppeling(false, Some("sleutel"));
+    stored.settings = settings;
+    with_overview(&mut store, Some(stored));
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_check_activation()
+        .returning(|_, _| ready(Ok(Vec::new())));
+    let app = app(store, accounting);
+    let (cookie, csrf) = log_in(&app).await;
+    let answer = send(
+        &app,
+        form(
+            "/koppelingen/snelstart/activeren",
+            &format!("csrf={csrf}"),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.text.contains("De koppeling is niet geactiveerd"));
+    assert!(
+        answer.text.contains("omzet hoog moet 12 zijn"),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains(r#"class="status-bar inactive""#));
+}
+
+#[tokio::test]
+async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, None);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("A12")))));
+    store
+        .expect_list_relations()
+        .returning(|_| ready(Ok(vec![relation("A12")])));
+    store.expect_set_relation_snelstart().never();
+    let app = app(store, MockAccounting::new());
+    let (cookie, csrf) = log_in(&app).await;
+    let answer = send(
+        &app,
+        form(
+            "/relaties/rel-1/snelstart",
+            &format!("csrf={csrf}&snelstart=1&q="),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer
+            .text
+            .contains("relatiecodes met letters worden niet geaccepteerd door SnelStart"),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains(r#"id="relatie-rel-1-fout""#));
+}
+
+#[tokio::test]
+async fn the_settings_never_show_the_key_and_errors_sit_next_to_the_field() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, Some(koppeling(false, Some("geheime-sleutel"))));
+    store.expect_put_koppeling().never();
+    let app = app(store, MockAccounting::new());
+    let (cookie, csrf) = log_in(&app).await;
+    let page = send(
+        &app,
+        get("/koppelingen/snelstart/instellingen", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Er is een sleutel ingesteld"));
+    assert!(!page.text.contains("geheime-sleutel"));
+    assert!(page.text.contains(r#"value="12""#));
+    assert!(page.text.contains("Verkoopboek code"));
+    let answer = send(
+        &app,
+        form(
+            "/koppelingen/snelstart/instellingen",
+            &format!("csrf={csrf}&vat_high=12&vat_low=11&vat_zero=10&sales_journal_code=abc&key="),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.text.contains(r#"id="sales_journal_code-fout""#));
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, None);
+    let app = app(store, MockAccounting::new());
+    let (cookie, csrf) = log_in(&app).await;
+    let answer = send(
+        &app,
+        form("/logout", &format!("csrf={csrf}"), Some(&cookie)),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert!(
+        answer.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = send(&app, get("/koppelingen", Some(&cookie))).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+}

@@ -1,0 +1,413 @@
+//! HTML building blocks of the admin UI: escaping, the page layout, Dutch labels and formats.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use koppeling_domain::money::VatClass;
+use koppeling_domain::ports::{ErrorClass, SyncStatus};
+use koppeling_domain::problem::Problem;
+use koppeling_domain::relation::RelationKind;
+use rust_decimal::Decimal;
+
+use super::session::Session;
+
+/// Escapes text for HTML content and double-quoted attributes.
+pub(crate) fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query or path component.
+pub(crate) fn url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2733;background:#f4f6f9}
+header{display:flex;justify-content:space-between;align-items:center;gap:1rem;padding:.5rem 1.5rem;background:#1f3a5f;color:#fff;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none;padding:.35rem .6rem;border-radius:4px}
+header a[aria-current=page],header a:hover{background:rgba(255,255,255,.18)}
+header .brand{font-weight:700;margin-right:1rem}
+header form{display:inline}
+header button{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.5)}
+main{max-width:72rem;margin:0 auto;padding:1rem 1.5rem 3rem}
+.breadcrumb{color:#5b6b7c;margin:.5rem 0 0}
+h1{margin:.2rem 0 1rem;font-size:1.6rem}
+h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
+.tile h2{margin:0}
+.problems,.notice{margin:0 0 1rem}
+td.nowrap{white-space:nowrap}
+a{color:#1f5fa8}
+.tabs{display:flex;gap:.25rem;border-bottom:2px solid #d5dbe3;margin-bottom:1rem}
+.tab{padding:.4rem .9rem;border:1px solid transparent;border-bottom:none}
+.tab.current{border-color:#d5dbe3;background:#fff;border-radius:4px 4px 0 0;font-weight:600;margin-bottom:-2px;border-bottom:2px solid #fff}
+.tile{background:#fff;border:1px solid #d5dbe3;border-radius:6px;max-width:26rem;overflow:hidden}
+.tile-body{padding:1rem}
+.tile-head{display:flex;justify-content:space-between;align-items:center}
+.logo{font-size:1.4rem;font-weight:800;color:#e4002b;text-decoration:none}
+details.menu{position:relative}
+details.menu summary{list-style:none;cursor:pointer;font-size:1.3rem;padding:0 .4rem}
+details.menu summary::-webkit-details-marker{display:none}
+details.menu ul{position:absolute;right:0;margin:0;padding:.3rem 0;list-style:none;background:#fff;border:1px solid #d5dbe3;border-radius:4px;min-width:10rem;box-shadow:0 2px 6px rgba(0,0,0,.12);z-index:1}
+details.menu li a{display:block;padding:.3rem .8rem;text-decoration:none}
+.status-bar{padding:.45rem 1rem;font-weight:600}
+.status-bar.active{background:#2e9d4f;color:#fff}
+.status-bar.paused{background:#f5a623;color:#1d2733}
+.status-bar.inactive{background:#e6e9ee;color:#5b6b7c}
+.counts{display:flex;flex-wrap:wrap;gap:.3rem .9rem;margin:.5rem 0;padding:0;list-style:none;font-size:.9rem}
+.buttons{display:flex;gap:.5rem;margin-top:.8rem}
+button,.button{font:inherit;padding:.35rem .9rem;border-radius:4px;border:1px solid #1f5fa8;background:#1f5fa8;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary,.button.secondary{background:#fff;color:#1f5fa8}
+table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d5dbe3}
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e6e9ee;vertical-align:top}
+th{background:#eef1f5;font-weight:600}
+td.num,th.num{text-align:right;white-space:nowrap}
+.error,.problems{color:#b00020}
+.problems{background:#fdecee;border:1px solid #f3b7bf;border-radius:6px;padding:.6rem 1rem .6rem 2rem}
+.notice{background:#e8f5ec;border:1px solid #a8d8b5;border-radius:6px;padding:.6rem 1rem}
+.hint{color:#5b6b7c;font-size:.9rem}
+form.stack{background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:1rem 1.2rem;max-width:40rem}
+form.stack label{display:block;font-weight:600;margin-top:.8rem}
+form.stack input,form.stack select{font:inherit;padding:.3rem .5rem;border:1px solid #b8c2cf;border-radius:4px;width:100%;max-width:22rem}
+form.stack input[aria-invalid=true]{border-color:#b00020}
+fieldset{border:1px solid #d5dbe3;border-radius:6px;margin:.8rem 0 0;padding:.3rem 1rem .8rem}
+form.inline{display:inline-flex;gap:.5rem;align-items:center;margin:0}
+form.filter{display:flex;gap:.5rem;align-items:end;margin-bottom:1rem;flex-wrap:wrap}
+form.filter input,form.filter select{font:inherit;padding:.3rem .5rem}
+.badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.85rem;background:#e6e9ee}
+.badge.synced{background:#d6f0de}.badge.failed{background:#fbd5da}.badge.queued,.badge.in_progress{background:#dde9fb}.badge.skipped{background:#fff0cc}
+pre{white-space:pre-wrap;background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:.8rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:.8rem 1rem}
+dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.login{max-width:24rem;margin:4rem auto}
+.card{background:#fff;border:1px solid #d5dbe3;border-radius:6px;margin-bottom:1rem;padding:1rem}
+"#;
+
+/// Which menu item a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nav {
+    Koppelingen,
+    Relaties,
+    Facturen,
+    Notificaties,
+    Synclog,
+}
+
+/// A whole page for a logged-in Beheerder.
+pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: &str) -> String {
+    let link = |href: &str, label: &str, item: Nav| {
+        let current = if item == nav {
+            r#" aria-current="page""#
+        } else {
+            ""
+        };
+        format!(r#"<a href="{href}"{current}>{label}</a>"#)
+    };
+    let menu = [
+        link("/koppelingen", "Koppelingen", Nav::Koppelingen),
+        link("/relaties", "Relaties", Nav::Relaties),
+        link("/facturen", "Facturen", Nav::Facturen),
+        link("/notificaties", "Notificaties", Nav::Notificaties),
+        link("/synclog", "Synclog", Nav::Synclog),
+    ]
+    .concat();
+    document(
+        title,
+        &format!(
+            r#"<header><nav aria-label="Hoofdmenu"><span class="brand">Radar360 koppeling</span>{menu}</nav>
+<div><span>{name} · {adm}</span> <form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Uitloggen</button></form></div></header>
+<main>{body}</main>"#,
+            name = esc(&session.admin_name),
+            adm = esc(session.adm.as_str()),
+            csrf = esc(&session.csrf),
+        ),
+    )
+}
+
+/// A bare HTML document.
+pub(crate) fn document(title: &str, body: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Radar360 koppeling</title><style>{CSS}</style></head>
+<body>{body}</body></html>"#,
+        title = esc(title),
+    )
+}
+
+/// The hidden CSRF field.
+pub(crate) fn csrf_field(session: &Session) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        esc(&session.csrf)
+    )
+}
+
+/// `27-11-2026 12:00 UTC`.
+pub(crate) fn time(at: &DateTime<Utc>) -> String {
+    at.format("%d-%m-%Y %H:%M UTC").to_string()
+}
+
+/// `27-11-2026`.
+pub(crate) fn date(day: &NaiveDate) -> String {
+    day.format("%d-%m-%Y").to_string()
+}
+
+/// `€ 1.234,50`.
+pub(crate) fn euro(amount: Decimal) -> String {
+    dutch_euro(&koppeling_domain::money::format_cents(amount))
+}
+
+/// A unit price exactly as held, e.g. `€ 0,1234`.
+pub(crate) fn euro_exact(amount: Decimal) -> String {
+    dutch_euro(&crate::dto::exact(amount))
+}
+
+fn dutch_euro(text: &str) -> String {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    format!("€ {sign}{grouped},{frac}")
+}
+
+/// The Dutch name of a sync status.
+pub(crate) fn status_label(status: SyncStatus) -> &'static str {
+    match status {
+        SyncStatus::Queued => "In wachtrij",
+        SyncStatus::InProgress => "Bezig",
+        SyncStatus::Synced => "Gesynchroniseerd",
+        SyncStatus::Failed => "Mislukt",
+        SyncStatus::Skipped => "Overgeslagen",
+    }
+}
+
+/// A coloured status label.
+pub(crate) fn status_badge(status: Option<SyncStatus>) -> String {
+    match status {
+        Some(s) => format!(
+            r#"<span class="badge {}">{}</span>"#,
+            s.as_str(),
+            status_label(s)
+        ),
+        None => r#"<span class="badge">Niet aangeboden</span>"#.to_owned(),
+    }
+}
+
+/// The Dutch name of a VAT class.
+pub(crate) fn vat_label(class: VatClass) -> &'static str {
+    match class {
+        VatClass::High => "hoog",
+        VatClass::Low => "laag",
+        VatClass::Zero => "nul",
+        VatClass::ReverseCharge => "verlegd",
+    }
+}
+
+/// Bedrijf or Persoon.
+pub(crate) fn kind_label(kind: RelationKind) -> &'static str {
+    match kind {
+        RelationKind::Company => "Bedrijf",
+        RelationKind::Person => "Persoon",
+    }
+}
+
+/// The Dutch name of an error class.
+pub(crate) fn class_label(class: Option<ErrorClass>) -> &'static str {
+    match class {
+        Some(ErrorClass::Transient) => "tijdelijk",
+        Some(ErrorClass::Data) => "gegevens",
+        Some(ErrorClass::Auth) => "toegang",
+        None => "",
+    }
+}
+
+/// The Dutch name of an attempt's outcome.
+pub(crate) fn outcome_label(outcome: &str) -> &str {
+    match outcome {
+        "synced" => "gesynchroniseerd",
+        "failed" => "mislukt",
+        "skipped" => "overgeslagen",
+        "retry" => "opnieuw proberen",
+        other => other,
+    }
+}
+
+fn meaning(class: &str) -> &'static str {
+    match class {
+        "high" => "omzet hoog",
+        "low" => "omzet laag",
+        _ => "omzet onbelast/verlegd",
+    }
+}
+
+/// A problem in Dutch: the domain's English rules are translated, SnelStart's checks are
+/// already Dutch.
+pub(crate) fn dutch(problem: &Problem) -> String {
+    let last = problem.field.rsplit('.').next().unwrap_or_default();
+    let text = match problem.code.as_str() {
+        "invalid_vat_code" => {
+            let want = match last {
+                "high" => "12",
+                "low" => "11",
+                _ => "10",
+            };
+            if problem.message.contains("bestaat niet in SnelStart") {
+                problem.message.clone()
+            } else {
+                format!(
+                    "De BTW code voor {} moet {want} zijn; andere BTW codes dan 12, 11 en 10 zijn niet mogelijk",
+                    meaning(last)
+                )
+            }
+        }
+        "out_of_range" if problem.field == "sales_journal_code" => {
+            "De Verkoopboek code moet een positief dagboeknummer zijn, bijvoorbeeld 1300".to_owned()
+        }
+        "out_of_range" if problem.field.starts_with("revenue_ledgers") => format!(
+            "Het omzetgrootboek voor {} moet een positief grootboeknummer zijn",
+            meaning(last)
+        ),
+        "unknown_admin" => "Deze Beheerder bestaat niet in deze administratie".to_owned(),
+        "invalid_key" => {
+            "Vul de koppelsleutel in die u op web.snelstart.nl heeft gegenereerd".to_owned()
+        }
+        "not_configured" | "key_missing" => problem.message.clone(),
+        "code_not_numeric" => {
+            "Deze relatiecode bevat letters of andere tekens: relatiecodes met letters worden niet geaccepteerd door SnelStart. Maak de relatiecode numeriek (alleen cijfers) om met SnelStart te synchroniseren".to_owned()
+        }
+        "code_out_of_range" => {
+            "Deze relatiecode valt buiten 1 tot en met 2147483647, het bereik van een SnelStart relatiecode".to_owned()
+        }
+        "code_taken" => {
+            "Deze relatiecode is al in gebruik bij een andere relatie die met SnelStart synchroniseert (bijvoorbeeld 007 en 7)".to_owned()
+        }
+        "too_long" => {
+            let max = problem
+                .message
+                .rsplit(' ')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            format!(
+                "{} is te lang voor SnelStart (maximaal {max} tekens); maak het korter",
+                field_label(&problem.field)
+            )
+        }
+        "incomplete_address" => {
+            "Het adres is onvolledig: vul straat, postcode en plaats aan, of laat het adres helemaal leeg".to_owned()
+        }
+        "invalid_iban" => "Het IBAN-nummer heeft een verkeerde vorm of controlegetal".to_owned(),
+        "invalid_vat_number" => "Het btw-nummer heeft geen geldige vorm (bijvoorbeeld NL123456789B01)".to_owned(),
+        "invalid_country" => "Het land moet een ISO-landcode van twee letters zijn, zoals NL".to_owned(),
+        "required" => format!("{} is verplicht", field_label(&problem.field)),
+        "invalid_date" => "Vul een datum in als JJJJ-MM-DD".to_owned(),
+        "not_a_number" => format!("{} moet een getal zijn", field_label(&problem.field)),
+        _ => match &problem.hint {
+            Some(hint) if !problem.message.contains(hint.as_str()) => {
+                format!("{}. {}", problem.message.trim_end_matches('.'), capitalize(hint))
+            }
+            _ => problem.message.clone(),
+        },
+    };
+    let mut text = capitalize(text.trim());
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The Dutch label of a field path.
+pub(crate) fn field_label(field: &str) -> String {
+    match field {
+        "name" => "De naam".to_owned(),
+        "code" => "De relatiecode".to_owned(),
+        "address.street" => "De straat met huisnummer".to_owned(),
+        "address.postcode" => "De postcode".to_owned(),
+        "address.city" => "De plaats".to_owned(),
+        "phone" => "Het telefoonnummer".to_owned(),
+        "email" => "Het e-mailadres".to_owned(),
+        "coc_number" => "Het KvK-nummer".to_owned(),
+        "sales_journal_code" => "De Verkoopboek code".to_owned(),
+        "vat_codes.high" => "De BTW code omzet hoog".to_owned(),
+        "vat_codes.low" => "De BTW code omzet laag".to_owned(),
+        "vat_codes.zero" => "De BTW code omzet onbelast/verlegd".to_owned(),
+        "revenue_ledgers.high" => "Het omzetgrootboek hoog".to_owned(),
+        "revenue_ledgers.low" => "Het omzetgrootboek laag".to_owned(),
+        "revenue_ledgers.zero" => "Het omzetgrootboek onbelast/verlegd".to_owned(),
+        "start_date" => "De startdatum".to_owned(),
+        other => format!("Het veld {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(url("a b/ç"), "a%20b%2F%C3%A7");
+    }
+
+    #[test]
+    fn euros_are_dutch() {
+        assert_eq!(euro(Decimal::new(123_450, 2)), "€ 1.234,50");
+        assert_eq!(euro(Decimal::new(-5, 1)), "€ -0,50");
+        assert_eq!(euro(Decimal::new(1_000_000, 0)), "€ 1.000.000,00");
+        assert_eq!(euro_exact(Decimal::new(1234, 4)), "€ 0,1234");
+    }
+
+    #[test]
+    fn problems_read_in_dutch() {
+        let p = Problem::new("code", "code_not_numeric", "relation code \"A1\" ...");
+        assert!(
+            dutch(&p).contains("relatiecodes met letters worden niet geaccepteerd door SnelStart")
+        );
+        let p = Problem::new(
+            "vat_codes.low",
+            "invalid_vat_code",
+            "BTW code for low must be 11",
+        );
+        assert!(dutch(&p).contains("omzet laag moet 11"));
+    }
+}

@@ -1,0 +1,645 @@
+//! The list screens: relaties (with the SnelStart tick), facturen (with sync state and
+//! *Opnieuw aanbieden*), one factuur with its attempts, notificaties and the synclog.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use koppeling_domain::ids::ResourceId;
+use koppeling_domain::invoice::{Invoice, InvoiceStatus};
+use koppeling_domain::ports::{
+    Accounting, AttemptLog, Clock, Notifier, Store, SyncState, SyncStatus,
+};
+use koppeling_domain::relation::Relation;
+use koppeling_domain::sync::ServiceError;
+
+use super::html::{self, Nav, csrf_field, esc, url};
+use super::session::Session;
+use super::{
+    FormBody, QueryMap, csrf_ok, csrf_refused, current, failure_page, field, fields, html_response,
+    message_page, not_found_page, redirect, store_failure,
+};
+use crate::AppState;
+
+fn path_id(path: Result<Path<String>, PathRejection>) -> Option<ResourceId> {
+    path.ok().and_then(|Path(raw)| ResourceId::parse(&raw).ok())
+}
+
+// ---------------------------------------------------------------------------------------
+// Relaties
+
+fn relations_page(
+    session: &Session,
+    relations: &[Relation],
+    search: &str,
+    refusal: Option<(&str, String)>,
+) -> String {
+    let needle = search.trim().to_lowercase();
+    let shown: Vec<&Relation> = relations
+        .iter()
+        .filter(|r| {
+            needle.is_empty()
+                || r.code.to_lowercase().contains(&needle)
+                || r.name.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let csrf = csrf_field(session);
+    let mut rows = String::new();
+    for relation in &shown {
+        let id = relation.id.as_str();
+        let checked = if relation.snelstart_enabled {
+            " checked"
+        } else {
+            ""
+        };
+        let error = match &refusal {
+            Some((refused, message)) if *refused == id => format!(
+                r#"<p class="error" role="alert" id="relatie-{id_attr}-fout">{}</p>"#,
+                esc(message),
+                id_attr = esc(id),
+            ),
+            _ => String::new(),
+        };
+        let _ = write!(
+            rows,
+            r#"<tr id="relatie-{id_attr}"><td>{code}</td><td>{name}</td><td>{kind}</td><td>
+<form class="inline" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="q" value="{q}">
+<label><input type="checkbox" name="snelstart" value="1"{checked} aria-label="SnelStart voor {name}"> SnelStart</label>
+<button type="submit" class="secondary">Opslaan</button></form>{error}</td></tr>"#,
+            id_attr = esc(id),
+            id_url = url(id),
+            code = esc(&relation.code),
+            name = esc(&relation.name),
+            kind = html::kind_label(relation.kind),
+            q = esc(search),
+        );
+    }
+    let empty = if shown.is_empty() {
+        r#"<p>Geen relaties gevonden.</p>"#
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<p class="breadcrumb">Relaties</p>
+<h1>Relaties</h1>
+<p class="hint">Zet een vinkje bij SnelStart om alle (ook al definitieve) facturen van de relatie naar SnelStart te synchroniseren. SnelStart accepteert alleen numerieke relatiecodes.</p>
+<form class="filter" method="get" action="/relaties" role="search">
+<label for="q">Zoeken op code of naam</label><input id="q" name="q" type="search" value="{q}">
+<button type="submit">Zoeken</button></form>
+<table><caption class="visually-hidden">Relaties</caption>
+<thead><tr><th scope="col">Code</th><th scope="col">Naam</th><th scope="col">Soort</th><th scope="col">Koppelingen</th></tr></thead>
+<tbody>{rows}</tbody></table>{empty}"#,
+        q = esc(search),
+    );
+    html::page(session, Nav::Relaties, "Relaties", &body)
+}
+
+/// `GET /relaties?q=`.
+pub(crate) async fn relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    Query(q): QueryMap,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    match state.service.store().list_relations(&session.adm).await {
+        Ok(list) => html_response(
+            StatusCode::OK,
+            relations_page(&session, &list, q.get("q").map_or("", String::as_str), None),
+        ),
+        Err(e) => store_failure(&session, e),
+    }
+}
+
+/// Why ticking was refused, in Dutch, with the seed's reason for a non-numeric code.
+fn refusal_text(relation: Option<&Relation>, error: &ServiceError) -> Option<String> {
+    let code = relation.map(|r| r.code.as_str()).unwrap_or_default();
+    match error {
+        ServiceError::Invalid(problems) => Some(
+            problems
+                .iter()
+                .map(|p| match p.code.as_str() {
+                    "code_not_numeric" => format!(
+                        "Relatiecode \"{code}\" kan niet naar SnelStart: relatiecodes met letters worden niet geaccepteerd door SnelStart. Maak de relatiecode numeriek (alleen cijfers) en zet het vinkje daarna opnieuw."
+                    ),
+                    _ => html::dutch(p),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ServiceError::Conflict { code: c, message, .. } => Some(if c == "code_taken" {
+            format!(
+                "Relatiecode \"{code}\" is al in gebruik bij een andere relatie die met SnelStart synchroniseert (bijvoorbeeld 007 en 7); SnelStart kent elke relatiecode maar één keer."
+            )
+        } else {
+            message.clone()
+        }),
+        _ => None,
+    }
+}
+
+/// `POST /relaties/{id}/snelstart`: the checkbox; a refusal is shown inline.
+pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: FormBody,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    let submitted = fields(body);
+    if !csrf_ok(&session, &submitted) {
+        return csrf_refused(&session);
+    }
+    let Some(id) = path_id(path) else {
+        return not_found_page(&session, "Deze relatie");
+    };
+    let search = field(&submitted, "q").unwrap_or_default().to_owned();
+    let enabled = field(&submitted, "snelstart").is_some();
+    let result = state
+        .service
+        .set_relation_snelstart(&session.adm, &id, enabled)
+        .await;
+    let error = match result {
+        Ok(_) => {
+            let q = if search.is_empty() {
+                String::new()
+            } else {
+                format!("?q={}", url(&search))
+            };
+            return redirect(&format!("/relaties{q}#relatie-{}", url(id.as_str())));
+        }
+        Err(error) => error,
+    };
+    let list = match state.service.store().list_relations(&session.adm).await {
+        Ok(list) => list,
+        Err(e) => return store_failure(&session, e),
+    };
+    let relation = list.iter().find(|r| r.id == id);
+    match refusal_text(relation, &error) {
+        Some(text) => {
+            let status = if matches!(error, ServiceError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            html_response(
+                status,
+                relations_page(&session, &list, &search, Some((id.as_str(), text))),
+            )
+        }
+        None => failure_page(&session, error),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Facturen
+
+fn status_options(selected: Option<SyncStatus>) -> String {
+    let mut out = format!(
+        r#"<option value=""{}>Alle</option>"#,
+        if selected.is_none() { " selected" } else { "" }
+    );
+    for status in SyncStatus::ALL {
+        let _ = write!(
+            out,
+            r#"<option value="{}"{}>{}</option>"#,
+            status.as_str(),
+            if selected == Some(status) {
+                " selected"
+            } else {
+                ""
+            },
+            html::status_label(status)
+        );
+    }
+    out
+}
+
+fn retry_form(session: &Session, invoice_id: &str, back: &str) -> String {
+    format!(
+        r#"<form class="inline" method="post" action="/facturen/{id}/opnieuw">{csrf}<input type="hidden" name="terug" value="{back}"><button type="submit">Opnieuw aanbieden</button></form>"#,
+        id = url(invoice_id),
+        csrf = csrf_field(session),
+        back = esc(back),
+    )
+}
+
+fn reason_cell(sync: Option<&SyncState>) -> String {
+    let Some(sync) = sync else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if let Some(error) = &sync.error {
+        let _ = write!(out, "<div>{}</div>", esc(error));
+    }
+    if let Some(hint) = &sync.hint {
+        let _ = write!(out, r#"<div class="hint">Wat te doen: {}</div>"#, esc(hint));
+    }
+    if sync.status == SyncStatus::Queued
+        && let Some(next) = &sync.next_attempt_at
+    {
+        let _ = write!(
+            out,
+            r#"<div class="hint">Volgende poging: {}</div>"#,
+            html::time(next)
+        );
+    }
+    out
+}
+
+fn invoices_page(
+    session: &Session,
+    invoices: &[(Invoice, Option<SyncState>)],
+    names: &HashMap<String, String>,
+    status: Option<SyncStatus>,
+    page: u32,
+) -> String {
+    let mut rows = String::new();
+    let back = format!(
+        "/facturen?status={}&page={page}",
+        status.map_or("", SyncStatus::as_str)
+    );
+    for (invoice, sync) in invoices {
+        let id = invoice.id.as_str();
+        let relation = names
+            .get(invoice.relation_id.as_str())
+            .cloned()
+            .unwrap_or_else(|| invoice.relation_id.to_string());
+        let retry = if sync.as_ref().map(|s| s.status) == Some(SyncStatus::Failed) {
+            retry_form(session, id, &back)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            rows,
+            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td>{badge}</td><td>{snelstart}</td><td>{reason}</td><td>{retry}</td></tr>"#,
+            id_attr = esc(id),
+            id_url = url(id),
+            number = esc(&invoice.number),
+            date = html::date(&invoice.date),
+            relation = esc(&relation),
+            gross = esc(&html::euro(invoice.totals().gross)),
+            kind = if invoice.status == InvoiceStatus::Final {
+                "definitief"
+            } else {
+                "concept"
+            },
+            badge = html::status_badge(sync.as_ref().map(|s| s.status)),
+            snelstart = esc(sync
+                .as_ref()
+                .and_then(|s| s.snelstart_id.as_deref())
+                .unwrap_or("")),
+            reason = reason_cell(sync.as_ref()),
+        );
+    }
+    let status_q = status.map_or("", SyncStatus::as_str);
+    let mut pager = String::new();
+    if page > 1 {
+        let _ = write!(
+            pager,
+            r#"<a href="/facturen?status={status_q}&amp;page={}">Vorige</a> "#,
+            page - 1
+        );
+    }
+    if invoices.len() >= 100 {
+        let _ = write!(
+            pager,
+            r#"<a href="/facturen?status={status_q}&amp;page={}">Volgende</a>"#,
+            page + 1
+        );
+    }
+    let empty = if invoices.is_empty() {
+        "<p>Geen facturen gevonden.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<p class="breadcrumb">Facturen</p>
+<h1>Facturen</h1>
+<form class="filter" method="get" action="/facturen">
+<label for="status">Synchronisatie</label><select id="status" name="status">{options}</select>
+<button type="submit">Filteren</button></form>
+<table><caption class="visually-hidden">Facturen met hun synchronisatiestatus</caption>
+<thead><tr><th scope="col">Factuur</th><th scope="col">Datum</th><th scope="col">Relatie</th><th scope="col" class="num">Totaal</th><th scope="col">Status</th><th scope="col">Synchronisatie</th><th scope="col">SnelStart id</th><th scope="col">Reden</th><th scope="col"><span class="visually-hidden">Acties</span></th></tr></thead>
+<tbody>{rows}</tbody></table>{empty}
+<nav aria-label="Pagina's"><p>Pagina {page} {pager}</p></nav>"#,
+        options = status_options(status),
+    );
+    html::page(session, Nav::Facturen, "Facturen", &body)
+}
+
+async fn relation_names<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    state: &AppState<S, A, N, C>,
+    session: &Session,
+) -> Result<HashMap<String, String>, Response> {
+    state
+        .service
+        .store()
+        .list_relations(&session.adm)
+        .await
+        .map(|list| {
+            list.into_iter()
+                .map(|r| (r.id.to_string(), format!("{} ({})", r.name, r.code)))
+                .collect()
+        })
+        .map_err(|e| store_failure(session, e))
+}
+
+/// `GET /facturen?status=&page=`.
+pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    Query(q): QueryMap,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    let status = q.get("status").and_then(|s| SyncStatus::parse(s));
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let list = match state
+        .service
+        .store()
+        .list_invoices(&session.adm, status, page)
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => return store_failure(&session, e),
+    };
+    let names = match relation_names(&state, &session).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    html_response(
+        StatusCode::OK,
+        invoices_page(&session, &list, &names, status, page),
+    )
+}
+
+fn attempts_table(rows: &[AttemptLog], with_invoice: bool) -> String {
+    if rows.is_empty() {
+        return "<p>Nog geen pogingen.</p>".to_owned();
+    }
+    let mut body = String::new();
+    for row in rows {
+        let invoice = if with_invoice {
+            format!(
+                r#"<td><a href="/facturen/{}">{}</a></td>"#,
+                url(&row.invoice_id),
+                esc(&row.invoice_id)
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{at}</td>{invoice}<td class=\"num\">{attempt}</td><td>{outcome}</td><td>{class}</td><td>{code}</td><td>{message}</td></tr>",
+            at = html::time(&row.at),
+            attempt = row.attempt,
+            outcome = esc(html::outcome_label(&row.outcome)),
+            class = html::class_label(row.error_class),
+            code = esc(row.snelstart_code.as_deref().unwrap_or("")),
+            message = esc(&row.message),
+        );
+    }
+    let invoice_head = if with_invoice {
+        r#"<th scope="col">Factuur</th>"#
+    } else {
+        ""
+    };
+    format!(
+        r#"<table><thead><tr><th scope="col">Tijd</th>{invoice_head}<th scope="col" class="num">Poging</th><th scope="col">Uitkomst</th><th scope="col">Soort fout</th><th scope="col">SnelStart code</th><th scope="col">Melding</th></tr></thead><tbody>{body}</tbody></table>"#
+    )
+}
+
+fn invoice_page(
+    session: &Session,
+    invoice: &Invoice,
+    sync: Option<&SyncState>,
+    relation: &str,
+    attempts: &[AttemptLog],
+) -> String {
+    let totals = invoice.totals();
+    let mut lines = String::new();
+    for line in &invoice.lines {
+        let _ = write!(
+            lines,
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td><td class="num">{}</td></tr>"#,
+            esc(&line.description),
+            esc(&crate::dto::exact(line.quantity).replace('.', ",")),
+            esc(&html::euro_exact(line.unit_price)),
+            html::vat_label(line.vat),
+            esc(&html::euro(line.amount())),
+        );
+    }
+    let sync_block = match sync {
+        None => "<p>Deze factuur wordt niet gesynchroniseerd: het is een concept, of SnelStart is niet aangevinkt bij de relatie.</p>".to_owned(),
+        Some(s) => {
+            let retry = if s.status == SyncStatus::Failed {
+                retry_form(session, invoice.id.as_str(), &format!("/facturen/{}", url(invoice.id.as_str())))
+            } else {
+                String::new()
+            };
+            format!(
+                r#"<dl class="facts"><dt>Status</dt><dd>{badge}</dd><dt>SnelStart id</dt><dd>{sid}</dd><dt>Pogingen</dt><dd>{attempts}</dd><dt>Bijgewerkt</dt><dd>{updated}</dd>{next}{error}{hint}</dl><div class="buttons">{retry}</div>"#,
+                badge = html::status_badge(Some(s.status)),
+                sid = esc(s.snelstart_id.as_deref().unwrap_or("—")),
+                attempts = s.attempts,
+                updated = html::time(&s.updated_at),
+                next = s
+                    .next_attempt_at
+                    .as_ref()
+                    .map(|n| format!("<dt>Volgende poging</dt><dd>{}</dd>", html::time(n)))
+                    .unwrap_or_default(),
+                error = s
+                    .error
+                    .as_ref()
+                    .map(|e| format!("<dt>Reden</dt><dd>{}</dd>", esc(e)))
+                    .unwrap_or_default(),
+                hint = s
+                    .hint
+                    .as_ref()
+                    .map(|h| format!("<dt>Wat te doen</dt><dd>{}</dd>", esc(h)))
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let body = format!(
+        r#"<p class="breadcrumb"><a href="/facturen">Facturen</a> &gt; {number}</p>
+<h1>Factuur {number}</h1>
+<dl class="facts"><dt>Relatie</dt><dd>{relation}</dd><dt>Datum</dt><dd>{date}</dd><dt>Betalingstermijn</dt><dd>{term} dagen</dd><dt>Status</dt><dd>{kind}</dd><dt>Omschrijving</dt><dd>{description}</dd><dt>Totaal excl. btw</dt><dd>{net}</dd><dt>Btw</dt><dd>{vat}</dd><dt>Totaal incl. btw</dt><dd>{gross}</dd></dl>
+<h2>Regels</h2>
+<table><thead><tr><th scope="col">Omschrijving</th><th scope="col" class="num">Aantal</th><th scope="col" class="num">Prijs</th><th scope="col">Btw</th><th scope="col" class="num">Bedrag</th></tr></thead><tbody>{lines}</tbody></table>
+<h2>Synchronisatie</h2>
+{sync_block}
+<h2>Pogingen</h2>
+{attempts}"#,
+        number = esc(&invoice.number),
+        relation = esc(relation),
+        date = html::date(&invoice.date),
+        term = invoice.payment_term_days,
+        kind = if invoice.status == InvoiceStatus::Final {
+            "definitief"
+        } else {
+            "concept"
+        },
+        description = esc(invoice.description.as_deref().unwrap_or("")),
+        net = esc(&html::euro(totals.net)),
+        vat = esc(&html::euro(totals.vat)),
+        gross = esc(&html::euro(totals.gross)),
+        attempts = attempts_table(attempts, false),
+    );
+    html::page(
+        session,
+        Nav::Facturen,
+        &format!("Factuur {}", invoice.number),
+        &body,
+    )
+}
+
+/// `GET /facturen/{id}`: one invoice with its attempt log.
+pub(crate) async fn invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    let Some(id) = path_id(path) else {
+        return not_found_page(&session, "Deze factuur");
+    };
+    let store = state.service.store();
+    let (invoice, sync) = match store.get_invoice(&session.adm, &id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found_page(&session, &format!("Factuur {id}")),
+        Err(e) => return store_failure(&session, e),
+    };
+    let relation = match store.get_relation(&session.adm, &invoice.relation_id).await {
+        Ok(Some(r)) => format!("{} ({})", r.name, r.code),
+        Ok(None) => invoice.relation_id.to_string(),
+        Err(e) => return store_failure(&session, e),
+    };
+    let mut attempts = match store.sync_log(&session.adm, false, 10_000).await {
+        Ok(rows) => rows,
+        Err(e) => return store_failure(&session, e),
+    };
+    attempts.retain(|row| row.invoice_id == id.as_str());
+    html_response(
+        StatusCode::OK,
+        invoice_page(&session, &invoice, sync.as_ref(), &relation, &attempts),
+    )
+}
+
+/// `POST /facturen/{id}/opnieuw`: re-queues a failed invoice.
+pub(crate) async fn retry<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: FormBody,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    let submitted = fields(body);
+    if !csrf_ok(&session, &submitted) {
+        return csrf_refused(&session);
+    }
+    let Some(id) = path_id(path) else {
+        return not_found_page(&session, "Deze factuur");
+    };
+    // Only local pages under /facturen are followed back (no open redirect).
+    let back = field(&submitted, "terug")
+        .filter(|b| b.starts_with("/facturen") && !b.starts_with("//") && !b.contains('\\'))
+        .map_or_else(|| format!("/facturen/{}", url(id.as_str())), str::to_owned);
+    match state.service.retry_invoice(&session.adm, &id).await {
+        Ok(_) => redirect(&back),
+        Err(ServiceError::Conflict { .. }) => message_page(
+            &session,
+            StatusCode::CONFLICT,
+            "Niet opnieuw aangeboden",
+            "Alleen een mislukte factuur kan opnieuw worden aangeboden; deze factuur is niet (meer) mislukt.",
+        ),
+        Err(e) => failure_page(&session, e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Notificaties and synclog
+
+/// `GET /notificaties`.
+pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    let list = match state.service.store().notifications(&session.adm, 200).await {
+        Ok(list) => list,
+        Err(e) => return store_failure(&session, e),
+    };
+    let mut items = String::new();
+    for n in &list {
+        let _ = write!(
+            items,
+            r#"<article class="card"><h2>{subject}</h2><p class="hint">{at} · aan {to}</p><pre>{body}</pre></article>"#,
+            subject = esc(&n.subject),
+            at = html::time(&n.at),
+            to = esc(&n.to),
+            body = esc(&n.body),
+        );
+    }
+    if list.is_empty() {
+        items.push_str("<p>Er zijn nog geen notificaties verstuurd.</p>");
+    }
+    let body = format!(
+        r#"<p class="breadcrumb">Notificaties</p><h1>Notificaties</h1>
+<p class="hint">Wat de Beheerder is gemeld, nieuwste eerst. Kies bij <a href="/koppelingen/snelstart/notificatie">Notificatie</a> wie ze ontvangt.</p>{items}"#
+    );
+    html_response(
+        StatusCode::OK,
+        html::page(&session, Nav::Notificaties, "Notificaties", &body),
+    )
+}
+
+/// `GET /synclog?alleen_mislukt=1`.
+pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    Query(q): QueryMap,
+) -> Response {
+    let Some(session) = current(&state, &headers) else {
+        return redirect("/login");
+    };
+    let only_failed = q.get("alleen_mislukt").is_some_and(|v| !v.is_empty());
+    let rows = match state
+        .service
+        .store()
+        .sync_log(&session.adm, only_failed, 500)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => return store_failure(&session, e),
+    };
+    let checked = if only_failed { " checked" } else { "" };
+    let body = format!(
+        r#"<p class="breadcrumb">Synclog</p><h1>Synclog</h1>
+<form class="filter" method="get" action="/synclog"><label><input type="checkbox" name="alleen_mislukt" value="1"{checked}> Alleen mislukte pogingen</label><button type="submit">Filteren</button></form>
+{table}"#,
+        table = attempts_table(&rows, true),
+    );
+    html_response(
+        StatusCode::OK,
+        html::page(&session, Nav::Synclog, "Synclog", &body),
+    )
+}

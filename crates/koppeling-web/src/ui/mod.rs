@@ -1,0 +1,392 @@
+//! The Dutch admin UI: server-rendered pages for a logged-in Beheerder of one administratie.
+//!
+//! Every page needs a session (else a redirect to `/login`); every POST form carries the
+//! session's CSRF token. A Beheerder only ever sees their own administratie: the
+//! administratie comes from the session, never from the URL.
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::sync::ServiceError;
+use std::collections::HashMap;
+
+use crate::AppState;
+use crate::auth::{constant_time_eq, dummy_hash, verify_password};
+
+pub(crate) mod html;
+mod koppelingen;
+mod lists;
+pub(crate) mod session;
+
+use html::{Nav, esc};
+use session::{COOKIE_NAME, Session, clear_cookie, cookie, session_cookie};
+
+/// The UI routes.
+pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>) -> Router
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    Router::new()
+        .route("/", get(home::<S, A, N, C>))
+        .route(
+            "/login",
+            get(login_page::<S, A, N, C>).post(login::<S, A, N, C>),
+        )
+        .route("/logout", post(logout::<S, A, N, C>))
+        .route("/koppelingen", get(koppelingen::overview::<S, A, N, C>))
+        .route(
+            "/koppelingen/snelstart/activeren",
+            post(koppelingen::activate::<S, A, N, C>),
+        )
+        .route(
+            "/koppelingen/snelstart/deactiveren",
+            post(koppelingen::deactivate::<S, A, N, C>),
+        )
+        .route(
+            "/koppelingen/snelstart/instellingen",
+            get(koppelingen::settings_page::<S, A, N, C>)
+                .post(koppelingen::save_settings::<S, A, N, C>),
+        )
+        .route(
+            "/koppelingen/snelstart/notificatie",
+            get(koppelingen::notify_page::<S, A, N, C>)
+                .post(koppelingen::save_notify::<S, A, N, C>),
+        )
+        .route("/relaties", get(lists::relations::<S, A, N, C>))
+        .route(
+            "/relaties/{id}/snelstart",
+            post(lists::set_snelstart::<S, A, N, C>),
+        )
+        .route("/facturen", get(lists::invoices::<S, A, N, C>))
+        .route("/facturen/{id}", get(lists::invoice::<S, A, N, C>))
+        .route("/facturen/{id}/opnieuw", post(lists::retry::<S, A, N, C>))
+        .route("/notificaties", get(lists::notifications::<S, A, N, C>))
+        .route("/synclog", get(lists::sync_log::<S, A, N, C>))
+        .with_state(state)
+}
+
+/// The submitted fields of a form, in order.
+pub(crate) type Fields = Vec<(String, String)>;
+
+/// A form body; an unreadable one counts as empty (and then fails the CSRF check).
+pub(crate) type FormBody = Result<Form<Fields>, FormRejection>;
+
+pub(crate) fn fields(form: FormBody) -> Fields {
+    form.map(|Form(f)| f).unwrap_or_default()
+}
+
+/// The value of field `name` (the first, when repeated).
+pub(crate) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The query parameters.
+pub(crate) type QueryMap = Query<HashMap<String, String>>;
+
+/// An HTML answer with the UI's security headers.
+pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-store"),
+            (X_FRAME_OPTIONS, "DENY"),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// 303 See Other to `to` (a local path).
+pub(crate) fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
+}
+
+/// The session of the request, if any.
+pub(crate) fn current<S, A, N, C>(
+    state: &AppState<S, A, N, C>,
+    headers: &HeaderMap,
+) -> Option<Session> {
+    cookie(headers, COOKIE_NAME).and_then(|id| state.sessions.get(&id))
+}
+
+/// Whether the form carries the session's CSRF token.
+pub(crate) fn csrf_ok(session: &Session, fields: &Fields) -> bool {
+    field(fields, "csrf")
+        .is_some_and(|token| constant_time_eq(token.as_bytes(), session.csrf.as_bytes()))
+}
+
+/// The answer to a POST whose CSRF token is missing or wrong.
+pub(crate) fn csrf_refused(session: &Session) -> Response {
+    message_page(
+        session,
+        StatusCode::FORBIDDEN,
+        "Formulier verlopen",
+        "Het formulier is verlopen of niet vanaf deze site verstuurd. Ga terug, vernieuw de pagina en probeer het opnieuw.",
+    )
+}
+
+/// A page with one message.
+pub(crate) fn message_page(
+    session: &Session,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Response {
+    html_response(
+        status,
+        html::page(
+            session,
+            Nav::Koppelingen,
+            title,
+            &format!(
+                r#"<h1>{}</h1><p role="alert">{}</p><p><a href="/koppelingen">Terug naar Koppelingen</a></p>"#,
+                esc(title),
+                esc(text)
+            ),
+        ),
+    )
+}
+
+/// 404 in the UI.
+pub(crate) fn not_found_page(session: &Session, what: &str) -> Response {
+    message_page(
+        session,
+        StatusCode::NOT_FOUND,
+        "Niet gevonden",
+        &format!("{what} bestaat niet in deze administratie."),
+    )
+}
+
+/// A service failure that the page cannot show in place.
+pub(crate) fn failure_page(session: &Session, error: ServiceError) -> Response {
+    match error {
+        ServiceError::NotFound(what) => not_found_page(session, &what),
+        ServiceError::Unavailable(message) => message_page(
+            session,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SnelStart niet bereikbaar",
+            &format!(
+                "SnelStart is op dit moment niet bereikbaar ({message}). Probeer het later opnieuw."
+            ),
+        ),
+        ServiceError::Conflict { message, .. } => {
+            message_page(session, StatusCode::CONFLICT, "Niet mogelijk", &message)
+        }
+        ServiceError::Invalid(problems) | ServiceError::ActivationFailed(problems) => {
+            let text = problems
+                .iter()
+                .map(html::dutch)
+                .collect::<Vec<_>>()
+                .join(" ");
+            message_page(
+                session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Niet opgeslagen",
+                &text,
+            )
+        }
+        other => {
+            let _ = crate::error::ApiError::internal(&other);
+            message_page(
+                session,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Er ging iets mis",
+                "Er ging iets mis aan onze kant; de fout is vastgelegd. Probeer het later opnieuw.",
+            )
+        }
+    }
+}
+
+/// A store failure in the UI.
+pub(crate) fn store_failure(
+    session: &Session,
+    error: koppeling_domain::ports::StoreError,
+) -> Response {
+    failure_page(session, ServiceError::from(error))
+}
+
+/// Any other path: a plain Dutch 404 page.
+pub(crate) async fn not_found() -> Response {
+    html_response(
+        StatusCode::NOT_FOUND,
+        html::document(
+            "Niet gevonden",
+            r#"<main class="login"><h1>Pagina niet gevonden</h1><p>Deze pagina bestaat niet. Ga naar <a href="/koppelingen">Koppelingen</a>.</p></main>"#,
+        ),
+    )
+}
+
+async fn home<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+) -> Response {
+    if current(&state, &headers).is_some() {
+        redirect("/koppelingen")
+    } else {
+        redirect("/login")
+    }
+}
+
+fn login_form(token: &str, email: &str, error: Option<&str>, notice: Option<&str>) -> String {
+    let error = error
+        .map(|e| {
+            format!(
+                r#"<p class="error" role="alert" id="login-error">{}</p>"#,
+                esc(e)
+            )
+        })
+        .unwrap_or_default();
+    let notice = notice
+        .map(|n| format!(r#"<p class="notice" role="status">{}</p>"#, esc(n)))
+        .unwrap_or_default();
+    html::document(
+        "Inloggen",
+        &format!(
+            r#"<main class="login"><h1>Inloggen</h1>
+<p class="hint">Log in als Beheerder om de SnelStart koppeling van uw administratie te beheren.</p>
+{notice}{error}
+<form class="stack" method="post" action="/login">
+<input type="hidden" name="csrf" value="{token}">
+<label for="email">E-mailadres</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="{email}">
+<label for="password">Wachtwoord</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<div class="buttons"><button type="submit">Inloggen</button></div>
+</form></main>"#,
+            token = esc(token),
+            email = esc(email),
+        ),
+    )
+}
+
+async fn login_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    Query(q): QueryMap,
+) -> Response {
+    if current(&state, &headers).is_some() {
+        return redirect("/koppelingen");
+    }
+    let notice = q.contains_key("uitgelogd").then_some("U bent uitgelogd.");
+    let token = state.sessions.issue_login_token();
+    html_response(StatusCode::OK, login_form(&token, "", None, notice))
+}
+
+async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    form: FormBody,
+) -> Response {
+    let fields = fields(form);
+    let email = field(&fields, "email")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let password = field(&fields, "password").unwrap_or_default().to_owned();
+    let token_ok = field(&fields, "csrf").is_some_and(|t| state.sessions.check_login_token(t));
+    if !token_ok {
+        let token = state.sessions.issue_login_token();
+        return html_response(
+            StatusCode::FORBIDDEN,
+            login_form(
+                &token,
+                &email,
+                Some("Het formulier is verlopen; probeer het opnieuw."),
+                None,
+            ),
+        );
+    }
+    let found = match state.service.store().find_admin_by_email(&email).await {
+        Ok(found) => found,
+        Err(error) => {
+            let _ = crate::error::ApiError::internal(&error);
+            let token = state.sessions.issue_login_token();
+            return html_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                login_form(
+                    &token,
+                    &email,
+                    Some(
+                        "Inloggen lukt nu niet door een fout aan onze kant; probeer het later opnieuw.",
+                    ),
+                    None,
+                ),
+            );
+        }
+    };
+    let hash = found
+        .as_ref()
+        .and_then(|(_, _, hash)| hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    match found {
+        Some((adm, admin, Some(_))) if verified => {
+            let id = state.sessions.create(adm, admin.id, admin.name);
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (LOCATION, "/koppelingen".to_owned()),
+                    (SET_COOKIE, session_cookie(&id, state.secure_cookies)),
+                ],
+            )
+                .into_response()
+        }
+        _ => {
+            let token = state.sessions.issue_login_token();
+            html_response(
+                StatusCode::UNAUTHORIZED,
+                login_form(
+                    &token,
+                    &email,
+                    Some("Onjuist e-mailadres of wachtwoord."),
+                    None,
+                ),
+            )
+        }
+    }
+}
+
+async fn logout<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    headers: HeaderMap,
+    form: FormBody,
+) -> Response {
+    let fields = fields(form);
+    if let Some(id) = cookie(&headers, COOKIE_NAME)
+        && let Some(session) = state.sessions.get(&id)
+    {
+        if !csrf_ok(&session, &fields) {
+            return csrf_refused(&session);
+        }
+        state.sessions.remove(&id);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (LOCATION, "/login?uitgelogd=1".to_owned()),
+            (SET_COOKIE, clear_cookie(state.secure_cookies)),
+        ],
+    )
+        .into_response()
+}

@@ -1,0 +1,9 @@
+//! The koppeling application: settings, CLI, telemetry, composition root, worker and demo.
+
+pub mod cli;
+pub mod demo;
+pub mod metrics;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+pub mod worker;

@@ -1,0 +1,262 @@
+//! The composition root: builds the live service from settings and runs server + worker.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use koppeling_domain::ports::Clock;
+use koppeling_domain::sync::{Service, SyncConfig};
+use koppeling_email::{AnyNotifier, SmtpConfig};
+use koppeling_radar360::SeaOrmStore;
+use koppeling_snelstart::{SnelStartAccounting, SnelStartConfig};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::worker::{self, WorkerConfig};
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The live service: what runs in production.
+pub type LiveService = Service<SeaOrmStore, SnelStartAccounting, AnyNotifier, SystemClock>;
+
+/// Connects and migrates the store.
+///
+/// # Errors
+/// A connection or migration failure.
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
+    let master_key = settings.master_key()?;
+    let store = SeaOrmStore::connect(&settings.database.url, master_key)
+        .await
+        .with_context(|| {
+            format!(
+                "database.url: cannot connect to {}",
+                redact_url(&settings.database.url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("migrating the database failed")?;
+    Ok(store)
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Builds the live service on `store`.
+///
+/// # Errors
+/// A missing subscription key or a bad SMTP setting.
+pub fn build_service(
+    settings: &Settings,
+    store: SeaOrmStore,
+    subscription_key: SecretString,
+    worker_id: String,
+) -> anyhow::Result<Arc<LiveService>> {
+    let accounting = SnelStartAccounting::new(SnelStartConfig {
+        api_url: settings.snelstart.api_url.clone(),
+        auth_url: settings.snelstart.auth_url.clone(),
+        subscription_key,
+        timeout: Duration::from_secs(settings.snelstart.timeout_secs),
+        calls_per_minute: settings.snelstart.calls_per_minute,
+        calls_per_hour: settings.snelstart.calls_per_hour,
+        concurrency: settings.snelstart.concurrency,
+    })?;
+    let smtp = settings.smtp.url.as_ref().map(|url| SmtpConfig {
+        url: url.clone(),
+        from: settings.smtp.from.clone(),
+    });
+    let notifier = AnyNotifier::from_config(smtp.as_ref())?;
+    let config = SyncConfig {
+        lease: Duration::from_secs(settings.sync.lease_secs),
+        worker_id,
+        ui_base_url: settings.ui_base_url(),
+        dedupe: Duration::from_secs(settings.notify.dedupe_hours * 3600),
+        ..SyncConfig::default()
+    };
+    Ok(Arc::new(Service::new(
+        store,
+        accounting,
+        notifier,
+        SystemClock,
+        config,
+    )))
+}
+
+/// A unique id for this process's leases.
+#[must_use]
+pub fn worker_id() -> String {
+    format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
+}
+
+/// The running service: HTTP API + UI and the background sync.
+pub struct Application {
+    listener: TcpListener,
+    service: Arc<LiveService>,
+    store: SeaOrmStore,
+    settings: Settings,
+    api_token: SecretString,
+    metrics: Arc<Metrics>,
+}
+
+impl Application {
+    /// Connects, migrates, composes and binds `http.listen`.
+    ///
+    /// # Errors
+    /// One line naming what is wrong.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let api_token = settings.api_token()?;
+        let subscription_key = settings.subscription_key()?;
+        settings.master_key()?;
+        let store = connect_store(&settings).await?;
+        let service = build_service(&settings, store.clone(), subscription_key, worker_id())?;
+        let listener = TcpListener::bind(settings.listen_addr()?)
+            .await
+            .with_context(|| format!("http.listen: cannot bind {}", settings.http.listen))?;
+        Ok(Self::from_parts(
+            listener, service, store, settings, api_token,
+        ))
+    }
+
+    /// Assembles an application from built parts (the demo uses this).
+    #[must_use]
+    pub fn from_parts(
+        listener: TcpListener,
+        service: Arc<LiveService>,
+        store: SeaOrmStore,
+        settings: Settings,
+        api_token: SecretString,
+    ) -> Self {
+        Self {
+            listener,
+            service,
+            store,
+            settings,
+            api_token,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// When the socket has no address.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The bound port.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The service.
+    #[must_use]
+    pub fn service(&self) -> Arc<LiveService> {
+        self.service.clone()
+    }
+
+    /// Serves until `shutdown` resolves: stops claiming, finishes in-flight attempts, exits.
+    ///
+    /// # Errors
+    /// A server failure.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let wake = self.store.work_notify();
+        let worker_config = WorkerConfig {
+            workers: self.settings.sync.workers,
+            sweep: Duration::from_secs(self.settings.sync.sweep_secs),
+            notify_every: Duration::from_secs(2),
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(worker::run(
+            self.service.clone(),
+            wake,
+            worker_config.clone(),
+            self.metrics.clone(),
+            stop_rx.clone(),
+        ));
+        tasks.spawn(worker::run_notifications(
+            self.service.clone(),
+            worker_config.notify_every,
+            stop_rx.clone(),
+        ));
+        tasks.spawn(crate::worker::run_listener(
+            self.store.clone(),
+            stop_rx.clone(),
+        ));
+
+        let metrics = self.metrics.clone();
+        let service = self.service.clone();
+        let metrics_fn: koppeling_web::MetricsFn = Arc::new(move || {
+            let extra = service.accounting().metrics().to_prometheus();
+            metrics.render(&extra)
+        });
+        let router = koppeling_web::router(
+            self.service.clone(),
+            koppeling_web::WebConfig {
+                api_token: self.api_token.clone(),
+                secure_cookies: false,
+            },
+            metrics_fn,
+        );
+        tracing::info!(addr = %self.listener.local_addr()?, "koppeling serving");
+        let mut server_stop = stop_rx.clone();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        });
+        let server = tokio::spawn(async move { server.await });
+        shutdown.await;
+        tracing::info!("shutting down: no new claims, finishing in-flight work");
+        let _ = stop_tx.send(true);
+        while tasks.join_next().await.is_some() {}
+        server.await??;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

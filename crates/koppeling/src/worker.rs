@@ -1,0 +1,260 @@
+//! The background sync: event-driven claims with a periodic sweep, bounded concurrency,
+//! notification dispatch, and one pass for `sync --once`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use koppeling_domain::ids::AdministratieCode;
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Outcome, Store};
+use koppeling_domain::sync::{AttemptReport, Service};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::metrics::Metrics;
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Invoices in flight at once.
+    pub workers: u32,
+    /// The safety-net sweep.
+    pub sweep: Duration,
+    /// How often pending notifications are grouped and sent.
+    pub notify_every: Duration,
+}
+
+/// Runs until `shutdown` turns true: claims due work whenever `wake` fires, a slot frees,
+/// or the sweep interval passes; finishes in-flight attempts before returning.
+pub async fn run<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    wake: Arc<Notify>,
+    config: WorkerConfig,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    let slots = Arc::new(Semaphore::new(config.workers.max(1) as usize));
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let slot_freed = Arc::new(Notify::new());
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        while in_flight.try_join_next().is_some() {}
+        let free = u32::try_from(slots.available_permits()).unwrap_or(0);
+        let mut claimed = 0;
+        if free > 0 {
+            match service.claim(free, None).await {
+                Ok(claims) => {
+                    claimed = claims.len();
+                    for claim in claims {
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let service = service.clone();
+                        let metrics = metrics.clone();
+                        let slot_freed = slot_freed.clone();
+                        in_flight.spawn(async move {
+                            let started = Instant::now();
+                            match service.process(&claim).await {
+                                Ok(report) => metrics.record(&report.outcome, started.elapsed()),
+                                Err(error) => tracing::error!(adm = %claim.administratie, invoice = %claim.invoice_id, error = %error, "recording the attempt failed; the lease will expire and the invoice is looked up"),
+                            }
+                            drop(permit);
+                            slot_freed.notify_one();
+                        });
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "claiming work failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        if claimed > 0 && slots.available_permits() > 0 {
+            continue; // There may be more due work.
+        }
+        let sleep = next_sleep(&service, config.sweep).await;
+        tokio::select! {
+            () = wake.notified() => {}
+            () = slot_freed.notified(), if free == 0 || claimed > 0 => {}
+            () = tokio::time::sleep(sleep) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    // Stop claiming; let in-flight attempts finish so nothing is left in progress.
+    while in_flight.join_next().await.is_some() {}
+    tracing::info!("sync worker stopped");
+}
+
+async fn next_sleep<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    service: &Service<S, A, N, C>,
+    sweep: Duration,
+) -> Duration {
+    match service.store().next_due_at().await {
+        Ok(Some(at)) => {
+            let until = (at - service.now()).to_std().unwrap_or(Duration::ZERO);
+            until.clamp(Duration::from_millis(20), sweep)
+        }
+        _ => sweep,
+    }
+}
+
+/// Sends pending notifications every `every` until shutdown.
+pub async fn run_notifications<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    loop {
+        if let Err(error) = service.dispatch_notifications().await {
+            tracing::error!(error = %error, "dispatching notifications failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {
+                let _ = service.dispatch_notifications().await;
+                break;
+            }
+        }
+    }
+}
+
+/// The result of one pass.
+#[derive(Debug, Default, Clone)]
+pub struct PassSummary {
+    /// Every attempt made.
+    pub reports: Vec<AttemptReport>,
+}
+
+impl PassSummary {
+    /// Whether any invoice failed.
+    #[must_use]
+    pub fn any_failed(&self) -> bool {
+        self.reports
+            .iter()
+            .any(|r| matches!(r.outcome, Outcome::Failed { .. }))
+    }
+
+    /// Count of an outcome kind.
+    #[must_use]
+    pub fn count(&self, kind: &str) -> usize {
+        self.reports
+            .iter()
+            .filter(|r| match &r.outcome {
+                Outcome::Synced { .. } => kind == "synced",
+                Outcome::Failed { .. } => kind == "failed",
+                Outcome::Skipped { .. } => kind == "skipped",
+                Outcome::Retry { .. } => kind == "retry",
+                Outcome::Release { .. } => kind == "released",
+            })
+            .count()
+    }
+}
+
+/// One pass over due work (`sync --once`): processes everything due, waits out back-offs
+/// and `Retry-After`s of at most `max_wait`, leaves longer ones queued.
+///
+/// # Errors
+/// A store failure.
+pub async fn run_once<S, A, N, C>(
+    service: &Arc<Service<S, A, N, C>>,
+    adm: Option<AdministratieCode>,
+    workers: u32,
+    max_wait: Duration,
+) -> anyhow::Result<PassSummary>
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    let mut summary = PassSummary::default();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let claims = service.claim(workers.max(1) * 4, adm.clone()).await?;
+        if claims.is_empty() {
+            match service.store().next_due_at().await? {
+                Some(at) if Instant::now() < deadline => {
+                    let wait = (at - service.now()).to_std().unwrap_or(Duration::ZERO);
+                    if wait > max_wait {
+                        break;
+                    }
+                    // Only wait for work this pass could take (the right administratie).
+                    tokio::time::sleep(wait + Duration::from_millis(10)).await;
+                    let again = service.claim(workers.max(1) * 4, adm.clone()).await?;
+                    if again.is_empty() {
+                        break;
+                    }
+                    process_all(service, again, workers, &mut summary).await;
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        process_all(service, claims, workers, &mut summary).await;
+    }
+    service.dispatch_notifications().await?;
+    Ok(summary)
+}
+
+async fn process_all<S, A, N, C>(
+    service: &Arc<Service<S, A, N, C>>,
+    claims: Vec<koppeling_domain::ports::Claim>,
+    workers: u32,
+    summary: &mut PassSummary,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    let slots = Arc::new(Semaphore::new(workers.max(1) as usize));
+    let mut set = JoinSet::new();
+    for claim in claims {
+        let service = service.clone();
+        let slots = slots.clone();
+        set.spawn(async move {
+            let _permit = slots.acquire_owned().await;
+            service.process(&claim).await
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(report)) => summary.reports.push(report),
+            Ok(Err(error)) => tracing::error!(error = %error, "recording an attempt failed"),
+            Err(error) => tracing::error!(error = %error, "a sync task panicked"),
+        }
+    }
+}
+
+/// On PostgreSQL, forwards other processes' work notifications to this one (no-op on SQLite).
+pub async fn run_listener(
+    store: koppeling_radar360::SeaOrmStore,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let handle = match store.listen_pg().await {
+        Ok(handle) => handle,
+        Err(error) => {
+            tracing::warn!(error = %error, "LISTEN for work failed; relying on the periodic sweep");
+            None
+        }
+    };
+    let _ = shutdown.wait_for(|s| *s).await;
+    if let Some(handle) = handle {
+        handle.abort();
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the SnelStart sandbox over real HTTP (one test binary).
+
+mod auth;
+mod boekingen;
+mod control;
+mod faults;
+mod helpers;
+mod odata;
+mod relaties;
