@@ -1,5 +1,6 @@
 //! Black-box tests of koppeling: one integration-test binary.
 
 mod api;
+mod cli;
 mod helpers;
 mod sync;
