@@ -16,7 +16,11 @@ use crate::helpers::koppelsleutel;
 
 fn binary() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/koppeling");
-    assert!(path.exists(), "{} is missing: run `cargo build -p koppeling` first (`just test` does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p koppeling` first (`just test` does)",
+        path.display()
+    );
     path
 }
 
@@ -33,10 +37,18 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sandbox = Sandbox::start(listener, SandboxConfig::default()).await.unwrap();
+        let sandbox = Sandbox::start(listener, SandboxConfig::default())
+            .await
+            .unwrap();
         let key = koppelsleutel("cli");
         sandbox.add_key(&key);
-        Self { _dir: dir, db_url, master_key: base64::engine::general_purpose::STANDARD.encode([3u8; 32]), sandbox, key }
+        Self {
+            _dir: dir,
+            db_url,
+            master_key: base64::engine::general_purpose::STANDARD.encode([3u8; 32]),
+            sandbox,
+            key,
+        }
     }
 
     fn settings(&self) -> Settings {
@@ -45,7 +57,8 @@ impl Env {
         s.secrets.master_key = Some(SecretString::from(self.master_key.clone()));
         s.snelstart.api_url = self.sandbox.api_url();
         s.snelstart.auth_url = self.sandbox.auth_url();
-        s.snelstart.subscription_key = Some(SecretString::from("sandbox-subscription-key".to_owned()));
+        s.snelstart.subscription_key =
+            Some(SecretString::from("sandbox-subscription-key".to_owned()));
         s
     }
 
@@ -58,14 +71,22 @@ impl Env {
             .env("KOPPELING_SECRETS__MASTER_KEY", &self.master_key)
             .env("KOPPELING_SNELSTART__API_URL", self.sandbox.api_url())
             .env("KOPPELING_SNELSTART__AUTH_URL", self.sandbox.auth_url())
-            .env("KOPPELING_SNELSTART__SUBSCRIPTION_KEY", "sandbox-subscription-key")
+            .env(
+                "KOPPELING_SNELSTART__SUBSCRIPTION_KEY",
+                "sandbox-subscription-key",
+            )
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         drop(child.stdin.take());
         child.wait_with_output().unwrap()
@@ -74,7 +95,13 @@ impl Env {
     async fn service(&self) -> std::sync::Arc<koppeling::startup::LiveService> {
         let settings = self.settings();
         let store = koppeling::startup::connect_store(&settings).await.unwrap();
-        koppeling::startup::build_service(&settings, store, settings.subscription_key().unwrap(), "test".into()).unwrap()
+        koppeling::startup::build_service(
+            &settings,
+            store,
+            settings.subscription_key().unwrap(),
+            "test".into(),
+        )
+        .unwrap()
     }
 }
 
@@ -84,7 +111,16 @@ fn text(out: &[u8]) -> String {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["sync", "--help"], vec!["check", "--help"], vec!["migrate", "--help"], vec!["import", "--help"], vec!["admin", "set-password", "--help"], vec!["demo", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["sync", "--help"],
+        vec!["check", "--help"],
+        vec!["migrate", "--help"],
+        vec!["import", "--help"],
+        vec!["admin", "set-password", "--help"],
+        vec!["demo", "--help"],
+    ] {
         let out = Command::new(binary()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stdout).contains("Usage"), "{args:?}");
@@ -94,12 +130,22 @@ fn every_subcommand_has_help() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_malformed_setting_stops_with_one_line_naming_the_key() {
     let env = Env::new().await;
-    let out = Command::new(binary()).arg("migrate").env_clear().env("KOPPELING_DATABASE__URL", &env.db_url).output().unwrap();
+    let out = Command::new(binary())
+        .arg("migrate")
+        .env_clear()
+        .env("KOPPELING_DATABASE__URL", &env.db_url)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("secrets.master_key"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let out = Command::new(binary()).arg("migrate").env_clear().env("KOPPELING_SYNC__WORKERS", "lots").output().unwrap();
+    let out = Command::new(binary())
+        .arg("migrate")
+        .env_clear()
+        .env("KOPPELING_SYNC__WORKERS", "lots")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("sync.workers"));
 }
@@ -128,48 +174,125 @@ async fn import_check_sync_and_set_password_from_the_command_line() {
         .join("\n"),
     )
     .unwrap();
-    let out = env.run(&["import", "--administratie", "kantoor", file.to_str().unwrap()], None);
-    assert_eq!(out.status.code(), Some(2), "unknown administratie: {}", text(&out.stderr));
+    let out = env.run(
+        &[
+            "import",
+            "--administratie",
+            "kantoor",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unknown administratie: {}",
+        text(&out.stderr)
+    );
 
     let service = env.service().await;
     let adm = AdministratieCode::parse("kantoor").unwrap();
-    service.put_administratie(&Administratie { code: adm.clone(), name: "Kantoor".into() }).await.unwrap();
+    service
+        .put_administratie(&Administratie {
+            code: adm.clone(),
+            name: "Kantoor".into(),
+        })
+        .await
+        .unwrap();
 
-    let out = env.run(&["import", "--administratie", "kantoor", file.to_str().unwrap()], None);
+    let out = env.run(
+        &[
+            "import",
+            "--administratie",
+            "kantoor",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1), "a refused line gives exit 1");
     let err = text(&out.stderr);
     assert!(err.contains("line 5: code:"), "{err}");
     assert!(err.contains("line 7: lines[0].unit_price:"), "{err}");
     assert!(err.contains("line 9:"), "{err}");
-    assert_eq!(service.store().list_relations(&adm).await.unwrap().len(), 2, "valid lines are imported");
+    assert_eq!(
+        service.store().list_relations(&adm).await.unwrap().len(),
+        2,
+        "valid lines are imported"
+    );
 
     // check: no settings yet → exit 1; with settings → ok lines and exit 0.
     let out = env.run(&["check", "--administratie", "kantoor"], None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    let settings = KoppelingSettings { notify_admin_id: Some(koppeling_domain::ids::ResourceId::parse("bea").unwrap()), ..KoppelingSettings::default() };
-    service.put_koppeling(&adm, &settings, Some(ConnectionKey::new(env.key.clone()).unwrap())).await.unwrap();
+    let settings = KoppelingSettings {
+        notify_admin_id: Some(koppeling_domain::ids::ResourceId::parse("bea").unwrap()),
+        ..KoppelingSettings::default()
+    };
+    service
+        .put_koppeling(
+            &adm,
+            &settings,
+            Some(ConnectionKey::new(env.key.clone()).unwrap()),
+        )
+        .await
+        .unwrap();
     let out = env.run(&["check", "--administratie", "kantoor"], None);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).lines().all(|l| l.starts_with("ok")), "{}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).lines().all(|l| l.starts_with("ok")),
+        "{}",
+        text(&out.stdout)
+    );
     service.activate(&adm).await.unwrap();
 
     // sync --once: f1 booked, f3 fails locally (number too long) → exit 1.
     let out = env.run(&["sync", "--once", "--administratie", "kantoor"], None);
-    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let stdout = text(&out.stdout);
     assert!(stdout.contains("f1: synced"), "{stdout}");
     assert!(stdout.contains("f3: failed"), "{stdout}");
     let state = serde_json::to_value(env.sandbox.state(&env.key).unwrap()).unwrap();
-    let numbers: Vec<&str> = state["verkoopboekingen"].as_array().unwrap().iter().filter_map(|b| b["factuurnummer"].as_str()).collect();
+    let numbers: Vec<&str> = state["verkoopboekingen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["factuurnummer"].as_str())
+        .collect();
     assert_eq!(numbers, ["2026-1"]);
     // Nothing due any more: a second pass books nothing and fails nothing.
     let out = env.run(&["sync", "--once"], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 
     // admin set-password reads standard input.
-    let out = env.run(&["admin", "set-password", "--administratie", "kantoor", "--email", "bea@kantoor.nl"], Some("een-goed-wachtwoord\n"));
+    let out = env.run(
+        &[
+            "admin",
+            "set-password",
+            "--administratie",
+            "kantoor",
+            "--email",
+            "bea@kantoor.nl",
+        ],
+        Some("een-goed-wachtwoord\n"),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (_, _, hash) = service.store().find_admin_by_email("bea@kantoor.nl").await.unwrap().unwrap();
+    let (_, _, hash) = service
+        .store()
+        .find_admin_by_email("bea@kantoor.nl")
+        .await
+        .unwrap()
+        .unwrap();
     let hash = hash.unwrap();
     assert!(hash.starts_with("$argon2"), "stored as an argon2 hash");
     assert!(!hash.contains("een-goed-wachtwoord"));

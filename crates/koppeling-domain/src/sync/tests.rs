@@ -670,7 +670,11 @@ fn notice(id: i64, invoice: &str, code: &str) -> crate::ports::PendingNotice {
 fn recipient() -> crate::ports::Recipient {
     crate::ports::Recipient {
         administratie_name: "Kantoor".into(),
-        admin: Some(crate::ports::Admin { id: ResourceId::parse("bea").unwrap(), name: "Bea".into(), email: "bea@kantoor.nl".into() }),
+        admin: Some(crate::ports::Admin {
+            id: ResourceId::parse("bea").unwrap(),
+            name: "Bea".into(),
+            email: "bea@kantoor.nl".into(),
+        }),
     }
 }
 
@@ -678,70 +682,131 @@ fn recipient() -> crate::ports::Recipient {
 fn failures_of_one_pass_become_one_mail_and_repeats_within_the_window_are_dropped() {
     // Arrange: f1 and f2 fail; f1's problem appears twice; f3's was mailed within the window.
     let mut store = MockStore::new();
-    store.expect_pending_notices().returning(|_| ready(Ok(vec![notice(1, "f1", "BOE-0039"), notice(2, "f2", "BOE-0042"), notice(3, "f1", "BOE-0039"), notice(4, "f3", "BOE-0028")])));
+    store.expect_pending_notices().returning(|_| {
+        ready(Ok(vec![
+            notice(1, "f1", "BOE-0039"),
+            notice(2, "f2", "BOE-0042"),
+            notice(3, "f1", "BOE-0039"),
+            notice(4, "f3", "BOE-0028"),
+        ]))
+    });
     store.expect_notified_since().returning(|_, key, since| {
         assert_eq!(since, now() - chrono::Duration::hours(24));
         ready(Ok(key.contains("f3")))
     });
-    store.expect_recipient().returning(|_| ready(Ok(recipient())));
+    store
+        .expect_recipient()
+        .returning(|_| ready(Ok(recipient())));
     let saved = Arc::new(Mutex::new(Vec::new()));
     let saved_in = saved.clone();
-    store.expect_save_notification().times(1).returning(move |_, ids, notification| {
-        saved_in.lock().unwrap().push((ids.to_vec(), notification));
-        ready(Ok(Some(77)))
-    });
+    store
+        .expect_save_notification()
+        .times(1)
+        .returning(move |_, ids, notification| {
+            saved_in.lock().unwrap().push((ids.to_vec(), notification));
+            ready(Ok(Some(77)))
+        });
     store.expect_unsent_notifications().returning(|_| {
         ready(Ok(vec![crate::ports::UnsentNotification {
             id: 77,
             administratie: adm(),
             to_name: "Bea".into(),
-            notification: StoredNotification { at: now(), to: "bea@kantoor.nl".into(), subject: "s".into(), body: "b".into(), items: vec![] },
+            notification: StoredNotification {
+                at: now(),
+                to: "bea@kantoor.nl".into(),
+                subject: "s".into(),
+                body: "b".into(),
+                items: vec![],
+            },
         }]))
     });
-    store.expect_mark_notification().times(1).returning(|id, _, error| {
-        assert_eq!((id, error), (77, None));
-        ready(Ok(()))
-    });
+    store
+        .expect_mark_notification()
+        .times(1)
+        .returning(|id, _, error| {
+            assert_eq!((id, error), (77, None));
+            ready(Ok(()))
+        });
     let mut notifier = MockNotifier::new();
     notifier.expect_send().times(1).returning(|mail| {
         assert_eq!(mail.to_email, "bea@kantoor.nl");
         ready(Ok(()))
     });
-    let sut = Service::new(store, MockAccounting::new(), notifier, with_clock(), SyncConfig::default());
+    let sut = Service::new(
+        store,
+        MockAccounting::new(),
+        notifier,
+        with_clock(),
+        SyncConfig::default(),
+    );
     // Act
     let sent = futures::executor::block_on(sut.dispatch_notifications()).unwrap();
     // Assert
     assert_eq!(sent, 1);
     let saved = saved.lock().unwrap();
     let (ids, notification) = &saved[0];
-    assert_eq!(ids, &[1, 2, 3, 4], "every pending notice is consumed, also the dropped ones");
+    assert_eq!(
+        ids,
+        &[1, 2, 3, 4],
+        "every pending notice is consumed, also the dropped ones"
+    );
     let (notification, keys) = notification.clone().unwrap();
-    let items: Vec<&str> = notification.items.iter().map(|i| i.subject_id.as_str()).collect();
+    let items: Vec<&str> = notification
+        .items
+        .iter()
+        .map(|i| i.subject_id.as_str())
+        .collect();
     assert_eq!(items, ["f1", "f2"]);
     assert_eq!(keys.len(), 2);
-    assert!(notification.subject.contains("2 problemen"), "{}", notification.subject);
+    assert!(
+        notification.subject.contains("2 problemen"),
+        "{}",
+        notification.subject
+    );
     assert_eq!(notification.to, "bea@kantoor.nl");
 }
 
 #[test]
 fn a_failed_send_is_recorded_for_a_later_retry() {
     let mut store = MockStore::new();
-    store.expect_pending_notices().returning(|_| ready(Ok(vec![])));
+    store
+        .expect_pending_notices()
+        .returning(|_| ready(Ok(vec![])));
     store.expect_unsent_notifications().returning(|_| {
         ready(Ok(vec![crate::ports::UnsentNotification {
             id: 5,
             administratie: adm(),
             to_name: "Bea".into(),
-            notification: StoredNotification { at: now(), to: "bea@kantoor.nl".into(), subject: "s".into(), body: "b".into(), items: vec![] },
+            notification: StoredNotification {
+                at: now(),
+                to: "bea@kantoor.nl".into(),
+                subject: "s".into(),
+                body: "b".into(),
+                items: vec![],
+            },
         }]))
     });
-    store.expect_mark_notification().times(1).returning(|id, _, error| {
-        assert_eq!(id, 5);
-        assert!(error.unwrap().contains("connection refused"));
-        ready(Ok(()))
-    });
+    store
+        .expect_mark_notification()
+        .times(1)
+        .returning(|id, _, error| {
+            assert_eq!(id, 5);
+            assert!(error.unwrap().contains("connection refused"));
+            ready(Ok(()))
+        });
     let mut notifier = MockNotifier::new();
-    notifier.expect_send().returning(|_| ready(Err(crate::ports::NotifyError("connection refused".into()))));
-    let sut = Service::new(store, MockAccounting::new(), notifier, with_clock(), SyncConfig::default());
-    assert_eq!(futures::executor::block_on(sut.dispatch_notifications()).unwrap(), 0);
+    notifier
+        .expect_send()
+        .returning(|_| ready(Err(crate::ports::NotifyError("connection refused".into()))));
+    let sut = Service::new(
+        store,
+        MockAccounting::new(),
+        notifier,
+        with_clock(),
+        SyncConfig::default(),
+    );
+    assert_eq!(
+        futures::executor::block_on(sut.dispatch_notifications()).unwrap(),
+        0
+    );
 }
