@@ -715,6 +715,67 @@ where
         Ok(())
     }
 
+    /// When every koppeling is paused because SnelStart refused the subscription key, makes
+    /// one cheap probe call; when the key is accepted again, resumes them (with a notice
+    /// each). Returns whether they were resumed. Meant to run every 5 minutes.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn probe_subscription(&self) -> Result<bool, StoreError> {
+        for adm in self.store.list_administraties().await? {
+            let Some(koppeling) = self.store.get_koppeling(&adm.code).await? else {
+                continue;
+            };
+            let for_subscription = koppeling
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("subscription key"));
+            if !(koppeling.active && koppeling.paused && for_subscription) {
+                continue;
+            }
+            let Some(key) = koppeling.key.clone() else {
+                continue;
+            };
+            let conn = Connection {
+                administratie: adm.code.clone(),
+                key,
+            };
+            // The gateway checks the subscription key before anything else, so any answer
+            // but a subscription-key refusal (or no answer) means it is accepted again.
+            let accepted = match self.accounting.find_booking(&conn, "koppeling-probe").await {
+                Ok(_) | Err(AccountingError::Rejected { .. }) => true,
+                Err(AccountingError::Auth { credential, .. }) => {
+                    credential == Credential::ConnectionKey
+                }
+                Err(_) => false,
+            };
+            if !accepted {
+                return Ok(false);
+            }
+            let resumed = self.store.set_all_paused(None).await?;
+            tracing::warn!(
+                resumed = resumed.len(),
+                "SnelStart accepts the subscription key again: koppelingen resumed"
+            );
+            for adm in &resumed {
+                let item = NotificationItem {
+                    kind: NoticeKind::Resumed,
+                    subject_type: "koppeling".to_owned(),
+                    subject_id: String::new(),
+                    label: "SnelStart".to_owned(),
+                    reason: "SnelStart accepteert de subscription key weer".to_owned(),
+                    snelstart_code: None,
+                    hint: None,
+                };
+                self.store
+                    .queue_notice(adm, &item, self.clock.now())
+                    .await?;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Groups pending notices into one notification per administratie (dropping ones
     /// notified within the dedupe window), stores them, then mails every unsent one.
     /// Returns the number of mails sent.

@@ -124,15 +124,19 @@ impl Application {
     ///
     /// # Errors
     /// One line naming what is wrong.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let api_token = settings.api_token()?;
         let subscription_key = settings.subscription_key()?;
         settings.master_key()?;
         let store = connect_store(&settings).await?;
-        let service = build_service(&settings, store.clone(), subscription_key, worker_id())?;
         let listener = TcpListener::bind(settings.listen_addr()?)
             .await
             .with_context(|| format!("http.listen: cannot bind {}", settings.http.listen))?;
+        // Links in e-mails name the bound port, also when `http.listen` asked for port 0.
+        if settings.ui.base_url.is_none() {
+            settings.ui.base_url = Some(format!("http://{}", listener.local_addr()?));
+        }
+        let service = build_service(&settings, store.clone(), subscription_key, worker_id())?;
         Ok(Self::from_parts(
             listener, service, store, settings, api_token,
         ))
@@ -209,11 +213,27 @@ impl Application {
             self.store.clone(),
             stop_rx.clone(),
         ));
+        tasks.spawn(worker::run_probe(
+            self.service.clone(),
+            Duration::from_secs(300),
+            stop_rx.clone(),
+        ));
+        let gauges = Arc::new(std::sync::Mutex::new(String::new()));
+        tasks.spawn(worker::run_gauges(
+            self.service.clone(),
+            gauges.clone(),
+            Duration::from_secs(5),
+            stop_rx.clone(),
+        ));
 
         let metrics = self.metrics.clone();
         let service = self.service.clone();
         let metrics_fn: koppeling_web::MetricsFn = Arc::new(move || {
-            let extra = service.accounting().metrics().to_prometheus();
+            let mut extra = gauges
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            extra.push_str(&service.accounting().metrics().to_prometheus());
             metrics.render(&extra)
         });
         let router = koppeling_web::router(

@@ -133,6 +133,76 @@ pub async fn run_notifications<S, A, N, C>(
     }
 }
 
+/// Probes a refused subscription key every `every` until shutdown (see
+/// `Service::probe_subscription`).
+pub async fn run_probe<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(error) = service.probe_subscription().await {
+            tracing::error!(error = %error, "probing the subscription key failed");
+        }
+    }
+}
+
+/// Refreshes the invoice-status gauges for `/metrics` every `every` until shutdown.
+pub async fn run_gauges<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    gauges: Arc<std::sync::Mutex<String>>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    loop {
+        let mut totals = koppeling_domain::ports::StatusCounts::default();
+        if let Ok(adms) = service.store().list_administraties().await {
+            for adm in adms {
+                if let Ok(c) = service.store().status_counts(&adm.code).await {
+                    totals.queued += c.queued;
+                    totals.in_progress += c.in_progress;
+                    totals.synced += c.synced;
+                    totals.failed += c.failed;
+                    totals.skipped += c.skipped;
+                }
+            }
+        }
+        let mut text = String::from(
+            "# HELP koppeling_invoices Invoices by sync status (queue depth = queued).\n# TYPE koppeling_invoices gauge\n",
+        );
+        for (name, n) in [
+            ("queued", totals.queued),
+            ("in_progress", totals.in_progress),
+            ("synced", totals.synced),
+            ("failed", totals.failed),
+            ("skipped", totals.skipped),
+        ] {
+            text.push_str(&format!("koppeling_invoices{{status=\"{name}\"}} {n}\n"));
+        }
+        *gauges
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = text;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
 /// The result of one pass.
 #[derive(Debug, Default, Clone)]
 pub struct PassSummary {

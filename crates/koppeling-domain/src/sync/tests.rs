@@ -810,3 +810,53 @@ fn a_failed_send_is_recorded_for_a_later_retry() {
         0
     );
 }
+
+#[test]
+fn a_refused_subscription_key_is_probed_and_every_koppeling_resumes_when_it_works_again() {
+    let mut paused = job("1001", None).koppeling;
+    paused.paused = true;
+    paused.problem =
+        Some("SnelStart weigert de subscription key van de koppeling (operator): 401".into());
+    let mut store = MockStore::new();
+    store.expect_list_administraties().returning(|| {
+        ready(Ok(vec![crate::ports::Administratie {
+            code: adm(),
+            name: "K".into(),
+        }]))
+    });
+    store
+        .expect_get_koppeling()
+        .returning(move |_| ready(Ok(Some(paused.clone()))));
+    store.expect_set_all_paused().times(1).returning(|problem| {
+        assert!(problem.is_none());
+        ready(Ok(vec![adm()]))
+    });
+    store
+        .expect_queue_notice()
+        .times(1)
+        .returning(|_, item, _| {
+            assert_eq!(item.kind, NoticeKind::Resumed);
+            ready(Ok(()))
+        });
+    let mut accounting = MockAccounting::new();
+    let answers = Arc::new(Mutex::new(vec![
+        Err(AccountingError::Auth {
+            credential: Credential::SubscriptionKey,
+            message: "401".into(),
+        }),
+        Ok(None),
+    ]));
+    accounting
+        .expect_find_booking()
+        .times(2)
+        .returning(move |_, _| ready(answers.lock().unwrap().remove(0)));
+    let sut = sut(store, accounting);
+    assert!(
+        !futures::executor::block_on(sut.probe_subscription()).unwrap(),
+        "still refused: stays paused"
+    );
+    assert!(
+        futures::executor::block_on(sut.probe_subscription()).unwrap(),
+        "accepted: resumed"
+    );
+}
