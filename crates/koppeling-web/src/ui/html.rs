@@ -101,6 +101,7 @@ dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .login{max-width:24rem;margin:4rem auto}
 .card{background:#fff;border:1px solid #d5dbe3;border-radius:6px;margin-bottom:1rem;padding:1rem}
+.card h2{margin-top:0}
 "#;
 
 /// Which menu item a page belongs to.
@@ -345,7 +346,8 @@ pub(crate) fn dutch(problem: &Problem) -> String {
     text
 }
 
-fn capitalize(text: &str) -> String {
+/// `text` with its first letter upper-case.
+pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -468,7 +468,7 @@ fn invoice_page(
                 hint = s
                     .hint
                     .as_ref()
-                    .map(|h| format!("<dt>Wat te doen</dt><dd>{}</dd>", esc(h)))
+                    .map(|h| format!("<dt>Wat te doen</dt><dd>{}</dd>", esc(&html::capitalize(h))))
                     .unwrap_or_default(),
             )
         }
@@ -479,10 +479,10 @@ fn invoice_page(
 <dl class="facts"><dt>Relatie</dt><dd>{relation}</dd><dt>Datum</dt><dd>{date}</dd><dt>Betalingstermijn</dt><dd>{term} dagen</dd><dt>Status</dt><dd>{kind}</dd><dt>Omschrijving</dt><dd>{description}</dd><dt>Totaal excl. btw</dt><dd>{net}</dd><dt>Btw</dt><dd>{vat}</dd><dt>Totaal incl. btw</dt><dd>{gross}</dd></dl>
 <h2>Regels</h2>
 <table><thead><tr><th scope="col">Omschrijving</th><th scope="col" class="num">Aantal</th><th scope="col" class="num">Prijs</th><th scope="col">Btw</th><th scope="col" class="num">Bedrag</th></tr></thead><tbody>{lines}</tbody></table>
-<h2>Synchronisatie</h2>
-{sync_block}
-<h2>Pogingen</h2>
-{attempts}"#,
+<section id="synchronisatie" aria-labelledby="synchronisatie-titel"><h2 id="synchronisatie-titel">Synchronisatie</h2>
+{sync_block}</section>
+<section id="pogingen" aria-labelledby="pogingen-titel"><h2 id="pogingen-titel">Pogingen</h2>
+{attempts}</section>"#,
         number = esc(&invoice.number),
         relation = esc(relation),
         date = html::date(&invoice.date),
@@ -492,7 +492,11 @@ fn invoice_page(
         } else {
             "concept"
         },
-        description = esc(invoice.description.as_deref().unwrap_or("")),
+        description = esc(invoice
+            .description
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or("—")),
         net = esc(&html::euro(totals.net)),
         vat = esc(&html::euro(totals.vat)),
         gross = esc(&html::euro(totals.gross)),
