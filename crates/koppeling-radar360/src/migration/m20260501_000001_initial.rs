@@ -85,8 +85,8 @@ CREATE TABLE invoices (
     FOREIGN KEY (adm, relation_id) REFERENCES relations (adm, id)
 );
 CREATE INDEX invoices_adm_status ON invoices (adm, sync_status);
-CREATE INDEX invoices_status_next ON invoices (sync_status, next_attempt_at);
-CREATE INDEX invoices_lease_until ON invoices (lease_until);
+CREATE INDEX invoices_status_next ON invoices (sync_status, next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE INDEX invoices_lease_until ON invoices (lease_until) WHERE lease_until IS NOT NULL;
 CREATE INDEX invoices_list ON invoices (adm, date, id);
 CREATE INDEX invoices_relation ON invoices (adm, relation_id);
 CREATE INDEX invoices_due ON invoices (adm, due_at) WHERE sync_status IN ('queued', 'in_progress');

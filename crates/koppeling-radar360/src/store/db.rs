@@ -222,43 +222,80 @@ pub(crate) async fn one(
     c.query_one_raw(st).await.ctx(what)
 }
 
+/// A row, with the prefix its columns carry in a joined query (`r_name` for `name`).
+#[derive(Clone, Copy)]
+pub(crate) struct RowRef<'a> {
+    row: &'a QueryResult,
+    pre: &'a str,
+}
+
+impl<'a> RowRef<'a> {
+    /// The columns of `row` named `pre` + name.
+    pub(crate) fn prefixed(row: &'a QueryResult, pre: &'a str) -> Self {
+        Self { row, pre }
+    }
+}
+
+impl<'a> From<&'a QueryResult> for RowRef<'a> {
+    fn from(row: &'a QueryResult) -> Self {
+        Self { row, pre: "" }
+    }
+}
+
 /// Reads column `name`.
-pub(crate) fn col<T: TryGetable>(row: &QueryResult, name: &str) -> R<T> {
-    row.try_get::<T>("", name)
-        .map_err(|e| other(anyhow::Error::new(e).context(format!("reading column {name}"))))
+pub(crate) fn col<'a, T: TryGetable>(row: impl Into<RowRef<'a>>, name: &str) -> R<T> {
+    let r = row.into();
+    r.row.try_get::<T>(r.pre, name).map_err(|e| {
+        other(anyhow::Error::new(e).context(format!("reading column {}{name}", r.pre)))
+    })
 }
 
 /// Reads a boolean column (an integer on SQLite when computed).
-pub(crate) fn col_bool(row: &QueryResult, name: &str) -> R<bool> {
-    match row.try_get::<bool>("", name) {
+pub(crate) fn col_bool<'a>(row: impl Into<RowRef<'a>>, name: &str) -> R<bool> {
+    let r = row.into();
+    match r.row.try_get::<bool>(r.pre, name) {
         Ok(v) => Ok(v),
-        Err(_) => col::<i64>(row, name).map(|v| v != 0),
+        Err(_) => col::<i64>(r, name).map(|v| v != 0),
     }
 }
 
 /// Reads a non-negative count column.
-pub(crate) fn col_u32(row: &QueryResult, name: &str) -> R<u32> {
+pub(crate) fn col_u32<'a>(row: impl Into<RowRef<'a>>, name: &str) -> R<u32> {
     let v: i64 = col(row, name)?;
     u32::try_from(v).map_err(|_| other(anyhow!("column {name} holds {v}, not a u32")))
 }
 
 /// Reads an administratie code column.
-pub(crate) fn col_adm(row: &QueryResult, name: &str) -> R<AdministratieCode> {
+pub(crate) fn col_adm<'a>(row: impl Into<RowRef<'a>>, name: &str) -> R<AdministratieCode> {
     let raw: String = col(row, name)?;
     AdministratieCode::parse(&raw).map_err(other)
 }
 
 /// Reads a resource id column.
-pub(crate) fn col_id(row: &QueryResult, name: &str) -> R<ResourceId> {
+pub(crate) fn col_id<'a>(row: impl Into<RowRef<'a>>, name: &str) -> R<ResourceId> {
     let raw: String = col(row, name)?;
     ResourceId::parse(&raw).map_err(other)
 }
 
 /// Parses a JSON text column.
-pub(crate) fn col_json<T: serde::de::DeserializeOwned>(row: &QueryResult, name: &str) -> R<T> {
+pub(crate) fn col_json<'a, T: serde::de::DeserializeOwned>(
+    row: impl Into<RowRef<'a>>,
+    name: &str,
+) -> R<T> {
     let raw: String = col(row, name)?;
     serde_json::from_str(&raw)
         .map_err(|e| other(anyhow::Error::new(e).context(format!("parsing column {name}"))))
+}
+
+/// `columns` (a comma-separated list) of table alias `table`, each renamed `pre` + name.
+pub(crate) fn aliased(table: &str, pre: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("{table}.{c} AS {pre}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Serialises to JSON text.

@@ -344,12 +344,9 @@ pub(super) async fn put_invoice(
         .await?;
         Put::Created
     };
-    if newly_queued {
-        st.announce(&tx).await?;
-    }
     tx.commit().await?;
     if newly_queued {
-        st.wake_local();
+        st.wake();
     }
     Ok(put)
 }
@@ -480,9 +477,8 @@ pub(super) async fn retry_invoice(
         "re-queueing the invoice",
     )
     .await?;
-    st.announce(&tx).await?;
     tx.commit().await?;
-    st.wake_local();
+    st.wake();
     sync.state(updated_at)?
         .ok_or_else(|| other(anyhow!("a re-queued invoice has a sync state")))
 }

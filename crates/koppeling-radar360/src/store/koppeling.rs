@@ -7,27 +7,27 @@ use koppeling_domain::koppeling::{
     ConnectionKey, Koppeling, KoppelingSettings, RevenueLedgers, VatCodes,
 };
 use koppeling_domain::ports::{Put, StoreError};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::ConnectionTrait;
 
 use super::SeaOrmStore;
-use super::db::{self, Ctx, R, b, col, col_adm, col_bool, i, io, other, s, so};
+use super::db::{self, Ctx, R, RowRef, b, col, col_adm, col_bool, i, io, other, s, so};
 
-const COLUMNS: &str = "adm, vat_high, vat_low, vat_zero, sales_journal_code, notify_admin_id, \
+pub(super) const COLUMNS: &str = "adm, vat_high, vat_low, vat_zero, sales_journal_code, notify_admin_id, \
     start_date, ledger_high, ledger_low, ledger_zero, key_enc, active, paused, problem, \
     last_sync_at";
 
-fn small<T: TryFrom<i64>>(row: &QueryResult, name: &str) -> R<T> {
+fn small<T: TryFrom<i64>>(row: RowRef<'_>, name: &str) -> R<T> {
     let v: i64 = col(row, name)?;
     T::try_from(v).map_err(|_| other(anyhow!("column {name} holds {v}, out of range")))
 }
 
-fn small_opt(row: &QueryResult, name: &str) -> R<Option<i32>> {
+fn small_opt(row: RowRef<'_>, name: &str) -> R<Option<i32>> {
     let v: Option<i64> = col(row, name)?;
     v.map(|v| i32::try_from(v).map_err(|_| other(anyhow!("column {name} holds {v}"))))
         .transpose()
 }
 
-fn koppeling_from(st: &SeaOrmStore, row: &QueryResult) -> R<Koppeling> {
+pub(super) fn koppeling_from(st: &SeaOrmStore, row: RowRef<'_>) -> R<Koppeling> {
     let adm = col_adm(row, "adm")?;
     let key_enc: Option<String> = col(row, "key_enc")?;
     let key = key_enc
@@ -80,7 +80,7 @@ pub(super) async fn read_koppeling(
         "reading the koppeling",
     )
     .await?;
-    row.map(|row| koppeling_from(st, &row)).transpose()
+    row.map(|row| koppeling_from(st, (&row).into())).transpose()
 }
 
 pub(super) async fn put_koppeling(
@@ -193,12 +193,9 @@ pub(super) async fn set_koppeling_active(
     if n == 0 {
         return Err(no_koppeling(adm));
     }
-    if active {
-        st.announce(&tx).await?;
-    }
     tx.commit().await?;
     if active {
-        st.wake_local();
+        st.wake();
     }
     Ok(())
 }
@@ -238,12 +235,9 @@ pub(super) async fn set_koppeling_paused(
     )
     .await?;
     let resumed = was_paused && !pause;
-    if resumed {
-        st.announce(&tx).await?;
-    }
     tx.commit().await?;
     if resumed {
-        st.wake_local();
+        st.wake();
     }
     Ok(was_paused != pause)
 }
@@ -288,12 +282,9 @@ pub(super) async fn set_all_paused(
         .collect::<R<Vec<_>>>()?;
     changed.sort();
     let resumed = problem.is_none() && !changed.is_empty();
-    if resumed {
-        st.announce(&tx).await?;
-    }
     tx.commit().await?;
     if resumed {
-        st.wake_local();
+        st.wake();
     }
     Ok(changed)
 }

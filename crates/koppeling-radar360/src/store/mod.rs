@@ -24,16 +24,19 @@ use koppeling_domain::ports::{
 };
 use koppeling_domain::relation::{RelatieCode, Relation};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use crate::cipher::KeyCipher;
 use crate::migration::Migrator;
-use db::{Db, R, WriteTx};
+use db::Db;
 
 /// The PostgreSQL `LISTEN`/`NOTIFY` channel on which queued work is announced.
 pub const WORK_CHANNEL: &str = "koppeling_work";
+
+/// The PostgreSQL advisory lock key under which one process at a time migrates.
+const MIGRATION_LOCK: i64 = 0x6b6f_7070_656c;
 
 /// The sea-orm store (SQLite or PostgreSQL). Cheap to clone: clones share the pool, the
 /// cipher and the wake-up signal.
@@ -42,6 +45,9 @@ pub struct SeaOrmStore {
     db: Db,
     cipher: KeyCipher,
     notify: Arc<Notify>,
+    /// PostgreSQL only: the queue of the task that `NOTIFY`s other processes (see
+    /// [`SeaOrmStore::wake`]); started on first use, ends when every clone is dropped.
+    announcer: Arc<std::sync::Mutex<Option<mpsc::Sender<()>>>>,
     /// The administratie served last by `claim_due`; the next claim starts after it.
     pivot: Arc<std::sync::Mutex<String>>,
 }
@@ -115,18 +121,38 @@ impl SeaOrmStore {
             db: Db::new(conn),
             cipher: KeyCipher::new(master_key),
             notify: Arc::new(Notify::new()),
+            announcer: Arc::new(std::sync::Mutex::new(None)),
             pivot: Arc::new(std::sync::Mutex::new(String::new())),
         }
     }
 
     /// Applies the pending migrations.
     ///
+    /// On PostgreSQL several processes may start at once on a fresh database; they migrate
+    /// one after the other under a transaction-scoped advisory lock (DDL is transactional
+    /// there), so the later ones find the schema in place instead of failing on it.
+    ///
     /// # Errors
     /// When a migration fails.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.db.conn, None)
+        if !self.db.is_postgres() {
+            return Migrator::up(&self.db.conn, None)
+                .await
+                .context("migrating the database");
+        }
+        let tx = self
+            .db
+            .conn
+            .begin()
             .await
-            .context("migrating the database")
+            .context("migrating the database")?;
+        tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .context("waiting for another process's migration")?;
+        Migrator::up(&tx, None)
+            .await
+            .context("migrating the database")?;
+        tx.commit().await.context("migrating the database")
     }
 
     /// Checks the connection.
@@ -152,8 +178,9 @@ impl SeaOrmStore {
     }
 
     /// On PostgreSQL, listens on [`WORK_CHANNEL`] and signals [`SeaOrmStore::work_notify`]
-    /// for work queued by any process; returns the listening task (abort it to stop).
-    /// `None` on SQLite, where one process owns the file.
+    /// for work queued by any process; returns the listening task, which holds one pooled
+    /// connection and ends when the pool closes (or when aborted). `None` on SQLite, where
+    /// one process owns the file.
     ///
     /// # Errors
     /// When the listening connection cannot be set up.
@@ -177,6 +204,8 @@ impl SeaOrmStore {
                         notify.notify_waiters();
                         notify.notify_one();
                     }
+                    // The pool is closing: give the connection back so the close can end.
+                    Err(sea_orm::sqlx::Error::PoolClosed) => break,
                     Err(err) => {
                         tracing::warn!(error = %err, "LISTEN koppeling_work failed; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -186,25 +215,44 @@ impl SeaOrmStore {
         })))
     }
 
-    /// Wakes this process's worker.
-    fn wake_local(&self) {
+    /// After a commit that queued work: wakes this process's worker and, on PostgreSQL,
+    /// `NOTIFY`s the other processes.
+    ///
+    /// The `NOTIFY` is sent after the commit by one background task, coalesced (a request
+    /// made while one is pending rides along with it), not inside the writing transaction:
+    /// PostgreSQL serialises the commits of all transactions that `NOTIFY` on one global
+    /// lock held through the WAL flush, which capped concurrent invoice PUTs at about one
+    /// per fsync. Sent after the commit, it can never wake a process before the work is
+    /// visible. A lost `NOTIFY` only delays the other processes until their sweep.
+    fn wake(&self) {
         self.notify.notify_waiters();
         self.notify.notify_one();
-    }
-
-    /// Inside a transaction that queues work: on PostgreSQL, `NOTIFY`s the other processes
-    /// (delivered at commit).
-    async fn announce(&self, tx: &WriteTx) -> R<()> {
-        if self.db.is_postgres() {
-            db::exec(
-                &**tx,
-                self.db
-                    .st("SELECT pg_notify($1, '')", vec![db::s(WORK_CHANNEL)]),
-                "NOTIFY koppeling_work",
-            )
-            .await?;
+        if !self.db.is_postgres() {
+            return;
         }
-        Ok(())
+        let mut slot = self
+            .announcer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(queue) = slot.as_ref() {
+            match queue.try_send(()) {
+                Ok(()) | Err(mpsc::error::TrySendError::Full(())) => return,
+                // The task ended with its runtime: start another below.
+                Err(mpsc::error::TrySendError::Closed(())) => {}
+            }
+        }
+        let (queue, mut requests) = mpsc::channel::<()>(1);
+        let _ = queue.try_send(());
+        let conn = self.db.clone();
+        tokio::spawn(async move {
+            while requests.recv().await.is_some() {
+                let notify = conn.st("SELECT pg_notify($1, '')", vec![db::s(WORK_CHANNEL)]);
+                if let Err(error) = db::exec(&conn.conn, notify, "NOTIFY koppeling_work").await {
+                    tracing::warn!(error = %error, "NOTIFY koppeling_work failed; other processes rely on their sweep");
+                }
+            }
+        });
+        *slot = Some(queue);
     }
 }
 

@@ -17,14 +17,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::notification::NotificationItem;
-use koppeling_domain::ports::{Claim, Outcome, SyncJob, SyncStatus};
+use koppeling_domain::ports::{Claim, Outcome, RelatieLink, StoreError, SyncJob};
 use sea_orm::QueryResult;
 
-use super::SeaOrmStore;
-use super::db::{self, R, b, col, col_adm, col_bool, col_id, col_u32, i, s, so};
-use super::invoice::{SyncCols, read_invoice};
-use super::koppeling::read_koppeling;
-use super::relation::{read_relatie_link, read_relation};
+use super::db::{self, R, RowRef, b, col, col_adm, col_bool, col_id, col_u32, i, s, so};
+use super::{SeaOrmStore, invoice, koppeling, relation};
 
 /// The condition for a claimable invoice row `c` (`$now` is the given parameter).
 fn due_condition(now: &str) -> String {
@@ -242,17 +239,45 @@ async fn claim_pass_sqlite(
 }
 
 pub(super) async fn load_job(st: &SeaOrmStore, claim: &Claim) -> R<Option<SyncJob>> {
-    let conn = &st.db.conn;
-    let adm = &claim.administratie;
-    let Some((invoice, _, _)) = read_invoice(st, conn, adm, &claim.invoice_id, false).await? else {
+    // One query: the invoice, its relation, the relatie link (if any) and the koppeling.
+    let sql = format!(
+        "SELECT {}, {}, l.snelstart_id AS l_snelstart_id, l.fingerprint AS l_fingerprint, {} \
+         FROM invoices i \
+         JOIN relations r ON r.adm = i.adm AND r.id = i.relation_id \
+         JOIN koppelingen k ON k.adm = i.adm \
+         LEFT JOIN relatie_links l ON l.adm = i.adm AND l.relation_id = i.relation_id \
+         WHERE i.adm = $1 AND i.id = $2",
+        db::aliased("i", "", invoice::COLUMNS),
+        db::aliased("r", "r_", relation::COLUMNS),
+        db::aliased("k", "k_", koppeling::COLUMNS),
+    );
+    let row = db::one(
+        &st.db.conn,
+        st.db.st(
+            &sql,
+            vec![
+                s(claim.administratie.as_str()),
+                s(claim.invoice_id.as_str()),
+            ],
+        ),
+        "loading the job",
+    )
+    .await?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let Some(relation) = read_relation(st, conn, adm, &invoice.relation_id, false).await? else {
-        return Ok(None);
-    };
-    let relatie = read_relatie_link(st, conn, adm, &invoice.relation_id).await?;
-    let Some(koppeling) = read_koppeling(st, conn, adm).await? else {
-        return Ok(None);
+    let (invoice, _, _) = invoice::invoice_from(&row)?;
+    let relation = relation::relation_from(RowRef::prefixed(&row, "r_"))?;
+    let koppeling = koppeling::koppeling_from(st, RowRef::prefixed(&row, "k_"))?;
+    let link = RowRef::prefixed(&row, "l_");
+    let snelstart_id: Option<String> = col(link, "snelstart_id")?;
+    let fingerprint: Option<String> = col(link, "fingerprint")?;
+    let relatie = match (snelstart_id, fingerprint) {
+        (Some(snelstart_id), Some(fingerprint)) => Some(RelatieLink {
+            snelstart_id,
+            fingerprint,
+        }),
+        _ => None,
     };
     Ok(Some(SyncJob {
         invoice,
@@ -279,84 +304,126 @@ fn log_fields(outcome: &Outcome) -> Option<(&'static str, Option<&'static str>, 
     }
 }
 
-/// The sync columns after `outcome`.
-fn after(sync: &SyncCols, outcome: &Outcome, now: DateTime<Utc>) -> SyncCols {
-    let base = SyncCols {
-        lease_owner: None,
-        lease_until: None,
-        updated_at: Some(now),
-        attempts: sync.attempts + 1,
-        ..sync.clone()
-    };
-    match outcome {
-        Outcome::Synced { snelstart_id } => SyncCols {
-            status: Some(SyncStatus::Synced),
-            snelstart_id: Some(snelstart_id.clone()),
-            error: None,
-            hint: None,
-            error_class: None,
-            snelstart_code: None,
-            next_attempt_at: None,
-            needs_lookup: false,
-            failing_since: None,
-            due_at: None,
-            ..base
-        },
+/// Bound values of a statement assembled from parts; `p` returns the placeholder.
+struct Params(Vec<sea_orm::Value>);
+
+impl Params {
+    fn p(&mut self, value: sea_orm::Value) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+}
+
+/// The `SET` list of `finish` for `outcome` (the lease is cleared in every case).
+///
+/// * synced: `snelstart_id` set; error, hint, class, code, back-off, lookup and the failure
+///   run cleared;
+/// * failed: error, hint, code and class set; the lookup flag is kept (a later retry then
+///   looks the invoice up first, which is never wrong);
+/// * skipped: the reason as error;
+/// * retry: queued with its back-off, class transient, the lookup flag and failure run as
+///   given;
+/// * release: queued again now, no attempt counted, the lookup flag as given, the rest kept.
+fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime<Utc>) -> String {
+    let now_p = q.p(st.db.ts(now));
+    let common = format!("lease_owner = NULL, lease_until = NULL, sync_updated_at = {now_p}");
+    let none_ts = || st.db.ts_opt(None);
+    let (status, snelstart_id, error, hint, class, code, next, lookup, failing, due) = match outcome
+    {
+        Outcome::Release { needs_lookup } => {
+            return format!(
+                "sync_status = 'queued', next_attempt_at = {}, needs_lookup = {}, due_at = {now_p}, \
+                 {common}",
+                q.p(none_ts()),
+                q.p(b(*needs_lookup)),
+            );
+        }
+        Outcome::Synced { snelstart_id } => (
+            "synced",
+            Some(snelstart_id.clone()),
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(false),
+            None,
+            None,
+        ),
         Outcome::Failed {
             error,
             hint,
             snelstart_code,
             class,
-        } => SyncCols {
-            status: Some(SyncStatus::Failed),
-            error: Some(error.clone()),
-            hint: hint.clone(),
-            error_class: Some(class.as_str().to_owned()),
-            snelstart_code: snelstart_code.clone(),
-            next_attempt_at: None,
-            failing_since: None,
-            due_at: None,
-            ..base
-        },
-        Outcome::Skipped { reason } => SyncCols {
-            status: Some(SyncStatus::Skipped),
-            error: Some(reason.clone()),
-            hint: None,
-            error_class: None,
-            snelstart_code: None,
-            next_attempt_at: None,
-            failing_since: None,
-            due_at: None,
-            ..base
-        },
+        } => (
+            "failed",
+            None,
+            Some(error.clone()),
+            hint.clone(),
+            Some(class.as_str()),
+            snelstart_code.clone(),
+            None,
+            None,
+            None,
+            None,
+        ),
+        Outcome::Skipped { reason } => (
+            "skipped",
+            None,
+            Some(reason.clone()),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
         Outcome::Retry {
             next_attempt_at,
             error,
             snelstart_code,
             needs_lookup,
             failing_since,
-        } => SyncCols {
-            status: Some(SyncStatus::Queued),
-            error: Some(error.clone()),
-            hint: None,
-            error_class: Some("transient".to_owned()),
-            snelstart_code: snelstart_code.clone(),
-            next_attempt_at: Some(*next_attempt_at),
-            needs_lookup: *needs_lookup,
-            failing_since: Some(*failing_since),
-            due_at: Some(*next_attempt_at),
-            ..base
-        },
-        Outcome::Release { needs_lookup } => SyncCols {
-            status: Some(SyncStatus::Queued),
-            attempts: sync.attempts,
-            next_attempt_at: None,
-            needs_lookup: *needs_lookup,
-            due_at: Some(now),
-            ..base
-        },
-    }
+        } => (
+            "queued",
+            None,
+            Some(error.clone()),
+            None,
+            Some("transient"),
+            snelstart_code.clone(),
+            Some(*next_attempt_at),
+            Some(*needs_lookup),
+            Some(*failing_since),
+            Some(*next_attempt_at),
+        ),
+    };
+    let snelstart_id = match snelstart_id {
+        Some(id) => q.p(s(id)),
+        None => "snelstart_id".to_owned(),
+    };
+    let lookup = match lookup {
+        Some(v) => q.p(b(v)),
+        None => "needs_lookup".to_owned(),
+    };
+    format!(
+        "sync_status = {}, attempts = attempts + 1, snelstart_id = {snelstart_id}, \
+         sync_error = {}, sync_hint = {}, error_class = {}, snelstart_code = {}, \
+         next_attempt_at = {}, needs_lookup = {lookup}, failing_since = {}, due_at = {}, {common}",
+        q.p(s(status)),
+        q.p(so(error)),
+        q.p(so(hint)),
+        q.p(so(class)),
+        q.p(so(code)),
+        q.p(st.db.ts_opt(next)),
+        q.p(st.db.ts_opt(failing)),
+        q.p(st.db.ts_opt(due)),
+    )
 }
+
+/// `last_sync_at` is kept to the second: a busy administratie does not rewrite (and, on
+/// PostgreSQL, lock) its koppeling row for every booking.
+const LAST_SYNC_GRANULARITY_SECS: i64 = 1;
 
 pub(super) async fn finish(
     st: &SeaOrmStore,
@@ -369,50 +436,70 @@ pub(super) async fn finish(
     use chrono::SubsecRound;
     let now = now.trunc_subsecs(6);
     let adm = &claim.administratie;
+    let mut q = Params(Vec::new());
+    let set = finish_set(st, &mut q, outcome, now);
+    let guard = format!(
+        "adm = {} AND id = {} AND lease_owner = {} AND sync_status = 'in_progress'",
+        q.p(s(adm.as_str())),
+        q.p(s(claim.invoice_id.as_str())),
+        q.p(s(claim.worker.as_str())),
+    );
+    let update = format!("UPDATE invoices SET {set} WHERE {guard} RETURNING attempts");
+    let synced = matches!(outcome, Outcome::Synced { .. });
+    let stale_before = now - chrono::Duration::seconds(LAST_SYNC_GRANULARITY_SECS);
+    let log = log_fields(outcome);
+    let notice = notice
+        .map(|item| Ok::<_, StoreError>((db::json(item)?, item.dedupe_key())))
+        .transpose()?;
+
+    if st.db.is_postgres() {
+        // One statement, so one round trip and no explicit transaction: the parts only
+        // write when the guarded UPDATE matched.
+        let mut sql = format!("WITH u AS ({update})");
+        if let Some((name, class, code)) = log {
+            sql.push_str(&format!(
+                ", l AS (INSERT INTO sync_attempts (adm, invoice_id, attempt, at, outcome, \
+                 error_class, snelstart_code, message) SELECT {}, {}, u.attempts, {}, {}, {}, {}, {} \
+                 FROM u)",
+                q.p(s(adm.as_str())),
+                q.p(s(claim.invoice_id.as_str())),
+                q.p(st.db.ts(now)),
+                q.p(s(name)),
+                q.p(so(class)),
+                q.p(so(code)),
+                q.p(s(log_message)),
+            ));
+        }
+        if synced {
+            let now_p = q.p(st.db.ts(now));
+            sql.push_str(&format!(
+                ", k AS (UPDATE koppelingen SET last_sync_at = {now_p} WHERE adm = {} \
+                 AND EXISTS (SELECT 1 FROM u) AND (last_sync_at IS NULL OR last_sync_at < {}))",
+                q.p(s(adm.as_str())),
+                q.p(st.db.ts(stale_before)),
+            ));
+        }
+        if let Some((item, key)) = &notice {
+            sql.push_str(&format!(
+                ", n AS (INSERT INTO notices (adm, item, dedupe_key, at, consumed) \
+                 SELECT {}, {}, {}, {}, FALSE FROM u)",
+                q.p(s(adm.as_str())),
+                q.p(s(item.as_str())),
+                q.p(s(key.as_str())),
+                q.p(st.db.ts(now)),
+            ));
+        }
+        sql.push_str(" SELECT attempts FROM u");
+        let row = db::one(&st.db.conn, st.db.st(&sql, q.0), "recording the outcome").await?;
+        return Ok(row.is_some());
+    }
+
     let tx = st.db.begin().await?;
-    let Some((_, sync, _)) = read_invoice(st, &*tx, adm, &claim.invoice_id, true).await? else {
+    let Some(row) = db::one(&*tx, st.db.st(&update, q.0), "recording the outcome").await? else {
         return Ok(false);
     };
-    if sync.status != Some(SyncStatus::InProgress)
-        || sync.lease_owner.as_deref() != Some(claim.worker.as_str())
-    {
-        return Ok(false);
-    }
-    let next = after(&sync, outcome, now);
-    let values = vec![
-        s(adm.as_str()),
-        s(claim.invoice_id.as_str()),
-        s(claim.worker.as_str()),
-        so(next.status.map(SyncStatus::as_str)),
-        so(next.snelstart_id.clone()),
-        so(next.error.clone()),
-        so(next.hint.clone()),
-        so(next.error_class.clone()),
-        so(next.snelstart_code.clone()),
-        i(next.attempts),
-        st.db.ts_opt(next.next_attempt_at),
-        b(next.needs_lookup),
-        st.db.ts_opt(next.failing_since),
-        st.db.ts_opt(next.due_at),
-        st.db.ts_opt(next.updated_at),
-    ];
-    let n = db::exec(
-        &*tx,
-        st.db.st(
-            "UPDATE invoices SET sync_status = $4, snelstart_id = $5, sync_error = $6, \
-             sync_hint = $7, error_class = $8, snelstart_code = $9, attempts = $10, \
-             next_attempt_at = $11, needs_lookup = $12, failing_since = $13, lease_owner = NULL, \
-             lease_until = NULL, due_at = $14, sync_updated_at = $15 \
-             WHERE adm = $1 AND id = $2 AND lease_owner = $3 AND sync_status = 'in_progress'",
-            values,
-        ),
-        "recording the outcome",
-    )
-    .await?;
-    if n == 0 {
-        return Ok(false);
-    }
-    if let Some((name, class, code)) = log_fields(outcome) {
+    let attempts: i64 = col(&row, "attempts")?;
+    if let Some((name, class, code)) = log {
         db::exec(
             &*tx,
             st.db.st(
@@ -421,7 +508,7 @@ pub(super) async fn finish(
                 vec![
                     s(adm.as_str()),
                     s(claim.invoice_id.as_str()),
-                    i(next.attempts),
+                    i(attempts),
                     st.db.ts(now),
                     s(name),
                     so(class),
@@ -433,19 +520,29 @@ pub(super) async fn finish(
         )
         .await?;
     }
-    if matches!(outcome, Outcome::Synced { .. }) {
+    if synced {
         db::exec(
             &*tx,
             st.db.st(
-                "UPDATE koppelingen SET last_sync_at = $1 WHERE adm = $2",
-                vec![st.db.ts(now), s(adm.as_str())],
+                "UPDATE koppelingen SET last_sync_at = $1 WHERE adm = $2 \
+                 AND (last_sync_at IS NULL OR last_sync_at < $3)",
+                vec![st.db.ts(now), s(adm.as_str()), st.db.ts(stale_before)],
             ),
             "recording the last sync",
         )
         .await?;
     }
-    if let Some(item) = notice {
-        super::notify::insert_notice(st, &tx, adm, item, now).await?;
+    if let Some((item, key)) = notice {
+        db::exec(
+            &*tx,
+            st.db.st(
+                "INSERT INTO notices (adm, item, dedupe_key, at, consumed) \
+                 VALUES ($1, $2, $3, $4, FALSE)",
+                vec![s(adm.as_str()), s(item), s(key), st.db.ts(now)],
+            ),
+            "queueing the notice",
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(true)

@@ -5,15 +5,15 @@ use anyhow::anyhow;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::ports::{Put, RelatieLink, StoreError};
 use koppeling_domain::relation::{Address, RelatieCode, Relation, RelationKind};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::ConnectionTrait;
 
 use super::SeaOrmStore;
-use super::db::{self, Ctx, R, b, col, col_bool, col_id, i, io, other, s, so};
+use super::db::{self, Ctx, R, RowRef, b, col, col_bool, col_id, i, io, other, s, so};
 
-const COLUMNS: &str = "id, code, kind, name, address, email, phone, vat_number, coc_number, iban, \
+pub(super) const COLUMNS: &str = "id, code, kind, name, address, email, phone, vat_number, coc_number, iban, \
                        snelstart_enabled";
 
-fn relation_from(row: &QueryResult) -> R<Relation> {
+pub(super) fn relation_from(row: RowRef<'_>) -> R<Relation> {
     let kind = match col::<String>(row, "kind")?.as_str() {
         "company" => RelationKind::Company,
         "person" => RelationKind::Person,
@@ -57,7 +57,7 @@ pub(super) async fn read_relation(
         "reading the relation",
     )
     .await?;
-    row.as_ref().map(relation_from).transpose()
+    row.as_ref().map(|r| relation_from(r.into())).transpose()
 }
 
 pub(super) async fn put_relation(
@@ -128,7 +128,7 @@ pub(super) async fn list_relations(st: &SeaOrmStore, adm: &AdministratieCode) ->
         "listing relations",
     )
     .await?;
-    rows.iter().map(relation_from).collect()
+    rows.iter().map(|r| relation_from(r.into())).collect()
 }
 
 fn code_taken(code: RelatieCode, other_id: Option<&str>) -> StoreError {
@@ -227,15 +227,12 @@ pub(super) async fn set_relation_snelstart(
             0
         }
     };
-    if queued > 0 {
-        st.announce(&tx).await?;
-    }
     let relation = read_relation(st, &*tx, adm, id, false)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("relation {id}")))?;
     tx.commit().await?;
     if queued > 0 {
-        st.wake_local();
+        st.wake();
     }
     Ok(relation)
 }

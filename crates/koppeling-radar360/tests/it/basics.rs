@@ -543,3 +543,55 @@ pub async fn migrate_is_idempotent(h: Harness) {
     again.migrate().await.unwrap();
     again.ping().await.unwrap();
 }
+
+pub async fn work_is_announced_across_processes(h: Harness) {
+    let listening = h.store.listen_pg().await.unwrap();
+    if h.engine == Engine::Sqlite {
+        assert!(listening.is_none(), "SQLite has one process: no LISTEN");
+        return;
+    }
+    let listener = listening.unwrap();
+    let other = h.another_store().await;
+    let a = administratie(&other, "a").await;
+    other.put_relation(&a, &relation("r1", "1")).await.unwrap();
+    other
+        .set_relation_snelstart(&a, &rid("r1"), RelatieCode::from_i32(1))
+        .await
+        .unwrap();
+    // Drain what setting up announced, then expect the wake-up for the next invoice.
+    let wake = h.store.work_notify();
+    let drain = || async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        while tokio::time::timeout(std::time::Duration::from_millis(100), wake.notified())
+            .await
+            .is_ok()
+        {}
+    };
+    drain().await;
+    other
+        .put_invoice(&a, &invoice("i1", "r1", InvoiceStatus::Final))
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), wake.notified())
+        .await
+        .expect("another process's queued invoice wakes this one");
+    drain().await;
+    // A draft queues nothing and announces nothing.
+    other
+        .put_invoice(&a, &invoice("i2", "r1", InvoiceStatus::Draft))
+        .await
+        .unwrap();
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(500), wake.notified())
+        .await
+        .is_err();
+    // Closing the pool ends the listener, which gives its connection back.
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        h.store.connection().clone().close(),
+    )
+    .await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), listener).await;
+    assert!(quiet, "a draft announced work");
+    assert!(closed.is_ok(), "the pool did not close with a listener");
+    assert!(ended.is_ok(), "the listener did not end with its pool");
+}

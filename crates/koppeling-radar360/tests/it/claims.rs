@@ -391,6 +391,10 @@ pub async fn outcomes_update_state_and_log(h: Harness) {
 
     // Release: back to the queue, no attempt counted, no log row.
     let c = claim(t).await;
+    let job = s.load_job(&c).await.unwrap().unwrap();
+    assert_eq!(job.invoice.id, c.invoice_id);
+    assert!(job.relatie.is_none(), "no relatie linked yet");
+    assert!(job.koppeling.active);
     assert!(
         s.finish(
             &c,

@@ -121,7 +121,12 @@ pub async fn run(engine: Engine, scenario: Scenario) {
                 _dir: None,
             };
             let outcome = tokio::spawn(scenario(harness)).await;
-            let _ = store.connection().clone().close().await;
+            // Best effort: DROP … WITH (FORCE) ends whatever a failed scenario left open.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                store.connection().clone().close(),
+            )
+            .await;
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await;

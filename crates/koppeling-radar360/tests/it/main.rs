@@ -42,6 +42,7 @@ scenarios!(
     basics::koppelsleutel_is_not_stored_in_clear_text,
     basics::koppeling_pause_and_resume,
     basics::migrate_is_idempotent,
+    basics::work_is_announced_across_processes,
     queueing::final_invoice_is_queued_with_its_write,
     queueing::tick_queues_existing_final_invoices,
     queueing::code_collision_007_and_7_is_refused,
