@@ -2,6 +2,8 @@
 
 mod api;
 mod cli;
+mod crash;
+mod faults;
 mod helpers;
 mod sync;
 mod ui;

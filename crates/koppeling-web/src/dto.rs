@@ -60,8 +60,27 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
             detail: "the body is empty".to_owned(),
         });
     }
+    // JSON can carry U+0000 only as the escape `\u0000`: look closer only then.
+    if bytes.windows(6).any(|w| w == br"\u0000")
+        && let Ok(parsed) = serde_json::from_slice::<Value>(bytes)
+        && let Some(error) = nul_error(&parsed)
+    {
+        return Err(error);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+    let value: T = match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => value,
+        // serde_json reports a number or a boolean where an enum is expected (`"vat": 0`) as
+        // the syntax error "expected value", without a path. When the body is valid JSON,
+        // read it again as a value: that names the field and the wrong type.
+        Err(e) if e.inner().is_syntax() => {
+            return match serde_json::from_slice::<Value>(bytes) {
+                Ok(parsed) => from_value(parsed),
+                Err(_) => Err(body_error(e, true)),
+            };
+        }
+        Err(e) => return Err(body_error(e, true)),
+    };
     de.end().map_err(|e| BodyError {
         code: "invalid_json",
         field: String::new(),
@@ -76,7 +95,59 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
 /// # Errors
 /// As [`from_json`].
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, BodyError> {
-    serde_path_to_error::deserialize(value).map_err(body_error)
+    if let Some(error) = nul_error(&value) {
+        return Err(error);
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| body_error(e, false))
+}
+
+/// The refusal of a body with U+0000 in a string or key, naming where.
+fn nul_error(value: &Value) -> Option<BodyError> {
+    let mut path = String::new();
+    if !nul_in(value, &mut path) {
+        return None;
+    }
+    let detail = "contains the character U+0000 (NUL), which no field accepts".to_owned();
+    Some(BodyError {
+        code: "invalid_value",
+        message: if path.is_empty() {
+            format!("The body {detail}.")
+        } else {
+            format!("{path} {detail}; remove it.")
+        },
+        field: path,
+        detail,
+    })
+}
+
+/// Whether a string or key in `value` contains U+0000 (PostgreSQL cannot store it in
+/// text); `path` is left at the first one, as `a.b[0].c`.
+fn nul_in(value: &Value, path: &mut String) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            let _ = write!(path, "[{i}]");
+            let found = nul_in(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&key.replace('\0', "\\u0000"));
+            let found = key.contains('\0') || nul_in(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 fn path_string(path: &serde_path_to_error::Path) -> String {
@@ -129,14 +200,20 @@ fn join_field(parent: &str, name: &str) -> String {
     }
 }
 
-fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> BodyError {
+/// `text`: whether the error came from reading JSON text; reading a parsed value has no
+/// syntax to get wrong, so its "syntax" errors (a number too large for its field, such as
+/// `1e400`) are bad values of the field.
+fn body_error(error: serde_path_to_error::Error<serde_json::Error>, text: bool) -> BodyError {
+    use serde_json::error::Category;
     let path = path_string(error.path());
     let inner = error.inner();
     let detail = strip_position(inner);
-    match inner.classify() {
-        serde_json::error::Category::Syntax
-        | serde_json::error::Category::Eof
-        | serde_json::error::Category::Io => BodyError {
+    let category = match inner.classify() {
+        Category::Syntax | Category::Eof if !text => Category::Data,
+        other => other,
+    };
+    match category {
+        Category::Syntax | Category::Eof | Category::Io => BodyError {
             code: "invalid_json",
             field: String::new(),
             message: format!(
@@ -146,7 +223,7 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> BodyError
             ),
             detail,
         },
-        serde_json::error::Category::Data => {
+        Category::Data => {
             if detail.starts_with("unknown field") {
                 let name = quoted_name(&detail).unwrap_or_default();
                 let field = join_field(&path, name);
@@ -1032,6 +1109,34 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "status");
+        // A number where an enum is expected is valid JSON of the wrong type, not a syntax error.
+        let e = from_json::<PutInvoiceBody>(
+            br#"{"number":"1","relation_id":"r","date":"2026-01-01","status":0,"lines":[]}"#,
+        )
+        .unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("invalid_type", "status"));
+        let e =
+            from_json::<PutRelationBody>(br#"{"code":"1","kind":true,"name":"n"}"#).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("invalid_type", "kind"));
+        // Valid JSON, but a number no integer field can hold.
+        let Err(e) = from_json::<PutSettingsBody>(br#"{"sales_journal_code":1e400}"#) else {
+            panic!("1e400 is no journal code");
+        };
+        assert_eq!(e.field, "sales_journal_code", "{e:?}");
+        assert_ne!(e.code, "invalid_json");
+        // U+0000 cannot be stored (PostgreSQL text): refused, naming the field.
+        let e = from_json::<PutRelationBody>(
+            br#"{"code":"1","kind":"company","name":"n","address":{"city":"A\u0000"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_str()),
+            ("invalid_value", "address.city")
+        );
+        let e =
+            from_value::<PutAdministratieBody>(serde_json::json!({"name": "a\u{0}"})).unwrap_err();
+        assert_eq!(e.field, "name");
+        assert!(from_json::<PutAdministratieBody>(br#"{"name":"a\\u0000"}"#).is_ok());
     }
 
     #[test]
