@@ -139,17 +139,26 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
     println!();
     if let Some(state) = sandbox.state(&koppelsleutel) {
         let json = serde_json::to_value(&state).unwrap_or_default();
+        // SnelStart's own system relaties (Eigen, Klant/Leverancier onbekend) have codes <= 0.
         let relaties = json
             .get("relaties")
             .and_then(|v| v.as_array())
-            .map_or(0, Vec::len);
+            .map_or(0, |rows| {
+                rows.iter()
+                    .filter(|r| {
+                        r.get("relatiecode")
+                            .and_then(serde_json::Value::as_i64)
+                            .is_some_and(|c| c > 0)
+                    })
+                    .count()
+            });
         let boekingen = json
             .get("verkoopboekingen")
             .and_then(|v| v.as_array())
             .cloned()
             .unwrap_or_default();
         println!(
-            "SnelStart sandbox now holds {relaties} relaties (incl. the administration's own) and {} verkoopboekingen:",
+            "SnelStart sandbox now holds {relaties} klant-relaties and {} verkoopboekingen:",
             boekingen.len()
         );
         for b in &boekingen {
@@ -367,7 +376,7 @@ async fn print_table(service: &Arc<LiveService>, adm: &AdministratieCode) -> any
     rows.sort_by(|a, b| a.0.number.cmp(&b.0.number));
     println!(
         "{:<32} {:<6} {:>10}  {:<12} SnelStart id / reason",
-        "invoice", "", "gross", "status"
+        "invoice", "state", "gross", "status"
     );
     println!("{}", "-".repeat(110));
     for (inv, state) in rows {
