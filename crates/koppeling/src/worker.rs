@@ -38,6 +38,8 @@ pub async fn run<S, A, N, C>(
     C: Clock,
 {
     let slots = Arc::new(Semaphore::new(config.workers.max(1) as usize));
+    // A busy worker claims at least this many at once (a quarter of its slots).
+    let batch = (config.workers.max(1) as usize).div_ceil(4);
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let slot_freed = Arc::new(Notify::new());
     loop {
@@ -82,10 +84,17 @@ pub async fn run<S, A, N, C>(
         if claimed > 0 && slots.available_permits() > 0 {
             continue; // There may be more due work.
         }
+        if free == 0 || claimed == free as usize {
+            // Every slot is busy and more work is probably due: gather a batch of free slots
+            // before claiming again, instead of one claim (a write transaction) per freed
+            // slot, and without asking when work is next due.
+            gather(&slots, &slot_freed, batch, CLAIM_LINGER, &mut shutdown).await;
+            continue;
+        }
         let sleep = next_sleep(&service, config.sweep).await;
         tokio::select! {
             () = wake.notified() => {}
-            () = slot_freed.notified(), if free == 0 || claimed > 0 => {}
+            () = slot_freed.notified(), if claimed > 0 => {}
             () = tokio::time::sleep(sleep) => {}
             _ = shutdown.changed() => {}
         }
@@ -93,6 +102,33 @@ pub async fn run<S, A, N, C>(
     // Stop claiming; let in-flight attempts finish so nothing is left in progress.
     while in_flight.join_next().await.is_some() {}
     tracing::info!("sync worker stopped");
+}
+
+/// How long a busy worker waits for more slots to free before claiming a smaller batch.
+const CLAIM_LINGER: Duration = Duration::from_millis(10);
+
+/// Waits until a slot is free, then at most `linger` more until `batch` slots are.
+async fn gather(
+    slots: &Semaphore,
+    slot_freed: &Notify,
+    batch: usize,
+    linger: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    while slots.available_permits() == 0 {
+        tokio::select! {
+            () = slot_freed.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+    let deadline = tokio::time::Instant::now() + linger;
+    while slots.available_permits() < batch {
+        tokio::select! {
+            () = slot_freed.notified() => {}
+            () = tokio::time::sleep_until(deadline) => return,
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 async fn next_sleep<S: Store, A: Accounting, N: Notifier, C: Clock>(

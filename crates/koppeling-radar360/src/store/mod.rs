@@ -118,9 +118,11 @@ impl SeaOrmStore {
             }
             return Ok(store);
         }
-        // The API, the worker's slots and the claims share the pool; each commit waits for
-        // the WAL flush while holding its connection.
-        opts.max_connections(32);
+        // The API, the worker's slots and the claims share the pool, and each commit holds
+        // its connection through the WAL flush: 10 connections capped the benchmark's
+        // throughput. Several processes share the server's `max_connections` (100 by
+        // default), so not more.
+        opts.max_connections(20);
         let conn = Database::connect(opts)
             .await
             .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
