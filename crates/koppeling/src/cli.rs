@@ -125,6 +125,20 @@ fn report(result: anyhow::Result<u8>) -> ExitCode {
     }
 }
 
+/// Which activation check a problem belongs to (`settings`, `key`, `ledger`, `journal`).
+fn check_of(problem: &koppeling_domain::problem::Problem) -> Option<&'static str> {
+    let settings_field = ["vat_codes", "sales_journal", "revenue"]
+        .iter()
+        .any(|f| problem.field.starts_with(f));
+    ["settings", "key", "ledger", "journal"]
+        .into_iter()
+        .find(|x| {
+            problem.field.starts_with(x)
+                || problem.code.starts_with(x)
+                || (*x == "settings" && settings_field)
+        })
+}
+
 fn parse_adm(raw: &str) -> anyhow::Result<AdministratieCode> {
     AdministratieCode::parse(raw).map_err(|p| anyhow::anyhow!("--administratie: {}", p.message))
 }
@@ -229,14 +243,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
             for (prefix, label) in checks {
                 let mine: Vec<_> = problems
                     .iter()
-                    .filter(|p| {
-                        p.field.starts_with(prefix)
-                            || p.code.starts_with(prefix)
-                            || (prefix == "settings"
-                                && (p.field.starts_with("vat_codes")
-                                    || p.field.starts_with("sales_journal")
-                                    || p.field.starts_with("revenue")))
-                    })
+                    .filter(|p| check_of(p) == Some(prefix))
                     .collect();
                 if mine.is_empty() {
                     if prefix == "key" && koppeling.as_ref().is_none_or(|k| k.key.is_none()) {
@@ -249,15 +256,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                     }
                 }
             }
-            let shown = |p: &koppeling_domain::problem::Problem| {
-                ["settings", "key", "ledger", "journal"]
-                    .iter()
-                    .any(|x| p.field.starts_with(x) || p.code.starts_with(x))
-                    || p.field.starts_with("vat_codes")
-                    || p.field.starts_with("sales_journal")
-                    || p.field.starts_with("revenue")
-            };
-            for p in problems.iter().filter(|p| !shown(p)) {
+            for p in problems.iter().filter(|p| check_of(p).is_none()) {
                 println!("PROBLEM {}: {}", p.field, p.message);
             }
             Ok(u8::from(!problems.is_empty()))
