@@ -435,6 +435,25 @@ async fn three_processes_on_one_postgres_share_the_work_and_survive_a_kill_9() {
     loader.await.unwrap();
 
     assert_all_synced_once(&apis[0], &sandbox, &all, per_adm, 180).await;
+    // One process at a time per administratie (product §7: SnelStart's per-administratie
+    // limits and Retry-After then hold across processes). Each process has its own token,
+    // so the sandbox sees a change of client only when an administratie changes hands:
+    // after its activation (done by the API process), when a process joins or dies, or
+    // when a stalled process's lease runs out — a handful, where sharing per invoice
+    // would switch on most of the ~per_adm calls.
+    let stats = sandbox.get("/_sandbox/stats").await;
+    let switches: Vec<u64> = stats["administrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["token_switches"].as_u64().unwrap())
+        .collect();
+    assert_eq!(switches.len(), adms);
+    let most = switches.iter().copied().max().unwrap_or(0);
+    assert!(
+        most <= 10,
+        "an administratie changed client {most} times (per administratie: {switches:?})"
+    );
     // Every process did part of the work.
     for serve in [&serves[0], &serves[2]] {
         let log = std::fs::read_to_string(&serve.log).unwrap_or_default();
@@ -446,7 +465,7 @@ async fn three_processes_on_one_postgres_share_the_work_and_survive_a_kill_9() {
         );
     }
     eprintln!(
-        "multi-process: {n} invoices over {adms} administraties, 3 processes, one killed, in {:?}",
+        "multi-process: {n} invoices over {adms} administraties, 3 processes, one killed, in {:?}; changes of client per administratie: {switches:?}",
         started.elapsed()
     );
 }

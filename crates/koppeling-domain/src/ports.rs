@@ -732,7 +732,10 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` due invoices of active, unpaused koppelingen under a lease for
     /// `worker` until `lease_until`: queued ones whose back-off has passed, and in-progress
     /// ones whose lease expired (those come with `needs_lookup`). Optionally one
-    /// administratie only. Two concurrent callers never get the same invoice.
+    /// administratie only. Two concurrent callers never get the same invoice, and an
+    /// administratie is served by one worker at a time: the claim takes or renews an
+    /// administratie lease (a fair share of the administraties with work among the live
+    /// workers) and only claims invoices of administraties the worker holds.
     ///
     /// # Errors
     /// [`StoreError::Other`].
@@ -766,12 +769,23 @@ pub trait Store: Send + Sync + 'static {
         log_message: &str,
         notice: Option<NotificationItem>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// When the next queued invoice becomes due (for the worker's sleep).
+    /// When work next becomes due for `worker` (for its sleep): the next queued invoice of
+    /// an administratie it serves or may take, or when another worker's lease on one
+    /// with work ends.
     ///
     /// # Errors
     /// [`StoreError::Other`].
-    fn next_due_at(&self)
-    -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+    fn next_due_at(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+    /// Gives up every administratie lease of `worker` (a clean stop), so another process
+    /// takes its administraties over at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn release_worker(&self, worker: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     // --- notifications ---
 

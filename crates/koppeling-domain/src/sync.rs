@@ -245,6 +245,24 @@ where
             .await
     }
 
+    /// When work is next due for this worker (see [`Store::next_due_at`]).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.store
+            .next_due_at(&self.config.worker_id, self.clock.now())
+            .await
+    }
+
+    /// Gives up this worker's administratie leases (a clean stop).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn release(&self) -> Result<(), StoreError> {
+        self.store.release_worker(&self.config.worker_id).await
+    }
+
     /// Runs one attempt for a claimed invoice and records its outcome.
     ///
     /// # Errors

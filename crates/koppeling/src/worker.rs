@@ -42,6 +42,10 @@ pub async fn run<S, A, N, C>(
     let batch = (config.workers.max(1) as usize).div_ceil(4);
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let slot_freed = Arc::new(Notify::new());
+    // Claims announce this process and renew its administratie leases: claim at least
+    // three times per lease period, busy or idle.
+    let heartbeat = (service.config().lease / 3).max(Duration::from_millis(100));
+    let mut last_claim = Instant::now();
     loop {
         if *shutdown.borrow() {
             break;
@@ -49,7 +53,9 @@ pub async fn run<S, A, N, C>(
         while in_flight.try_join_next().is_some() {}
         let free = u32::try_from(slots.available_permits()).unwrap_or(0);
         let mut claimed = 0;
-        if free > 0 {
+        // With every slot busy, a claim of nothing still renews the leases.
+        if free > 0 || last_claim.elapsed() >= heartbeat {
+            last_claim = Instant::now();
             match service.claim(free, None).await {
                 Ok(claims) => {
                     claimed = claims.len();
@@ -88,10 +94,18 @@ pub async fn run<S, A, N, C>(
             // Every slot is busy and more work is probably due: gather a batch of free slots
             // before claiming again, instead of one claim (a write transaction) per freed
             // slot, and without asking when work is next due.
-            gather(&slots, &slot_freed, batch, CLAIM_LINGER, &mut shutdown).await;
+            gather(
+                &slots,
+                &slot_freed,
+                batch,
+                CLAIM_LINGER,
+                heartbeat,
+                &mut shutdown,
+            )
+            .await;
             continue;
         }
-        let sleep = next_sleep(&service, config.sweep).await;
+        let sleep = next_sleep(&service, config.sweep.min(heartbeat)).await;
         tokio::select! {
             () = wake.notified() => {}
             () = slot_freed.notified(), if claimed > 0 => {}
@@ -99,25 +113,33 @@ pub async fn run<S, A, N, C>(
             _ = shutdown.changed() => {}
         }
     }
-    // Stop claiming; let in-flight attempts finish so nothing is left in progress.
+    // Stop claiming; let in-flight attempts finish so nothing is left in progress, then
+    // hand the administraties over to the other processes at once.
     while in_flight.join_next().await.is_some() {}
+    if let Err(error) = service.release().await {
+        tracing::warn!(error = %error, "releasing the administratie leases failed; they expire after the lease period");
+    }
     tracing::info!("sync worker stopped");
 }
 
 /// How long a busy worker waits for more slots to free before claiming a smaller batch.
 const CLAIM_LINGER: Duration = Duration::from_millis(10);
 
-/// Waits until a slot is free, then at most `linger` more until `batch` slots are.
+/// Waits until a slot is free (or `heartbeat` passed), then at most `linger` more until
+/// `batch` slots are.
 async fn gather(
     slots: &Semaphore,
     slot_freed: &Notify,
     batch: usize,
     linger: Duration,
+    heartbeat: Duration,
     shutdown: &mut watch::Receiver<bool>,
 ) {
+    let beat = tokio::time::Instant::now() + heartbeat;
     while slots.available_permits() == 0 {
         tokio::select! {
             () = slot_freed.notified() => {}
+            () = tokio::time::sleep_until(beat) => return,
             _ = shutdown.changed() => return,
         }
     }
@@ -135,7 +157,7 @@ async fn next_sleep<S: Store, A: Accounting, N: Notifier, C: Clock>(
     service: &Service<S, A, N, C>,
     sweep: Duration,
 ) -> Duration {
-    match service.store().next_due_at().await {
+    match service.next_due_at().await {
         Ok(Some(at)) => {
             let until = (at - service.now()).to_std().unwrap_or(Duration::ZERO);
             until.clamp(Duration::from_millis(20), sweep)
@@ -293,7 +315,7 @@ where
     loop {
         let claims = service.claim(workers.max(1) * 4, adm.clone()).await?;
         if claims.is_empty() {
-            match service.store().next_due_at().await? {
+            match service.next_due_at().await? {
                 Some(at) if Instant::now() < deadline => {
                     let wait = (at - service.now()).to_std().unwrap_or(Duration::ZERO);
                     if wait > max_wait {
@@ -313,6 +335,7 @@ where
         }
         process_all(service, claims, workers, &mut summary).await;
     }
+    service.release().await?;
     service.dispatch_notifications().await?;
     Ok(summary)
 }

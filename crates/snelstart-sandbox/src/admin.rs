@@ -154,6 +154,11 @@ pub struct Admin {
     /// Calls per (route template, status).
     pub counts: HashMap<(&'static str, u16), u64>,
     pub calls: u64,
+    /// The bearer token of the last API call.
+    pub last_token: Option<String>,
+    /// API calls whose bearer token differed from the previous call's: a change of client
+    /// (each client, e.g. each koppeling process, mints its own token).
+    pub token_switches: u64,
 }
 
 impl Admin {

@@ -256,6 +256,12 @@ pub async fn api(
     {
         let mut a = lock(&admin.inner);
         a.calls += 1;
+        if a.last_token.as_deref() != token {
+            if a.last_token.is_some() {
+                a.token_switches += 1;
+            }
+            a.last_token = token.map(str::to_owned);
+        }
         if let Some(limit) = faults.rate_limit_per_minute {
             let now = Instant::now();
             let window = Duration::from_secs(60);

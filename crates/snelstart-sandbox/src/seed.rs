@@ -336,6 +336,8 @@ pub fn new_admin(key: &str) -> Admin {
         window: None,
         counts: HashMap::new(),
         calls: 0,
+        last_token: None,
+        token_switches: 0,
     };
     for (code, naam, soort) in [
         (0, "<Vul hier uw bedrijfsnaam in>", "Eigen"),

@@ -294,6 +294,7 @@ impl Shared {
                     "administratie_naam": a.naam,
                     "revoked": c.revoked.load(Ordering::Relaxed),
                     "calls": a.calls,
+                    "token_switches": a.token_switches,
                     "relaties": a.relaties.len(),
                     "verkoopboekingen": a.boekingen.len(),
                     "counts": a.counts_map(),

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 mod m20260501_000001_initial;
+mod m20261202_000001_administratie_leases;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
@@ -15,7 +16,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260501_000001_initial::Migration)]
+        vec![
+            Box::new(m20260501_000001_initial::Migration),
+            Box::new(m20261202_000001_administratie_leases::Migration),
+        ]
     }
 }
 

@@ -5,6 +5,7 @@ mod admin;
 mod db;
 mod invoice;
 mod koppeling;
+mod lease;
 mod notify;
 mod queue;
 mod relation;
@@ -508,8 +509,16 @@ impl Store for SeaOrmStore {
         queue::finish(self, claim, now, outcome, log_message, notice.as_ref()).await
     }
 
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        queue::next_due_at(self).await
+    async fn next_due_at(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        queue::next_due_at(self, worker, now).await
+    }
+
+    async fn release_worker(&self, worker: &str) -> Result<(), StoreError> {
+        queue::release_worker(self, worker).await
     }
 
     async fn queue_notice(

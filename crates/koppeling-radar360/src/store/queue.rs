@@ -18,10 +18,10 @@ use chrono::{DateTime, Utc};
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::notification::NotificationItem;
 use koppeling_domain::ports::{Claim, Outcome, RelatieLink, StoreError, SyncJob};
-use sea_orm::QueryResult;
+use sea_orm::{ConnectionTrait, QueryResult};
 
 use super::db::{self, R, RowRef, b, col, col_adm, col_bool, col_id, col_u32, i, s, so};
-use super::{SeaOrmStore, invoice, koppeling, relation};
+use super::{SeaOrmStore, invoice, koppeling, lease, relation};
 
 /// The condition for a claimable invoice row `c` (`$now` is the given parameter).
 fn due_condition(now: &str) -> String {
@@ -56,6 +56,43 @@ pub(super) async fn claim_due(
     limit: u32,
     adm: Option<AdministratieCode>,
 ) -> R<Vec<Claim>> {
+    if st.db.is_postgres() {
+        claim_on(st, &st.db.conn, worker, now, lease_until, limit, adm).await
+    } else {
+        // SQLite: the leases and the claim in one write transaction.
+        let tx = st.db.begin().await?;
+        let claims = claim_on(st, &*tx, worker, now, lease_until, limit, adm).await?;
+        tx.commit().await?;
+        Ok(claims)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn claim_on(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+    adm: Option<AdministratieCode>,
+) -> R<Vec<Claim>> {
+    let (serve, released) = lease::settle(
+        st,
+        c,
+        worker,
+        now,
+        lease_until,
+        adm.as_ref().map(AdministratieCode::as_str),
+    )
+    .await?;
+    if released {
+        // Another process may take the released administraties over now.
+        st.wake();
+    }
+    if serve.is_empty() {
+        return Ok(Vec::new());
+    }
     let pivot = st
         .pivot
         .lock()
@@ -64,38 +101,25 @@ pub(super) async fn claim_due(
     let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(10_000);
     let mut claims: Vec<Claim> = Vec::new();
     // One administratie: no rotation needed, take the batch in one pass.
-    let mut cap = if adm.is_some() { limit } else { 1 };
+    let mut cap = if serve.len() == 1 { limit } else { 1 };
     for pass in 0..3 {
         let remaining = limit - claims.len();
         if remaining == 0 {
             break;
         }
-        let got = if st.db.is_postgres() {
-            claim_pass_pg(
-                st,
-                worker,
-                now,
-                lease_until,
-                remaining,
-                cap,
-                adm.as_ref(),
-                &pivot,
-            )
-            .await?
-        } else {
-            claim_pass_sqlite(
-                st,
-                worker,
-                now,
-                lease_until,
-                remaining,
-                cap,
-                adm.as_ref(),
-                &pivot,
-            )
-            .await?
-        };
-        if got.is_empty() || adm.is_some() {
+        let got = claim_pass(
+            st,
+            c,
+            worker,
+            now,
+            lease_until,
+            remaining,
+            cap,
+            &serve,
+            &pivot,
+        )
+        .await?;
+        if got.is_empty() || serve.len() == 1 {
             claims.extend(got);
             break;
         }
@@ -129,15 +153,17 @@ pub(super) async fn claim_due(
     Ok(claims)
 }
 
+/// One pass of a claim over the administraties `serve` (whose leases this worker holds).
 #[allow(clippy::too_many_arguments)]
-async fn claim_pass_pg(
+async fn claim_pass(
     st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
     worker: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: usize,
     cap: usize,
-    adm: Option<&AdministratieCode>,
+    serve: &[String],
     pivot: &str,
 ) -> R<Vec<Claim>> {
     let mut values = vec![
@@ -148,94 +174,59 @@ async fn claim_pass_pg(
         i(i64::try_from(cap).unwrap_or(i64::MAX)),
         i(i64::try_from(limit).unwrap_or(i64::MAX)),
     ];
-    let adm_filter = match adm {
-        Some(adm) => {
-            values.push(s(adm.as_str()));
-            " AND k.adm = $7"
-        }
-        None => "",
+    values.extend(serve.iter().map(|a| s(a.as_str())));
+    let serve_list = db::placeholders(7, serve.len());
+    let sql = if st.db.is_postgres() {
+        // The administraties come in rotation order; the nested loop keeps that order and
+        // stops at the outer LIMIT, so later administraties' rows are not even locked.
+        format!(
+            "UPDATE invoices AS i SET sync_status = 'in_progress', \
+             needs_lookup = (i.needs_lookup OR i.sync_status = 'in_progress'), \
+             lease_owner = $1, lease_until = $2, due_at = $2, sync_updated_at = $3 \
+             FROM ( \
+               SELECT c.adm, c.id \
+               FROM (SELECT k.adm FROM koppelingen k WHERE k.active AND NOT k.paused \
+                     AND k.adm IN ({serve_list}) \
+                     ORDER BY (k.adm <= $4), k.adm) AS k \
+               CROSS JOIN LATERAL ( \
+                 SELECT c.adm, c.id FROM invoices c \
+                 WHERE c.adm = k.adm AND {due} \
+                 ORDER BY c.due_at LIMIT $5 \
+                 FOR UPDATE OF c SKIP LOCKED \
+               ) AS c \
+               LIMIT $6 \
+             ) AS p \
+             WHERE i.adm = p.adm AND i.id = p.id \
+             RETURNING i.adm, i.id, i.attempts, i.needs_lookup, i.failing_since",
+            due = due_condition("$3"),
+        )
+    } else {
+        // One statement: per administratie (in rotation order) a correlated pick of at
+        // most `cap` due invoices from the partial index `invoices_due`, the batch cut at
+        // `limit`. `LIMIT -1` keeps the rotation subquery from being flattened (which
+        // would lose its order) and `CROSS JOIN` fixes the join order, so only the
+        // administraties visited are probed. It runs inside a write transaction, so no
+        // other writer interleaves.
+        format!(
+            "UPDATE invoices SET sync_status = 'in_progress', \
+             needs_lookup = (needs_lookup OR sync_status = 'in_progress'), \
+             lease_owner = $1, lease_until = $2, due_at = $2, sync_updated_at = $3 \
+             WHERE (adm, id) IN ( \
+               SELECT k.adm, p.id \
+               FROM (SELECT adm FROM koppelingen WHERE active AND NOT paused \
+                     AND adm IN ({serve_list}) \
+                     ORDER BY (adm <= $4), adm LIMIT -1) AS k \
+               CROSS JOIN invoices AS p ON p.adm = k.adm \
+               WHERE p.id IN ( \
+                 SELECT c.id FROM invoices c WHERE c.adm = k.adm AND {due} \
+                 ORDER BY c.due_at LIMIT $5) \
+               LIMIT $6) \
+             RETURNING adm, id, attempts, needs_lookup, failing_since",
+            due = due_condition("$3"),
+        )
     };
-    // The administraties come in rotation order; the nested loop keeps that order and stops
-    // at the outer LIMIT, so later administraties' rows are not even locked.
-    let sql = format!(
-        "UPDATE invoices AS i SET sync_status = 'in_progress', \
-         needs_lookup = (i.needs_lookup OR i.sync_status = 'in_progress'), \
-         lease_owner = $1, lease_until = $2, due_at = $2, sync_updated_at = $3 \
-         FROM ( \
-           SELECT c.adm, c.id \
-           FROM (SELECT k.adm FROM koppelingen k WHERE k.active AND NOT k.paused{adm_filter} \
-                 ORDER BY (k.adm <= $4), k.adm) AS k \
-           CROSS JOIN LATERAL ( \
-             SELECT c.adm, c.id FROM invoices c \
-             WHERE c.adm = k.adm AND {due} \
-             ORDER BY c.due_at LIMIT $5 \
-             FOR UPDATE OF c SKIP LOCKED \
-           ) AS c \
-           LIMIT $6 \
-         ) AS p \
-         WHERE i.adm = p.adm AND i.id = p.id \
-         RETURNING i.adm, i.id, i.attempts, i.needs_lookup, i.failing_since",
-        due = due_condition("$3"),
-    );
-    let rows = db::all(&st.db.conn, st.db.st(&sql, values), "claiming invoices").await?;
+    let rows = db::all(c, st.db.st(&sql, values), "claiming invoices").await?;
     rows.iter().map(|row| claim_from(row, worker)).collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn claim_pass_sqlite(
-    st: &SeaOrmStore,
-    worker: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: usize,
-    cap: usize,
-    adm: Option<&AdministratieCode>,
-    pivot: &str,
-) -> R<Vec<Claim>> {
-    let mut values = vec![
-        s(worker),
-        st.db.ts(lease_until),
-        st.db.ts(now),
-        s(pivot),
-        i(i64::try_from(cap).unwrap_or(i64::MAX)),
-        i(i64::try_from(limit).unwrap_or(i64::MAX)),
-    ];
-    let adm_filter = match adm {
-        Some(adm) => {
-            values.push(s(adm.as_str()));
-            " AND adm = $7"
-        }
-        None => "",
-    };
-    // One statement: per administratie (in rotation order) a correlated pick of at most
-    // `cap` due invoices from the partial index `invoices_due`, the batch cut at `limit`.
-    // `LIMIT -1` keeps the rotation subquery from being flattened (which would lose its
-    // order) and `CROSS JOIN` fixes the join order, so only the administraties visited
-    // are probed. It runs inside a write transaction, so no other writer interleaves.
-    let sql = format!(
-        "UPDATE invoices SET sync_status = 'in_progress', \
-         needs_lookup = (needs_lookup OR sync_status = 'in_progress'), \
-         lease_owner = $1, lease_until = $2, due_at = $2, sync_updated_at = $3 \
-         WHERE (adm, id) IN ( \
-           SELECT k.adm, p.id \
-           FROM (SELECT adm FROM koppelingen WHERE active AND NOT paused{adm_filter} \
-                 ORDER BY (adm <= $4), adm LIMIT -1) AS k \
-           CROSS JOIN invoices AS p ON p.adm = k.adm \
-           WHERE p.id IN ( \
-             SELECT c.id FROM invoices c WHERE c.adm = k.adm AND {due} \
-             ORDER BY c.due_at LIMIT $5) \
-           LIMIT $6) \
-         RETURNING adm, id, attempts, needs_lookup, failing_since",
-        due = due_condition("$3"),
-    );
-    let tx = st.db.begin().await?;
-    let rows = db::all(&*tx, st.db.st(&sql, values), "claiming invoices").await?;
-    let claims = rows
-        .iter()
-        .map(|row| claim_from(row, worker))
-        .collect::<R<Vec<_>>>()?;
-    tx.commit().await?;
-    Ok(claims)
 }
 
 pub(super) async fn load_job(st: &SeaOrmStore, claim: &Claim) -> R<Option<SyncJob>> {
@@ -548,21 +539,36 @@ pub(super) async fn finish(
     Ok(true)
 }
 
-pub(super) async fn next_due_at(st: &SeaOrmStore) -> R<Option<DateTime<Utc>>> {
+pub(super) async fn next_due_at(
+    st: &SeaOrmStore,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> R<Option<DateTime<Utc>>> {
+    // One probe of the partial index `invoices_due` per running koppeling. Work of an
+    // administratie another worker holds is due for this one no sooner than that lease
+    // ends (the holder may give it up earlier; it then wakes the others).
     let row = db::one(
         &st.db.conn,
         st.db.st(
-            "SELECT MIN((SELECT c.due_at FROM invoices c WHERE c.adm = k.adm \
-             AND c.sync_status IN ('queued', 'in_progress') ORDER BY c.due_at LIMIT 1)) AS due_at \
-             FROM koppelingen k WHERE k.active AND NOT k.paused",
-            vec![],
+            "SELECT MIN(CASE WHEN k.worker_owner IS NULL OR k.worker_owner = $1 \
+             OR k.worker_until IS NULL OR k.worker_until < $2 OR k.worker_until < k.due_at \
+             THEN k.due_at ELSE k.worker_until END) AS due_at \
+             FROM (SELECT k.worker_owner, k.worker_until, \
+               (SELECT c.due_at FROM invoices c WHERE c.adm = k.adm \
+                AND c.sync_status IN ('queued', 'in_progress') ORDER BY c.due_at LIMIT 1) AS due_at \
+               FROM koppelingen k WHERE k.active AND NOT k.paused) AS k \
+             WHERE k.due_at IS NOT NULL",
+            vec![s(worker), st.db.ts(now)],
         ),
         "finding the next due invoice",
     )
     .await?;
-    // One probe of the partial index `invoices_due` per running koppeling.
     match row {
         None => Ok(None),
         Some(row) => col(&row, "due_at"),
     }
+}
+
+pub(super) async fn release_worker(st: &SeaOrmStore, worker: &str) -> R<()> {
+    lease::release_worker(st, worker).await
 }

@@ -1,8 +1,8 @@
 //! The work queue: concurrent claimers, leases, finishing, pauses, fairness and outcomes.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::invoice::InvoiceStatus;
@@ -12,7 +12,7 @@ use koppeling_domain::ports::{Claim, ErrorClass, Outcome, Store, SyncStatus};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 
-use crate::helpers::{Harness, administratie, invoice, now, relation, rid, secs};
+use crate::helpers::{Harness, adm, administratie, invoice, now, relation, rid, secs};
 
 /// An administratie with `n` queued invoices (`<code>-<k>`), its koppeling switched as
 /// asked (`None`: no koppeling at all).
@@ -58,6 +58,8 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
     }
     let total = 200;
     let claimed = Arc::new(AtomicUsize::new(0));
+    // Which worker has claims of an administratie in flight, and how many.
+    let in_flight: Arc<Mutex<BTreeMap<String, (String, usize)>>> = Arc::default();
     let second = h.another_store().await;
     let mut tasks = Vec::new();
     for (n, store) in [h.store.clone(), h.store.clone(), second.clone(), second]
@@ -65,6 +67,7 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
         .enumerate()
     {
         let claimed = claimed.clone();
+        let in_flight = in_flight.clone();
         tasks.push(tokio::spawn(async move {
             let worker = format!("worker-{n}");
             let mut mine = Vec::new();
@@ -82,6 +85,44 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
                 }
                 claimed.fetch_add(got.len(), Ordering::SeqCst);
                 assert!(got.iter().all(|c| c.worker == worker && !c.needs_lookup));
+                {
+                    let mut map = in_flight.lock().unwrap();
+                    for c in &got {
+                        let entry = map
+                            .entry(c.administratie.to_string())
+                            .or_insert_with(|| (worker.clone(), 0));
+                        assert!(
+                            entry.1 == 0 || entry.0 == worker,
+                            "administratie {} served by {} and {worker} at once",
+                            c.administratie,
+                            entry.0
+                        );
+                        *entry = (worker.clone(), entry.1 + 1);
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                for c in &got {
+                    // Leave the in-flight map first: the finish ends the claim.
+                    in_flight
+                        .lock()
+                        .unwrap()
+                        .get_mut(c.administratie.as_str())
+                        .unwrap()
+                        .1 -= 1;
+                    let done = store
+                        .finish(
+                            c,
+                            now(),
+                            &Outcome::Synced {
+                                snelstart_id: format!("id-{}", c.invoice_id),
+                            },
+                            "ok",
+                            None,
+                        )
+                        .await
+                        .unwrap();
+                    assert!(done, "the lease holder's finish counts");
+                }
                 mine.extend(got);
             }
             mine
@@ -112,6 +153,114 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
     eprintln!("claims per worker ({:?}): {per_worker:?}", h.engine);
 }
 
+/// Administratie leases: a lone worker serves everything; a second one gets a fair share
+/// once the first has nothing of it in flight; a back-off keeps its administratie with
+/// the worker that saw it; a clean stop hands everything over at once.
+pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
+    let s = &h.store;
+    for code in ["a", "b", "c", "d"] {
+        with_invoices(s, code, 3, Some(true)).await;
+    }
+    let other = h.another_store().await;
+    let t = now();
+    let lease = |at| at + secs(60);
+    let adms = |claims: &[Claim]| -> BTreeSet<String> {
+        claims.iter().map(|c| c.administratie.to_string()).collect()
+    };
+    // A alone: every administratie, one invoice each (fair rotation).
+    let a1 = s.claim_due("A", t, lease(t), 4, None).await.unwrap();
+    assert_eq!(adms(&a1).len(), 4, "{a1:?}");
+    // B arrives: A holds everything with claims in flight, so B gets nothing yet.
+    let b1 = other.claim_due("B", t, lease(t), 4, None).await.unwrap();
+    assert!(b1.is_empty(), "B took {b1:?} while A had it in flight");
+    assert_eq!(
+        other.next_due_at("B", t).await.unwrap(),
+        Some(lease(t)),
+        "B waits for A's leases"
+    );
+    // A finishes; its next claim keeps its share of two and gives the others up.
+    for c in &a1 {
+        let outcome = if c.administratie.as_str() == "d" {
+            // d waits out a Retry-After: it stays with A.
+            Outcome::Retry {
+                next_attempt_at: t + secs(30),
+                error: "429".into(),
+                snelstart_code: None,
+                needs_lookup: false,
+                failing_since: t,
+            }
+        } else {
+            Outcome::Synced {
+                snelstart_id: "x".into(),
+            }
+        };
+        assert!(s.finish(c, t, &outcome, "", None).await.unwrap());
+    }
+    let a2 = s.claim_due("A", t, lease(t), 10, None).await.unwrap();
+    let b2 = other.claim_due("B", t, lease(t), 10, None).await.unwrap();
+    let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    // Two live workers, four administraties with work: two each. A keeps d (it waits out
+    // a Retry-After there) and a; B takes the two A gave up.
+    assert_eq!(adms(&a2), set(&["a", "d"]));
+    assert_eq!(adms(&b2), set(&["b", "c"]));
+    // A stops cleanly: B takes the rest at once.
+    for c in a2.iter().chain(&b2) {
+        let store = if c.worker == "A" { s } else { &other };
+        assert!(
+            store
+                .finish(
+                    c,
+                    t,
+                    &Outcome::Synced {
+                        snelstart_id: "x".into()
+                    },
+                    "",
+                    None
+                )
+                .await
+                .unwrap()
+        );
+    }
+    s.release_worker("A").await.unwrap();
+    let later = t + secs(31);
+    let mut b_all: Vec<Claim> = Vec::new();
+    loop {
+        let got = other
+            .claim_due("B", later, lease(later), 10, None)
+            .await
+            .unwrap();
+        if got.is_empty() {
+            break;
+        }
+        for c in &got {
+            assert!(
+                other
+                    .finish(
+                        c,
+                        later,
+                        &Outcome::Synced {
+                            snelstart_id: "x".into()
+                        },
+                        "",
+                        None
+                    )
+                    .await
+                    .unwrap()
+            );
+        }
+        b_all.extend(got);
+    }
+    assert!(adms(&b_all).contains("d"), "B serves d after A stopped");
+    for code in ["a", "b", "c", "d"] {
+        let counts = s.status_counts(&adm(code)).await.unwrap();
+        assert_eq!(
+            (counts.queued, counts.in_progress),
+            (0, 0),
+            "{code} is done"
+        );
+    }
+}
+
 pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
     let s = &h.store;
     let a = with_invoices(s, "a", 1, Some(true)).await;
@@ -127,7 +276,7 @@ pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
             .is_empty()
     );
     assert_eq!(
-        s.next_due_at().await.unwrap(),
+        s.next_due_at("B", t + secs(30)).await.unwrap(),
         Some(t + secs(60)),
         "lease expiry is due"
     );
@@ -200,7 +349,11 @@ pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
             .is_empty(),
         "waits out its back-off"
     );
-    assert_eq!(s.next_due_at().await.unwrap(), Some(retry_at));
+    assert_eq!(
+        s.next_due_at("C", t + secs(100)).await.unwrap(),
+        Some(retry_at),
+        "B's lease ends before the back-off does"
+    );
     let third = s
         .claim_due("C", retry_at, retry_at + secs(60), 10, None)
         .await
@@ -312,7 +465,7 @@ pub async fn paused_or_inactive_koppeling_is_not_claimed(h: Harness) {
         );
     }
     // next_due_at only counts what can run: ok's claim expires at `lease`.
-    assert_eq!(s.next_due_at().await.unwrap(), Some(lease));
+    assert_eq!(s.next_due_at("w", t).await.unwrap(), Some(lease));
     s.set_koppeling_paused(&paused, None).await.unwrap();
     let claims = s.claim_due("w", t, lease, 10, None).await.unwrap();
     assert_eq!(claims.len(), 1);

@@ -51,6 +51,7 @@ scenarios!(
     queueing::retry_requeues_a_failed_invoice,
     queueing::list_is_newest_first_100_a_page,
     claims::concurrent_claimers_never_share_an_invoice,
+    claims::administraties_are_served_by_one_worker_at_a_time,
     claims::expired_lease_is_reclaimed_with_lookup,
     claims::finish_with_a_stale_lease_writes_nothing,
     claims::paused_or_inactive_koppeling_is_not_claimed,

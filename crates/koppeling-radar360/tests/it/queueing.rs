@@ -66,7 +66,7 @@ pub async fn final_invoice_is_queued_with_its_write(h: Harness) {
     let state = state.unwrap();
     assert_eq!(state.status, SyncStatus::Queued);
     assert_eq!((state.attempts, state.next_attempt_at), (0, None));
-    assert!(s.next_due_at().await.unwrap().unwrap() <= now());
+    assert!(s.next_due_at("w", now()).await.unwrap().unwrap() <= now());
 
     // Another process never sees a final invoice of a ticked relation without its queue
     // state: both are one row written in one transaction.
@@ -208,7 +208,7 @@ pub async fn draft_is_never_queued(h: Harness) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(s.next_due_at().await.unwrap(), None);
+    assert_eq!(s.next_due_at("w", now()).await.unwrap(), None);
     s.put_invoice(&a, &invoice("i1", "r1", InvoiceStatus::Final))
         .await
         .unwrap();

@@ -161,3 +161,32 @@ async fn binary_prints_its_address_and_serves() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `token_switches` in `/_sandbox/stats` counts changes of client (bearer token) between
+/// consecutive calls of one administration: what the koppeling's tests use to check that
+/// one process at a time serves an administratie.
+#[tokio::test]
+async fn token_switches_count_changes_of_client() {
+    let sb = start(SandboxConfig::default()).await;
+    let first = Api::open(&sb, "wissel").await;
+    let second = Api::open(&sb, "wissel").await;
+    assert_ne!(first.token, second.token, "each client has its own token");
+    let switches = || async {
+        let stats: Value = reqwest::get(format!("{}/_sandbox/stats", sb.base_url()))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(stats["administrations"].as_array().map(Vec::len), Some(1));
+        stats["administrations"][0]["token_switches"].clone()
+    };
+    for _ in 0..3 {
+        assert_eq!(first.get("/landen").await.0, 200);
+    }
+    assert_eq!(switches().await, 0, "one client");
+    for api in [&second, &second, &first, &second] {
+        assert_eq!(api.get("/landen").await.0, 200);
+    }
+    assert_eq!(switches().await, 3, "first → second → first → second");
+}
