@@ -621,16 +621,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates or replaces an invoice. In the same transaction: when it is final and its
     /// relation is ticked, it is queued (a failed or skipped one is queued again); a draft
-    /// loses a queued state.
+    /// loses a queued state. Returns the sync state as written (so the caller need not
+    /// read it back).
     ///
     /// # Errors
     /// `Conflict { code: "invoice_locked" }` when the invoice is synced or in progress and
-    /// the new content differs; `NotFound` when the relation does not exist.
+    /// the new content differs; `NotFound` when the relation (or the administratie) does
+    /// not exist.
     fn put_invoice(
         &self,
         adm: &AdministratieCode,
         invoice: &Invoice,
-    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Put, Option<SyncState>), StoreError>> + Send;
     /// Reads an invoice with its sync state.
     ///
     /// # Errors

@@ -204,7 +204,12 @@ where
         Ok(self.store.set_relation_snelstart(adm, id, code).await?)
     }
 
-    /// Creates or replaces an invoice (queued when final and its relation is ticked).
+    /// Creates or replaces an invoice (queued when final and its relation is ticked);
+    /// returns its sync state as written.
+    ///
+    /// One store write on the way of success (the store checks the relation, and with it
+    /// the administratie, in the writing transaction); the administratie is only read to
+    /// tell a 404 from a 422 when something is wrong.
     ///
     /// # Errors
     /// `Invalid`, `NotFound`, `Conflict` (`invoice_locked` when synced or in progress).
@@ -212,26 +217,26 @@ where
         &self,
         adm: &AdministratieCode,
         invoice: &Invoice,
-    ) -> Result<Put, ServiceError> {
-        self.require_adm(adm).await?;
-        validate_invoice(invoice).map_err(ServiceError::Invalid)?;
-        if self
-            .store
-            .get_relation(adm, &invoice.relation_id)
-            .await?
-            .is_none()
-        {
-            return Err(Problem::new(
-                "relation_id",
-                "unknown_relation",
-                format!(
-                    "relation {} does not exist in this administratie",
-                    invoice.relation_id
-                ),
-            )
-            .into());
+    ) -> Result<(Put, Option<SyncState>), ServiceError> {
+        if let Err(problems) = validate_invoice(invoice) {
+            self.require_adm(adm).await?;
+            return Err(ServiceError::Invalid(problems));
         }
-        Ok(self.store.put_invoice(adm, invoice).await?)
+        match self.store.put_invoice(adm, invoice).await {
+            Err(StoreError::NotFound(_)) => {
+                self.require_adm(adm).await?;
+                Err(Problem::new(
+                    "relation_id",
+                    "unknown_relation",
+                    format!(
+                        "relation {} does not exist in this administratie",
+                        invoice.relation_id
+                    ),
+                )
+                .into())
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Re-queues a failed invoice.

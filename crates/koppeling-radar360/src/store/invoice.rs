@@ -262,7 +262,7 @@ pub(super) async fn put_invoice(
     st: &SeaOrmStore,
     adm: &AdministratieCode,
     invoice: &Invoice,
-) -> R<Put> {
+) -> R<(Put, Option<SyncState>)> {
     let now = db::now();
     let lines = db::json(&invoice.lines)?;
     let tx = st.db.begin().await?;
@@ -289,11 +289,11 @@ pub(super) async fn put_invoice(
     let old = existing.as_ref().map(|(inv, sync, _)| (inv, sync));
     let sync = next_sync(old, invoice, ticked, now)?;
     let old_sync = existing.as_ref().map(|(_, sync, _)| sync);
-    if let Some((old_invoice, old_sync, _)) = &existing
+    if let Some((old_invoice, old_sync, updated_at)) = &existing
         && old_invoice == invoice
         && *old_sync == sync
     {
-        return Ok(Put::Replaced);
+        return Ok((Put::Replaced, old_sync.state(*updated_at)?));
     }
     let newly_queued =
         sync.status == Some(SyncStatus::Queued) && old_sync.is_none_or(|o| *o != sync);
@@ -310,6 +310,7 @@ pub(super) async fn put_invoice(
         st.db.ts(now),
     ];
     values.extend(sync_values(st, &sync));
+    let state = sync.state(now)?;
     let put = if existing.is_some() {
         db::exec(
             &*tx,
@@ -348,7 +349,7 @@ pub(super) async fn put_invoice(
     if newly_queued {
         st.wake();
     }
-    Ok(put)
+    Ok((put, state))
 }
 
 /// The 14 sync columns as values, in `COLUMNS` order (`sync_status` … `sync_updated_at`).

@@ -402,7 +402,7 @@ impl Store for SeaOrmStore {
         &self,
         adm: &AdministratieCode,
         invoice: &Invoice,
-    ) -> Result<Put, StoreError> {
+    ) -> Result<(Put, Option<SyncState>), StoreError> {
         invoice::put_invoice(self, adm, invoice).await
     }
 

@@ -120,7 +120,11 @@ pub async fn round_trips(h: Harness) {
 
     // Invoices: content round trip (decimals exact), the relation must exist.
     let inv = invoice("i1", "r0", InvoiceStatus::Draft);
-    assert_eq!(s.put_invoice(&a, &inv).await.unwrap(), Put::Created);
+    assert_eq!(
+        s.put_invoice(&a, &inv).await.unwrap(),
+        (Put::Created, None),
+        "a draft has no sync state"
+    );
     let (got, sync) = s.get_invoice(&a, &inv.id).await.unwrap().unwrap();
     assert_eq!(got, inv);
     assert_eq!(got.lines[0].unit_price.to_string(), "125.50");

@@ -53,16 +53,16 @@ pub async fn final_invoice_is_queued_with_its_write(h: Harness) {
     let s = &h.store;
     let a = setup(s, "a", true).await;
     let wake = s.work_notify();
-    assert_eq!(
-        s.put_invoice(&a, &invoice("i1", "r1", InvoiceStatus::Final))
-            .await
-            .unwrap(),
-        Put::Created
-    );
+    let (put, written) = s
+        .put_invoice(&a, &invoice("i1", "r1", InvoiceStatus::Final))
+        .await
+        .unwrap();
+    assert_eq!(put, Put::Created);
     tokio::time::timeout(StdDuration::from_secs(1), wake.notified())
         .await
         .expect("queueing work wakes the worker");
     let (_, state) = s.get_invoice(&a, &rid("i1")).await.unwrap().unwrap();
+    assert_eq!(written, state, "the PUT returns the state as stored");
     let state = state.unwrap();
     assert_eq!(state.status, SyncStatus::Queued);
     assert_eq!((state.attempts, state.next_attempt_at), (0, None));
@@ -279,9 +279,11 @@ pub async fn synced_invoice_is_locked_but_identical_put_is_ok(h: Harness) {
             other => panic!("expected invoice_locked, got {other:?}"),
         }
     }
-    assert_eq!(s.put_invoice(&a, &inv).await.unwrap(), Put::Replaced);
+    let (put, written) = s.put_invoice(&a, &inv).await.unwrap();
+    assert_eq!(put, Put::Replaced);
     let after = s.get_invoice(&a, &inv.id).await.unwrap().unwrap();
     assert_eq!(before, after, "an identical PUT changes nothing");
+    assert_eq!(written, after.1, "and answers with the stored state");
     let state = after.1.unwrap();
     assert_eq!(state.status, SyncStatus::Synced);
     assert_eq!(state.snelstart_id.as_deref(), Some("boeking-1"));

@@ -23,18 +23,12 @@ pub(crate) async fn put_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
     let invoice = body::<PutInvoiceBody>(&bytes)?.into_domain(id.clone())?;
-    let put = state.service.put_invoice(&adm, &invoice).await?;
-    let answer = match state
-        .service
-        .store()
-        .get_invoice(&adm, &id)
-        .await
-        .map_err(store_error)?
-    {
-        Some((stored, sync)) => InvoiceResponse::new(&stored, sync.as_ref()),
-        None => InvoiceResponse::new(&invoice, None),
-    };
-    Ok(put_answer(put, &answer))
+    // The answer is built from what was written: no read-back.
+    let (put, sync) = state.service.put_invoice(&adm, &invoice).await?;
+    Ok(put_answer(
+        put,
+        &InvoiceResponse::new(&invoice, sync.as_ref()),
+    ))
 }
 
 /// `GET /administraties/{adm}/invoices/{id}`.
