@@ -757,6 +757,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         claim: &Claim,
     ) -> impl Future<Output = Result<Option<SyncJob>, StoreError>> + Send;
+    /// [`Store::load_job`] for a batch of claims in one query; the answer is in the order
+    /// of `claims`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn load_jobs(
+        &self,
+        claims: &[Claim],
+    ) -> impl Future<Output = Result<Vec<Option<SyncJob>>, StoreError>> + Send;
     /// Records the outcome of an attempt, its log row, and an optional notice, in one
     /// transaction, provided `claim.worker` still holds the lease (returns false otherwise
     /// and writes nothing).

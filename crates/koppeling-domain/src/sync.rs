@@ -267,9 +267,32 @@ where
     ///
     /// # Errors
     /// A store failure (the claim then expires and is taken over with a lookup).
-    #[tracing::instrument(skip_all, fields(adm = %claim.administratie, invoice = %claim.invoice_id))]
     pub async fn process(&self, claim: &Claim) -> Result<AttemptReport, StoreError> {
-        let Some(job) = self.store.load_job(claim).await? else {
+        let job = self.store.load_job(claim).await?;
+        self.process_loaded(claim, job).await
+    }
+
+    /// Loads the jobs of a batch of claims in one store query (see [`Store::load_jobs`]),
+    /// for [`Service::process_loaded`].
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn load_jobs(&self, claims: &[Claim]) -> Result<Vec<Option<SyncJob>>, StoreError> {
+        self.store.load_jobs(claims).await
+    }
+
+    /// [`Service::process`] with the job already loaded (`None`: the invoice or its
+    /// relation is gone).
+    ///
+    /// # Errors
+    /// A store failure (the claim then expires and is taken over with a lookup).
+    #[tracing::instrument(skip_all, fields(adm = %claim.administratie, invoice = %claim.invoice_id))]
+    pub async fn process_loaded(
+        &self,
+        claim: &Claim,
+        job: Option<SyncJob>,
+    ) -> Result<AttemptReport, StoreError> {
+        let Some(job) = job else {
             let outcome = Outcome::Skipped {
                 reason: "the invoice or its relation no longer exists".to_owned(),
             };

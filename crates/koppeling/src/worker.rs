@@ -59,7 +59,19 @@ pub async fn run<S, A, N, C>(
             match service.claim(free, None).await {
                 Ok(claims) => {
                     claimed = claims.len();
+                    // One query loads the whole batch; should it fail, each attempt loads
+                    // its own job.
+                    let jobs = if claims.is_empty() {
+                        Vec::new()
+                    } else {
+                        service.load_jobs(&claims).await.unwrap_or_else(|error| {
+                            tracing::warn!(error = %error, "loading a batch of jobs failed; loading them one by one");
+                            Vec::new()
+                        })
+                    };
+                    let mut jobs = jobs.into_iter();
                     for claim in claims {
+                        let job = jobs.next();
                         let Ok(permit) = slots.clone().acquire_owned().await else {
                             break;
                         };
@@ -68,7 +80,11 @@ pub async fn run<S, A, N, C>(
                         let slot_freed = slot_freed.clone();
                         in_flight.spawn(async move {
                             let started = Instant::now();
-                            match service.process(&claim).await {
+                            let report = match job {
+                                Some(job) => service.process_loaded(&claim, job).await,
+                                None => service.process(&claim).await,
+                            };
+                            match report {
                                 Ok(report) => metrics.record(&report.outcome, started.elapsed()),
                                 Err(error) => tracing::error!(adm = %claim.administratie, invoice = %claim.invoice_id, error = %error, "recording the attempt failed; the lease will expire and the invoice is looked up"),
                             }

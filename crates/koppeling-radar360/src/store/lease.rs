@@ -26,7 +26,7 @@
 //! A crashed worker's leases expire after one lease period, like its invoice claims, and
 //! are then taken over (its in-flight invoices with a lookup first).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
@@ -107,6 +107,58 @@ pub(crate) fn plan(
     out.serve
         .extend(free.into_iter().take(wanted).map(|a| a.adm.clone()));
     out
+}
+
+/// The leases settled last, per worker and `only` filter: `(settled at, serve list)`.
+///
+/// Settling costs a few statements (on SQLite inside the claim's write transaction), so a
+/// claim within [`reuse_window`] of the last settle reuses its answer: the leases it took
+/// run a whole lease period, so no other worker can hold those administraties meanwhile.
+/// Koppeling changes made through this store forget it (an activation is served at once);
+/// other processes' changes are seen within the window.
+pub(crate) type Settled = HashMap<(String, Option<String>), (DateTime<Utc>, Vec<String>)>;
+
+/// How long a settle is reused: a second, or a quarter of the lease period when shorter.
+fn reuse_window(now: DateTime<Utc>, lease_until: DateTime<Utc>) -> chrono::Duration {
+    ((lease_until - now) / 4).min(chrono::Duration::seconds(1))
+}
+
+/// Forgets every settled answer (the koppelingen changed).
+pub(crate) fn forget_settled(st: &SeaOrmStore) {
+    st.leases
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
+}
+
+/// [`settle`], or its answer of less than [`reuse_window`] ago.
+pub(crate) async fn settle_or_reuse(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    only: Option<&str>,
+) -> R<(Vec<String>, bool)> {
+    let key = (worker.to_owned(), only.map(str::to_owned));
+    {
+        let settled = st
+            .leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, serve)) = settled.get(&key)
+            && *at <= now
+            && now < *at + reuse_window(now, lease_until)
+        {
+            return Ok((serve.clone(), false));
+        }
+    }
+    let (serve, released) = settle(st, c, worker, now, lease_until, only).await?;
+    st.leases
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, (now, serve.clone()));
+    Ok((serve, released))
 }
 
 /// Settles the leases of `worker` for a claim at `now` (see the module docs) and returns
@@ -244,6 +296,10 @@ pub(crate) async fn settle(
 /// Gives up every lease of `worker` and forgets it (a clean shutdown), so that another
 /// process takes its administraties over at once instead of after the lease period.
 pub(crate) async fn release_worker(st: &SeaOrmStore, worker: &str) -> R<()> {
+    st.leases
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|(w, _), _| w != worker);
     let tx = st.db.begin().await?;
     db::exec(
         &*tx,

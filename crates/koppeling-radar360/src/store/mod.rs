@@ -53,6 +53,8 @@ pub struct SeaOrmStore {
     alive: Arc<()>,
     /// The administratie served last by `claim_due`; the next claim starts after it.
     pivot: Arc<std::sync::Mutex<String>>,
+    /// The administratie leases settled last, per worker (see `lease::Settled`).
+    leases: Arc<std::sync::Mutex<lease::Settled>>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -166,6 +168,7 @@ impl SeaOrmStore {
             announcer: Arc::new(std::sync::Mutex::new(None)),
             alive: Arc::new(()),
             pivot: Arc::new(std::sync::Mutex::new(String::new())),
+            leases: Arc::default(),
         }
     }
 
@@ -450,7 +453,10 @@ impl Store for SeaOrmStore {
         settings: &KoppelingSettings,
         key: Option<ConnectionKey>,
     ) -> Result<Put, StoreError> {
-        koppeling::put_koppeling(self, adm, settings, key.as_ref()).await
+        let result = koppeling::put_koppeling(self, adm, settings, key.as_ref()).await;
+        // Which administraties run changed: settle the leases afresh at the next claim.
+        lease::forget_settled(self);
+        result
     }
 
     async fn get_koppeling(
@@ -465,7 +471,10 @@ impl Store for SeaOrmStore {
         adm: &AdministratieCode,
         active: bool,
     ) -> Result<(), StoreError> {
-        koppeling::set_koppeling_active(self, adm, active).await
+        let result = koppeling::set_koppeling_active(self, adm, active).await;
+        // Which administraties run changed: settle the leases afresh at the next claim.
+        lease::forget_settled(self);
+        result
     }
 
     async fn set_koppeling_paused(
@@ -473,14 +482,20 @@ impl Store for SeaOrmStore {
         adm: &AdministratieCode,
         problem: Option<String>,
     ) -> Result<bool, StoreError> {
-        koppeling::set_koppeling_paused(self, adm, problem).await
+        let result = koppeling::set_koppeling_paused(self, adm, problem).await;
+        // Which administraties run changed: settle the leases afresh at the next claim.
+        lease::forget_settled(self);
+        result
     }
 
     async fn set_all_paused(
         &self,
         problem: Option<String>,
     ) -> Result<Vec<AdministratieCode>, StoreError> {
-        koppeling::set_all_paused(self, problem).await
+        let result = koppeling::set_all_paused(self, problem).await;
+        // Which administraties run changed: settle the leases afresh at the next claim.
+        lease::forget_settled(self);
+        result
     }
 
     async fn claim_due(
@@ -496,6 +511,10 @@ impl Store for SeaOrmStore {
 
     async fn load_job(&self, claim: &Claim) -> Result<Option<SyncJob>, StoreError> {
         queue::load_job(self, claim).await
+    }
+
+    async fn load_jobs(&self, claims: &[Claim]) -> Result<Vec<Option<SyncJob>>, StoreError> {
+        queue::load_jobs(self, claims).await
     }
 
     async fn finish(

@@ -12,7 +12,7 @@
 //! administraties have work. One administratie with a long queue therefore never starves
 //! the others.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use koppeling_domain::ids::AdministratieCode;
@@ -77,7 +77,7 @@ async fn claim_on(
     limit: u32,
     adm: Option<AdministratieCode>,
 ) -> R<Vec<Claim>> {
-    let (serve, released) = lease::settle(
+    let (serve, released) = lease::settle_or_reuse(
         st,
         c,
         worker,
@@ -229,38 +229,27 @@ async fn claim_pass(
     rows.iter().map(|row| claim_from(row, worker)).collect()
 }
 
-pub(super) async fn load_job(st: &SeaOrmStore, claim: &Claim) -> R<Option<SyncJob>> {
-    // One query: the invoice, its relation, the relatie link (if any) and the koppeling.
-    let sql = format!(
+/// The job query: the invoice, its relation, the relatie link (if any) and the koppeling;
+/// `filter` selects the invoices.
+fn job_sql(filter: &str) -> String {
+    format!(
         "SELECT {}, {}, l.snelstart_id AS l_snelstart_id, l.fingerprint AS l_fingerprint, {} \
          FROM invoices i \
          JOIN relations r ON r.adm = i.adm AND r.id = i.relation_id \
          JOIN koppelingen k ON k.adm = i.adm \
          LEFT JOIN relatie_links l ON l.adm = i.adm AND l.relation_id = i.relation_id \
-         WHERE i.adm = $1 AND i.id = $2",
+         WHERE {filter}",
         db::aliased("i", "", invoice::COLUMNS),
         db::aliased("r", "r_", relation::COLUMNS),
         db::aliased("k", "k_", koppeling::COLUMNS),
-    );
-    let row = db::one(
-        &st.db.conn,
-        st.db.st(
-            &sql,
-            vec![
-                s(claim.administratie.as_str()),
-                s(claim.invoice_id.as_str()),
-            ],
-        ),
-        "loading the job",
     )
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let (invoice, _, _) = invoice::invoice_from(&row)?;
-    let relation = relation::relation_from(RowRef::prefixed(&row, "r_"))?;
-    let koppeling = koppeling::koppeling_from(st, RowRef::prefixed(&row, "k_"))?;
-    let link = RowRef::prefixed(&row, "l_");
+}
+
+fn job_from(st: &SeaOrmStore, row: &QueryResult) -> R<SyncJob> {
+    let (invoice, _, _) = invoice::invoice_from(row)?;
+    let relation = relation::relation_from(RowRef::prefixed(row, "r_"))?;
+    let koppeling = koppeling::koppeling_from(st, RowRef::prefixed(row, "k_"))?;
+    let link = RowRef::prefixed(row, "l_");
     let snelstart_id: Option<String> = col(link, "snelstart_id")?;
     let fingerprint: Option<String> = col(link, "fingerprint")?;
     let relatie = match (snelstart_id, fingerprint) {
@@ -270,12 +259,71 @@ pub(super) async fn load_job(st: &SeaOrmStore, claim: &Claim) -> R<Option<SyncJo
         }),
         _ => None,
     };
-    Ok(Some(SyncJob {
+    Ok(SyncJob {
         invoice,
         relation,
         relatie,
         koppeling,
-    }))
+    })
+}
+
+pub(super) async fn load_job(st: &SeaOrmStore, claim: &Claim) -> R<Option<SyncJob>> {
+    let row = db::one(
+        &st.db.conn,
+        st.db.st(
+            &job_sql("i.adm = $1 AND i.id = $2"),
+            vec![
+                s(claim.administratie.as_str()),
+                s(claim.invoice_id.as_str()),
+            ],
+        ),
+        "loading the job",
+    )
+    .await?;
+    row.map(|row| job_from(st, &row)).transpose()
+}
+
+/// The jobs of a batch of claims, in the order of `claims`, in one query per 64 claims.
+///
+/// The filter is an `OR` of `(adm, id)` pairs, which both engines answer with one primary-key
+/// probe per pair (SQLite scans the table for a row-value `IN` list). The list is padded
+/// to a power of two by repeating its last pair, so that a handful of statement texts is
+/// prepared and cached per connection, not one per batch size.
+pub(super) async fn load_jobs(st: &SeaOrmStore, claims: &[Claim]) -> R<Vec<Option<SyncJob>>> {
+    let mut found: HashMap<(String, String), SyncJob> = HashMap::with_capacity(claims.len());
+    for chunk in claims.chunks(64) {
+        let padded = chunk.len().next_power_of_two();
+        let mut values = Vec::with_capacity(padded * 2);
+        let pairs = (0..padded)
+            .map(|k| {
+                let c = &chunk[k.min(chunk.len() - 1)];
+                values.push(s(c.administratie.as_str()));
+                values.push(s(c.invoice_id.as_str()));
+                format!(
+                    "(i.adm = ${} AND i.id = ${})",
+                    values.len() - 1,
+                    values.len()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = job_sql(&format!("({pairs})"));
+        let rows = db::all(&st.db.conn, st.db.st(&sql, values), "loading the jobs").await?;
+        for row in &rows {
+            let job = job_from(st, row)?;
+            found.insert(
+                (
+                    job.koppeling.administratie.to_string(),
+                    job.invoice.id.to_string(),
+                ),
+                job,
+            );
+        }
+    }
+    Ok(claims
+        .iter()
+        .map(|c| found.remove(&(c.administratie.to_string(), c.invoice_id.to_string())))
+        .collect())
 }
 
 /// The attempt log row of an outcome: (outcome, error class, SnelStart code).

@@ -8,7 +8,7 @@ use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::invoice::InvoiceStatus;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::notification::{NoticeKind, NotificationItem};
-use koppeling_domain::ports::{Claim, ErrorClass, Outcome, Store, SyncStatus};
+use koppeling_domain::ports::{Claim, ErrorClass, Outcome, RelatieLink, Store, SyncStatus};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 
@@ -196,8 +196,10 @@ pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
         };
         assert!(s.finish(c, t, &outcome, "", None).await.unwrap());
     }
-    let a2 = s.claim_due("A", t, lease(t), 10, None).await.unwrap();
-    let b2 = other.claim_due("B", t, lease(t), 10, None).await.unwrap();
+    // (A claim reuses the leases it settled less than a second ago: a moment later.)
+    let t2 = t + secs(2);
+    let a2 = s.claim_due("A", t2, lease(t2), 10, None).await.unwrap();
+    let b2 = other.claim_due("B", t2, lease(t2), 10, None).await.unwrap();
     let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
     // Two live workers, four administraties with work: two each. A keeps d (it waits out
     // a Retry-After there) and a; B takes the two A gave up.
@@ -512,6 +514,9 @@ pub async fn one_administratie_does_not_starve_the_others(h: Harness) {
     // One at a time, the administraties take turns.
     let other = h.another_store().await;
     with_invoices(&other, "small3", 3, Some(true)).await;
+    // Another process's activation is seen once the worker's leases are settled afresh
+    // (within a second).
+    let t = t + secs(2);
     let mut turns = Vec::new();
     for _ in 0..4 {
         let got = s.claim_due("w", t, lease, 1, None).await.unwrap();
@@ -672,4 +677,49 @@ pub async fn outcomes_update_state_and_log(h: Harness) {
         (log[0].outcome.as_str(), log[0].error_class),
         ("skipped", None)
     );
+}
+
+/// The worker loads a claimed batch in one query: the same jobs as one by one, in the
+/// order of the claims, `None` for an invoice that is gone.
+pub async fn a_batch_of_jobs_loads_like_single_jobs(h: Harness) {
+    let s = &h.store;
+    let a = with_invoices(s, "a", 3, Some(true)).await;
+    with_invoices(s, "b", 2, Some(true)).await;
+    s.save_relatie_link(
+        &a,
+        &rid("r1"),
+        &RelatieLink {
+            snelstart_id: "relatie-a".into(),
+            fingerprint: "fp".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let t = now();
+    let mut claims = s.claim_due("w", t, t + secs(60), 10, None).await.unwrap();
+    assert_eq!(claims.len(), 5);
+    let mut gone = claims[0].clone();
+    gone.invoice_id = rid("bestaat-niet");
+    claims.insert(2, gone);
+    let batch = s.load_jobs(&claims).await.unwrap();
+    assert_eq!(batch.len(), claims.len());
+    for (claim, job) in claims.iter().zip(&batch) {
+        let single = s.load_job(claim).await.unwrap();
+        match (job, single) {
+            (None, None) => assert_eq!(claim.invoice_id.as_str(), "bestaat-niet"),
+            (Some(job), Some(single)) => {
+                assert_eq!(job.invoice, single.invoice);
+                assert_eq!(job.invoice.id, claim.invoice_id);
+                assert_eq!(job.relation, single.relation);
+                assert_eq!(job.relatie, single.relatie);
+                assert_eq!(job.koppeling.administratie, claim.administratie);
+                assert_eq!(job.koppeling.settings, single.koppeling.settings);
+                assert_eq!(
+                    job.relatie.as_ref().map(|l| l.snelstart_id.as_str()),
+                    (claim.administratie == a).then_some("relatie-a")
+                );
+            }
+            (job, single) => panic!("batch {job:?} but single {single:?}"),
+        }
+    }
 }

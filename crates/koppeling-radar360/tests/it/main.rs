@@ -57,6 +57,7 @@ scenarios!(
     claims::paused_or_inactive_koppeling_is_not_claimed,
     claims::one_administratie_does_not_starve_the_others,
     claims::outcomes_update_state_and_log,
+    claims::a_batch_of_jobs_loads_like_single_jobs,
     notices::notices_become_notifications_and_dedupe,
     notices::mail_delivery_bookkeeping,
 );
