@@ -48,6 +48,22 @@ async fn with_invoices(
     a
 }
 
+/// Finishes `c` as synced at `at`; whether the lease still held.
+async fn synced(store: &SeaOrmStore, c: &Claim, at: chrono::DateTime<chrono::Utc>) -> bool {
+    store
+        .finish(
+            c,
+            at,
+            &Outcome::Synced {
+                snelstart_id: format!("id-{}", c.invoice_id),
+            },
+            "ok",
+            None,
+        )
+        .await
+        .unwrap()
+}
+
 fn key_of(c: &Claim) -> (String, String) {
     (c.administratie.to_string(), c.invoice_id.to_string())
 }
@@ -109,19 +125,10 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
                         .get_mut(c.administratie.as_str())
                         .unwrap()
                         .1 -= 1;
-                    let done = store
-                        .finish(
-                            c,
-                            now(),
-                            &Outcome::Synced {
-                                snelstart_id: format!("id-{}", c.invoice_id),
-                            },
-                            "ok",
-                            None,
-                        )
-                        .await
-                        .unwrap();
-                    assert!(done, "the lease holder's finish counts");
+                    assert!(
+                        synced(&store, c, now()).await,
+                        "the lease holder's finish counts"
+                    );
                 }
                 mine.extend(got);
             }
@@ -208,20 +215,7 @@ pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
     // A stops cleanly: B takes the rest at once.
     for c in a2.iter().chain(&b2) {
         let store = if c.worker == "A" { s } else { &other };
-        assert!(
-            store
-                .finish(
-                    c,
-                    t,
-                    &Outcome::Synced {
-                        snelstart_id: "x".into()
-                    },
-                    "",
-                    None
-                )
-                .await
-                .unwrap()
-        );
+        assert!(synced(store, c, t).await);
     }
     s.release_worker("A").await.unwrap();
     let later = t + secs(31);
@@ -235,20 +229,7 @@ pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
             break;
         }
         for c in &got {
-            assert!(
-                other
-                    .finish(
-                        c,
-                        later,
-                        &Outcome::Synced {
-                            snelstart_id: "x".into()
-                        },
-                        "",
-                        None
-                    )
-                    .await
-                    .unwrap()
-            );
+            assert!(synced(&other, c, later).await);
         }
         b_all.extend(got);
     }
