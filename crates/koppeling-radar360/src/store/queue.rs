@@ -283,18 +283,20 @@ pub(super) async fn load_job(st: &SeaOrmStore, claim: &Claim) -> R<Option<SyncJo
     row.map(|row| job_from(st, &row)).transpose()
 }
 
-/// The jobs of a batch of claims, in the order of `claims`, in one query per 64 claims.
+/// How many claims one job query loads: the statement always has this many `(adm, id)`
+/// pairs (a short batch repeats its last pair), so one statement text is prepared and
+/// cached per connection, whatever the batch size.
+const JOBS_PER_QUERY: usize = 16;
+
+/// The jobs of a batch of claims, in the order of `claims`, [`JOBS_PER_QUERY`] per query.
 ///
 /// The filter is an `OR` of `(adm, id)` pairs, which both engines answer with one primary-key
-/// probe per pair (SQLite scans the table for a row-value `IN` list). The list is padded
-/// to a power of two by repeating its last pair, so that a handful of statement texts is
-/// prepared and cached per connection, not one per batch size.
+/// probe per pair (SQLite scans the table for a row-value `IN` list).
 pub(super) async fn load_jobs(st: &SeaOrmStore, claims: &[Claim]) -> R<Vec<Option<SyncJob>>> {
     let mut found: HashMap<(String, String), SyncJob> = HashMap::with_capacity(claims.len());
-    for chunk in claims.chunks(64) {
-        let padded = chunk.len().next_power_of_two();
-        let mut values = Vec::with_capacity(padded * 2);
-        let pairs = (0..padded)
+    for chunk in claims.chunks(JOBS_PER_QUERY) {
+        let mut values = Vec::with_capacity(JOBS_PER_QUERY * 2);
+        let pairs = (0..JOBS_PER_QUERY)
             .map(|k| {
                 let c = &chunk[k.min(chunk.len() - 1)];
                 values.push(s(c.administratie.as_str()));

@@ -664,7 +664,8 @@ pub async fn outcomes_update_state_and_log(h: Harness) {
 /// order of the claims, `None` for an invoice that is gone.
 pub async fn a_batch_of_jobs_loads_like_single_jobs(h: Harness) {
     let s = &h.store;
-    let a = with_invoices(s, "a", 3, Some(true)).await;
+    // 22 claims and a missing one: two queries, the second padded.
+    let a = with_invoices(s, "a", 20, Some(true)).await;
     with_invoices(s, "b", 2, Some(true)).await;
     s.save_relatie_link(
         &a,
@@ -677,8 +678,8 @@ pub async fn a_batch_of_jobs_loads_like_single_jobs(h: Harness) {
     .await
     .unwrap();
     let t = now();
-    let mut claims = s.claim_due("w", t, t + secs(60), 10, None).await.unwrap();
-    assert_eq!(claims.len(), 5);
+    let mut claims = s.claim_due("w", t, t + secs(60), 30, None).await.unwrap();
+    assert_eq!(claims.len(), 22);
     let mut gone = claims[0].clone();
     gone.invoice_id = rid("bestaat-niet");
     claims.insert(2, gone);
