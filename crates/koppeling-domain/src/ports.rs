@@ -736,7 +736,7 @@ pub trait Store: Send + Sync + 'static {
     /// ones whose lease expired (those come with `needs_lookup`). Optionally one
     /// administratie only. Two concurrent callers never get the same invoice, and an
     /// administratie is served by one worker at a time: the claim takes or renews an
-    /// administratie lease (a fair share of the administraties with work among the live
+    /// administratie lease (a fair share of the active koppelingen among the live
     /// workers) and only claims invoices of administraties the worker holds.
     ///
     /// # Errors

@@ -31,8 +31,9 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::SeaOrmStore;
 use super::db::{self, R, col, col_bool, s};
+use super::queue::rotation_key;
+use super::{SeaOrmStore, lock};
 
 /// One koppeling as the lease decision sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,9 +102,7 @@ pub(crate) fn plan(
                 && (a.owner.is_none() || a.until.is_none_or(|until| until < now))
         })
         .collect();
-    free.sort_by(|a, b| {
-        (a.adm.as_str() <= pivot, a.adm.as_str()).cmp(&(b.adm.as_str() <= pivot, b.adm.as_str()))
-    });
+    free.sort_by_key(|a| rotation_key(&a.adm, pivot));
     out.serve
         .extend(free.into_iter().take(wanted).map(|a| a.adm.clone()));
     out
@@ -125,10 +124,7 @@ fn reuse_window(now: DateTime<Utc>, lease_until: DateTime<Utc>) -> chrono::Durat
 
 /// Forgets every settled answer (the koppelingen changed).
 pub(crate) fn forget_settled(st: &SeaOrmStore) {
-    st.leases
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clear();
+    lock(&st.leases).clear();
 }
 
 /// [`settle`], or its answer of less than [`reuse_window`] ago.
@@ -141,23 +137,14 @@ pub(crate) async fn settle_or_reuse(
     only: Option<&str>,
 ) -> R<(Vec<String>, bool)> {
     let key = (worker.to_owned(), only.map(str::to_owned));
+    if let Some((at, serve)) = lock(&st.leases).get(&key)
+        && *at <= now
+        && now < *at + reuse_window(now, lease_until)
     {
-        let settled = st
-            .leases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, serve)) = settled.get(&key)
-            && *at <= now
-            && now < *at + reuse_window(now, lease_until)
-        {
-            return Ok((serve.clone(), false));
-        }
+        return Ok((serve.clone(), false));
     }
     let (serve, released) = settle(st, c, worker, now, lease_until, only).await?;
-    st.leases
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(key, (now, serve.clone()));
+    lock(&st.leases).insert(key, (now, serve.clone()));
     Ok((serve, released))
 }
 
@@ -165,7 +152,7 @@ pub(crate) async fn settle_or_reuse(
 /// the administraties it may claim invoices from. `only` limits it to one administratie
 /// (`sync --once --administratie`). Runs on `c`: the claim's write transaction on SQLite,
 /// the pool (one statement at a time) on PostgreSQL.
-pub(crate) async fn settle(
+async fn settle(
     st: &SeaOrmStore,
     c: &impl ConnectionTrait,
     worker: &str,
@@ -244,11 +231,7 @@ pub(crate) async fn settle(
             })
         })
         .collect::<R<Vec<_>>>()?;
-    let pivot = st
-        .pivot
-        .lock()
-        .map(|p| p.clone())
-        .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+    let pivot = st.pivot();
     let live = usize::try_from(live).unwrap_or(1).max(1);
     let plan = if only.is_some() {
         // One administratie on request: it is this worker's whole share.
@@ -296,10 +279,7 @@ pub(crate) async fn settle(
 /// Gives up every lease of `worker` and forgets it (a clean shutdown), so that another
 /// process takes its administraties over at once instead of after the lease period.
 pub(crate) async fn release_worker(st: &SeaOrmStore, worker: &str) -> R<()> {
-    st.leases
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .retain(|(w, _), _| w != worker);
+    lock(&st.leases).retain(|(w, _), _| w != worker);
     let tx = st.db.begin().await?;
     db::exec(
         &*tx,

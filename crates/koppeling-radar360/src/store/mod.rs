@@ -75,7 +75,25 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// Locks a mutex of the store; a poisoned one is used as it is (every value it guards is
+/// whole after any write).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl SeaOrmStore {
+    /// The administratie the last claim served (the rotation starts after it).
+    fn pivot(&self) -> String {
+        lock(&self.pivot).clone()
+    }
+
+    /// Passes `result` on after a koppeling write: which administraties run may have
+    /// changed, so the leases are settled afresh at the next claim.
+    fn koppelingen_changed<T>(&self, result: T) -> T {
+        lease::forget_settled(self);
+        result
+    }
+
     /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite runs in WAL mode with
     /// `synchronous = NORMAL` (durable across a process crash), a 5 s busy timeout and
     /// foreign keys on, and creates the file when missing.
@@ -276,10 +294,7 @@ impl SeaOrmStore {
         if !self.db.is_postgres() {
             return;
         }
-        let mut slot = self
-            .announcer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = lock(&self.announcer);
         if let Some(queue) = slot.as_ref() {
             match queue.try_send(()) {
                 Ok(()) | Err(mpsc::error::TrySendError::Full(())) => return,
@@ -453,10 +468,7 @@ impl Store for SeaOrmStore {
         settings: &KoppelingSettings,
         key: Option<ConnectionKey>,
     ) -> Result<Put, StoreError> {
-        let result = koppeling::put_koppeling(self, adm, settings, key.as_ref()).await;
-        // Which administraties run changed: settle the leases afresh at the next claim.
-        lease::forget_settled(self);
-        result
+        self.koppelingen_changed(koppeling::put_koppeling(self, adm, settings, key.as_ref()).await)
     }
 
     async fn get_koppeling(
@@ -471,10 +483,7 @@ impl Store for SeaOrmStore {
         adm: &AdministratieCode,
         active: bool,
     ) -> Result<(), StoreError> {
-        let result = koppeling::set_koppeling_active(self, adm, active).await;
-        // Which administraties run changed: settle the leases afresh at the next claim.
-        lease::forget_settled(self);
-        result
+        self.koppelingen_changed(koppeling::set_koppeling_active(self, adm, active).await)
     }
 
     async fn set_koppeling_paused(
@@ -482,20 +491,14 @@ impl Store for SeaOrmStore {
         adm: &AdministratieCode,
         problem: Option<String>,
     ) -> Result<bool, StoreError> {
-        let result = koppeling::set_koppeling_paused(self, adm, problem).await;
-        // Which administraties run changed: settle the leases afresh at the next claim.
-        lease::forget_settled(self);
-        result
+        self.koppelingen_changed(koppeling::set_koppeling_paused(self, adm, problem).await)
     }
 
     async fn set_all_paused(
         &self,
         problem: Option<String>,
     ) -> Result<Vec<AdministratieCode>, StoreError> {
-        let result = koppeling::set_all_paused(self, problem).await;
-        // Which administraties run changed: settle the leases afresh at the next claim.
-        lease::forget_settled(self);
-        result
+        self.koppelingen_changed(koppeling::set_all_paused(self, problem).await)
     }
 
     async fn claim_due(
@@ -537,7 +540,7 @@ impl Store for SeaOrmStore {
     }
 
     async fn release_worker(&self, worker: &str) -> Result<(), StoreError> {
-        queue::release_worker(self, worker).await
+        lease::release_worker(self, worker).await
     }
 
     async fn queue_notice(

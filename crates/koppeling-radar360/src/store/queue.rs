@@ -21,7 +21,7 @@ use koppeling_domain::ports::{Claim, Outcome, RelatieLink, StoreError, SyncJob};
 use sea_orm::{ConnectionTrait, QueryResult};
 
 use super::db::{self, R, RowRef, b, col, col_adm, col_bool, col_id, col_u32, i, s, so};
-use super::{SeaOrmStore, invoice, koppeling, lease, relation};
+use super::{SeaOrmStore, invoice, koppeling, lease, lock, relation};
 
 /// The condition for a claimable invoice row `c` (`$now` is the given parameter).
 fn due_condition(now: &str) -> String {
@@ -44,7 +44,7 @@ fn claim_from(row: &QueryResult, worker: &str) -> R<Claim> {
 }
 
 /// Where an administratie comes in the rotation that starts after `pivot`.
-fn rotation_key<'a>(adm: &'a str, pivot: &str) -> (bool, &'a str) {
+pub(super) fn rotation_key<'a>(adm: &'a str, pivot: &str) -> (bool, &'a str) {
     (adm <= pivot, adm)
 }
 
@@ -93,11 +93,7 @@ async fn claim_on(
     if serve.is_empty() {
         return Ok(Vec::new());
     }
-    let pivot = st
-        .pivot
-        .lock()
-        .map(|p| p.clone())
-        .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+    let pivot = st.pivot();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(10_000);
     let mut claims: Vec<Claim> = Vec::new();
     // One administratie: no rotation needed, take the batch in one pass.
@@ -143,11 +139,7 @@ async fn claim_on(
             .map(|c| c.administratie.as_str())
             .max_by(|a, b| rotation_key(a, &pivot).cmp(&rotation_key(b, &pivot)));
         if let Some(last) = last {
-            let last = last.to_owned();
-            match st.pivot.lock() {
-                Ok(mut p) => *p = last,
-                Err(poisoned) => *poisoned.into_inner() = last,
-            }
+            *lock(&st.pivot) = last.to_owned();
         }
     }
     Ok(claims)
@@ -617,8 +609,4 @@ pub(super) async fn next_due_at(
         None => Ok(None),
         Some(row) => col(&row, "due_at"),
     }
-}
-
-pub(super) async fn release_worker(st: &SeaOrmStore, worker: &str) -> R<()> {
-    lease::release_worker(st, worker).await
 }
