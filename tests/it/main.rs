@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod crash;
+mod exactly_once;
 mod faults;
 mod helpers;
 mod sync;

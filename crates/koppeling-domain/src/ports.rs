@@ -89,6 +89,8 @@ pub struct RemoteRelatie {
 pub struct RemoteBooking {
     /// The verkoopboeking id.
     pub id: String,
+    /// The factuurnummer as SnelStart holds it, when known.
+    pub number: Option<String>,
     /// The klant's relatie id, when known.
     pub klant_id: Option<String>,
     /// factuurBedrag, when known.
@@ -444,6 +446,10 @@ pub enum Outcome {
         /// Keep the lookup flag.
         needs_lookup: bool,
     },
+    /// Out of the queue without counting an attempt: the relation is no longer ticked and
+    /// nothing of this invoice is in SnelStart (looked up when the outcome was unknown).
+    /// The invoice has no sync state again, as un-ticking leaves a queued invoice.
+    Unqueued,
 }
 
 /// A notice waiting to be grouped into a notification.

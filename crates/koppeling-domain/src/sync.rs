@@ -6,12 +6,17 @@
 //! the invoice up by factuurnummer before anything is posted again. BOE-0021 ("factuurnummer
 //! bestaat al") is adopted when the existing booking matches.
 
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::booking::{Plan, SalesBooking, plan_booking};
+use crate::booking::{Plan, plan_booking};
 use crate::ids::AdministratieCode;
 use crate::koppeling::Connection;
 use crate::notification::{NoticeKind, NotificationItem, OutgoingMail, StoredNotification, render};
@@ -81,6 +86,20 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// `now + d`, saturating instead of overflowing (a duration from configuration or from
+/// SnelStart can be anything).
+fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    now.checked_add_signed(chrono_duration(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The longest wait a `Retry-After` from SnelStart can impose (product.md §3; the client
+/// clamps too: input from SnelStart is untrusted).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// The longest factuurnummer SnelStart holds: a longer number was never posted.
+const MAX_INVOICE_NUMBER: usize = 25;
+
 /// The back-off before attempt `attempts + 1`: 2^attempts seconds, capped.
 #[must_use]
 pub fn backoff(attempts: u32, max: Duration) -> Duration {
@@ -127,7 +146,7 @@ pub fn classify(error: &AccountingError, attempts: u32, max_backoff: Duration) -
     let base = backoff(attempts, max_backoff);
     match error {
         AccountingError::Transient { retry_after, .. } => NextStep::Retry {
-            after: retry_after.map_or(base, |r| r.max(Duration::from_secs(1))),
+            after: retry_after.map_or(base, |r| r.clamp(Duration::from_secs(1), MAX_RETRY_AFTER)),
             lookup: false,
         },
         AccountingError::UnknownOutcome { .. } => NextStep::Retry {
@@ -238,7 +257,7 @@ where
             .claim_due(
                 &self.config.worker_id,
                 now,
-                now + chrono_duration(self.config.lease),
+                later(now, self.config.lease),
                 limit,
                 adm,
             )
@@ -308,11 +327,34 @@ where
                 .await?;
             return Ok(self.report(claim, outcome, recorded));
         };
-        let Step::Done(outcome, message, notice) = self.attempt(claim, &job).await?;
-        let recorded = self
+        // Invariant: no claim outlives its attempt, even a panicking one. A panic (a bug, or
+        // an answer nobody foresaw) releases the claim as a transient failure with a look-up
+        // first, so the invoice is neither stuck `in_progress` nor posted blindly again.
+        let step = match CatchUnwind(Box::pin(self.attempt(claim, &job))).await {
+            Ok(step) => step?,
+            Err(panic) => self.panicked(claim, panic.as_ref()),
+        };
+        let Step::Done(mut outcome, message, notice) = step;
+        let recorded = match self
             .store
             .finish(claim, self.clock.now(), &outcome, &message, notice)
-            .await?;
+            .await
+        {
+            // Invariant: a SnelStart id belongs to at most one invoice of an administratie
+            // (the store refuses a second): the booking found is another invoice's.
+            Err(StoreError::Conflict { code, message, .. }) if code == SNELSTART_ID_TAKEN => {
+                let number = &job.invoice.number;
+                let Step::Done(failed, log, notice) = self.conflict(
+                    &job,
+                    format!("factuurnummer {number} already exists in SnelStart as another invoice's booking ({message}); it was not booked again"),
+                );
+                outcome = failed;
+                self.store
+                    .finish(claim, self.clock.now(), &outcome, &log, notice)
+                    .await?
+            }
+            other => other?,
+        };
         match &outcome {
             Outcome::Synced { snelstart_id } => tracing::info!(snelstart_id, "invoice synced"),
             Outcome::Failed { error, .. } => tracing::warn!(error, "invoice failed"),
@@ -323,11 +365,37 @@ where
                 ..
             } => tracing::info!(error, %next_attempt_at, "invoice will be retried"),
             Outcome::Release { .. } => tracing::info!("invoice released"),
+            Outcome::Unqueued => tracing::info!("invoice taken out of the queue"),
         }
         if !recorded {
             tracing::warn!("lease lost before the outcome was recorded; another worker took over");
         }
         Ok(self.report(claim, outcome, recorded))
+    }
+
+    /// The outcome of an attempt that panicked: retried after the back-off, looked up first.
+    fn panicked(&self, claim: &Claim, panic: &(dyn Any + Send)) -> Step {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned());
+        tracing::error!(panic = %what, "the attempt panicked; the invoice is released and looked up before it is sent again");
+        let now = self.clock.now();
+        let error = format!(
+            "internal error in the koppeling ({what}); the invoice is looked up in SnelStart and retried"
+        );
+        Step::Done(
+            Outcome::Retry {
+                next_attempt_at: later(now, backoff(claim.attempts, self.config.max_backoff)),
+                error: error.clone(),
+                snelstart_code: None,
+                needs_lookup: true,
+                failing_since: claim.failing_since.unwrap_or(now),
+            },
+            error,
+            None,
+        )
     }
 
     fn report(&self, claim: &Claim, outcome: Outcome, recorded: bool) -> AttemptReport {
@@ -366,6 +434,38 @@ where
             ));
         };
         let invoice = &job.invoice;
+        let conn = Connection {
+            administratie: claim.administratie.clone(),
+            key,
+        };
+
+        // Invariant: the outcome of an earlier write is settled before anything else is
+        // decided, whatever changed since (a skip, an un-tick, a plan that now fails); the
+        // invoice could not change meanwhile (`outcome_unknown`), so its number is the one
+        // that may have been posted.
+        if claim.needs_lookup && lookup_able(&invoice.number) {
+            match self.accounting.find_booking(&conn, &invoice.number).await {
+                Ok(Some(found)) => {
+                    let ours = Ours {
+                        number: &invoice.number,
+                        total: invoice.totals().gross,
+                        klant_id: job.relatie.as_ref().map(|l| l.snelstart_id.as_str()),
+                    };
+                    return Ok(self.adopt(job, &ours, &found));
+                }
+                Ok(None) => {}
+                Err(error) => return self.on_error(claim, job, &error, true).await,
+            }
+        }
+        // From here on nothing of this invoice is in SnelStart.
+
+        if !job.relation.snelstart_enabled {
+            return Ok(Step::Done(
+                Outcome::Unqueued,
+                "the relation is not ticked for SnelStart (any more): not sent".to_owned(),
+                None,
+            ));
+        }
         if let Some(start) = koppeling.settings.start_date
             && invoice.date < start
         {
@@ -373,16 +473,6 @@ where
                 "invoice date {} is before the koppeling's start_date {start}",
                 invoice.date
             );
-            return Ok(Step::Done(
-                Outcome::Skipped {
-                    reason: reason.clone(),
-                },
-                reason,
-                None,
-            ));
-        }
-        if !job.relation.snelstart_enabled {
-            let reason = "the relation is not ticked for SnelStart".to_owned();
             return Ok(Step::Done(
                 Outcome::Skipped {
                     reason: reason.clone(),
@@ -408,36 +498,11 @@ where
             }
             Err(problems) => return Ok(problems_outcome(job, &problems, "")),
         };
-        let conn = Connection {
-            administratie: claim.administratie.clone(),
-            key,
-        };
-
-        // A previous write may have been committed: look before posting again.
-        if claim.needs_lookup {
-            match self
-                .accounting
-                .find_booking(&conn, &booking.invoice_number)
-                .await
-            {
-                Ok(Some(found)) => {
-                    return Ok(self.adopt(
-                        claim,
-                        job,
-                        &booking,
-                        &found,
-                        job.relatie.as_ref().map(|l| l.snelstart_id.as_str()),
-                    ));
-                }
-                Ok(None) => {}
-                Err(error) => return self.on_error(claim, job, &error, true).await,
-            }
-        }
 
         let klant_id = match self.ensure_relatie(claim, job, &conn, &data).await {
             Ok(id) => id,
             Err(EnsureError::Accounting(error)) => {
-                return self.on_error(claim, job, &error, claim.needs_lookup).await;
+                return self.on_error(claim, job, &error, false).await;
             }
             Err(EnsureError::Store(error)) => return Err(error),
             Err(EnsureError::NotKlant(message)) => {
@@ -471,14 +536,17 @@ where
             Err(AccountingError::Rejected {
                 code: Some(code), ..
             }) if code == "BOE-0021" => {
+                let ours = Ours {
+                    number: &booking.invoice_number,
+                    total: booking.total,
+                    klant_id: Some(&klant_id),
+                };
                 match self
                     .accounting
                     .find_booking(&conn, &booking.invoice_number)
                     .await
                 {
-                    Ok(Some(found)) => {
-                        Ok(self.adopt(claim, job, &booking, &found, Some(&klant_id)))
-                    }
+                    Ok(Some(found)) => Ok(self.adopt(job, &ours, &found)),
                     Ok(None) => {
                         let error = AccountingError::Transient { retry_after: None, message: "SnelStart reports the factuurnummer exists but the lookup found none yet".to_owned() };
                         self.on_error(claim, job, &error, true).await
@@ -490,56 +558,68 @@ where
         }
     }
 
-    fn adopt(
-        &self,
-        _claim: &Claim,
-        job: &SyncJob,
-        booking: &SalesBooking,
-        found: &crate::ports::RemoteBooking,
-        klant_id: Option<&str>,
-    ) -> Step {
-        let total_matches = found.total.is_none_or(|t| t == booking.total);
-        let klant_matches = match (klant_id, found.klant_id.as_deref()) {
-            (Some(ours), Some(theirs)) => ours.eq_ignore_ascii_case(theirs),
-            _ => true,
+    /// Adopts a booking found in SnelStart as this invoice's, or fails the invoice.
+    ///
+    /// Invariant: adoption requires the same factuurnummer (exactly), the same total and
+    /// the same klant; an unknown total or klant on either side is no match. A booking
+    /// that is someone else's (another invoice, a manual booking) is never taken for ours,
+    /// and ours is not booked again next to it: the invoice fails with BOE-0021.
+    fn adopt(&self, job: &SyncJob, ours: &Ours<'_>, found: &crate::ports::RemoteBooking) -> Step {
+        let number_matches = found.number.as_deref().is_none_or(|n| n == ours.number);
+        let total_matches = found.total.is_some_and(|t| same_amount(t, ours.total));
+        let klant_matches = match (ours.klant_id, found.klant_id.as_deref()) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
         };
-        if total_matches && klant_matches {
-            Step::Done(
+        if number_matches && total_matches && klant_matches {
+            return Step::Done(
                 Outcome::Synced {
                     snelstart_id: found.id.clone(),
                 },
                 "already in SnelStart: adopted".to_owned(),
                 None,
-            )
-        } else {
-            let message = format!(
-                "factuurnummer {} already exists in SnelStart with {} (ours: total {}); it was not booked again",
-                booking.invoice_number,
-                match found.total {
-                    Some(t) if !total_matches => format!("total {t}"),
-                    _ => "another klant".to_owned(),
-                },
-                booking.total
             );
-            let hint = hint_for_code(Some("BOE-0021"));
-            let item = self.item(
-                job,
-                NoticeKind::InvoiceFailed,
-                message.clone(),
-                Some("BOE-0021".to_owned()),
-                Some(hint.clone()),
-            );
-            Step::Done(
-                Outcome::Failed {
-                    error: message.clone(),
-                    hint: Some(hint),
-                    snelstart_code: Some("BOE-0021".to_owned()),
-                    class: ErrorClass::Data,
-                },
-                message,
-                Some(item),
-            )
         }
+        let differs = if !number_matches {
+            format!(
+                "factuurnummer {:?}",
+                found.number.as_deref().unwrap_or_default()
+            )
+        } else if !total_matches {
+            found
+                .total
+                .map_or_else(|| "an unknown total".to_owned(), |t| format!("total {t}"))
+        } else {
+            "another klant".to_owned()
+        };
+        let message = format!(
+            "factuurnummer {} already exists in SnelStart with {differs} (ours: total {}); it was not booked again",
+            ours.number, ours.total
+        );
+        self.conflict(job, message)
+    }
+
+    /// The invoice fails with BOE-0021: its number is taken in SnelStart by a booking that
+    /// is not (provably) this invoice's.
+    fn conflict(&self, job: &SyncJob, message: String) -> Step {
+        let hint = hint_for_code(Some("BOE-0021"));
+        let item = self.item(
+            job,
+            NoticeKind::InvoiceFailed,
+            message.clone(),
+            Some("BOE-0021".to_owned()),
+            Some(hint.clone()),
+        );
+        Step::Done(
+            Outcome::Failed {
+                error: message.clone(),
+                hint: Some(hint),
+                snelstart_code: Some("BOE-0021".to_owned()),
+                class: ErrorClass::Data,
+            },
+            message,
+            Some(item),
+        )
     }
 
     fn item(
@@ -643,7 +723,16 @@ where
         lookup_pending: bool,
     ) -> Result<Step, StoreError> {
         let now = self.clock.now();
-        match classify(error, claim.attempts, self.config.max_backoff) {
+        let next = match classify(error, claim.attempts, self.config.max_backoff) {
+            // A refusal while the outcome of an earlier write is still unknown (the look-up
+            // itself refused) does not settle it: keep looking, never fail blindly.
+            NextStep::Fail if lookup_pending => NextStep::Retry {
+                after: backoff(claim.attempts, self.config.max_backoff),
+                lookup: true,
+            },
+            next => next,
+        };
+        match next {
             NextStep::Retry { after, lookup } => {
                 let failing_since = claim.failing_since.unwrap_or(now);
                 let notice = (now - failing_since >= chrono_duration(self.config.notify_transient_after)).then(|| {
@@ -658,7 +747,7 @@ where
                 let message = error.to_string();
                 Ok(Step::Done(
                     Outcome::Retry {
-                        next_attempt_at: now + chrono_duration(after),
+                        next_attempt_at: later(now, after),
                         error: message.clone(),
                         snelstart_code: None,
                         needs_lookup: lookup || lookup_pending,
@@ -910,6 +999,40 @@ where
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
+}
+
+/// The code of the store's refusal of a SnelStart id that another invoice holds.
+pub const SNELSTART_ID_TAKEN: &str = "snelstart_id_taken";
+
+/// Polls a future, turning a panic into an error (`futures`' `catch_unwind` without the
+/// dependency; the future is boxed so that no unsafe pin projection is needed).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.get_mut().0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// What an invoice would be in SnelStart, to compare with a booking found there.
+struct Ours<'a> {
+    number: &'a str,
+    total: Decimal,
+    klant_id: Option<&'a str>,
+}
+
+/// Whether `number` could have been posted (SnelStart refuses an empty or too long
+/// factuurnummer, and so does `plan_booking` before posting): only then is a look-up
+/// meaningful.
+fn lookup_able(number: &str) -> bool {
+    !number.is_empty() && number.chars().count() <= MAX_INVOICE_NUMBER
 }
 
 enum EnsureError {

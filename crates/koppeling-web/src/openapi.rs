@@ -37,7 +37,7 @@ fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
             "401" => "Missing or wrong bearer token",
             "404" => "Unknown administratie or id",
             "409" => {
-                "Conflicts with the sync state (e.g. `invoice_locked`, `not_failed`, `code_taken`, `email_taken`)"
+                "Conflicts with the sync state or a uniqueness rule (e.g. `invoice_locked`, `outcome_unknown` while the outcome of a booking is being looked up, `number_taken` for a final invoice number already used, `not_failed`, `code_taken`, `email_taken`)"
             }
             "422" => "Well-formed but a rule is violated; `problems` lists every one",
             "503" => "SnelStart could not be reached",

@@ -210,6 +210,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                         "{} {}: waiting (koppeling paused)",
                         r.administratie, r.invoice_id
                     ),
+                    Outcome::Unqueued => println!(
+                        "{} {}: not sent (relation no longer ticked)",
+                        r.administratie, r.invoice_id
+                    ),
                 }
             }
             println!(

@@ -29,7 +29,7 @@ impl Metrics {
             Outcome::Failed { .. } => &self.failed,
             Outcome::Skipped { .. } => &self.skipped,
             Outcome::Retry { .. } => &self.retried,
-            Outcome::Release { .. } => &self.released,
+            Outcome::Release { .. } | Outcome::Unqueued => &self.released,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let secs = took.as_secs_f64();

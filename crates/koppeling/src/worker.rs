@@ -304,6 +304,7 @@ impl PassSummary {
                 Outcome::Skipped { .. } => kind == "skipped",
                 Outcome::Retry { .. } => kind == "retry",
                 Outcome::Release { .. } => kind == "released",
+                Outcome::Unqueued => kind == "unqueued",
             })
             .count()
     }

@@ -274,6 +274,7 @@ fn after_an_unknown_outcome_a_booking_found_by_number_is_adopted_without_posting
             assert_eq!(number, "2026-001");
             ready(Ok(Some(RemoteBooking {
                 id: "boeking-1".into(),
+                number: Some("2026-001".into()),
                 klant_id: Some("rel-guid".into()),
                 total: Some(dec!(121.0)),
             })))
@@ -317,6 +318,7 @@ fn boe_0021_with_a_matching_booking_is_adopted() {
     accounting.expect_find_booking().times(1).returning(|_, _| {
         ready(Ok(Some(RemoteBooking {
             id: "existing".into(),
+            number: Some("2026-001".into()),
             klant_id: Some("REL-GUID".into()),
             total: Some(dec!(121)),
         })))
@@ -343,6 +345,7 @@ fn boe_0021_with_another_total_fails_with_a_clear_reason() {
     accounting.expect_find_booking().returning(|_, _| {
         ready(Ok(Some(RemoteBooking {
             id: "other".into(),
+            number: Some("2026-001".into()),
             klant_id: Some("rel-guid".into()),
             total: Some(dec!(50)),
         })))
@@ -859,4 +862,233 @@ fn a_refused_subscription_key_is_probed_and_every_koppeling_resumes_when_it_work
         futures::executor::block_on(sut.probe_subscription()).unwrap(),
         "accepted: resumed"
     );
+}
+
+// ---- The exactly-once invariants (docs/architecture.md, "Invariants") ----
+
+fn found(number: &str, klant: Option<&str>, total: Option<rust_decimal::Decimal>) -> RemoteBooking {
+    RemoteBooking {
+        id: "found-guid".into(),
+        number: Some(number.into()),
+        klant_id: klant.map(Into::into),
+        total,
+    }
+}
+
+fn expect_failed_boe_0021(outcome: &Outcome) {
+    match outcome {
+        Outcome::Failed {
+            snelstart_code,
+            class,
+            ..
+        } => {
+            assert_eq!(snelstart_code.as_deref(), Some("BOE-0021"));
+            assert_eq!(*class, ErrorClass::Data);
+        }
+        other => panic!("expected failed with BOE-0021, got {other:?}"),
+    }
+}
+
+#[test]
+fn adoption_requires_number_klant_and_total_all_known_and_equal() {
+    // (found booking, adopted?) — our invoice: 2026-001, klant rel-guid, total 121.00.
+    let table: Vec<(RemoteBooking, bool)> = vec![
+        (found("2026-001", Some("rel-guid"), Some(dec!(121))), true),
+        (
+            found("2026-001", Some("REL-GUID"), Some(dec!(121.0000))),
+            true,
+        ),
+        (found("2026-001", None, Some(dec!(121))), false),
+        (found("2026-001", Some("rel-guid"), None), false),
+        (
+            found("2026-001", Some("other-guid"), Some(dec!(121))),
+            false,
+        ),
+        (
+            found("2026-001", Some("rel-guid"), Some(dec!(121.01))),
+            false,
+        ),
+        (found("2026-00l", Some("rel-guid"), Some(dec!(121))), false),
+    ];
+    for (booking, adopted) in table {
+        let (store, _) = with_store(job("1001", Some(current_link())));
+        let mut accounting = MockAccounting::new();
+        let answer = booking.clone();
+        accounting
+            .expect_find_booking()
+            .times(1)
+            .returning(move |_, _| ready(Ok(Some(answer.clone()))));
+        accounting.expect_book_sale().never();
+        let report = run(&sut(store, accounting), &claim(1, true));
+        if adopted {
+            assert_eq!(
+                report.outcome,
+                Outcome::Synced {
+                    snelstart_id: "found-guid".into()
+                },
+                "{booking:?}"
+            );
+        } else {
+            expect_failed_boe_0021(&report.outcome);
+        }
+    }
+}
+
+#[test]
+fn without_a_relatie_link_a_found_booking_is_someone_elses() {
+    // No link: this invoice was never posted (the relatie comes first), so a booking with
+    // its number is another's, however well the total matches.
+    let (store, _) = with_store(job("1001", None));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_find_booking().returning(|_, _| {
+        ready(Ok(Some(found(
+            "2026-001",
+            Some("rel-guid"),
+            Some(dec!(121)),
+        ))))
+    });
+    accounting.expect_book_sale().never();
+    accounting.expect_create_relatie().never();
+    let report = run(&sut(store, accounting), &claim(1, true));
+    expect_failed_boe_0021(&report.outcome);
+}
+
+#[test]
+fn the_outcome_is_settled_first_even_when_the_relation_was_unticked() {
+    let mut unticked = job("1001", Some(current_link()));
+    unticked.relation.snelstart_enabled = false;
+    // Found: adopted (it is in SnelStart, so it shows as synced).
+    let (store, _) = with_store(unticked.clone());
+    let mut accounting = MockAccounting::new();
+    accounting.expect_find_booking().times(1).returning(|_, _| {
+        ready(Ok(Some(found(
+            "2026-001",
+            Some("rel-guid"),
+            Some(dec!(121)),
+        ))))
+    });
+    let report = run(&sut(store, accounting), &claim(1, true));
+    assert!(matches!(report.outcome, Outcome::Synced { .. }));
+    // Not found: out of the queue, nothing posted.
+    let (store, _) = with_store(unticked);
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_find_booking()
+        .times(1)
+        .returning(|_, _| ready(Ok(None)));
+    accounting.expect_book_sale().never();
+    let report = run(&sut(store, accounting), &claim(1, true));
+    assert_eq!(report.outcome, Outcome::Unqueued);
+}
+
+#[test]
+fn a_refused_look_up_keeps_the_outcome_unknown_instead_of_failing() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_find_booking().returning(|_, _| {
+        ready(Err(AccountingError::Rejected {
+            code: None,
+            message: "bad request".into(),
+        }))
+    });
+    accounting.expect_book_sale().never();
+    let report = run(&sut(store, accounting), &claim(2, true));
+    match report.outcome {
+        Outcome::Retry { needs_lookup, .. } => assert!(needs_lookup),
+        other => panic!("expected a retry with a look-up, got {other:?}"),
+    }
+    assert!(recorded.lock().unwrap().notices.is_empty());
+}
+
+#[test]
+fn a_panicking_attempt_releases_its_claim_for_a_look_up() {
+    let (store, recorded) = with_store(job("1001", Some(current_link())));
+    let mut accounting = MockAccounting::new();
+    accounting
+        .expect_book_sale()
+        .returning(|_, _, _| panic!("an answer nobody foresaw"));
+    let report = run(&sut(store, accounting), &claim(0, false));
+    match &report.outcome {
+        Outcome::Retry {
+            needs_lookup,
+            next_attempt_at,
+            error,
+            ..
+        } => {
+            assert!(needs_lookup, "the panic may have come after the POST");
+            assert!(*next_attempt_at > now());
+            assert!(error.contains("an answer nobody foresaw"), "{error}");
+        }
+        other => panic!("expected a retry, got {other:?}"),
+    }
+    assert_eq!(recorded.lock().unwrap().outcomes.len(), 1, "recorded once");
+}
+
+#[test]
+fn an_absurd_retry_after_is_clamped_to_an_hour() {
+    for retry_after in [
+        Duration::MAX,
+        Duration::from_secs(u64::MAX / 2),
+        Duration::from_secs(7200),
+    ] {
+        let (store, _) = with_store(job("1001", Some(current_link())));
+        let mut accounting = MockAccounting::new();
+        accounting.expect_book_sale().returning(move |_, _, _| {
+            ready(Err(AccountingError::Transient {
+                retry_after: Some(retry_after),
+                message: "429".into(),
+            }))
+        });
+        let report = run(&sut(store, accounting), &claim(0, false));
+        match report.outcome {
+            Outcome::Retry {
+                next_attempt_at, ..
+            } => assert_eq!(next_attempt_at, now() + chrono::Duration::hours(1)),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_booking_id_another_invoice_holds_fails_this_one_instead() {
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let mut store = MockStore::new();
+    let the_job = job("1001", Some(current_link()));
+    store
+        .expect_load_job()
+        .returning(move |_| ready(Ok(Some(the_job.clone()))));
+    let rec = recorded.clone();
+    store
+        .expect_finish()
+        .times(2)
+        .returning(move |_, _, outcome, _, notice| {
+            let mut r = rec.lock().unwrap();
+            r.outcomes.push(outcome.clone());
+            if let Some(n) = notice {
+                r.notices.push(n.clone());
+            }
+            if matches!(outcome, Outcome::Synced { .. }) {
+                ready(Err(StoreError::Conflict {
+                    code: SNELSTART_ID_TAKEN.into(),
+                    message: "SnelStart booking found-guid belongs to invoice inv-0".into(),
+                    field: None,
+                }))
+            } else {
+                ready(Ok(true))
+            }
+        });
+    let mut accounting = MockAccounting::new();
+    accounting.expect_find_booking().returning(|_, _| {
+        ready(Ok(Some(found(
+            "2026-001",
+            Some("rel-guid"),
+            Some(dec!(121)),
+        ))))
+    });
+    let report = run(&sut(store, accounting), &claim(1, true));
+    expect_failed_boe_0021(&report.outcome);
+    let r = recorded.lock().unwrap();
+    assert!(matches!(r.outcomes[0], Outcome::Synced { .. }));
+    expect_failed_boe_0021(&r.outcomes[1]);
+    assert_eq!(r.notices.len(), 1, "the Beheerder is told once");
 }

@@ -40,6 +40,14 @@ pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Whether `err` (as the store reports it) is a unique-constraint violation.
+pub(crate) fn is_unique_error(err: &StoreError) -> bool {
+    match err {
+        StoreError::Other(e) => e.downcast_ref::<DbErr>().is_some_and(is_unique_violation),
+        _ => false,
+    }
+}
+
 /// Whether `err` is a foreign-key violation.
 pub(crate) fn is_fk_violation(err: &DbErr) -> bool {
     matches!(

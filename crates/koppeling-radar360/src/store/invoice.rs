@@ -197,6 +197,8 @@ pub(super) async fn read_invoice(
 /// * failed or skipped: queued again when final and the relation is ticked (also by an
 ///   identical PUT: the cause may have been fixed elsewhere, e.g. in the relation);
 ///   a draft loses the state;
+/// * the outcome of a booking unknown (`needs_lookup`, in any state): a changed PUT is
+///   refused with `outcome_unknown` until the look-up has settled it;
 /// * queued: an identical PUT changes nothing (its back-off stays, so repeated PUTs cannot
 ///   defeat SnelStart's `Retry-After`); a changed one is queued afresh when final and
 ///   ticked, and loses the state otherwise (a draft, or moved to an un-ticked relation).
@@ -214,6 +216,21 @@ fn next_sync(
         });
     };
     let same = old_invoice == new;
+    // Invariant: an invoice cannot change while the outcome of its booking is unknown: the
+    // look-up goes by the number that may have been posted, and a changed invoice would be
+    // booked next to it (product.md §4).
+    if sync.needs_lookup && !same {
+        return Err(StoreError::Conflict {
+            code: "outcome_unknown".into(),
+            message: format!(
+                "invoice {} may already be in SnelStart (the answer to an earlier attempt was \
+                 lost) and cannot be changed until the koppeling has looked it up; try again in \
+                 a few seconds",
+                new.id
+            ),
+            field: None,
+        });
+    }
     match sync.status {
         Some(SyncStatus::Synced | SyncStatus::InProgress) => {
             if same {
@@ -311,8 +328,8 @@ pub(super) async fn put_invoice(
     ];
     values.extend(sync_values(st, &sync));
     let state = sync.state(now)?;
-    let put = if existing.is_some() {
-        db::exec(
+    let (put, written) = if existing.is_some() {
+        let written = db::exec(
             &*tx,
             st.db.st(
                 "UPDATE invoices SET number = $3, relation_id = $4, date = $5, \
@@ -326,10 +343,10 @@ pub(super) async fn put_invoice(
             ),
             "writing the invoice",
         )
-        .await?;
-        Put::Replaced
+        .await;
+        (Put::Replaced, written)
     } else {
-        db::exec(
+        let written = db::exec(
             &*tx,
             st.db.st(
                 "INSERT INTO invoices (adm, id, number, relation_id, date, payment_term_days, \
@@ -342,14 +359,58 @@ pub(super) async fn put_invoice(
             ),
             "writing the invoice",
         )
-        .await?;
-        Put::Created
+        .await;
+        (Put::Created, written)
     };
+    match written {
+        Ok(_) => {}
+        // Invariant I4: the unique index decides (no extra read on the happy path).
+        Err(error) if db::is_unique_error(&error) => {
+            drop(tx);
+            return Err(number_taken(st, adm, invoice).await);
+        }
+        Err(error) => return Err(error),
+    }
     tx.commit().await?;
     if newly_queued {
         st.wake();
     }
     Ok((put, state))
+}
+
+/// Invariant I4 (docs/architecture.md): the number of a final invoice is unique within its
+/// administratie (drafts may share one; a failed or skipped final invoice keeps its number).
+/// The unique index `invoices_final_number` holds it under concurrency; this names the field
+/// and, when it can, the invoice that holds the number.
+async fn number_taken(st: &SeaOrmStore, adm: &AdministratieCode, invoice: &Invoice) -> StoreError {
+    let holder = db::one(
+        &st.db.conn,
+        st.db.st(
+            "SELECT id FROM invoices WHERE adm = $1 AND number = $2 AND status = 'final' AND id <> $3",
+            vec![
+                s(adm.as_str()),
+                s(invoice.number.as_str()),
+                s(invoice.id.as_str()),
+            ],
+        ),
+        "reading the invoice that holds the number",
+    )
+    .await
+    .ok()
+    .flatten()
+    .and_then(|row| col::<String>(&row, "id").ok());
+    let by = holder
+        .map(|id| format!(" by invoice {id}"))
+        .unwrap_or_default();
+    StoreError::Conflict {
+        code: "number_taken".into(),
+        message: format!(
+            "number {:?} is already used{by}, a final invoice of this administratie; SnelStart \
+             holds each factuurnummer once",
+            invoice.number
+        ),
+        field: Some("number".into()),
+    }
 }
 
 /// The 14 sync columns as values, in `COLUMNS` order (`sync_status` … `sync_updated_at`).

@@ -333,7 +333,7 @@ fn log_fields(outcome: &Outcome) -> Option<(&'static str, Option<&'static str>, 
         Outcome::Retry { snelstart_code, .. } => {
             Some(("retry", Some("transient"), snelstart_code.clone()))
         }
-        Outcome::Release { .. } => None,
+        Outcome::Release { .. } | Outcome::Unqueued => None,
     }
 }
 
@@ -351,9 +351,12 @@ impl Params {
 ///
 /// * synced: `snelstart_id` set; error, hint, class, code, back-off, lookup and the failure
 ///   run cleared;
-/// * failed: error, hint, code and class set; the lookup flag is kept (a later retry then
-///   looks the invoice up first, which is never wrong);
-/// * skipped: the reason as error;
+/// * failed: error, hint, code and class set; the lookup flag is cleared (the domain fails
+///   an invoice only once the outcome of its earlier writes is settled: the invariant
+///   "outcome unknown ⇔ `needs_lookup`" holds);
+/// * skipped: the reason as error; the lookup flag cleared likewise;
+/// * unqueued: no sync state (as un-ticking leaves a queued invoice), lookup flag cleared,
+///   no attempt counted;
 /// * retry: queued with its back-off, class transient, the lookup flag and failure run as
 ///   given;
 /// * release: queued again now, no attempt counted, the lookup flag as given, the rest kept.
@@ -363,6 +366,14 @@ fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime
     let none_ts = || st.db.ts_opt(None);
     let (status, snelstart_id, error, hint, class, code, next, lookup, failing, due) = match outcome
     {
+        Outcome::Unqueued => {
+            return format!(
+                "sync_status = NULL, next_attempt_at = NULL, needs_lookup = {}, due_at = NULL, \
+                 sync_error = NULL, sync_hint = NULL, error_class = NULL, snelstart_code = NULL, \
+                 failing_since = NULL, {common}",
+                q.p(b(false)),
+            );
+        }
         Outcome::Release { needs_lookup } => {
             return format!(
                 "sync_status = 'queued', next_attempt_at = {}, needs_lookup = {}, due_at = {now_p}, \
@@ -396,7 +407,7 @@ fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime
             Some(class.as_str()),
             snelstart_code.clone(),
             None,
-            None,
+            Some(false),
             None,
             None,
         ),
@@ -408,7 +419,7 @@ fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime
             None,
             None,
             None,
-            None,
+            Some(false),
             None,
             None,
         ),
@@ -458,7 +469,45 @@ fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime
 /// PostgreSQL, lock) its koppeling row for every booking.
 const LAST_SYNC_GRANULARITY_SECS: i64 = 1;
 
+/// Records the outcome of `claim`'s attempt, fenced by its lease; `false` when the lease
+/// was lost. A `Synced` outcome whose id another invoice of the administratie holds is
+/// refused with `Conflict { code: "snelstart_id_taken" }` and writes nothing (the unique
+/// index `invoices_snelstart_id` decides, so concurrent finishes cannot both win).
 pub(super) async fn finish(
+    st: &SeaOrmStore,
+    claim: &Claim,
+    now: DateTime<Utc>,
+    outcome: &Outcome,
+    log_message: &str,
+    notice: Option<&NotificationItem>,
+) -> R<bool> {
+    let result = finish_fenced(st, claim, now, outcome, log_message, notice).await;
+    match (result, outcome) {
+        (Err(error), Outcome::Synced { snelstart_id }) if db::is_unique_error(&error) => {
+            let holder = db::one(
+                &st.db.conn,
+                st.db.st(
+                    "SELECT id FROM invoices WHERE adm = $1 AND snelstart_id = $2",
+                    vec![s(claim.administratie.as_str()), s(snelstart_id.as_str())],
+                ),
+                "reading the invoice that holds the booking",
+            )
+            .await?;
+            let holder: Option<String> = holder.map(|row| col(&row, "id")).transpose()?;
+            Err(StoreError::Conflict {
+                code: "snelstart_id_taken".into(),
+                message: format!(
+                    "SnelStart booking {snelstart_id} belongs to invoice {}",
+                    holder.as_deref().unwrap_or("(another invoice)")
+                ),
+                field: None,
+            })
+        }
+        (result, _) => result,
+    }
+}
+
+async fn finish_fenced(
     st: &SeaOrmStore,
     claim: &Claim,
     now: DateTime<Utc>,

@@ -218,9 +218,12 @@ pub(super) async fn set_relation_snelstart(
                     "UPDATE invoices SET sync_status = NULL, next_attempt_at = NULL, due_at = NULL, \
                      sync_updated_at = $1, sync_error = NULL, sync_hint = NULL, error_class = NULL, \
                      snelstart_code = NULL, failing_since = NULL \
-                     WHERE adm = $2 AND relation_id = $3 AND sync_status = 'queued'",
-                    vec![st.db.ts(now), s(adm.as_str()), s(id.as_str())],
+                     WHERE adm = $2 AND relation_id = $3 AND sync_status = 'queued' \
+                     AND needs_lookup = $4",
+                    vec![st.db.ts(now), s(adm.as_str()), s(id.as_str()), b(false)],
                 ),
+                // An invoice whose outcome is unknown stays queued: the look-up settles it
+                // (synced when it is in SnelStart, out of the queue otherwise).
                 "un-queueing the relation's invoices",
             )
             .await?;

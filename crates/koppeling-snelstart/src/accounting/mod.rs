@@ -427,13 +427,26 @@ impl Accounting for SnelStartAccounting {
             .verkoopfacturen_by_nummer(&target(conn), invoice_number)
             .await
             .map_err(|e| classify(e, Op::Read))?;
-        Ok(rows.into_iter().find_map(|f| {
-            Some(RemoteBooking {
-                id: f.verkoop_boeking?.id?,
-                klant_id: f.relatie.and_then(|r| r.id),
-                total: f.factuur_bedrag.map(|a| a.0),
+        // SnelStart's `eq` may match regardless of case: prefer the row with exactly this
+        // number; the domain adopts only an exact match.
+        let mut found: Vec<RemoteBooking> = rows
+            .into_iter()
+            .filter_map(|f| {
+                Some(RemoteBooking {
+                    id: f.verkoop_boeking?.id?,
+                    number: f.factuurnummer,
+                    klant_id: f.relatie.and_then(|r| r.id),
+                    total: f.factuur_bedrag.map(|a| a.0),
+                })
             })
-        }))
+            .collect();
+        let exact = found
+            .iter()
+            .position(|b| b.number.as_deref() == Some(invoice_number));
+        Ok(match exact {
+            Some(at) => Some(found.swap_remove(at)),
+            None => found.into_iter().next(),
+        })
     }
 }
 

@@ -15,7 +15,9 @@ use crate::dto::{InvoiceResponse, PutInvoiceBody};
 use crate::error::ApiError;
 
 /// `PUT /administraties/{adm}/invoices/{id}`: 409 `invoice_locked` when it is synced or in
-/// progress and the content changes.
+/// progress and the content changes, `outcome_unknown` while the outcome of its booking is
+/// being looked up, `number_taken` (field `number`) when another final invoice has the
+/// number.
 pub(crate) async fn put_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
     params: PathParams,

@@ -1,0 +1,40 @@
+//! The exactly-once invariants the schema can hold on its own (docs/architecture.md,
+//! "Invariants"): a final invoice's number is unique within its administratie, and a
+//! SnelStart booking id belongs to at most one invoice of an administratie.
+//!
+//! A database that already breaks either (two final invoices sharing a number, written
+//! before this rule) stops the migration with the index's name; resolve the duplicates (make
+//! one a draft or renumber it) and migrate again. Nothing is changed silently.
+
+use sea_orm_migration::prelude::*;
+
+use super::run_script;
+
+pub(super) struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261204_000001_exactly_once"
+    }
+}
+
+const UP: &str = r"
+CREATE UNIQUE INDEX invoices_final_number ON invoices (adm, number) WHERE status = 'final';
+CREATE UNIQUE INDEX invoices_snelstart_id ON invoices (adm, snelstart_id) WHERE snelstart_id IS NOT NULL;
+";
+
+const DOWN: &str = r"
+DROP INDEX invoices_snelstart_id;
+DROP INDEX invoices_final_number;
+";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_script(manager, UP).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_script(manager, DOWN).await
+    }
+}
