@@ -4,6 +4,7 @@
 mod basics;
 mod claims;
 mod helpers;
+mod invariants;
 mod notices;
 mod queueing;
 
@@ -60,4 +61,7 @@ scenarios!(
     claims::a_batch_of_jobs_loads_like_single_jobs,
     notices::notices_become_notifications_and_dedupe,
     notices::mail_delivery_bookkeeping,
+    invariants::a_final_invoice_number_is_unique,
+    invariants::an_invoice_whose_outcome_is_unknown_cannot_change,
+    invariants::a_snelstart_id_belongs_to_one_invoice,
 );

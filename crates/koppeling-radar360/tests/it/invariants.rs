@@ -1,0 +1,193 @@
+//! The exactly-once invariants the store holds (docs/architecture.md, "Invariants"):
+//! I2 no change while the outcome is unknown, I3 an un-tick keeps such an invoice queued,
+//! I4 a final invoice's number is unique, I6 a SnelStart id belongs to one invoice.
+
+use koppeling_domain::invoice::InvoiceStatus;
+use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
+use koppeling_domain::ports::{Claim, Outcome, Store, StoreError, SyncStatus};
+use koppeling_domain::relation::RelatieCode;
+use koppeling_radar360::SeaOrmStore;
+
+use crate::helpers::{Harness, adm, administratie, invoice, now, relation, rid, secs};
+
+async fn active(s: &SeaOrmStore, code: &str) -> koppeling_domain::ids::AdministratieCode {
+    let a = administratie(s, code).await;
+    s.put_koppeling(
+        &a,
+        &KoppelingSettings::default(),
+        Some(ConnectionKey::new("k".into()).unwrap()),
+    )
+    .await
+    .unwrap();
+    s.set_koppeling_active(&a, true).await.unwrap();
+    s.put_relation(&a, &relation("r1", "1")).await.unwrap();
+    s.set_relation_snelstart(&a, &rid("r1"), RelatieCode::from_i32(1))
+        .await
+        .unwrap();
+    a
+}
+
+fn conflict_code(error: StoreError) -> (String, Option<String>, String) {
+    match error {
+        StoreError::Conflict {
+            code,
+            field,
+            message,
+        } => (code, field, message),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+async fn claim_one(s: &SeaOrmStore, t: chrono::DateTime<chrono::Utc>) -> Claim {
+    let mut claims = s.claim_due("w", t, t + secs(60), 1, None).await.unwrap();
+    assert_eq!(claims.len(), 1, "one invoice due");
+    claims.remove(0)
+}
+
+pub async fn a_final_invoice_number_is_unique(h: Harness) {
+    let s = &h.store;
+    let a = active(s, "a").await;
+    let mut first = invoice("f1", "r1", InvoiceStatus::Final);
+    first.number = "2026-1".into();
+    s.put_invoice(&a, &first).await.unwrap();
+
+    let mut second = invoice("f2", "r1", InvoiceStatus::Final);
+    second.number = "2026-1".into();
+    let (code, field, message) = conflict_code(s.put_invoice(&a, &second).await.unwrap_err());
+    assert_eq!(code, "number_taken");
+    assert_eq!(field.as_deref(), Some("number"));
+    assert!(message.contains("f1"), "names the holder: {message}");
+    assert!(
+        s.get_invoice(&a, &rid("f2")).await.unwrap().is_none(),
+        "nothing written"
+    );
+
+    // Drafts may share it; another administratie may use it.
+    second.status = InvoiceStatus::Draft;
+    s.put_invoice(&a, &second).await.unwrap();
+    let b = active(s, "b").await;
+    let mut elsewhere = invoice("f1", "r1", InvoiceStatus::Final);
+    elsewhere.number = "2026-1".into();
+    s.put_invoice(&b, &elsewhere).await.unwrap();
+    // The draft cannot become final with it; it stays the draft.
+    second.status = InvoiceStatus::Final;
+    let (code, _, _) = conflict_code(s.put_invoice(&a, &second).await.unwrap_err());
+    assert_eq!(code, "number_taken");
+    let (stored, _) = s.get_invoice(&a, &rid("f2")).await.unwrap().unwrap();
+    assert_eq!(stored.status, InvoiceStatus::Draft);
+    // Renumbered, it is fine.
+    second.number = "2026-2".into();
+    s.put_invoice(&a, &second).await.unwrap();
+}
+
+pub async fn an_invoice_whose_outcome_is_unknown_cannot_change(h: Harness) {
+    let s = &h.store;
+    let a = active(s, "a").await;
+    let inv = invoice("f1", "r1", InvoiceStatus::Final);
+    s.put_invoice(&a, &inv).await.unwrap();
+    let t = now();
+    let c = claim_one(s, t).await;
+    // The booking's answer was lost.
+    assert!(
+        s.finish(
+            &c,
+            t,
+            &Outcome::Retry {
+                next_attempt_at: t + secs(2),
+                error: "connection dropped".into(),
+                snelstart_code: None,
+                needs_lookup: true,
+                failing_since: t,
+            },
+            "lost",
+            None,
+        )
+        .await
+        .unwrap()
+    );
+    let mut renumbered = inv.clone();
+    renumbered.number = "F-other".into();
+    let (code, _, _) = conflict_code(s.put_invoice(&a, &renumbered).await.unwrap_err());
+    assert_eq!(code, "outcome_unknown");
+    let mut draft = inv.clone();
+    draft.status = InvoiceStatus::Draft;
+    let (code, _, _) = conflict_code(s.put_invoice(&a, &draft).await.unwrap_err());
+    assert_eq!(code, "outcome_unknown");
+    s.put_invoice(&a, &inv).await.expect("the same PUT again");
+
+    // Un-ticking keeps it queued: the look-up must still settle it.
+    s.set_relation_snelstart(&a, &rid("r1"), None)
+        .await
+        .unwrap();
+    let (_, state) = s.get_invoice(&a, &rid("f1")).await.unwrap().unwrap();
+    assert_eq!(state.unwrap().status, SyncStatus::Queued);
+
+    // Settled as "not in SnelStart" for an un-ticked relation: out of the queue, free to
+    // change again.
+    let c = claim_one(s, t + secs(3)).await;
+    assert!(c.needs_lookup);
+    assert!(
+        s.finish(&c, t + secs(3), &Outcome::Unqueued, "not ticked", None)
+            .await
+            .unwrap()
+    );
+    let (_, state) = s.get_invoice(&a, &rid("f1")).await.unwrap().unwrap();
+    assert!(state.is_none(), "no sync state, as an un-tick leaves it");
+    s.put_invoice(&a, &renumbered)
+        .await
+        .expect("settled: may change");
+}
+
+pub async fn a_snelstart_id_belongs_to_one_invoice(h: Harness) {
+    let s = &h.store;
+    let a = active(s, "a").await;
+    s.put_invoice(&a, &invoice("f1", "r1", InvoiceStatus::Final))
+        .await
+        .unwrap();
+    s.put_invoice(&a, &invoice("f2", "r1", InvoiceStatus::Final))
+        .await
+        .unwrap();
+    let t = now();
+    let claims = s.claim_due("w", t, t + secs(60), 2, None).await.unwrap();
+    assert_eq!(claims.len(), 2);
+    let synced = |id: &str| Outcome::Synced {
+        snelstart_id: id.to_owned(),
+    };
+    assert!(
+        s.finish(&claims[0], t, &synced("guid-1"), "ok", None)
+            .await
+            .unwrap()
+    );
+    let (code, _, message) = conflict_code(
+        s.finish(&claims[1], t, &synced("guid-1"), "ok", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, "snelstart_id_taken");
+    assert!(message.contains(claims[0].invoice_id.as_str()), "{message}");
+    let (_, state) = s
+        .get_invoice(&a, &claims[1].invoice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.unwrap().status,
+        SyncStatus::InProgress,
+        "nothing written; the claim is still held"
+    );
+    // The same id in another administratie is another booking.
+    let b = active(s, "b").await;
+    s.put_invoice(&b, &invoice("f1", "r1", InvoiceStatus::Final))
+        .await
+        .unwrap();
+    let c = s
+        .claim_due("w", t, t + secs(60), 5, Some(adm("b")))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        s.finish(&c, t, &synced("guid-1"), "ok", None)
+            .await
+            .unwrap()
+    );
+}
