@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod faults;
 mod helpers;
+mod hostile;
 mod sync;
 mod ui;

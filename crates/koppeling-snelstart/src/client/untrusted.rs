@@ -96,7 +96,7 @@ fn seconds_of(text: &str) -> Option<Duration> {
         Some(Duration::ZERO)
     } else {
         // Saturates: +inf and anything beyond the maximum become the maximum.
-        Some(Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX))
+        Some(Duration::try_from_secs_f64(value.trunc()).unwrap_or(Duration::MAX))
     }
 }
 
