@@ -301,17 +301,27 @@ mod tests {
             );
         }
         // Garbage is ignored: no Retry-After at all.
-        let got = classify(api(429, Some("-5"), ""), Op::Read);
-        assert!(
-            matches!(
-                got,
-                AccountingError::Transient {
-                    retry_after: None,
-                    ..
-                }
+        for (header, body) in [
+            (Some("-5"), ""),
+            (
+                Some("1e309"),
+                "Rate limit is exceeded. Try again in 1e309 seconds.",
             ),
-            "{got:?}"
-        );
+            (None, "Rate limit is exceeded. Try again in -5 seconds."),
+            (None, "Rate limit is exceeded. Try again in 12abc seconds."),
+        ] {
+            let got = classify(api(429, header, body), Op::Read);
+            assert!(
+                matches!(
+                    got,
+                    AccountingError::Transient {
+                        retry_after: None,
+                        ..
+                    }
+                ),
+                "{header:?} {body:?} → {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -282,7 +282,8 @@ fn seconds_in_text(text: &str) -> Option<Duration> {
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    if digits.is_empty() {
+    // "Try again in 1e309 seconds." is not 1 second: the digits must be the whole number.
+    if digits.is_empty() || !lower[at + digits.len()..].starts_with(" second") {
         return None;
     }
     // More digits than fit in a u64 still mean "a long time".
