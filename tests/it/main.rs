@@ -6,5 +6,6 @@ mod crash;
 mod exactly_once;
 mod faults;
 mod helpers;
+mod hostile;
 mod sync;
 mod ui;

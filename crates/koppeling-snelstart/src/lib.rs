@@ -14,8 +14,13 @@
 //! | 404 and other 4xx | `Rejected` | same |
 //! | 429 | `Transient { retry_after }` | same |
 //! | 408, 5xx, timeout, broken connection, unreadable 2xx | `Transient` | `UnknownOutcome` |
+//! | a body over 1 MiB (2xx or error), a 3xx (never followed) | `Transient` | `UnknownOutcome` |
+//! | a 2xx whose id (booking, relatie, ledger, journal, land) is not a GUID | `Transient` | `UnknownOutcome` |
 //! | connection refused (nothing sent) | `Transient` | `Transient` |
 //! | own per-administratie limit would wait > 2 s | `Transient { retry_after }` | same |
+//!
+//! Every `retry_after` is at most an hour (`Retry-After` as seconds or an HTTP-date; garbage
+//! is ignored) and a token is trusted for at most a day, whatever `expires_in` says.
 
 pub mod client;
 

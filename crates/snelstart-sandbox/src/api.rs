@@ -290,6 +290,33 @@ pub async fn api(
             a.window = Some((start, count + 1));
         }
     }
+    // Hostile answers, each aimed and counted (README "Hostile answers").
+    if let Some(f) = shared.fire(|f| &mut f.retry_after, template, &admin.key) {
+        lock(&admin.inner).count(template, 429);
+        let mut r = respond_json(
+            StatusCode::TOO_MANY_REQUESTS,
+            &gateway(
+                429,
+                format!("Rate limit is exceeded. Try again in {} seconds.", f.value),
+            ),
+        );
+        if let Ok(value) = HeaderValue::from_bytes(f.value.as_bytes()) {
+            r.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return r;
+    }
+    if let Some(f) = shared.fire(|f| &mut f.redirect, template, &admin.key) {
+        let status = StatusCode::from_u16(f.status)
+            .ok()
+            .filter(StatusCode::is_redirection)
+            .unwrap_or(StatusCode::FOUND);
+        lock(&admin.inner).count(template, status.as_u16());
+        let mut r = respond(status, Vec::new());
+        if let Ok(value) = HeaderValue::from_bytes(f.location.as_bytes()) {
+            r.headers_mut().insert(header::LOCATION, value);
+        }
+        return r;
+    }
     if shared.draw(faults.error_rate) {
         lock(&admin.inner).count(template, 503);
         return respond_json(
@@ -308,12 +335,15 @@ pub async fn api(
     } else {
         Ok(Value::Null)
     };
-    let reply = {
+    let mut reply = {
         let mut a = lock(&admin.inner);
         let reply = handle(&mut a, route, &params, parsed, path);
         a.count(template, reply.status);
         reply
     };
+    if (200..300).contains(&reply.status) {
+        hostile_success(&shared, &mut reply, template, &admin.key);
+    }
     if reply.write
         && shared.draw(faults.lost_response_rate)
         && let Some(Extension(kill)) = kill
@@ -324,6 +354,21 @@ pub async fn api(
     }
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     respond(status, reply.body)
+}
+
+/// The hostile faults of a success answer: a committed write's id replaced, whitespace padding.
+fn hostile_success(shared: &Shared, reply: &mut Reply, template: &str, key: &str) {
+    if reply.write
+        && let Some(f) = shared.fire(|f| &mut f.bad_id, template, key)
+        && let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&reply.body)
+    {
+        body.insert("id".into(), f.id);
+        reply.body = to_bytes(&Value::Object(body));
+    }
+    if let Some(f) = shared.fire(|f| &mut f.oversized, template, key) {
+        let padding = usize::try_from(f.bytes.min(crate::MAX_PADDING)).unwrap_or(0);
+        reply.body.resize(reply.body.len() + padding, b' ');
+    }
 }
 
 fn uuid_of(raw: &str) -> Option<Uuid> {

@@ -80,6 +80,162 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Seed for the random draws behind the rates (deterministic when set).
     pub seed: Option<u64>,
+    /// Hostile: the next aimed `/v2` calls are answered 429 with this raw `Retry-After` value.
+    pub retry_after: Option<RetryAfterFault>,
+    /// Hostile: token answers carry this `expires_in` (any JSON value, sent as is) instead of
+    /// 3599, while set. The tokens still live 3599 s.
+    pub expires_in: Option<Value>,
+    /// Hostile: the next aimed 2xx answers get `bytes` of whitespace after their JSON (a
+    /// write is committed first).
+    pub oversized: Option<OversizedFault>,
+    /// Hostile: the next aimed committed POST/PUT writes are answered with `id` replaced.
+    pub bad_id: Option<BadIdFault>,
+    /// Hostile: the next aimed `/v2` calls are answered with a redirect and nothing is done.
+    pub redirect: Option<RedirectFault>,
+}
+
+/// Which calls a counted fault hits, and how many more times.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Aim {
+    /// How many more calls get the fault; each hit counts down and the fault is cleared when
+    /// this reaches 0. Default 1.
+    #[serde(default = "one")]
+    pub calls: u32,
+    /// Only calls to this route, written as in the counters: `"POST /v2/verkoopboekingen"`
+    /// (case-insensitive). Default: every route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Only calls for the administration of this koppelsleutel. Default: every one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Aim {
+    /// The next call, whatever it is.
+    fn default() -> Self {
+        Self {
+            calls: 1,
+            route: None,
+            key: None,
+        }
+    }
+}
+
+impl Aim {
+    /// The next `calls` calls to `route` (a counter template such as `"POST /v2/relaties"`).
+    #[must_use]
+    pub fn route(calls: u32, route: &str) -> Self {
+        Self {
+            calls,
+            route: Some(route.to_owned()),
+            key: None,
+        }
+    }
+
+    /// Only for the administration of `key`.
+    #[must_use]
+    pub fn for_key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_owned());
+        self
+    }
+
+    fn hits(&self, route: &str, key: &str) -> bool {
+        self.calls > 0
+            && self
+                .route
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case(route))
+            && self.key.as_deref().is_none_or(|k| k == key)
+    }
+}
+
+/// `Faults::retry_after`: a 429 whose `Retry-After` is `value`, verbatim (also in the APIM
+/// body's "Try again in … seconds.").
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RetryAfterFault {
+    /// The raw header value, e.g. `"18446744073709551615"`, `"-5"` or an HTTP-date.
+    pub value: String,
+    /// Which calls.
+    #[serde(flatten)]
+    pub aim: Aim,
+}
+
+/// `Faults::oversized`: a 2xx answer made `bytes` longer with trailing whitespace (still
+/// valid JSON).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OversizedFault {
+    /// Padding, at most [`MAX_PADDING`].
+    pub bytes: u64,
+    /// Which calls.
+    #[serde(flatten)]
+    pub aim: Aim,
+}
+
+/// The most padding [`OversizedFault`] adds (64 MiB), so a typo cannot exhaust memory.
+pub const MAX_PADDING: u64 = 64 * 1024 * 1024;
+
+/// `Faults::bad_id`: a committed write answered with `"id": id`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BadIdFault {
+    /// The id sent instead of the real one (any JSON value, e.g. `"not-a-guid"`).
+    pub id: Value,
+    /// Which calls.
+    #[serde(flatten)]
+    pub aim: Aim,
+}
+
+/// `Faults::redirect`: an answer `status` with `Location: location` and an empty body.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RedirectFault {
+    /// Where to; sent verbatim.
+    pub location: String,
+    /// 301, 302, 303, 307 or 308; default 302.
+    #[serde(default = "found")]
+    pub status: u16,
+    /// Which calls.
+    #[serde(flatten)]
+    pub aim: Aim,
+}
+
+fn found() -> u16 {
+    302
+}
+
+/// A fault that is counted down per call (see [`Aim`]).
+pub(crate) trait Aimed: Clone {
+    fn aim(&mut self) -> &mut Aim;
+}
+
+macro_rules! aimed {
+    ($($t:ty),*) => { $( impl Aimed for $t { fn aim(&mut self) -> &mut Aim { &mut self.aim } } )* };
+}
+aimed!(RetryAfterFault, OversizedFault, BadIdFault, RedirectFault);
+
+impl Faults {
+    /// Spends one call of the counted fault in `slot` if it hits `route` of `key`'s
+    /// administration; the copy returned is what to do.
+    pub(crate) fn fire<T: Aimed>(
+        &mut self,
+        slot: fn(&mut Self) -> &mut Option<T>,
+        route: &str,
+        key: &str,
+    ) -> Option<T> {
+        let slot = slot(self);
+        let fault = slot.as_mut()?;
+        if !fault.aim().hits(route, key) {
+            return None;
+        }
+        let fired = fault.clone();
+        fault.aim().calls -= 1;
+        if fault.aim().calls == 0 {
+            *slot = None;
+        }
+        Some(fired)
+    }
 }
 
 /// A copy of one administration's data and counters.
@@ -172,6 +328,11 @@ impl SandboxHandle {
     /// Replaces the active faults.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.set_faults(faults);
+    }
+
+    /// Changes the active faults in place (keeps the others and the counters of the rest).
+    pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
+        self.shared.update_faults(change);
     }
 
     /// The active faults.

@@ -21,21 +21,63 @@ struct Cli {
     /// base64("user:password") key opens one on first use.
     #[arg(long = "key")]
     keys: Vec<String>,
+    /// Faults as the JSON of `PUT /_sandbox/faults` (every fault, including the hostile
+    /// answers); the flags below override their fields.
+    #[arg(long, value_parser = parse_faults)]
+    faults: Option<Faults>,
     /// Fault: calls per administration per minute before 429.
     #[arg(long)]
     rate_limit_per_minute: Option<u32>,
-    /// Fault: fraction of /v2 requests answered 503.
-    #[arg(long, default_value_t = 0.0)]
-    error_rate: f64,
-    /// Fault: fraction of committed writes whose response is dropped.
-    #[arg(long, default_value_t = 0.0)]
-    lost_response_rate: f64,
-    /// Fault: delay added to every /v2 request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    latency_ms: u64,
+    /// Fault: fraction of /v2 requests answered 503 (default 0).
+    #[arg(long)]
+    error_rate: Option<f64>,
+    /// Fault: fraction of committed writes whose response is dropped (default 0).
+    #[arg(long)]
+    lost_response_rate: Option<f64>,
+    /// Fault: delay added to every /v2 request, in milliseconds (default 0).
+    #[arg(long)]
+    latency_ms: Option<u64>,
     /// Seed for the fault rates.
     #[arg(long)]
     seed: Option<u64>,
+    /// Hostile fault: the `expires_in` of every token answer, as JSON (`18446744073709551615`,
+    /// `-5`, `"soon"`); the tokens still live 3599 s.
+    #[arg(long, value_parser = parse_json)]
+    expires_in: Option<serde_json::Value>,
+}
+
+fn parse_faults(text: &str) -> Result<Faults, String> {
+    serde_json::from_str(text).map_err(|e| format!("invalid faults JSON: {e}"))
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+impl Cli {
+    /// `--faults`, then the single flags over it.
+    fn faults(&self) -> Faults {
+        let mut faults = self.faults.clone().unwrap_or_default();
+        if self.rate_limit_per_minute.is_some() {
+            faults.rate_limit_per_minute = self.rate_limit_per_minute;
+        }
+        if let Some(rate) = self.error_rate {
+            faults.error_rate = rate;
+        }
+        if let Some(rate) = self.lost_response_rate {
+            faults.lost_response_rate = rate;
+        }
+        if let Some(ms) = self.latency_ms {
+            faults.latency_ms = ms;
+        }
+        if self.seed.is_some() {
+            faults.seed = self.seed;
+        }
+        if self.expires_in.is_some() {
+            faults.expires_in.clone_from(&self.expires_in);
+        }
+        faults
+    }
 }
 
 #[tokio::main]
@@ -48,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let faults = cli.faults();
     let subscription_keys = if cli.subscription_keys.is_empty() {
         vec![DEFAULT_SUBSCRIPTION_KEY.to_owned()]
     } else {
@@ -56,13 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let config = SandboxConfig {
         subscription_keys,
         keys: cli.keys,
-        faults: Faults {
-            rate_limit_per_minute: cli.rate_limit_per_minute,
-            error_rate: cli.error_rate,
-            lost_response_rate: cli.lost_response_rate,
-            latency_ms: cli.latency_ms,
-            seed: cli.seed,
-        },
+        faults,
     };
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let sandbox = Sandbox::start(listener, config).await?;

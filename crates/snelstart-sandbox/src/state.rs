@@ -187,6 +187,28 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = f;
     }
 
+    pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
+        change(
+            &mut self
+                .faults
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+
+    /// Spends one call of a counted fault (see [`Faults::fire`]).
+    pub fn fire<T: crate::Aimed>(
+        &self,
+        slot: fn(&mut Faults) -> &mut Option<T>,
+        route: &str,
+        key: &str,
+    ) -> Option<T> {
+        self.faults
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .fire(slot, route, key)
+    }
+
     /// A random draw that is true with probability `rate` (no draw when the rate is 0 or 1).
     pub fn draw(&self, rate: f64) -> bool {
         if rate.is_nan() || rate <= 0.0 {

@@ -98,12 +98,17 @@ pub async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         None => return error("invalid_request"),
     };
     let access_token = shared.mint_token(admin);
+    // The expires_in fault changes what is announced, not how long the token lives.
+    let expires_in = shared
+        .faults()
+        .expires_in
+        .unwrap_or_else(|| json!(TOKEN_TTL_SECS));
     respond_json(
         StatusCode::OK,
         &json!({
             "access_token": access_token,
             "token_type": "bearer",
-            "expires_in": TOKEN_TTL_SECS,
+            "expires_in": expires_in,
         }),
     )
 }

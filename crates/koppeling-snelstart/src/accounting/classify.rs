@@ -2,6 +2,7 @@
 
 use koppeling_domain::ports::{AccountingError, Credential};
 
+use crate::client::untrusted::clamp_wait;
 use crate::client::{ApiError, CallError};
 
 /// Whether the failed call could have changed data in SnelStart.
@@ -14,8 +15,22 @@ pub(crate) enum Op {
     Write,
 }
 
-/// The classification table of the crate docs.
+/// The classification table of the crate docs. Invariant: a `Transient` error never asks
+/// for a wait of more than an hour, whatever SnelStart answered.
 pub(crate) fn classify(err: CallError, op: Op) -> AccountingError {
+    match classify_unclamped(err, op) {
+        AccountingError::Transient {
+            retry_after,
+            message,
+        } => AccountingError::Transient {
+            retry_after: retry_after.map(clamp_wait),
+            message,
+        },
+        other => other,
+    }
+}
+
+fn classify_unclamped(err: CallError, op: Op) -> AccountingError {
     match err {
         CallError::Token(e) => match e.status {
             400 | 401 | 403 => AccountingError::Auth {
@@ -46,7 +61,10 @@ pub(crate) fn classify(err: CallError, op: Op) -> AccountingError {
             retry_after: None,
             message: format!("could not connect to SnelStart: {m}"),
         },
-        e @ (CallError::Timeout | CallError::Transport(_) | CallError::Decode(_)) => match op {
+        e @ (CallError::Timeout
+        | CallError::Transport(_)
+        | CallError::Decode(_)
+        | CallError::InvalidAnswer(_)) => match op {
             Op::Read => AccountingError::Transient {
                 retry_after: None,
                 message: e.to_string(),
@@ -244,6 +262,8 @@ mod tests {
             (CallError::Transport("reset".into()), Op::Write, true),
             (CallError::Connect("refused".into()), Op::Write, false),
             (CallError::Decode("bad".into()), Op::Write, true),
+            (CallError::InvalidAnswer("2 MiB".into()), Op::Write, true),
+            (CallError::InvalidAnswer("302".into()), Op::Read, false),
         ] {
             let got = classify(err.clone(), op);
             assert_eq!(
@@ -254,6 +274,53 @@ mod tests {
             if !unknown {
                 assert!(matches!(got, AccountingError::Transient { .. }), "{got:?}");
             }
+        }
+    }
+
+    #[test]
+    fn no_transient_error_waits_more_than_an_hour() {
+        let hour = Duration::from_secs(3600);
+        for err in [
+            api(429, Some("18446744073709551615"), ""),
+            api(
+                429,
+                None,
+                "Rate limit is exceeded. Try again in 99999999999999999999999 seconds.",
+            ),
+            api(403, Some("Fri, 31 Dec 9999 23:59:59 GMT"), ""),
+            api(503, Some("7200"), ""),
+            CallError::Throttled {
+                retry_after: Duration::MAX,
+            },
+            CallError::Token(ApiError::parse(503, Some("86400"), b"")),
+        ] {
+            let got = classify(err.clone(), Op::Read);
+            assert!(
+                matches!(got, AccountingError::Transient { retry_after: Some(d), .. } if d == hour),
+                "{err:?} → {got:?}"
+            );
+        }
+        // Garbage is ignored: no Retry-After at all.
+        for (header, body) in [
+            (Some("-5"), ""),
+            (
+                Some("1e309"),
+                "Rate limit is exceeded. Try again in 1e309 seconds.",
+            ),
+            (None, "Rate limit is exceeded. Try again in -5 seconds."),
+            (None, "Rate limit is exceeded. Try again in 12abc seconds."),
+        ] {
+            let got = classify(api(429, header, body), Op::Read);
+            assert!(
+                matches!(
+                    got,
+                    AccountingError::Transient {
+                        retry_after: None,
+                        ..
+                    }
+                ),
+                "{header:?} {body:?} → {got:?}"
+            );
         }
     }
 

@@ -499,5 +499,10 @@ fn codes_and_retry_after_are_found() {
         parse_retry_after("1.5"),
         Some(std::time::Duration::from_secs(2))
     );
-    assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    // An HTTP-date in the past means "now"; garbage is ignored.
+    assert_eq!(
+        parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+        Some(std::time::Duration::ZERO)
+    );
+    assert_eq!(parse_retry_after("morgen"), None);
 }

@@ -47,7 +47,7 @@ pub struct ApiError {
     pub message: String,
     /// Every business error item, in order.
     pub items: Vec<ErrorItem>,
-    /// `Retry-After` in seconds (or parsed from APIM's "Try again in N seconds").
+    /// `Retry-After` (or parsed from APIM's "Try again in N seconds"), at most an hour.
     pub retry_after: Option<Duration>,
     /// The body shape.
     pub shape: ErrorShape,
@@ -267,20 +267,11 @@ pub fn find_error_code(text: &str) -> Option<String> {
     })
 }
 
-/// `Retry-After` as delta-seconds (an HTTP date is not used by APIM and is ignored).
+/// `Retry-After` as delta-seconds or an HTTP-date, at most an hour; garbage is ignored
+/// (see [`super::untrusted::parse_retry_after_at`]).
 #[must_use]
 pub fn parse_retry_after(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    if let Ok(secs) = raw.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    // Be lenient with "1.5".
-    let (whole, frac) = raw.split_once('.')?;
-    let whole: u64 = whole.parse().ok()?;
-    if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(Duration::from_secs(whole + 1))
+    super::untrusted::parse_retry_after_at(raw, std::time::SystemTime::now())
 }
 
 /// APIM's default 429 body says "Try again in N seconds."; used when the header is missing.
@@ -291,7 +282,13 @@ fn seconds_in_text(text: &str) -> Option<Duration> {
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    digits.parse().ok().map(Duration::from_secs)
+    // "Try again in 1e309 seconds." is not 1 second: the digits must be the whole number.
+    if digits.is_empty() || !lower[at + digits.len()..].starts_with(" second") {
+        return None;
+    }
+    // More digits than fit in a u64 still mean "a long time".
+    let secs = digits.parse().unwrap_or(u64::MAX);
+    Some(super::untrusted::clamp_wait(Duration::from_secs(secs)))
 }
 
 /// Why a client call failed.
@@ -325,6 +322,10 @@ pub enum CallError {
     /// A success answer whose body could not be read.
     #[error("SnelStart's answer could not be read: {0}")]
     Decode(String),
+    /// An answer that cannot be trusted: a body over the size limit, a redirect (never
+    /// followed), or an id that is not a GUID. The request may have been processed.
+    #[error("SnelStart's answer cannot be used: {0}")]
+    InvalidAnswer(String),
     /// The request could not be built (bad URL, body not serialisable).
     #[error("the SnelStart request could not be built: {0}")]
     Request(String),
@@ -336,7 +337,7 @@ impl CallError {
     pub fn may_have_been_processed(&self) -> bool {
         match self {
             Self::Api(e) => e.status >= 500 || e.status == 408,
-            Self::Timeout | Self::Transport(_) | Self::Decode(_) => true,
+            Self::Timeout | Self::Transport(_) | Self::Decode(_) | Self::InvalidAnswer(_) => true,
             Self::Token(_)
             | Self::TokenUnavailable(_)
             | Self::Throttled { .. }

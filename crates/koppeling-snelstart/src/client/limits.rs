@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::untrusted::{clamp_wait, later};
+
 /// SnelStart's per-administratie limits (README §11); `0` means "no limit".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -65,7 +67,7 @@ impl Window {
         let end = self
             .bucket
             .saturating_mul(u32::try_from(index + 1).unwrap_or(u32::MAX));
-        self.origin + end + self.span
+        later(later(self.origin, end), self.span)
     }
 
     fn evict(&mut self, now: Instant) {
@@ -200,7 +202,7 @@ impl Limiter {
     /// most `max_wait`.
     pub(crate) async fn acquire(&self, partition: &str) -> Result<Permit, Throttled> {
         let partition = self.partition(partition);
-        let deadline = Instant::now() + self.max_wait;
+        let deadline = later(Instant::now(), self.max_wait);
         let slot = match tokio::time::timeout_at(deadline, partition.slots.clone().acquire_owned())
             .await
         {
@@ -221,7 +223,7 @@ impl Limiter {
 
     /// Counts one more call under an already held permit (the retry after a 401).
     pub(crate) async fn another_call(&self, permit: &Permit) -> Result<(), Throttled> {
-        let deadline = Instant::now() + self.max_wait;
+        let deadline = later(Instant::now(), self.max_wait);
         loop {
             let now = Instant::now();
             let wait = {
@@ -248,17 +250,21 @@ impl Limiter {
             };
             match wait {
                 None => return Ok(()),
-                Some(wait) if now + wait > deadline => return Err(Throttled { retry_after: wait }),
+                Some(wait) if later(now, wait) > deadline => {
+                    return Err(Throttled {
+                        retry_after: clamp_wait(wait),
+                    });
+                }
                 Some(wait) => tokio::time::sleep(wait).await,
             }
         }
     }
 
     /// After SnelStart's 429 (or 403 with `Retry-After`): no call for `partition` until
-    /// `retry_after` has passed.
+    /// `retry_after` (at most an hour) has passed.
     pub(crate) fn block(&self, partition: &str, retry_after: Duration) {
         let partition = self.partition(partition);
-        let until = Instant::now() + retry_after;
+        let until = later(Instant::now(), clamp_wait(retry_after));
         let mut state = partition
             .state
             .lock()
@@ -328,6 +334,35 @@ mod tests {
         let start = Instant::now();
         assert!(limiter.acquire("b").await.is_ok());
         assert!(start.elapsed() >= Duration::from_millis(1500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_retry_after_blocks_for_at_most_an_hour_and_never_panics() {
+        let limiter = limiter(0, 0, 0);
+        limiter.block("a", Duration::MAX);
+        let err = limiter.acquire("a").await.unwrap_err();
+        assert!(err.retry_after <= Duration::from_secs(3600), "{err:?}");
+        assert!(err.retry_after > Duration::from_secs(3599), "{err:?}");
+        // Another administratie is not affected.
+        assert!(limiter.acquire("b").await.is_ok());
+        tokio::time::advance(Duration::from_secs(3601)).await;
+        assert!(limiter.acquire("a").await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endless_max_wait_does_not_overflow() {
+        let limiter = Limiter::new(
+            Limits {
+                calls_per_minute: 1,
+                calls_per_hour: 0,
+                concurrency: 0,
+            },
+            Duration::MAX,
+        );
+        drop(limiter.acquire("a").await.unwrap());
+        let start = Instant::now();
+        drop(limiter.acquire("a").await.unwrap());
+        assert!(start.elapsed() <= Duration::from_secs(61));
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,18 +5,23 @@
 //! koppelsleutel (keyed by its SHA-256, never by the key itself) until 60 s before they
 //! expire; concurrent callers share one token request. A 401 on a token older than a few
 //! seconds mints once more and retries that call once. Writes are never retried otherwise.
+//!
+//! Answers are untrusted ([`untrusted`]): bodies are read up to 1 MiB, redirects are not
+//! followed (a 3xx is [`CallError::InvalidAnswer`]), waits and token lifetimes are clamped,
+//! and the ids the typed calls return are GUIDs (else [`CallError::InvalidAnswer`]).
 
 pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod odata;
+pub mod untrusted;
 pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +33,7 @@ pub use limits::Limits;
 use metrics::Outcome;
 pub use metrics::{CallCount, CallMetrics};
 pub use odata::Query;
+use untrusted::{BodyError, MAX_BODY, excerpt, is_guid, later, read_capped};
 use wire::{Created, Dagboek, Grootboek, Land, Relatie, Verkoopboeking, Verkoopfactuur};
 
 /// The endpoint templates used for metrics and logs.
@@ -194,6 +200,8 @@ impl SnelStartClient {
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
+            // A redirect is an answer SnelStart does not give: never follow it elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("koppeling/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the SnelStart HTTP client")?;
@@ -279,10 +287,22 @@ impl SnelStartClient {
         };
         let status = res.status().as_u16();
         let retry_after = header_text(res.headers(), RETRY_AFTER);
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| CallError::TokenUnavailable(e.to_string()))?;
+        let body = match read_capped(res, MAX_BODY).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                self.inner
+                    .metrics
+                    .record("POST", endpoints::TOKEN, Outcome::Failure("oversized"));
+                tracing::warn!(
+                    status,
+                    "SnelStart token answer is larger than {MAX_BODY} bytes"
+                );
+                return Err(CallError::TokenUnavailable(format!(
+                    "the token answer (HTTP {status}) is larger than {MAX_BODY} bytes"
+                )));
+            }
+            Err(BodyError::Read(e)) => return Err(CallError::TokenUnavailable(e.to_string())),
+        };
         self.inner
             .metrics
             .record("POST", endpoints::TOKEN, Outcome::Status(status));
@@ -307,13 +327,8 @@ impl SnelStartClient {
             .ok_or_else(|| {
                 CallError::TokenUnavailable("token answer without access_token".into())
             })?;
-        let expires_in = match parsed.get("expires_in") {
-            Some(serde_json::Value::Number(n)) => whole_seconds(&n.to_string()),
-            Some(serde_json::Value::String(s)) => whole_seconds(s),
-            _ => None,
-        }
-        .unwrap_or(3599);
-        let lifetime = Duration::from_secs(expires_in);
+        // At most a day; absurd, negative or missing values are handled there.
+        let lifetime = untrusted::token_lifetime(parsed.get("expires_in"));
         // Renew 60 s early; for an unusually short lifetime, halfway.
         let margin = if lifetime > RENEW_MARGIN * 2 {
             RENEW_MARGIN
@@ -324,7 +339,7 @@ impl SnelStartClient {
         Ok(Token {
             access: SecretString::from(access.to_owned()),
             minted: now,
-            renew_at: now + lifetime - margin,
+            renew_at: later(now, lifetime.saturating_sub(margin)),
             generation: self
                 .inner
                 .tokens
@@ -391,6 +406,22 @@ impl SnelStartClient {
                 body: answer.body,
             });
         }
+        if (300..400).contains(&answer.status) {
+            tracing::warn!(
+                method = method_name,
+                endpoint,
+                status = answer.status,
+                "SnelStart answered with a redirect; not followed"
+            );
+            return Err(CallError::InvalidAnswer(format!(
+                "HTTP {} redirect to {} (not followed)",
+                answer.status,
+                answer
+                    .location
+                    .as_deref()
+                    .map_or_else(|| "nowhere".to_owned(), |l| excerpt(l, 100))
+            )));
+        }
         let err = ApiError::parse(answer.status, answer.retry_after.as_deref(), &answer.body);
         // README §11: 429, and 403 with Retry-After (an APIM quota), block the administratie.
         if err.status == 429 || (err.status == 403 && err.retry_after.is_some()) {
@@ -443,9 +474,24 @@ impl SnelStartClient {
         };
         let status = res.status().as_u16();
         let retry_after = header_text(res.headers(), RETRY_AFTER);
-        let body = match res.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => {
+        let location = header_text(res.headers(), LOCATION);
+        let body = match read_capped(res, MAX_BODY).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                self.inner
+                    .metrics
+                    .record(method_name, endpoint, Outcome::Failure("oversized"));
+                tracing::warn!(
+                    method = method_name,
+                    endpoint,
+                    status,
+                    "SnelStart answer is larger than {MAX_BODY} bytes"
+                );
+                return Err(CallError::InvalidAnswer(format!(
+                    "the answer (HTTP {status}) is larger than {MAX_BODY} bytes"
+                )));
+            }
+            Err(BodyError::Read(e)) => {
                 let outcome = transport_outcome(&e);
                 self.inner
                     .metrics
@@ -471,6 +517,7 @@ impl SnelStartClient {
         Ok(RawAnswer {
             status,
             retry_after,
+            location,
             body,
         })
     }
@@ -584,10 +631,14 @@ impl SnelStartClient {
         let rows: Vec<Relatie> = self
             .get(target, endpoints::RELATIES, "/relaties", &query)
             .await?;
-        Ok(rows
+        let rows: Vec<Relatie> = rows
             .into_iter()
             .filter(|r| r.relatiecode == Some(code))
-            .collect())
+            .collect();
+        for r in &rows {
+            guid_or_absent("relatie", r.id.as_deref())?;
+        }
+        Ok(rows)
     }
 
     /// `GET /relaties/{id}` as raw JSON (for read-modify-write).
@@ -608,20 +659,23 @@ impl SnelStartClient {
     /// an odd field must not make a committed write look failed).
     ///
     /// # Errors
-    /// Any [`CallError`].
+    /// Any [`CallError`]; [`CallError::InvalidAnswer`] when the id is not a GUID.
     pub async fn create_relatie(
         &self,
         target: &Target<'_>,
         relatie: &Relatie,
     ) -> Result<Created, CallError> {
-        self.post(target, endpoints::RELATIES, "/relaties", relatie)
-            .await
+        let created: Created = self
+            .post(target, endpoints::RELATIES, "/relaties", relatie)
+            .await?;
+        guid_or_absent("the created relatie's", created.id.as_deref())?;
+        Ok(created)
     }
 
     /// `PUT /relaties/{id}` with a full body.
     ///
     /// # Errors
-    /// Any [`CallError`].
+    /// Any [`CallError`]; [`CallError::InvalidAnswer`] when the answer's id is not a GUID.
     pub async fn put_relatie_json(
         &self,
         target: &Target<'_>,
@@ -629,25 +683,31 @@ impl SnelStartClient {
         body: &serde_json::Value,
     ) -> Result<Created, CallError> {
         let path = format!("/relaties/{}", urlencoding::encode(id));
-        self.put(target, endpoints::RELATIE, &path, body).await
+        let updated: Created = self.put(target, endpoints::RELATIE, &path, body).await?;
+        guid_or_absent("the updated relatie's", updated.id.as_deref())?;
+        Ok(updated)
     }
 
     /// `POST /verkoopboekingen`; the answer is read only for its `id`.
     ///
     /// # Errors
-    /// Any [`CallError`]; 400 `BOE-0021` when the factuurnummer exists.
+    /// Any [`CallError`]; 400 `BOE-0021` when the factuurnummer exists;
+    /// [`CallError::InvalidAnswer`] when the id is not a GUID.
     pub async fn create_verkoopboeking(
         &self,
         target: &Target<'_>,
         boeking: &Verkoopboeking,
     ) -> Result<Verkoopboeking, CallError> {
-        self.post(
-            target,
-            endpoints::VERKOOPBOEKINGEN,
-            "/verkoopboekingen",
-            boeking,
-        )
-        .await
+        let created: Verkoopboeking = self
+            .post(
+                target,
+                endpoints::VERKOOPBOEKINGEN,
+                "/verkoopboekingen",
+                boeking,
+            )
+            .await?;
+        guid_or_absent("the created verkoopboeking's", created.id.as_deref())?;
+        Ok(created)
     }
 
     /// `GET /verkoopfacturen?$filter=Factuurnummer eq '…'`, re-checked client-side.
@@ -668,10 +728,21 @@ impl SnelStartClient {
                 &query,
             )
             .await?;
-        Ok(rows
+        let rows: Vec<Verkoopfactuur> = rows
             .into_iter()
             .filter(|f| f.factuurnummer.as_deref() == Some(factuurnummer))
-            .collect())
+            .collect();
+        for f in &rows {
+            guid_or_absent(
+                "the verkoopboeking",
+                f.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref()),
+            )?;
+            guid_or_absent(
+                "the relatie",
+                f.relatie.as_ref().and_then(|r| r.id.as_deref()),
+            )?;
+        }
+        Ok(rows)
     }
 
     /// Every grootboek (all pages).
@@ -679,8 +750,13 @@ impl SnelStartClient {
     /// # Errors
     /// Any [`CallError`].
     pub async fn grootboeken(&self, target: &Target<'_>) -> Result<Vec<Grootboek>, CallError> {
-        self.get_all(target, endpoints::GROOTBOEKEN, "/grootboeken", None)
-            .await
+        let rows: Vec<Grootboek> = self
+            .get_all(target, endpoints::GROOTBOEKEN, "/grootboeken", None)
+            .await?;
+        for g in &rows {
+            guid_or_absent("grootboek", g.id.as_deref())?;
+        }
+        Ok(rows)
     }
 
     /// Every dagboek (`$filter` is ignored there, README §4).
@@ -688,8 +764,13 @@ impl SnelStartClient {
     /// # Errors
     /// Any [`CallError`].
     pub async fn dagboeken(&self, target: &Target<'_>) -> Result<Vec<Dagboek>, CallError> {
-        self.get(target, endpoints::DAGBOEKEN, "/dagboeken", &Query::new())
-            .await
+        let rows: Vec<Dagboek> = self
+            .get(target, endpoints::DAGBOEKEN, "/dagboeken", &Query::new())
+            .await?;
+        for d in &rows {
+            guid_or_absent("dagboek", d.id.as_deref())?;
+        }
+        Ok(rows)
     }
 
     /// Every land (`$filter` is ignored there, README §4).
@@ -697,8 +778,13 @@ impl SnelStartClient {
     /// # Errors
     /// Any [`CallError`].
     pub async fn landen(&self, target: &Target<'_>) -> Result<Vec<Land>, CallError> {
-        self.get(target, endpoints::LANDEN, "/landen", &Query::new())
-            .await
+        let rows: Vec<Land> = self
+            .get(target, endpoints::LANDEN, "/landen", &Query::new())
+            .await?;
+        for l in &rows {
+            guid_or_absent("land", l.id.as_deref())?;
+        }
+        Ok(rows)
     }
 }
 
@@ -706,6 +792,8 @@ impl SnelStartClient {
 struct RawAnswer {
     status: u16,
     retry_after: Option<String>,
+    /// `Location`, for the message about a redirect.
+    location: Option<String>,
     body: Vec<u8>,
 }
 
@@ -741,9 +829,15 @@ fn header_text(
         .map(str::to_owned)
 }
 
-/// `3599`, `"3599"` or `3599.0` as whole seconds.
-fn whole_seconds(text: &str) -> Option<u64> {
-    text.trim().split('.').next()?.parse().ok()
+/// `Ok` when `id` is absent or a GUID; else the answer is not usable.
+fn guid_or_absent(what: &str, id: Option<&str>) -> Result<(), CallError> {
+    match id {
+        Some(id) if !is_guid(id) => Err(CallError::InvalidAnswer(format!(
+            "{what} id {:?} is not a GUID",
+            excerpt(id, 40)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn method_name(method: &reqwest::Method) -> &'static str {

@@ -278,7 +278,7 @@ async fn stand_in(
         }))
         .into_response(),
         ("GET", "/v2/landen") => axum::Json(json!([
-            { "naam": "Nederland", "landcode": "NL", "landcodeISO": "NLD", "id": "cccccccc-0000-0000-0000-0000000000nl", "uri": "/landen/nl" },
+            { "naam": "Nederland", "landcode": "NL", "landcodeISO": "NLD", "id": "cccccccc-0000-0000-0000-00000000004e", "uri": "/landen/nl" },
             { "naam": "België", "landcode": "BE", "landcodeISO": "BEL", "id": "cccccccc-0000-0000-0000-0000000000be", "uri": "/landen/be" }
         ]))
         .into_response(),

@@ -4,5 +4,6 @@ mod activation;
 mod booking;
 mod contract;
 mod faults;
+mod hostile;
 mod relatie;
 mod support;
