@@ -60,4 +60,6 @@ scenarios!(
     claims::a_batch_of_jobs_loads_like_single_jobs,
     notices::notices_become_notifications_and_dedupe,
     notices::mail_delivery_bookkeeping,
+    notices::dedupe_counts_mails_sent_in_the_window_and_mails_still_waiting,
+    notices::given_up_mails_are_due_again_after_the_migration,
 );
