@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod faults;
 mod helpers;
+mod notify;
 mod sync;
 mod ui;
