@@ -63,6 +63,12 @@ pub async fn fresh_postgres() -> Option<String> {
 }
 
 pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// [`spawn_app`] with `adjust` applied to the settings last (e.g. `smtp.url`, the notify
+/// back-off).
+pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let key = koppelsleutel(&format!("kantoor-{}", uuid::Uuid::new_v4().simple()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox = Sandbox::start(listener, SandboxConfig::default())
@@ -90,6 +96,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
     ));
     settings.sync.sweep_secs = 1;
+    adjust(&mut settings);
     let app = Application::build(settings)
         .await
         .expect("build the application");

@@ -7,5 +7,6 @@ mod exactly_once;
 mod faults;
 mod helpers;
 mod hostile;
+mod notify;
 mod sync;
 mod ui;

@@ -1,5 +1,7 @@
 //! Notifications to the Beheerder: what is queued when something fails, and the Dutch text.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +80,40 @@ pub struct StoredNotification {
     pub body: String,
     /// The items it reports.
     pub items: Vec<NotificationItem>,
+}
+
+/// A stored notification with its delivery state, as the API and the UI list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    /// The notification.
+    #[serde(flatten)]
+    pub notification: StoredNotification,
+    /// When the mail was handed to the SMTP server; `None` while it waits to be sent. A
+    /// notification without a chosen Beheerder (`to` empty) is only stored, and has the
+    /// time it was stored.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Why the last send failed; `None` once sent.
+    pub last_error: Option<String>,
+    /// How many times sending was tried (the successful one included).
+    pub send_attempts: u32,
+}
+
+/// What one round of [`dispatch_notifications`](crate::sync::Service::dispatch_notifications)
+/// did with the mails that were due.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Mails handed to the notifier successfully.
+    pub sent: usize,
+    /// Mails whose send failed (each is retried after its back-off).
+    pub failed: usize,
+}
+
+/// The wait after the `failures`-th failed send of a mail in a row: `base`, doubling, at
+/// most `max`. A mail is never given up.
+#[must_use]
+pub fn send_backoff(failures: u32, base: Duration, max: Duration) -> Duration {
+    let doublings = failures.saturating_sub(1).min(31);
+    base.saturating_mul(1u32 << doublings).min(max)
 }
 
 /// A mail to send.
@@ -181,6 +217,49 @@ fn capitalised(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_send_back_off_doubles_from_the_base_up_to_the_cap_and_never_ends() {
+        let base = Duration::from_secs(30);
+        let max = Duration::from_secs(3600);
+        let waits: Vec<u64> = [1, 2, 3, 4, 7, 8, 9, 11, 50, u32::MAX]
+            .iter()
+            .map(|n| send_backoff(*n, base, max).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [30, 60, 120, 240, 1920, 3600, 3600, 3600, 3600, 3600]
+        );
+        assert_eq!(send_backoff(0, base, max), base, "no failure yet: the base");
+        assert_eq!(
+            send_backoff(3, Duration::from_millis(10), Duration::from_millis(25)),
+            Duration::from_millis(25)
+        );
+    }
+
+    #[test]
+    fn a_record_lists_the_notification_fields_next_to_its_delivery_state() {
+        let record = NotificationRecord {
+            notification: StoredNotification {
+                at: DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+                    .unwrap()
+                    .with_timezone(&Utc),
+                to: "bea@kantoor.nl".into(),
+                subject: "s".into(),
+                body: "b".into(),
+                items: vec![],
+            },
+            sent_at: None,
+            last_error: Some("connection refused".into()),
+            send_attempts: 11,
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["to"], "bea@kantoor.nl");
+        assert_eq!(json["subject"], "s");
+        assert!(json["sent_at"].is_null());
+        assert_eq!(json["last_error"], "connection refused");
+        assert_eq!(json["send_attempts"], 11);
+    }
 
     fn item(kind: NoticeKind) -> NotificationItem {
         NotificationItem {

@@ -11,7 +11,7 @@ use crate::booking::SalesBooking;
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::koppeling::{Connection, ConnectionKey, Koppeling, KoppelingSettings};
-use crate::notification::{NotificationItem, OutgoingMail, StoredNotification};
+use crate::notification::{NotificationItem, NotificationRecord, OutgoingMail, StoredNotification};
 use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, Relation};
 
@@ -485,6 +485,17 @@ pub struct UnsentNotification {
     pub to_name: String,
     /// The notification.
     pub notification: StoredNotification,
+    /// How many sends failed so far (for the back-off).
+    pub send_attempts: u32,
+}
+
+/// A failed send of a notification, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    /// Why it failed (the notifier's message).
+    pub error: String,
+    /// Not tried again before this time.
+    pub retry_at: DateTime<Utc>,
 }
 
 /// Radar360's data and the sync state (sea-orm on SQLite or PostgreSQL).
@@ -824,7 +835,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
-    /// Whether a notice with `dedupe_key` was part of a notification since `since`.
+    /// Whether a notice with `dedupe_key` is part of a notification that was sent (or,
+    /// without a chosen Beheerder, stored) since `since`, or that still waits to be sent.
     ///
     /// # Errors
     /// [`StoreError::Other`].
@@ -854,25 +866,36 @@ pub trait Store: Send + Sync + 'static {
         notice_ids: &[i64],
         notification: Option<(StoredNotification, Vec<String>)>,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
-    /// Stored notifications not yet mailed (and not given up).
+    /// Claims up to `limit` stored notifications that are not yet sent and due at `now`
+    /// (never given up): each is held until `hold_until`, so that another process does not
+    /// send it meanwhile, and is due again then if this one never records the outcome.
     ///
     /// # Errors
     /// [`StoreError::Other`].
     fn unsent_notifications(
         &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<UnsentNotification>, StoreError>> + Send;
-    /// Marks a notification mailed (`error` None) or records a failed send attempt.
+    /// Records a send attempt: mailed at `at` (`failure` None; a notification without a
+    /// recipient is marked as stored), or failed, due again at `failure.retry_at`.
     ///
     /// # Errors
     /// [`StoreError::Other`].
     fn mark_notification(
         &self,
         id: i64,
-        now: DateTime<Utc>,
-        error: Option<String>,
+        at: DateTime<Utc>,
+        failure: Option<SendFailure>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The notifications of an administratie, newest first.
+    /// How many stored notifications, over every administratie, wait to be mailed (for
+    /// the operator's metrics).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn count_unsent_notifications(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The notifications of an administratie with their delivery state, newest first.
     ///
     /// # Errors
     /// [`StoreError::Other`].
@@ -880,5 +903,5 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<StoredNotification>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<NotificationRecord>, StoreError>> + Send;
 }

@@ -19,10 +19,13 @@ use rust_decimal::Decimal;
 use crate::booking::{Plan, plan_booking};
 use crate::ids::AdministratieCode;
 use crate::koppeling::Connection;
-use crate::notification::{NoticeKind, NotificationItem, OutgoingMail, StoredNotification, render};
+use crate::notification::{
+    DispatchReport, NoticeKind, NotificationItem, OutgoingMail, StoredNotification, render,
+    send_backoff,
+};
 use crate::ports::{
     Accounting, AccountingError, Claim, Clock, Credential, ErrorClass, Notifier, Outcome,
-    RelatieLink, Store, StoreError, SyncJob,
+    RelatieLink, SendFailure, Store, StoreError, SyncJob,
 };
 use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
@@ -45,6 +48,10 @@ pub struct SyncConfig {
     pub notify_transient_after: Duration,
     /// Longest back-off between attempts.
     pub max_backoff: Duration,
+    /// The wait after a notification's first failed send; it doubles per failure.
+    pub notify_retry: Duration,
+    /// The longest wait between sends of a notification (it is never given up).
+    pub notify_retry_max: Duration,
 }
 
 impl Default for SyncConfig {
@@ -56,6 +63,8 @@ impl Default for SyncConfig {
             dedupe: Duration::from_secs(24 * 3600),
             notify_transient_after: Duration::from_secs(3600),
             max_backoff: Duration::from_secs(900),
+            notify_retry: Duration::from_secs(30),
+            notify_retry_max: Duration::from_secs(3600),
         }
     }
 }
@@ -907,12 +916,15 @@ where
     }
 
     /// Groups pending notices into one notification per administratie (dropping ones
-    /// notified within the dedupe window), stores them, then mails every unsent one.
-    /// Returns the number of mails sent.
+    /// mailed within the dedupe window, counted from the send, or still waiting to be
+    /// mailed), stores them, then mails every one that is due.
+    ///
+    /// A failed send is recorded with its error and tried again after a back-off
+    /// (`notify_retry`, doubling, at most `notify_retry_max`), until it is sent.
     ///
     /// # Errors
-    /// A store failure; a failed send is recorded and retried on a later call.
-    pub async fn dispatch_notifications(&self) -> Result<usize, StoreError> {
+    /// A store failure.
+    pub async fn dispatch_notifications(&self) -> Result<DispatchReport, StoreError> {
         let now = self.clock.now();
         let pending = self.store.pending_notices(1000).await?;
         let mut by_adm: Vec<(AdministratieCode, Vec<crate::ports::PendingNotice>)> = Vec::new();
@@ -969,30 +981,65 @@ where
                 self.store.mark_notification(id, now, None).await?;
             }
         }
-        let mut sent = 0;
-        for unsent in self.store.unsent_notifications(100).await? {
+        let mut report = DispatchReport::default();
+        // Longer than a send can take: another process leaves a claimed mail alone.
+        let hold = chrono::Duration::minutes(5);
+        let now = self.clock.now();
+        for unsent in self
+            .store
+            .unsent_notifications(now, now + hold, 100)
+            .await?
+        {
+            let to_email = unsent.notification.to.clone();
+            if to_email.is_empty() {
+                // Stored only (no Beheerder chosen): there is nobody to mail.
+                self.store.mark_notification(unsent.id, now, None).await?;
+                continue;
+            }
             let mail = OutgoingMail {
                 to_name: unsent.to_name.clone(),
-                to_email: unsent.notification.to.clone(),
+                to_email: to_email.clone(),
                 subject: unsent.notification.subject.clone(),
                 body: unsent.notification.body.clone(),
             };
             match self.notifier.send(&mail).await {
                 Ok(()) => {
+                    if unsent.send_attempts > 0 {
+                        tracing::info!(adm = %unsent.administratie, failed_before = unsent.send_attempts, "a notification that failed to send is mailed now");
+                    }
                     self.store
                         .mark_notification(unsent.id, self.clock.now(), None)
                         .await?;
-                    sent += 1;
+                    report.sent += 1;
                 }
                 Err(error) => {
-                    tracing::warn!(adm = %unsent.administratie, %error, "sending a notification failed; it is retried later");
+                    let failures = unsent.send_attempts.saturating_add(1);
+                    let wait = send_backoff(
+                        failures,
+                        self.config.notify_retry,
+                        self.config.notify_retry_max,
+                    );
+                    // The operator's log names the administratie, not the Beheerder's address.
+                    tracing::error!(
+                        adm = %unsent.administratie,
+                        failures,
+                        retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        error = %error.0.replace(&to_email, "<Beheerder>"),
+                        "mailing a notification to the Beheerder failed; it is sent again later"
+                    );
+                    let at = self.clock.now();
+                    let failure = SendFailure {
+                        error: error.0,
+                        retry_at: at + chrono_duration(wait),
+                    };
                     self.store
-                        .mark_notification(unsent.id, self.clock.now(), Some(error.to_string()))
+                        .mark_notification(unsent.id, at, Some(failure))
                         .await?;
+                    report.failed += 1;
                 }
             }
         }
-        Ok(sent)
+        Ok(report)
     }
 
     /// The current time of the service's clock.

@@ -261,12 +261,16 @@ fn schemas() -> Value {
         },
         "Notification": {
             "type": "object",
+            "required": ["at", "to", "subject", "body", "items", "sent_at", "last_error", "send_attempts"],
             "properties": {
                 "at": { "type": "string", "format": "date-time" },
-                "to": { "type": "string" },
+                "to": { "type": "string", "description": "empty when no Beheerder was chosen: the notification is only stored" },
                 "subject": { "type": "string" },
                 "body": { "type": "string" },
-                "items": { "type": "array", "items": { "type": "object" } }
+                "items": { "type": "array", "items": { "type": "object" } },
+                "sent_at": { "type": ["string", "null"], "format": "date-time", "description": "when the mail was handed to the SMTP server (for a stored-only notification: when it was stored); null while it waits to be sent, and it is retried until it is" },
+                "last_error": { "type": ["string", "null"], "description": "why the last send failed; null once sent" },
+                "send_attempts": { "type": "integer", "minimum": 0, "description": "sends tried so far, the successful one included" }
             }
         },
         "VatCodes": {
@@ -394,7 +398,7 @@ fn build() -> Value {
             "get": op("Sync attempts, newest first", &["adm", "failedOnly", "invoiceId", "limit"], None, ("200", array(r("SyncLogEntry"))), &["400", "401", "404"])
         },
         format!("{base}/notifications"): {
-            "get": op("Notifications sent to the Beheerder, newest first", &["adm", "limit"], None, ("200", array(r("Notification"))), &["400", "401", "404"])
+            "get": op("Notifications to the Beheerder with their delivery state, newest first", &["adm", "limit"], None, ("200", array(r("Notification"))), &["400", "401", "404"])
         },
         format!("{base}/integrations"): {
             "get": op("The koppelingen overview", &["adm"], None, ("200", array(r("Integration"))), &["400", "401", "404"])

@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use koppeling_domain::notification::DispatchReport;
 use koppeling_domain::ports::Outcome;
 
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0];
@@ -19,6 +20,7 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
+    notification_send_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -41,6 +43,14 @@ impl Metrics {
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_micros.fetch_add(
             u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Records one round of notification dispatch (its failed sends).
+    pub fn record_dispatch(&self, report: &DispatchReport) {
+        self.notification_send_failures.fetch_add(
+            u64::try_from(report.failed).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
     }
@@ -90,6 +100,11 @@ impl Metrics {
             micros % 1_000_000
         );
         let _ = writeln!(out, "koppeling_attempt_seconds_count {count}");
+        let _ = writeln!(
+            out,
+            "# HELP koppeling_notification_send_failures_total Failed sends of a notification mail (each is retried).\n# TYPE koppeling_notification_send_failures_total counter\nkoppeling_notification_send_failures_total {}",
+            self.notification_send_failures.load(Ordering::Relaxed)
+        );
         out.push_str(extra);
         out
     }

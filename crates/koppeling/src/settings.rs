@@ -118,6 +118,11 @@ pub struct SyncSettings {
 pub struct NotifySettings {
     /// Dedupe window.
     pub dedupe_hours: u64,
+    /// The wait after a notification's first failed send, in milliseconds; it doubles per
+    /// failure (a mail is never given up).
+    pub retry_base_ms: u64,
+    /// The longest wait between sends of a notification, in milliseconds.
+    pub retry_max_ms: u64,
 }
 
 /// `ui.*`.
@@ -182,7 +187,11 @@ impl Default for SyncSettings {
 }
 impl Default for NotifySettings {
     fn default() -> Self {
-        Self { dedupe_hours: 24 }
+        Self {
+            dedupe_hours: 24,
+            retry_base_ms: 30_000,
+            retry_max_ms: 3_600_000,
+        }
     }
 }
 
@@ -205,6 +214,8 @@ const KEYS: &[(&str, bool)] = &[
     ("sync.lease_secs", true),
     ("sync.sweep_secs", true),
     ("notify.dedupe_hours", true),
+    ("notify.retry_base_ms", true),
+    ("notify.retry_max_ms", true),
     ("ui.base_url", false),
 ];
 
@@ -299,6 +310,11 @@ impl Settings {
         }
         if self.sync.workers == 0 || self.sync.lease_secs == 0 || self.sync.sweep_secs == 0 {
             bail!("sync.workers, sync.lease_secs and sync.sweep_secs must be at least 1");
+        }
+        if self.notify.retry_base_ms == 0 || self.notify.retry_max_ms < self.notify.retry_base_ms {
+            bail!(
+                "notify.retry_base_ms must be at least 1, and notify.retry_max_ms at least as large"
+            );
         }
         if self.secrets.master_key.is_some() {
             self.master_key()?;

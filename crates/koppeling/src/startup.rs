@@ -92,6 +92,8 @@ pub fn build_service(
         worker_id,
         ui_base_url: settings.ui_base_url(),
         dedupe: Duration::from_secs(settings.notify.dedupe_hours * 3600),
+        notify_retry: Duration::from_millis(settings.notify.retry_base_ms),
+        notify_retry_max: Duration::from_millis(settings.notify.retry_max_ms),
         ..SyncConfig::default()
     };
     Ok(Arc::new(Service::new(
@@ -194,7 +196,9 @@ impl Application {
         let worker_config = WorkerConfig {
             workers: self.settings.sync.workers,
             sweep: Duration::from_secs(self.settings.sync.sweep_secs),
-            notify_every: Duration::from_secs(2),
+            // Every 2 s, or as often as a shortened retry back-off needs.
+            notify_every: Duration::from_millis(self.settings.notify.retry_base_ms)
+                .clamp(Duration::from_millis(50), Duration::from_secs(2)),
         };
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(worker::run(
@@ -207,6 +211,7 @@ impl Application {
         tasks.spawn(worker::run_notifications(
             self.service.clone(),
             worker_config.notify_every,
+            self.metrics.clone(),
             stop_rx.clone(),
         ));
         tasks.spawn(crate::worker::run_listener(

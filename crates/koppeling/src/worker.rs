@@ -182,10 +182,12 @@ async fn next_sleep<S: Store, A: Accounting, N: Notifier, C: Clock>(
     }
 }
 
-/// Sends pending notifications every `every` until shutdown.
+/// Sends pending notifications every `every` until shutdown; failed sends are counted in
+/// `metrics`.
 pub async fn run_notifications<S, A, N, C>(
     service: Arc<Service<S, A, N, C>>,
     every: Duration,
+    metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: Store,
@@ -194,13 +196,16 @@ pub async fn run_notifications<S, A, N, C>(
     C: Clock,
 {
     loop {
-        if let Err(error) = service.dispatch_notifications().await {
-            tracing::error!(error = %error, "dispatching notifications failed");
+        match service.dispatch_notifications().await {
+            Ok(report) => metrics.record_dispatch(&report),
+            Err(error) => tracing::error!(error = %error, "dispatching notifications failed"),
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => {
-                let _ = service.dispatch_notifications().await;
+                if let Ok(report) = service.dispatch_notifications().await {
+                    metrics.record_dispatch(&report);
+                }
                 break;
             }
         }
@@ -266,6 +271,11 @@ pub async fn run_gauges<S, A, N, C>(
             ("skipped", totals.skipped),
         ] {
             text.push_str(&format!("koppeling_invoices{{status=\"{name}\"}} {n}\n"));
+        }
+        if let Ok(unsent) = service.store().count_unsent_notifications().await {
+            text.push_str(&format!(
+                "# HELP koppeling_notifications_unsent Notifications that wait to be mailed to a Beheerder (retried until sent).\n# TYPE koppeling_notifications_unsent gauge\nkoppeling_notifications_unsent {unsent}\n"
+            ));
         }
         *gauges
             .lock()

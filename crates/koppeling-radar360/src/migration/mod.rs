@@ -9,6 +9,7 @@ use sea_orm_migration::sea_orm::DbBackend;
 mod m20260501_000001_initial;
 mod m20261202_000001_administratie_leases;
 mod m20261204_000001_exactly_once;
+mod m20261204_000002_notification_delivery;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260501_000001_initial::Migration),
             Box::new(m20261202_000001_administratie_leases::Migration),
             Box::new(m20261204_000001_exactly_once::Migration),
+            Box::new(m20261204_000002_notification_delivery::Migration),
         ]
     }
 }

@@ -18,10 +18,11 @@ use chrono::{DateTime, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::Invoice;
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
-use koppeling_domain::notification::{NotificationItem, StoredNotification};
+use koppeling_domain::notification::{NotificationItem, NotificationRecord, StoredNotification};
 use koppeling_domain::ports::{
     Admin, Administratie, AttemptLog, Claim, Outcome, PendingNotice, Put, Recipient, RelatieLink,
-    StatusCounts, Store, StoreError, SyncJob, SyncState, SyncStatus, UnsentNotification,
+    SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState, SyncStatus,
+    UnsentNotification,
 };
 use koppeling_domain::relation::{RelatieCode, Relation};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -581,25 +582,31 @@ impl Store for SeaOrmStore {
 
     async fn unsent_notifications(
         &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<UnsentNotification>, StoreError> {
-        notify::unsent_notifications(self, limit).await
+        notify::unsent_notifications(self, now, hold_until, limit).await
     }
 
     async fn mark_notification(
         &self,
         id: i64,
-        now: DateTime<Utc>,
-        error: Option<String>,
+        at: DateTime<Utc>,
+        failure: Option<SendFailure>,
     ) -> Result<(), StoreError> {
-        notify::mark_notification(self, id, now, error).await
+        notify::mark_notification(self, id, at, failure).await
+    }
+
+    async fn count_unsent_notifications(&self) -> Result<u64, StoreError> {
+        notify::count_unsent_notifications(self).await
     }
 
     async fn notifications(
         &self,
         adm: &AdministratieCode,
         limit: u32,
-    ) -> Result<Vec<StoredNotification>, StoreError> {
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
         notify::notifications(self, adm, limit).await
     }
 }

@@ -1,18 +1,16 @@
 //! Notices (pending items), the notifications made of them, their dedupe keys, and the
-//! mail delivery bookkeeping (attempts with back-off, given up after ten).
+//! mail delivery bookkeeping: `sent_at`, `send_attempts`, `last_error`, and `next_send_at`
+//! (the back-off chosen by the domain, or a claim's hold). A mail is never given up.
 
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
-use koppeling_domain::notification::{NotificationItem, StoredNotification};
-use koppeling_domain::ports::{PendingNotice, Recipient, UnsentNotification};
+use koppeling_domain::notification::{NotificationItem, NotificationRecord, StoredNotification};
+use koppeling_domain::ports::{PendingNotice, Recipient, SendFailure, UnsentNotification};
 use sea_orm::QueryResult;
 
 use super::SeaOrmStore;
 use super::admin::get_admin;
-use super::db::{self, R, WriteTx, col, col_adm, col_json, i, other, s, so};
-
-/// A notification whose mail failed this many times is given up.
-pub(super) const MAX_SEND_ATTEMPTS: i64 = 10;
+use super::db::{self, R, WriteTx, col, col_adm, col_json, col_u32, i, other, s, so};
 
 /// Inserts a pending notice inside `tx`.
 pub(super) async fn insert_notice(
@@ -90,13 +88,16 @@ pub(super) async fn notified_since(
     dedupe_key: &str,
     since: DateTime<Utc>,
 ) -> R<bool> {
+    // Counted: a mail sent (or a stored-only notification stored, whose `sent_at` is the
+    // time it was stored) within the window, and any mail still waiting to be sent.
     // The LIKE narrows the rows down (the key as JSON, quotes included); the parse decides.
     let pattern = format!("%{}%", like_escape(&db::json(&dedupe_key)?));
     let rows = db::all(
         &st.db.conn,
         st.db.st(
             "SELECT dedupe_keys FROM notifications \
-             WHERE adm = $1 AND at >= $2 AND dedupe_keys LIKE $3 ESCAPE '!'",
+             WHERE adm = $1 AND (sent_at >= $2 OR sent_at IS NULL) \
+             AND dedupe_keys LIKE $3 ESCAPE '!'",
             vec![s(adm.as_str()), st.db.ts(since), s(pattern)],
         ),
         "checking earlier notifications",
@@ -220,115 +221,117 @@ fn stored_from(row: &QueryResult) -> R<StoredNotification> {
 
 pub(super) async fn unsent_notifications(
     st: &SeaOrmStore,
+    now: DateTime<Utc>,
+    hold_until: DateTime<Utc>,
     limit: u32,
 ) -> R<Vec<UnsentNotification>> {
+    // A claim: the due rows are held until `hold_until` in the same statement, so another
+    // process skips them (PostgreSQL skips the locked rows; SQLite writes one at a time).
+    let tx = st.db.begin().await?;
     let rows = db::all(
-        &st.db.conn,
+        &*tx,
         st.db.st(
-            "SELECT id, adm, at, to_email, to_name, subject, body, items FROM notifications \
-             WHERE sent_at IS NULL AND send_attempts < $1 \
-             AND (next_send_at IS NULL OR next_send_at <= $2) ORDER BY id LIMIT $3",
-            vec![
-                i(MAX_SEND_ATTEMPTS),
-                st.db.ts(db::now()),
-                i(i64::from(limit)),
-            ],
+            &format!(
+                "UPDATE notifications SET next_send_at = $1 WHERE id IN ( \
+                 SELECT id FROM notifications WHERE sent_at IS NULL \
+                 AND (next_send_at IS NULL OR next_send_at <= $2) ORDER BY id LIMIT $3{}) \
+                 RETURNING id, adm, at, to_email, to_name, subject, body, items, send_attempts",
+                if st.db.is_postgres() {
+                    " FOR UPDATE SKIP LOCKED"
+                } else {
+                    ""
+                }
+            ),
+            vec![st.db.ts(hold_until), st.db.ts(now), i(i64::from(limit))],
         ),
-        "reading unsent notifications",
+        "claiming unsent notifications",
     )
     .await?;
-    rows.iter()
+    tx.commit().await?;
+    let mut unsent = rows
+        .iter()
         .map(|row| {
             Ok(UnsentNotification {
                 id: col(row, "id")?,
                 administratie: col_adm(row, "adm")?,
                 to_name: col(row, "to_name")?,
                 notification: stored_from(row)?,
+                send_attempts: col_u32(row, "send_attempts")?,
             })
         })
-        .collect()
-}
-
-/// The wait after the `attempts`-th failed send: 30 s, doubling, at most an hour.
-fn send_backoff(attempts: i64) -> Duration {
-    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
-    Duration::seconds((30_i64 << exp).min(3600))
+        .collect::<R<Vec<_>>>()?;
+    unsent.sort_by_key(|u| u.id);
+    Ok(unsent)
 }
 
 pub(super) async fn mark_notification(
     st: &SeaOrmStore,
     id: i64,
-    now: DateTime<Utc>,
-    error: Option<String>,
+    at: DateTime<Utc>,
+    failure: Option<SendFailure>,
 ) -> R<()> {
-    let now = now.trunc_subsecs(6);
+    let at = at.trunc_subsecs(6);
+    let statement = match failure {
+        // A stored-only notification (no recipient) was not a send attempt.
+        None => st.db.st(
+            "UPDATE notifications SET sent_at = $1, last_error = NULL, next_send_at = NULL, \
+             send_attempts = send_attempts + CASE WHEN to_email = '' THEN 0 ELSE 1 END \
+             WHERE id = $2 AND sent_at IS NULL",
+            vec![st.db.ts(at), i(id)],
+        ),
+        Some(failure) => st.db.st(
+            "UPDATE notifications SET send_attempts = send_attempts + 1, last_error = $1, \
+             next_send_at = $2 WHERE id = $3 AND sent_at IS NULL",
+            vec![so(Some(failure.error)), st.db.ts(failure.retry_at), i(id)],
+        ),
+    };
     let tx = st.db.begin().await?;
-    match error {
-        None => {
-            db::exec(
-                &*tx,
-                st.db.st(
-                    "UPDATE notifications SET sent_at = $1, last_error = NULL, \
-                     send_attempts = send_attempts + 1 WHERE id = $2",
-                    vec![st.db.ts(now), i(id)],
-                ),
-                "marking the notification sent",
-            )
-            .await?;
-        }
-        Some(error) => {
-            let row = db::one(
-                &*tx,
-                st.db.st(
-                    &format!(
-                        "SELECT send_attempts FROM notifications WHERE id = $1{}",
-                        st.db.for_update()
-                    ),
-                    vec![i(id)],
-                ),
-                "reading the notification",
-            )
-            .await?;
-            let Some(row) = row else {
-                return Ok(());
-            };
-            let attempts = col::<i64>(&row, "send_attempts")? + 1;
-            db::exec(
-                &*tx,
-                st.db.st(
-                    "UPDATE notifications SET send_attempts = $1, last_error = $2, \
-                     next_send_at = $3 WHERE id = $4",
-                    vec![
-                        i(attempts),
-                        so(Some(error)),
-                        st.db.ts(now + send_backoff(attempts)),
-                        i(id),
-                    ],
-                ),
-                "recording the failed send",
-            )
-            .await?;
-        }
-    }
+    db::exec(&*tx, statement, "recording a send of the notification").await?;
     tx.commit().await
+}
+
+pub(super) async fn count_unsent_notifications(st: &SeaOrmStore) -> R<u64> {
+    let row = db::one(
+        &st.db.conn,
+        st.db.st(
+            "SELECT COUNT(*) AS n FROM notifications WHERE sent_at IS NULL AND to_email <> ''",
+            vec![],
+        ),
+        "counting unsent notifications",
+    )
+    .await?;
+    let n = row
+        .map(|row| col::<i64>(&row, "n"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub(super) async fn notifications(
     st: &SeaOrmStore,
     adm: &AdministratieCode,
     limit: u32,
-) -> R<Vec<StoredNotification>> {
+) -> R<Vec<NotificationRecord>> {
     let rows = db::all(
         &st.db.conn,
         st.db.st(
-            "SELECT at, to_email, subject, body, items FROM notifications WHERE adm = $1 \
-             ORDER BY at DESC, id DESC LIMIT $2",
+            "SELECT at, to_email, subject, body, items, sent_at, last_error, send_attempts \
+             FROM notifications WHERE adm = $1 ORDER BY at DESC, id DESC LIMIT $2",
             vec![s(adm.as_str()), i(i64::from(limit))],
         ),
         "reading notifications",
     )
     .await?;
-    rows.iter().map(stored_from).collect()
+    rows.iter()
+        .map(|row| {
+            Ok(NotificationRecord {
+                notification: stored_from(row)?,
+                sent_at: col(row, "sent_at")?,
+                last_error: col(row, "last_error")?,
+                send_attempts: col_u32(row, "send_attempts")?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -338,12 +341,5 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_escape("a_b%c!d"), "a!_b!%c!!d");
-    }
-
-    #[test]
-    fn send_backoff_doubles_up_to_an_hour() {
-        assert_eq!(send_backoff(1), Duration::seconds(30));
-        assert_eq!(send_backoff(2), Duration::seconds(60));
-        assert_eq!(send_backoff(9), Duration::seconds(3600));
     }
 }

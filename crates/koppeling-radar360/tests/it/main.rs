@@ -64,4 +64,6 @@ scenarios!(
     invariants::a_final_invoice_number_is_unique,
     invariants::an_invoice_whose_outcome_is_unknown_cannot_change,
     invariants::a_snelstart_id_belongs_to_one_invoice,
+    notices::dedupe_counts_mails_sent_in_the_window_and_mails_still_waiting,
+    notices::given_up_mails_are_due_again_after_the_migration,
 );

@@ -341,3 +341,57 @@ async fn logging_out_ends_the_session() {
     let after = send(&app, get("/koppelingen", Some(&cookie))).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn the_notificaties_screen_shows_an_unsent_mail_with_its_error_and_a_sent_one_with_its_time()
+{
+    use koppeling_domain::notification::{NotificationRecord, StoredNotification};
+    let record = |subject: &str, to: &str, sent_at, last_error: Option<&str>| NotificationRecord {
+        notification: StoredNotification {
+            at: now(),
+            to: to.into(),
+            subject: subject.into(),
+            body: "Beste Anna".into(),
+            items: vec![],
+        },
+        sent_at,
+        last_error: last_error.map(str::to_owned),
+        send_attempts: 3,
+    };
+    let list = vec![
+        record(
+            "wacht",
+            "anna@example.nl",
+            None,
+            Some("connection refused <smtp>"),
+        ),
+        record("verstuurd", "anna@example.nl", Some(now()), None),
+        record("bewaard", "", Some(now()), None),
+    ];
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, Some(koppeling(true, Some("sleutel"))));
+    store
+        .expect_notifications()
+        .returning(move |_, _| ready(Ok(list.clone())));
+    let app = app(store, MockAccounting::new());
+    let (cookie, _) = log_in(&app).await;
+    let page = send(&app, get("/notificaties", Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text
+            .contains("nog niet verzonden: connection refused &lt;smtp&gt;"),
+        "{}",
+        page.text
+    );
+    let sent_at = format!("verzonden {}", now().format("%d-%m-%Y %H:%M UTC"));
+    assert!(page.text.contains(&sent_at), "{}", page.text);
+    assert!(
+        page.text
+            .contains("niet gemaild: er is geen Beheerder gekozen"),
+        "{}",
+        page.text
+    );
+}

@@ -593,10 +593,24 @@ pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock
         Err(e) => return store_failure(&session, e),
     };
     let mut items = String::new();
-    for n in &list {
+    for record in &list {
+        let n = &record.notification;
+        let delivery = match (&record.sent_at, n.to.is_empty()) {
+            (Some(_), true) => {
+                "niet gemaild: er is geen Beheerder gekozen die notificaties ontvangt".to_owned()
+            }
+            (Some(sent), false) => format!("verzonden {}", html::time(sent)),
+            (None, _) => format!(
+                r#"<strong class="error">nog niet verzonden: {}</strong> (wordt opnieuw geprobeerd)"#,
+                esc(record
+                    .last_error
+                    .as_deref()
+                    .unwrap_or("wacht op verzending"))
+            ),
+        };
         let _ = write!(
             items,
-            r#"<article class="card"><h2>{subject}</h2><p class="hint">{at} · aan {to}</p><pre>{body}</pre></article>"#,
+            r#"<article class="card"><h2>{subject}</h2><p class="hint">{at} · aan {to} · {delivery}</p><pre>{body}</pre></article>"#,
             subject = esc(&n.subject),
             at = html::time(&n.at),
             to = esc(&n.to),
