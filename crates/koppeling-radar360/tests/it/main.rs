@@ -2,6 +2,7 @@
 //! PostgreSQL database (`TEST_DATABASE_URL`; skipped loudly when unset, failing under `CI`).
 
 mod basics;
+mod busy;
 mod claims;
 mod helpers;
 mod notices;
@@ -60,4 +61,7 @@ scenarios!(
     claims::a_batch_of_jobs_loads_like_single_jobs,
     notices::notices_become_notifications_and_dedupe,
     notices::mail_delivery_bookkeeping,
+    busy::a_held_write_lock_is_busy_and_nothing_is_written,
+    busy::a_busy_tick_rolls_back_as_a_whole,
+    busy::an_exhausted_pool_is_busy,
 );
