@@ -25,6 +25,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub sandbox: SandboxHandle,
     pub key: String,
+    database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -78,7 +79,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         Db::Postgres => fresh_postgres().await?,
     };
     let mut settings = Settings::default();
-    settings.database.url = database_url;
+    settings.database.url = database_url.clone();
     settings.http.listen = "127.0.0.1:0".to_owned();
     settings.api.token = Some(SecretString::from(TOKEN.to_owned()));
     settings.snelstart.api_url = sandbox.api_url();
@@ -103,6 +104,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         client: reqwest::Client::new(),
         sandbox,
         key,
+        database_url,
         stop: Some(stop),
         server: Some(server),
         _dir: dir,
@@ -110,6 +112,12 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
 }
 
 impl TestApp {
+    /// The application's database (`sqlite://…` or `postgres://…`), to open another
+    /// connection to it as another process would.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
