@@ -25,6 +25,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub sandbox: SandboxHandle,
     pub key: String,
+    database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -84,7 +85,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Settings)) -> Optio
         Db::Postgres => fresh_postgres().await?,
     };
     let mut settings = Settings::default();
-    settings.database.url = database_url;
+    settings.database.url = database_url.clone();
     settings.http.listen = "127.0.0.1:0".to_owned();
     settings.api.token = Some(SecretString::from(TOKEN.to_owned()));
     settings.snelstart.api_url = sandbox.api_url();
@@ -110,6 +111,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Settings)) -> Optio
         client: reqwest::Client::new(),
         sandbox,
         key,
+        database_url,
         stop: Some(stop),
         server: Some(server),
         _dir: dir,
@@ -117,6 +119,12 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Settings)) -> Optio
 }
 
 impl TestApp {
+    /// The application's database (`sqlite://…` or `postgres://…`), to open another
+    /// connection to it as another process would.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }

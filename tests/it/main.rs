@@ -1,6 +1,7 @@
 //! Black-box tests of koppeling: one integration-test binary.
 
 mod api;
+mod busy;
 mod cli;
 mod crash;
 mod exactly_once;

@@ -208,6 +208,10 @@ pub enum StoreError {
         /// The field, when one is to blame.
         field: Option<String>,
     },
+    /// The database is busy (a lock wait timed out, a serialization failure or deadlock,
+    /// no pooled connection free in time): the transaction rolled back; retry shortly.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// Anything else (connection lost, constraint, …).
     #[error(transparent)]
     Other(#[from] anyhow::Error),

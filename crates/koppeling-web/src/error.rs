@@ -1,7 +1,8 @@
-//! The API's error answer: `{"error","message","field","problems"}` with its HTTP status.
+//! The API's error answer: `{"error","message","field","problems"}` with its HTTP status
+//! (and `Retry-After` when the database is busy).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use koppeling_domain::problem::Problem;
 use koppeling_domain::sync::ServiceError;
@@ -46,7 +47,13 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Every problem, for 422 answers.
     pub problems: Option<Vec<ProblemJson>>,
+    /// Seconds for the `Retry-After` header (503 `busy`).
+    pub retry_after: Option<u32>,
 }
+
+/// The `Retry-After` of a busy answer, in seconds: SQLite's `busy_timeout` and
+/// PostgreSQL's `lock_timeout` are 5 s, and most lock holders are done well before.
+pub(crate) const BUSY_RETRY_AFTER_SECS: u32 = 2;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -67,6 +74,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             problems: None,
+            retry_after: None,
         }
     }
 
@@ -116,6 +124,21 @@ impl ApiError {
             message,
             field: (!first.field.is_empty()).then(|| first.field.clone()),
             problems: Some(problems.iter().map(ProblemJson::from).collect()),
+            retry_after: None,
+        }
+    }
+
+    /// 503 `busy` with `Retry-After`: the database is busy (a lock held elsewhere); the
+    /// request's transaction rolled back, so the same request may simply be repeated.
+    pub fn busy(detail: &str) -> Self {
+        tracing::warn!(error = %detail, "the database is busy; answered 503");
+        Self {
+            retry_after: Some(BUSY_RETRY_AFTER_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "The database is busy; nothing was written. Repeat the request after Retry-After seconds.",
+            )
         }
     }
 
@@ -153,6 +176,7 @@ impl From<ServiceError> for ApiError {
                     .filter(|p| !p.field.is_empty())
                     .map(|p| p.field.clone()),
                 problems: Some(problems.iter().map(ProblemJson::from).collect()),
+                retry_after: None,
             },
             ServiceError::NotFound(what) => Self::not_found(&what),
             ServiceError::Conflict {
@@ -165,7 +189,9 @@ impl From<ServiceError> for ApiError {
                 message: sentence(&message),
                 field,
                 problems: None,
+                retry_after: None,
             },
+            ServiceError::Busy(detail) => Self::busy(&detail),
             ServiceError::Unavailable(message) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -200,7 +226,13 @@ impl IntoResponse for ApiError {
             field: self.field.as_deref(),
             problems: self.problems.as_deref(),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -98,6 +98,13 @@ fn service_refusal(error: ServiceError) -> Refusal {
             Refusal::one("administratie", format!("{what} not found"))
         }
         ServiceError::NotFound(what) => Refusal::one("id", format!("{what} not found")),
+        ServiceError::Busy(detail) => {
+            tracing::warn!(error = %detail, "import line refused: the database is busy");
+            Refusal::one(
+                "database",
+                "the database is busy (locked by another process); nothing of this line was written; import this line again",
+            )
+        }
         other => {
             tracing::error!(error = %format!("{other:#}"), "import line failed");
             Refusal::one("id", format!("could not be stored: {other}"))

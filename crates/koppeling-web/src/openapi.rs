@@ -40,10 +40,24 @@ fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
                 "Conflicts with the sync state or a uniqueness rule (e.g. `invoice_locked`, `outcome_unknown` while the outcome of a booking is being looked up, `number_taken` for a final invoice number already used, `not_failed`, `code_taken`, `email_taken`)"
             }
             "422" => "Well-formed but a rule is violated; `problems` lists every one",
-            "503" => "SnelStart could not be reached",
+            "503" => {
+                "SnelStart could not be reached (`unavailable`), or the database is busy (`busy`, with `Retry-After`; nothing was written, repeat the request)"
+            }
             _ => "Error",
         };
         map.insert((*code).to_owned(), error(text));
+    }
+    // Every operation uses the database, which may be busy (a lock held by another process).
+    map.entry("503").or_insert_with(|| {
+        error("The database is busy (`busy`); nothing was written: repeat the request after `Retry-After` seconds")
+    });
+    if let Some(Value::Object(busy)) = map.get_mut("503") {
+        busy.insert("headers".to_owned(), json!({
+            "Retry-After": {
+                "description": "Seconds to wait before repeating the request (sent with `busy`)",
+                "schema": { "type": "integer", "minimum": 0 }
+            }
+        }));
     }
     map
 }
@@ -454,5 +468,26 @@ mod tests {
             assert!(doc.pointer(&pointer).is_some(), "{pointer}");
         }
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn every_operation_lists_503_busy_with_retry_after() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            if path == "/openapi.json" {
+                continue;
+            }
+            for (method, operation) in item.as_object().unwrap() {
+                let busy = &operation["responses"]["503"];
+                assert!(
+                    busy["description"].as_str().unwrap().contains("busy"),
+                    "{method} {path}"
+                );
+                assert!(
+                    busy["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+            }
+        }
     }
 }

@@ -5,12 +5,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use koppeling_domain::ids::AdministratieCode;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Outcome, Store};
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Outcome, Store, StoreError};
 use koppeling_domain::sync::{AttemptReport, Service};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::metrics::Metrics;
+
+/// Whether a store failure is a busy database: transient, so it is logged at warn level and
+/// the work is retried (by the next claim, or after the lease expires), not an error.
+fn is_busy(error: &StoreError) -> bool {
+    matches!(error, StoreError::Busy(_))
+}
 
 /// How the worker runs.
 #[derive(Debug, Clone)]
@@ -86,6 +92,7 @@ pub async fn run<S, A, N, C>(
                             };
                             match report {
                                 Ok(report) => metrics.record(&report.outcome, started.elapsed()),
+                                Err(error) if is_busy(&error) => tracing::warn!(adm = %claim.administratie, invoice = %claim.invoice_id, error = %error, "recording the attempt failed (database busy); the lease will expire and the invoice is looked up"),
                                 Err(error) => tracing::error!(adm = %claim.administratie, invoice = %claim.invoice_id, error = %error, "recording the attempt failed; the lease will expire and the invoice is looked up"),
                             }
                             drop(permit);
@@ -94,7 +101,11 @@ pub async fn run<S, A, N, C>(
                     }
                 }
                 Err(error) => {
-                    tracing::error!(error = %error, "claiming work failed");
+                    if is_busy(&error) {
+                        tracing::warn!(error = %error, "claiming work failed (database busy); retrying in a second");
+                    } else {
+                        tracing::error!(error = %error, "claiming work failed");
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
                         _ = shutdown.changed() => {}
@@ -391,6 +402,9 @@ async fn process_all<S, A, N, C>(
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok(Ok(report)) => summary.reports.push(report),
+            Ok(Err(error)) if is_busy(&error) => {
+                tracing::warn!(error = %error, "recording an attempt failed (database busy)");
+            }
             Ok(Err(error)) => tracing::error!(error = %error, "recording an attempt failed"),
             Err(error) => tracing::error!(error = %error, "a sync task panicked"),
         }

@@ -41,6 +41,9 @@ pub enum ServiceError {
     /// SnelStart could not be reached to run the checks (503).
     #[error("SnelStart could not be reached: {0}")]
     Unavailable(String),
+    /// The database is busy; nothing was written (503 with `Retry-After`).
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// Anything else (500).
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -59,6 +62,7 @@ impl From<StoreError> for ServiceError {
                 message,
                 field,
             },
+            StoreError::Busy(message) => Self::Busy(message),
             StoreError::Other(e) => Self::Other(e),
         }
     }

@@ -8,10 +8,11 @@ use anyhow::anyhow;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::ports::StoreError;
+use sea_orm::sqlx;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryGetable,
-    Value,
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    QueryResult, RuntimeErr, SqlErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait, TryGetable, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -31,8 +32,62 @@ pub(crate) trait Ctx<T> {
 
 impl<T> Ctx<T> for Result<T, DbErr> {
     fn ctx(self, what: &str) -> R<T> {
-        self.map_err(|e| StoreError::Other(anyhow::Error::new(e).context(what.to_owned())))
+        self.map_err(|e| store_error(e, what))
     }
+}
+
+/// A driver error as a [`StoreError`]: [`StoreError::Busy`] when the database is busy (see
+/// [`is_busy`]), [`StoreError::Other`] with `what` as context otherwise.
+pub(crate) fn store_error(err: DbErr, what: &str) -> StoreError {
+    if is_busy(&err) {
+        StoreError::Busy(format!("{what}: {err}"))
+    } else {
+        StoreError::Other(anyhow::Error::new(err).context(what.to_owned()))
+    }
+}
+
+/// Whether `err` means the database is busy, so that the same request may well succeed
+/// in a moment: no pooled connection within the acquire timeout; on SQLite `SQLITE_BUSY`
+/// or `SQLITE_LOCKED` (any extended code, e.g. after the 5 s `busy_timeout`); on
+/// PostgreSQL `40001` serialization_failure, `40P01` deadlock_detected or `55P03`
+/// lock_not_available (after the 5 s `lock_timeout`).
+pub(crate) fn is_busy(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(e) => {
+                let code = e.code().unwrap_or_default();
+                if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    sqlite_code_is_busy(&code)
+                } else if e
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                {
+                    pg_code_is_busy(&code)
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// An SQLite (extended) result code as sqlx reports it: the primary code is the low byte,
+/// 5 `SQLITE_BUSY` (also `_RECOVERY` 261, `_SNAPSHOT` 517, `_TIMEOUT` 773) or 6
+/// `SQLITE_LOCKED` (also `_SHAREDCACHE` 262, `_VTAB` 518).
+fn sqlite_code_is_busy(code: &str) -> bool {
+    code.parse::<i32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+/// A PostgreSQL SQLSTATE that a retry may cure.
+fn pg_code_is_busy(code: &str) -> bool {
+    matches!(code, "40001" | "40P01" | "55P03")
 }
 
 /// Whether `err` is a unique-constraint violation.
@@ -317,4 +372,45 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .map(|k| format!("${k}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_codes_of_sqlite_include_the_extended_ones() {
+        for code in ["5", "261", "517", "773", "6", "262", "518"] {
+            assert!(sqlite_code_is_busy(code), "{code}");
+        }
+        for code in ["1", "19", "1555", "2067", "787", "14", "", "x"] {
+            assert!(!sqlite_code_is_busy(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn busy_codes_of_postgres() {
+        for code in ["40001", "40P01", "55P03"] {
+            assert!(pg_code_is_busy(code), "{code}");
+        }
+        for code in ["23505", "23503", "57014", "40000", "55000", ""] {
+            assert!(!pg_code_is_busy(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_pool_timeout_is_busy_and_a_closed_pool_is_not() {
+        let timeout = DbErr::ConnectionAcquire(ConnAcquireErr::Timeout);
+        assert!(matches!(
+            store_error(timeout, "reading"),
+            StoreError::Busy(m) if m.starts_with("reading: ")
+        ));
+        let closed = DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed);
+        assert!(matches!(
+            store_error(closed, "reading"),
+            StoreError::Other(_)
+        ));
+        let raw = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::PoolTimedOut)));
+        assert!(is_busy(&raw));
+    }
 }

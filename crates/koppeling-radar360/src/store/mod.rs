@@ -37,6 +37,9 @@ use db::Db;
 /// The PostgreSQL `LISTEN`/`NOTIFY` channel on which queued work is announced.
 pub const WORK_CHANNEL: &str = "koppeling_work";
 
+/// How long a PostgreSQL statement waits for a lock before failing with 55P03.
+const LOCK_TIMEOUT: &str = "5s";
+
 /// The PostgreSQL advisory lock key under which one process at a time migrates.
 const MIGRATION_LOCK: i64 = 0x6b6f_7070_656c;
 
@@ -97,7 +100,8 @@ impl SeaOrmStore {
 
     /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite runs in WAL mode with
     /// `synchronous = NORMAL` (durable across a process crash), a 5 s busy timeout and
-    /// foreign keys on, and creates the file when missing.
+    /// foreign keys on, and creates the file when missing. PostgreSQL connections get a
+    /// 5 s `lock_timeout`. A lock wait that times out is [`StoreError::Busy`].
     ///
     /// # Errors
     /// When the database cannot be reached or opened.
@@ -145,6 +149,10 @@ impl SeaOrmStore {
         // throughput. Several processes share the server's `max_connections` (100 by
         // default), so not more.
         opts.max_connections(20);
+        // A lock wait ends after 5 s (as SQLite's `busy_timeout`) with 55P03, which the store
+        // reports as `StoreError::Busy`, instead of hanging for as long as the holder likes.
+        // Sent as a start-up parameter, so every pooled connection has it from the start.
+        opts.map_sqlx_postgres_opts(|o| o.options([("lock_timeout", LOCK_TIMEOUT)]));
         let conn = Database::connect(opts)
             .await
             .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
@@ -209,6 +217,10 @@ impl SeaOrmStore {
             .db
             .conn
             .begin()
+            .await
+            .context("migrating the database")?;
+        // Another process's migration may take longer than the service's `lock_timeout`.
+        tx.execute_unprepared("SET LOCAL lock_timeout = 0")
             .await
             .context("migrating the database")?;
         tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))

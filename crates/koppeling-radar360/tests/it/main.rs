@@ -2,6 +2,7 @@
 //! PostgreSQL database (`TEST_DATABASE_URL`; skipped loudly when unset, failing under `CI`).
 
 mod basics;
+mod busy;
 mod claims;
 mod helpers;
 mod invariants;
@@ -66,4 +67,7 @@ scenarios!(
     invariants::a_snelstart_id_belongs_to_one_invoice,
     notices::dedupe_counts_mails_sent_in_the_window_and_mails_still_waiting,
     notices::given_up_mails_are_due_again_after_the_migration,
+    busy::a_held_write_lock_is_busy_and_nothing_is_written,
+    busy::a_busy_tick_rolls_back_as_a_whole,
+    busy::an_exhausted_pool_is_busy,
 );

@@ -539,3 +539,59 @@ async fn a_store_failure_is_500_without_details() {
     assert_eq!(answer.json()["error"], "internal");
     assert!(!answer.text.contains("10.0.0.1"));
 }
+
+#[tokio::test]
+async fn a_busy_database_is_503_with_retry_after() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(Some(relation("1001")))));
+    store.expect_put_invoice().returning(|_, _| {
+        ready(Err(StoreError::Busy(
+            "starting a transaction: database is locked".into(),
+        )))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(
+        &app,
+        Method::PUT,
+        "/api/v1/administraties/kantoor/invoices/inv-1",
+        Some(
+            r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.headers[header::RETRY_AFTER], "2");
+    let body = answer.json();
+    assert_eq!(body["error"], "busy");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was written")
+    );
+    // The driver's words stay in the log.
+    assert!(!answer.text.contains("locked"), "{}", answer.text);
+}
+
+#[tokio::test]
+async fn a_busy_database_on_a_read_is_503_too() {
+    let mut store = MockStore::new();
+    store.expect_get_administratie().returning(|_| {
+        ready(Err(StoreError::Busy(
+            "reading the administratie: pool timed out".into(),
+        )))
+    });
+    let app = app(store, MockAccounting::new());
+    let answer = call(&app, Method::GET, "/api/v1/administraties/kantoor", None).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers[header::RETRY_AFTER], "2");
+    assert_eq!(answer.json()["error"], "busy");
+}

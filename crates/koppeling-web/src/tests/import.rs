@@ -94,3 +94,42 @@ async fn a_relation_snelstart_line_ticks_the_relation() {
     );
     assert!(report.errors[0].message.contains("digits"));
 }
+
+#[tokio::test]
+async fn a_busy_line_is_reported_clearly_and_the_next_line_still_goes_in() {
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_relation()
+        .returning(|_, _| ready(Ok(None)));
+    let mut calls = 0;
+    store.expect_put_relation().times(2).returning(move |_, _| {
+        calls += 1;
+        ready(if calls == 1 {
+            Err(koppeling_domain::ports::StoreError::Busy(
+                "starting a transaction: database is locked".into(),
+            ))
+        } else {
+            Ok(Put::Created)
+        })
+    });
+    let service = service(store, MockAccounting::new());
+    let input = [
+        r#"{"type":"relation","id":"r1","code":"1","kind":"company","name":"X"}"#,
+        r#"{"type":"relation","id":"r2","code":"2","kind":"company","name":"Y"}"#,
+    ]
+    .join("\n");
+    let report = import_jsonl(&service, &adm(), &input).await;
+    assert_eq!(report.imported, 1, "{report:?}");
+    assert_eq!(report.errors.len(), 1);
+    let printed = report.errors[0].to_string();
+    assert!(
+        printed.starts_with("line 1: database: the database is busy"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("nothing of this line was written"),
+        "{printed}"
+    );
+    assert!(printed.contains("import this line again"), "{printed}");
+}

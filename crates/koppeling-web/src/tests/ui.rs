@@ -395,3 +395,69 @@ async fn the_notificaties_screen_shows_an_unsent_mail_with_its_error_and_a_sent_
         page.text
     );
 }
+
+#[tokio::test]
+async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    // The log-in's page reads the overview once; the next read finds the database busy.
+    let mut reads = 0;
+    store.expect_status_counts().returning(move |_| {
+        reads += 1;
+        ready(if reads == 1 {
+            Ok(StatusCounts::default())
+        } else {
+            Err(koppeling_domain::ports::StoreError::Busy(
+                "reading the counts: database is locked".into(),
+            ))
+        })
+    });
+    store
+        .expect_get_koppeling()
+        .returning(|_| ready(Ok(Some(koppeling(true, Some("sleutel"))))));
+    let app = app(store, MockAccounting::new());
+    let (cookie, _) = log_in(&app).await;
+    let page = send(&app, get("/koppelingen", Some(&cookie))).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.text
+    );
+    assert_eq!(page.headers[header::RETRY_AFTER], "2");
+    assert!(
+        page.text.contains("De database is op dit moment bezet"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("niets opgeslagen"));
+    assert!(!page.text.contains("locked"));
+}
+
+#[tokio::test]
+async fn a_busy_database_at_login_is_503_with_the_form() {
+    let mut store = MockStore::new();
+    store.expect_find_admin_by_email().returning(|_| {
+        ready(Err(koppeling_domain::ports::StoreError::Busy(
+            "reading the Beheerder: database is locked".into(),
+        )))
+    });
+    let app = app(store, MockAccounting::new());
+    let page = send(&app, get("/login", None)).await;
+    let token = csrf_of(&page.text);
+    let answer = send(
+        &app,
+        form(
+            "/login",
+            &format!("email=anna%40example.nl&password=x&csrf={token}"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers[header::RETRY_AFTER], "2");
+    assert!(answer.text.contains("bezet"));
+    assert!(answer.text.contains(r#"name="csrf""#));
+}

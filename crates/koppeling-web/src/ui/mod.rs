@@ -189,6 +189,10 @@ pub(crate) fn failure_page(session: &Session, error: ServiceError) -> Response {
                 "SnelStart is op dit moment niet bereikbaar ({message}). Probeer het later opnieuw."
             ),
         ),
+        ServiceError::Busy(detail) => {
+            tracing::warn!(error = %detail, "the database is busy; answered 503");
+            busy_page(session)
+        }
         ServiceError::Conflict { message, .. } => {
             message_page(session, StatusCode::CONFLICT, "Niet mogelijk", &message)
         }
@@ -215,6 +219,25 @@ pub(crate) fn failure_page(session: &Session, error: ServiceError) -> Response {
             )
         }
     }
+}
+
+/// 503 in the UI when the database is busy, with `Retry-After`: nothing was saved.
+pub(crate) fn busy_page(session: &Session) -> Response {
+    with_retry_after(message_page(
+        session,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Even geduld",
+        "De database is op dit moment bezet, daardoor is er niets opgeslagen. Probeer het over een paar seconden opnieuw.",
+    ))
+}
+
+/// Adds `Retry-After` (seconds) for a busy database.
+fn with_retry_after(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(crate::error::BUSY_RETRY_AFTER_SECS),
+    );
+    response
 }
 
 /// A store failure in the UI.
@@ -317,6 +340,21 @@ async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
     }
     let found = match state.service.store().find_admin_by_email(&email).await {
         Ok(found) => found,
+        Err(koppeling_domain::ports::StoreError::Busy(detail)) => {
+            tracing::warn!(error = %detail, "the database is busy; answered 503");
+            let token = state.sessions.issue_login_token();
+            return with_retry_after(html_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                login_form(
+                    &token,
+                    &email,
+                    Some(
+                        "De database is op dit moment bezet; probeer het over een paar seconden opnieuw.",
+                    ),
+                    None,
+                ),
+            ));
+        }
         Err(error) => {
             let _ = crate::error::ApiError::internal(&error);
             let token = state.sessions.issue_login_token();
