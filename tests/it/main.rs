@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod faults;
 mod helpers;
+mod model;
 mod sync;
 mod ui;
