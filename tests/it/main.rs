@@ -9,5 +9,6 @@ mod faults;
 mod helpers;
 mod hostile;
 mod notify;
+mod model;
 mod sync;
 mod ui;
