@@ -8,7 +8,7 @@ mod exactly_once;
 mod faults;
 mod helpers;
 mod hostile;
-mod notify;
 mod model;
+mod notify;
 mod sync;
 mod ui;
