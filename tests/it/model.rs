@@ -308,10 +308,6 @@ impl Model {
             faults: Faults::default(),
         }
     }
-
-    fn faults_on(&self) -> bool {
-        self.faults != Faults::default()
-    }
 }
 
 /// Whether invoices draw their numbers from one shared pool (collisions between invoices) or
@@ -637,8 +633,8 @@ impl Sut {
         self.sandbox.set_faults(model.faults.clone());
     }
 
-    /// Applies one step. API answers must be 200/201/409/422 (503 for an activation while
-    /// SnelStart is unreachable); a 409 or 422 must change nothing.
+    /// Applies one step. API answers must be 200/201/409/422 (503 `unavailable` for an
+    /// activation while SnelStart cannot be reached); a 409, 422 or 503 must change nothing.
     async fn apply(&mut self, op: &Op, model: &mut Model) -> Check {
         // The store stamps PUTs (`due_at`) with the wall clock, not the `Clock` port: the
         // manual clock never runs behind it, or new work would look due in the future.
@@ -697,8 +693,11 @@ impl Sut {
             let (status, answer) = self.call(method.clone(), &path, body.as_ref()).await;
             self.trace
                 .push(format!("{op:?}: {method} {path} -> {status} {answer}"));
+            // An activation calls SnelStart: while it is unreachable, or while the client
+            // honours a `Retry-After` announced under an earlier fault (up to an hour), it
+            // answers the documented 503 `unavailable`.
             let legal = matches!(status, 200 | 201 | 409 | 422)
-                || (status == 503 && *op == Op::Activate && model.faults_on());
+                || (status == 503 && *op == Op::Activate && answer["error"] == "unavailable");
             if !legal {
                 return Err(format!(
                     "{method} {path} answered {status} (legal: 200/201/409/422): {answer}"
