@@ -102,6 +102,18 @@ fn snelstart_date_range() -> (NaiveDate, NaiveDate) {
     )
 }
 
+/// The longest factuurnummer SnelStart holds (BOE-0058).
+pub const MAX_FACTUURNUMMER: usize = 25;
+
+/// The factuurnummer `invoice` is booked under: its number trimmed, when SnelStart can hold
+/// it (`None` otherwise: such an invoice is never posted). The look-up after an unknown
+/// outcome uses the same, so the number looked for is the number that may have been posted.
+#[must_use]
+pub fn factuurnummer(invoice: &Invoice) -> Option<&str> {
+    let number = invoice.number.trim();
+    (!number.is_empty() && number.chars().count() <= MAX_FACTUURNUMMER).then_some(number)
+}
+
 /// Builds the verkoopboeking for `invoice`.
 ///
 /// # Errors
@@ -127,7 +139,13 @@ pub fn plan_booking(
             "number must not be empty",
         ));
     }
-    check_len(&mut problems, "number", number, 25, "factuurnummer");
+    check_len(
+        &mut problems,
+        "number",
+        number,
+        MAX_FACTUURNUMMER,
+        "factuurnummer",
+    );
     if !(0..=999).contains(&invoice.payment_term_days) {
         problems.push(
             Problem::new(

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::booking::{Plan, plan_booking};
+use crate::booking::{Plan, factuurnummer, plan_booking};
 use crate::ids::AdministratieCode;
 use crate::koppeling::Connection;
 use crate::notification::{
@@ -105,9 +105,6 @@ fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 /// The longest wait a `Retry-After` from SnelStart can impose (product.md §3; the client
 /// clamps too: input from SnelStart is untrusted).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
-/// The longest factuurnummer SnelStart holds: a longer number was never posted.
-const MAX_INVOICE_NUMBER: usize = 25;
 
 /// The back-off before attempt `attempts + 1`: 2^attempts seconds, capped.
 #[must_use]
@@ -452,11 +449,13 @@ where
         // decided, whatever changed since (a skip, an un-tick, a plan that now fails); the
         // invoice could not change meanwhile (`outcome_unknown`), so its number is the one
         // that may have been posted.
-        if claim.needs_lookup && lookup_able(&invoice.number) {
-            match self.accounting.find_booking(&conn, &invoice.number).await {
+        if claim.needs_lookup
+            && let Some(number) = factuurnummer(invoice)
+        {
+            match self.accounting.find_booking(&conn, number).await {
                 Ok(Some(found)) => {
                     let ours = Ours {
-                        number: &invoice.number,
+                        number,
                         total: invoice.totals().gross,
                         klant_id: job.relatie.as_ref().map(|l| l.snelstart_id.as_str()),
                     };
@@ -1073,13 +1072,6 @@ struct Ours<'a> {
     number: &'a str,
     total: Decimal,
     klant_id: Option<&'a str>,
-}
-
-/// Whether `number` could have been posted (SnelStart refuses an empty or too long
-/// factuurnummer, and so does `plan_booking` before posting): only then is a look-up
-/// meaningful.
-fn lookup_able(number: &str) -> bool {
-    !number.is_empty() && number.chars().count() <= MAX_INVOICE_NUMBER
 }
 
 enum EnsureError {
