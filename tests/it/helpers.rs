@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use snelstart_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
-pub const TOKEN: &str = "test-api-token";
+pub const TOKEN: &str = "test-api-token-of-32-characters!";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy)]

@@ -520,7 +520,10 @@ impl Sut {
             service.clone(),
             koppeling_web::WebConfig {
                 api_token: SecretString::from(TOKEN.to_owned()),
+                previous_api_tokens: Vec::new(),
                 secure_cookies: false,
+                public_url: "http://127.0.0.1".to_owned(),
+                trusted_proxies: Vec::new(),
             },
             Arc::new(String::new),
         )

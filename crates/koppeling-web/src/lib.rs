@@ -34,8 +34,15 @@ pub use error::ApiError;
 pub struct WebConfig {
     /// The bearer token of the JSON API (`api.token`); an empty token refuses every call.
     pub api_token: SecretString,
-    /// Whether the session cookie carries `Secure` (set when served over HTTPS).
+    /// Older tokens still accepted while a new one is rolled out (`api.previous_tokens`).
+    pub previous_api_tokens: Vec<SecretString>,
+    /// Whether cookies carry `Secure` and the `__Host-` prefix and HSTS is sent
+    /// (`http.secure_cookies`).
     pub secure_cookies: bool,
+    /// The address at which browsers reach this service (`http.public_url`), no trailing `/`.
+    pub public_url: String,
+    /// Peers whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Renders the Prometheus text served at `/metrics`.

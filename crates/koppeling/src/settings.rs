@@ -49,6 +49,21 @@ pub struct DatabaseSettings {
 pub struct HttpSettings {
     /// Listen address of the API and UI.
     pub listen: String,
+    /// The address at which browsers (and SnelStart) reach this service; wins over
+    /// `ui.base_url` for links, cookies and the activation flow.
+    pub public_url: Option<String>,
+    /// `Secure` + `__Host-` cookies and HSTS; default: on when the public URL is https.
+    pub secure_cookies: Option<bool>,
+    /// Peers whose `X-Forwarded-For` names the client (IP addresses or CIDR ranges).
+    pub trusted_proxies: Vec<String>,
+    /// Time allowed to receive a request's headers.
+    pub header_timeout_secs: u64,
+    /// Time allowed for a whole request (reading the body and answering).
+    pub request_timeout_secs: u64,
+    /// Open connections at most; further connections wait in the kernel's backlog.
+    pub max_connections: u32,
+    /// Requests handled at once; more are answered 503 with `Retry-After`.
+    pub max_concurrent_requests: u32,
 }
 
 /// `api.*`.
@@ -58,6 +73,9 @@ pub struct ApiSettings {
     /// Bearer token of the JSON API (required by `serve`).
     #[serde(serialize_with = "ser_secret")]
     pub token: Option<SecretString>,
+    /// Older tokens still accepted while a new `api.token` is rolled out.
+    #[serde(serialize_with = "ser_secrets")]
+    pub previous_tokens: Vec<SecretString>,
 }
 
 /// `snelstart.*`.
@@ -98,6 +116,9 @@ pub struct SecretSettings {
     /// base64 of 32 bytes; encrypts koppelsleutels at rest.
     #[serde(serialize_with = "ser_secret")]
     pub master_key: Option<SecretString>,
+    /// Older master keys (base64 of 32 bytes each), used only to decrypt.
+    #[serde(serialize_with = "ser_secrets")]
+    pub previous_master_keys: Vec<SecretString>,
 }
 
 /// `sync.*`.
@@ -141,6 +162,10 @@ fn ser_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Resul
     }
 }
 
+fn ser_secrets<S: serde::Serializer>(values: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(values.iter().map(ExposeSecret::expose_secret))
+}
+
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
@@ -152,6 +177,13 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8360".to_owned(),
+            public_url: None,
+            secure_cookies: None,
+            trusted_proxies: Vec::new(),
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 1024,
+            max_concurrent_requests: 256,
         }
     }
 }
@@ -195,28 +227,50 @@ impl Default for NotifySettings {
     }
 }
 
-/// The configuration keys and whether each is a number.
-const KEYS: &[(&str, bool)] = &[
-    ("database.url", false),
-    ("http.listen", false),
-    ("api.token", false),
-    ("snelstart.api_url", false),
-    ("snelstart.auth_url", false),
-    ("snelstart.subscription_key", false),
-    ("snelstart.timeout_secs", true),
-    ("snelstart.calls_per_minute", true),
-    ("snelstart.calls_per_hour", true),
-    ("snelstart.concurrency", true),
-    ("smtp.url", false),
-    ("smtp.from", false),
-    ("secrets.master_key", false),
-    ("sync.workers", true),
-    ("sync.lease_secs", true),
-    ("sync.sweep_secs", true),
-    ("notify.dedupe_hours", true),
-    ("notify.retry_base_ms", true),
-    ("notify.retry_max_ms", true),
-    ("ui.base_url", false),
+/// What kind of value a key holds, for reading it from an environment variable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Kept as written (an all-digit token keeps its leading zeros).
+    Text,
+    /// A whole number.
+    Number,
+    /// `true`/`false`.
+    Flag,
+    /// Comma-separated; empty items dropped.
+    List,
+}
+
+/// The configuration keys and the kind of each.
+const KEYS: &[(&str, Kind)] = &[
+    ("database.url", Kind::Text),
+    ("http.listen", Kind::Text),
+    ("http.public_url", Kind::Text),
+    ("http.secure_cookies", Kind::Flag),
+    ("http.trusted_proxies", Kind::List),
+    ("http.header_timeout_secs", Kind::Number),
+    ("http.request_timeout_secs", Kind::Number),
+    ("http.max_connections", Kind::Number),
+    ("http.max_concurrent_requests", Kind::Number),
+    ("api.token", Kind::Text),
+    ("api.previous_tokens", Kind::List),
+    ("snelstart.api_url", Kind::Text),
+    ("snelstart.auth_url", Kind::Text),
+    ("snelstart.subscription_key", Kind::Text),
+    ("snelstart.timeout_secs", Kind::Number),
+    ("snelstart.calls_per_minute", Kind::Number),
+    ("snelstart.calls_per_hour", Kind::Number),
+    ("snelstart.concurrency", Kind::Number),
+    ("smtp.url", Kind::Text),
+    ("smtp.from", Kind::Text),
+    ("secrets.master_key", Kind::Text),
+    ("secrets.previous_master_keys", Kind::List),
+    ("sync.workers", Kind::Number),
+    ("sync.lease_secs", Kind::Number),
+    ("sync.sweep_secs", Kind::Number),
+    ("notify.dedupe_hours", Kind::Number),
+    ("notify.retry_base_ms", Kind::Number),
+    ("notify.retry_max_ms", Kind::Number),
+    ("ui.base_url", Kind::Text),
 ];
 
 fn env_name(key: &str) -> String {
@@ -252,17 +306,33 @@ impl Settings {
         };
         // Environment: only KOPPELING_<KEY>__<SUBKEY> naming a known key; strings stay
         // strings (an all-digit token keeps its leading zeros).
-        for (key, numeric) in KEYS {
+        for (key, kind) in KEYS {
             let name = env_name(key);
             if let Some(raw) = env(&name) {
-                if *numeric {
-                    let n: u64 = raw.trim().parse().map_err(|_| {
-                        anyhow!("{key} ({name}): expected a whole number, got {raw:?}")
-                    })?;
-                    figment = figment.merge((*key, n));
-                } else {
-                    figment = figment.merge((*key, raw));
-                }
+                figment = match kind {
+                    Kind::Number => {
+                        let n: u64 = raw.trim().parse().map_err(|_| {
+                            anyhow!("{key} ({name}): expected a whole number, got {raw:?}")
+                        })?;
+                        figment.merge((*key, n))
+                    }
+                    Kind::Flag => {
+                        let b: bool = raw.trim().parse().map_err(|_| {
+                            anyhow!("{key} ({name}): expected true or false, got {raw:?}")
+                        })?;
+                        figment.merge((*key, b))
+                    }
+                    Kind::List => {
+                        let items: Vec<String> = raw
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect();
+                        figment.merge((*key, items))
+                    }
+                    Kind::Text => figment.merge((*key, raw)),
+                };
             }
         }
         let settings: Settings = figment.extract().map_err(|e| {
@@ -319,7 +389,48 @@ impl Settings {
         if self.secrets.master_key.is_some() {
             self.master_key()?;
         }
+        for (key, url) in [
+            ("http.public_url", &self.http.public_url),
+            ("ui.base_url", &self.ui.base_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                bail!("{key}: must be an http:// or https:// URL, got {url:?}");
+            }
+        }
+        if self.http.header_timeout_secs == 0
+            || self.http.request_timeout_secs == 0
+            || self.http.max_connections == 0
+            || self.http.max_concurrent_requests == 0
+        {
+            bail!(
+                "http.header_timeout_secs, http.request_timeout_secs, http.max_connections and http.max_concurrent_requests must be at least 1"
+            );
+        }
         Ok(())
+    }
+
+    /// The address at which browsers reach this service: `http.public_url`, else
+    /// `ui.base_url`, else `http://` + `http.listen`; without a trailing slash.
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        self.http
+            .public_url
+            .clone()
+            .or_else(|| self.ui.base_url.clone())
+            .unwrap_or_else(|| format!("http://{}", self.http.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Whether cookies carry `Secure` (and the `__Host-` prefix) and HSTS is sent:
+    /// `http.secure_cookies`, by default on when the public URL is https.
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        self.http
+            .secure_cookies
+            .unwrap_or_else(|| self.public_url().starts_with("https://"))
     }
 
     /// `http.listen` as an address.
@@ -369,13 +480,10 @@ impl Settings {
         self.snelstart.subscription_key.clone().filter(|t| !t.expose_secret().is_empty()).ok_or_else(|| anyhow!("snelstart.subscription_key is required: set KOPPELING_SNELSTART__SUBSCRIPTION_KEY"))
     }
 
-    /// The UI base URL for e-mail links.
+    /// The UI base URL for e-mail links (the public URL).
     #[must_use]
     pub fn ui_base_url(&self) -> String {
-        self.ui
-            .base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.http.listen))
+        self.public_url()
     }
 }
 
@@ -485,6 +593,38 @@ mod tests {
                     .to_string()
                     .contains("secrets.master_key")
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn lists_flags_and_the_public_url() {
+        figment::Jail::expect_with(|_jail| {
+            let s = Settings::load_from(env(&[
+                ("KOPPELING_HTTP__TRUSTED_PROXIES", "10.0.0.1, 10.1.0.0/16,"),
+                (
+                    "KOPPELING_HTTP__PUBLIC_URL",
+                    "https://koppeling.example.nl/",
+                ),
+            ]))
+            .unwrap();
+            assert_eq!(s.http.trusted_proxies, ["10.0.0.1", "10.1.0.0/16"]);
+            assert_eq!(s.public_url(), "https://koppeling.example.nl");
+            assert!(s.secure_cookies(), "https public URL: secure by default");
+            let s = Settings::load_from(env(&[
+                ("KOPPELING_HTTP__PUBLIC_URL", "https://koppeling.example.nl"),
+                ("KOPPELING_HTTP__SECURE_COOKIES", "false"),
+            ]))
+            .unwrap();
+            assert!(!s.secure_cookies());
+            let err = Settings::load_from(env(&[("KOPPELING_HTTP__SECURE_COOKIES", "ja")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("http.secure_cookies"), "{err}");
+            let err = Settings::load_from(env(&[("KOPPELING_HTTP__MAX_CONNECTIONS", "0")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("http.max_connections"), "{err}");
             Ok(())
         });
     }

@@ -135,7 +135,7 @@ impl Application {
             .await
             .with_context(|| format!("http.listen: cannot bind {}", settings.http.listen))?;
         // Links in e-mails name the bound port, also when `http.listen` asked for port 0.
-        if settings.ui.base_url.is_none() {
+        if settings.ui.base_url.is_none() && settings.http.public_url.is_none() {
             settings.ui.base_url = Some(format!("http://{}", listener.local_addr()?));
         }
         let service = build_service(&settings, store.clone(), subscription_key, worker_id())?;
@@ -245,13 +245,21 @@ impl Application {
             self.service.clone(),
             koppeling_web::WebConfig {
                 api_token: self.api_token.clone(),
-                secure_cookies: false,
+                previous_api_tokens: self.settings.api.previous_tokens.clone(),
+                secure_cookies: self.settings.secure_cookies(),
+                public_url: self.settings.public_url(),
+                trusted_proxies: self.settings.http.trusted_proxies.clone(),
             },
             metrics_fn,
         );
         tracing::info!(addr = %self.listener.local_addr()?, "koppeling serving");
         let mut server_stop = stop_rx.clone();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        // Handlers see the peer's address (`ConnectInfo<SocketAddr>`), for log-in throttling.
+        let server = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             let _ = server_stop.wait_for(|stop| *stop).await;
         });
         let server = tokio::spawn(async move { server.await });

@@ -27,7 +27,7 @@ mod api;
 mod import;
 mod ui;
 
-pub(crate) const TOKEN: &str = "test-api-token";
+pub(crate) const TOKEN: &str = "test-api-token-of-32-characters!";
 
 type Fut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -63,7 +63,10 @@ pub(crate) fn app(store: MockStore, accounting: MockAccounting) -> Router {
         Arc::new(service(store, accounting)),
         WebConfig {
             api_token: TOKEN.to_owned().into(),
+            previous_api_tokens: Vec::new(),
             secure_cookies: false,
+            public_url: "http://127.0.0.1".to_owned(),
+            trusted_proxies: Vec::new(),
         },
         Arc::new(|| "# TYPE koppeling_up gauge\nkoppeling_up 1\n".to_owned()),
     )
