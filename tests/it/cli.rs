@@ -297,3 +297,147 @@ async fn import_check_sync_and_set_password_from_the_command_line() {
     assert!(hash.starts_with("$argon2"), "stored as an argon2 hash");
     assert!(!hash.contains("een-goed-wachtwoord"));
 }
+
+/// Issue 15: `check` says `skipped (…)` for what it could not check, and `sync --once` on a
+/// paused koppeling names the invoices that wait and exits 2 (product §5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_skips_what_it_could_not_check_and_sync_names_a_paused_koppelings_invoices() {
+    let env = Env::new().await;
+    assert!(env.run(&["migrate"], None).status.success());
+    let service = env.service().await;
+    let adm = AdministratieCode::parse("kantoor").unwrap();
+    service
+        .put_administratie(&Administratie {
+            code: adm.clone(),
+            name: "Kantoor".into(),
+        })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.jsonl");
+    std::fs::write(
+        &file,
+        [
+            r#"{"type":"admin","id":"bea","name":"Bea","email":"bea@kantoor.nl"}"#,
+            r#"{"type":"relation","id":"r1","code":"1001","kind":"company","name":"Bakkerij"}"#,
+            r#"{"type":"relation_snelstart","id":"r1","enabled":true}"#,
+            r#"{"type":"invoice","id":"f1","number":"2026-1","relation_id":"r1","date":"2026-11-02","payment_term_days":14,"status":"final","lines":[{"description":"Advies","quantity":"1","unit_price":"100","vat":"high"}]}"#,
+            r#"{"type":"invoice","id":"f2","number":"2026-2","relation_id":"r1","date":"2026-11-02","payment_term_days":14,"status":"final","lines":[{"description":"Advies","quantity":"2","unit_price":"50","vat":"high"}]}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let import = [
+        "import",
+        "--administratie",
+        "kantoor",
+        file.to_str().unwrap(),
+    ];
+    let out = env.run(&import, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let settings = KoppelingSettings {
+        notify_admin_id: Some(koppeling_domain::ids::ResourceId::parse("bea").unwrap()),
+        ..KoppelingSettings::default()
+    };
+    service
+        .put_koppeling(
+            &adm,
+            &settings,
+            Some(ConnectionKey::new(env.key.clone()).unwrap()),
+        )
+        .await
+        .unwrap();
+    service.activate(&adm).await.unwrap();
+
+    // A refused subscription key: the operator's problem, and nothing read from SnelStart.
+    let mut cmd = Command::new(binary());
+    let out = cmd
+        .args(["check", "--administratie", "kantoor"])
+        .env_clear()
+        .env("KOPPELING_DATABASE__URL", &env.db_url)
+        .env("KOPPELING_SECRETS__MASTER_KEY", &env.master_key)
+        .env("KOPPELING_SNELSTART__API_URL", env.sandbox.api_url())
+        .env("KOPPELING_SNELSTART__AUTH_URL", env.sandbox.auth_url())
+        .env(
+            "KOPPELING_SNELSTART__SUBSCRIPTION_KEY",
+            "not-our-subscription",
+        )
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("skipped omzetgrootboeken") && stdout.contains("skipped verkoopboek"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("ok      omzetgrootboeken") && !stdout.contains("ok      verkoopboek"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PROBLEM subscription_key") && stdout.contains("niet uw koppelsleutel"),
+        "the Beheerder is not sent to replace a key that is fine: {stdout}"
+    );
+
+    // A revoked koppelsleutel: the key check fails, the rest is skipped.
+    env.sandbox.revoke_key(&env.key);
+    let out = env.run(&["check", "--administratie", "kantoor"], None);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("PROBLEM koppelsleutel"), "{stdout}");
+    assert!(stdout.contains("skipped verkoopboek"), "{stdout}");
+
+    // sync --once pauses the koppeling on the refused key; both invoices wait: exit 2,
+    // saying how many.
+    let out = env.run(&["sync", "--once", "--administratie", "kantoor"], None);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("left queued 2"), "{stdout}");
+    assert!(
+        stderr.contains("kantoor is paused while 2 invoices wait"),
+        "{stderr}"
+    );
+    // A second pass claims nothing but still reports them.
+    let out = env.run(&["sync", "--once"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("2 invoices wait"));
+    // Back to work: the key restored and the koppeling activated again.
+    env.sandbox.restore_key(&env.key);
+    // (A fresh process: this one's client holds a token minted just before the revocation.)
+    env.service().await.activate(&adm).await.unwrap();
+    let out = env.run(&["sync", "--once"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("synced 2"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Issue 15: every missing required key is named at once, one line per key, and a mistyped
+/// variable is warned about with the closest key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_missing_key_at_once_and_a_warning_for_a_mistyped_variable() {
+    let env = Env::new().await;
+    let out = Command::new(binary())
+        .args(["sync", "--once"])
+        .env_clear()
+        .env("KOPPELING_DATABASE__URL", &env.db_url)
+        .env("KOPPELING_SYNC_WORKERS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("snelstart.subscription_key") && err.contains("secrets.master_key"),
+        "{err}"
+    );
+    assert!(
+        err.contains("KOPPELING_SYNC_WORKERS") && err.contains("KOPPELING_SYNC__WORKERS"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes when not on a terminal: {err:?}"
+    );
+}

@@ -31,7 +31,7 @@ use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
 
 mod admin;
-pub use admin::{KoppelingOverview, ServiceError};
+pub use admin::{KoppelingOverview, PausedWaiting, ServiceError};
 
 /// Tunables of the sync.
 #[derive(Debug, Clone)]

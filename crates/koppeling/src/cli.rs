@@ -10,7 +10,7 @@ use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::ports::{Outcome, Store};
 use secrecy::SecretString;
 
-use crate::settings::Settings;
+use crate::settings::{Required, Settings};
 use crate::startup::{self, Application};
 use crate::{demo, telemetry, worker};
 
@@ -165,6 +165,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 );
             }
             let adm = administratie.as_deref().map(parse_adm).transpose()?;
+            settings.require(&[Required::SubscriptionKey, Required::MasterKey])?;
             let key = settings.subscription_key()?;
             let store = startup::connect_store(&settings).await?;
             if let Some(adm) = &adm {
@@ -176,7 +177,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
             let summary = worker::run_once(
                 &service,
-                adm,
+                adm.clone(),
                 settings.sync.workers,
                 Duration::from_secs(60),
             )
@@ -216,17 +217,34 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                     ),
                 }
             }
+            // A paused koppeling's invoices are not claimed at all: count them from the store.
+            let paused = service.paused_with_waiting(adm.as_ref()).await?;
+            let paused_waiting: u64 = paused.iter().map(|p| p.waiting).sum();
             println!(
                 "synced {}, failed {}, skipped {}, left queued {}",
                 summary.count("synced"),
                 summary.count("failed"),
                 summary.count("skipped"),
-                summary.count("retry") + summary.count("released")
+                summary.count("retry") as u64 + paused_waiting
             );
+            for p in &paused {
+                eprintln!(
+                    "error: the koppeling of {} is paused while {} invoice{} wait{}: {}",
+                    p.administratie,
+                    p.waiting,
+                    if p.waiting == 1 { "" } else { "s" },
+                    if p.waiting == 1 { "s" } else { "" },
+                    p.problem.as_deref().unwrap_or("no reason recorded")
+                );
+            }
+            if !paused.is_empty() {
+                return Ok(2);
+            }
             Ok(u8::from(summary.any_failed()))
         }
         Command::Check { administratie } => {
             let adm = parse_adm(&administratie)?;
+            settings.require(&[Required::SubscriptionKey, Required::MasterKey])?;
             let key = settings.subscription_key()?;
             let store = startup::connect_store(&settings).await?;
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
@@ -244,16 +262,31 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 ("ledger", "omzetgrootboeken 12/11/10"),
                 ("journal", "verkoopboek"),
             ];
+            // The ledgers and the verkoopboek are read from SnelStart: without access they
+            // were not checked, and saying `ok` would be a lie.
+            let no_access = if koppeling.is_none() {
+                Some("the koppeling is not configured yet")
+            } else if koppeling.as_ref().is_some_and(|k| k.key.is_none()) {
+                Some("no koppelsleutel entered")
+            } else if problems.iter().any(|p| p.field == "subscription_key") {
+                Some("SnelStart refused the subscription key")
+            } else if problems.iter().any(|p| check_of(p) == Some("key")) {
+                Some("SnelStart refused the koppelsleutel")
+            } else {
+                None
+            };
             for (prefix, label) in checks {
                 let mine: Vec<_> = problems
                     .iter()
                     .filter(|p| check_of(p) == Some(prefix))
                     .collect();
                 if mine.is_empty() {
-                    if prefix == "key" && koppeling.as_ref().is_none_or(|k| k.key.is_none()) {
-                        continue;
+                    match no_access {
+                        Some(why) if prefix != "settings" => {
+                            println!("skipped {label} ({why})");
+                        }
+                        _ => println!("ok      {label}"),
                     }
-                    println!("ok      {label}");
                 } else {
                     for p in mine {
                         println!("PROBLEM {label}: {}", p.message);

@@ -273,6 +273,37 @@ const KEYS: &[(&str, Kind)] = &[
     ("ui.base_url", Kind::Text),
 ];
 
+/// A key that a command cannot run without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Required {
+    /// `api.token` (`serve`).
+    ApiToken,
+    /// `snelstart.subscription_key` (`serve`, `sync`, `check`).
+    SubscriptionKey,
+    /// `secrets.master_key` (every command that opens the database).
+    MasterKey,
+}
+
+/// Levenshtein distance over bytes (the names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
 fn env_name(key: &str) -> String {
     format!("KOPPELING_{}", key.to_ascii_uppercase().replace('.', "__"))
 }
@@ -283,6 +314,9 @@ impl Settings {
     /// # Errors
     /// One line naming the key and what is wrong.
     pub fn load() -> anyhow::Result<Self> {
+        for warning in Self::unknown_variables(std::env::vars().map(|(name, _)| name)) {
+            tracing::warn!("{warning}");
+        }
         Self::load_from(|name| std::env::var(name).ok())
     }
 
@@ -305,23 +339,31 @@ impl Settings {
             None => figment,
         };
         // Environment: only KOPPELING_<KEY>__<SUBKEY> naming a known key; strings stay
-        // strings (an all-digit token keeps its leading zeros).
+        // strings (an all-digit token keeps its leading zeros). Every malformed value is
+        // reported, one line per key, not only the first.
+        let mut problems = Vec::new();
         for (key, kind) in KEYS {
             let name = env_name(key);
             if let Some(raw) = env(&name) {
                 figment = match kind {
-                    Kind::Number => {
-                        let n: u64 = raw.trim().parse().map_err(|_| {
-                            anyhow!("{key} ({name}): expected a whole number, got {raw:?}")
-                        })?;
-                        figment.merge((*key, n))
-                    }
-                    Kind::Flag => {
-                        let b: bool = raw.trim().parse().map_err(|_| {
-                            anyhow!("{key} ({name}): expected true or false, got {raw:?}")
-                        })?;
-                        figment.merge((*key, b))
-                    }
+                    Kind::Number => match raw.trim().parse::<u64>() {
+                        Ok(n) => figment.merge((*key, n)),
+                        Err(_) => {
+                            problems.push(format!(
+                                "{key} ({name}): expected a whole number, got {raw:?}"
+                            ));
+                            figment
+                        }
+                    },
+                    Kind::Flag => match raw.trim().parse::<bool>() {
+                        Ok(b) => figment.merge((*key, b)),
+                        Err(_) => {
+                            problems.push(format!(
+                                "{key} ({name}): expected true or false, got {raw:?}"
+                            ));
+                            figment
+                        }
+                    },
                     Kind::List => {
                         let items: Vec<String> = raw
                             .split(',')
@@ -335,59 +377,95 @@ impl Settings {
                 };
             }
         }
-        let settings: Settings = figment.extract().map_err(|e| {
-            let key = e.path.join(".");
-            let what = e.kind.to_string();
-            if key.is_empty() {
-                anyhow!("configuration: {what}")
-            } else {
-                anyhow!("{key}: {what}")
-            }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\n"));
+        }
+        let settings: Settings = figment.extract().map_err(|errors| {
+            let lines: Vec<String> = errors
+                .into_iter()
+                .map(|e| {
+                    let key = e.path.join(".");
+                    let what = e.kind.to_string();
+                    if key.is_empty() {
+                        format!("configuration: {what}")
+                    } else {
+                        format!("{key}: {what}")
+                    }
+                })
+                .collect();
+            anyhow!("{}", lines.join("\n"))
         })?;
         settings.validate()?;
         Ok(settings)
     }
 
+    /// Every problem of the loaded values, one line per key.
     fn validate(&self) -> anyhow::Result<()> {
-        self.listen_addr()?;
+        let mut problems = Vec::new();
+        if let Err(e) = self.listen_addr() {
+            problems.push(format!("{e:#}"));
+        }
         for (key, url) in [
             ("snelstart.api_url", &self.snelstart.api_url),
             ("snelstart.auth_url", &self.snelstart.auth_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("{key}: must be an http:// or https:// URL, got {url:?}");
+                problems.push(format!(
+                    "{key}: must be an http:// or https:// URL, got {url:?}"
+                ));
             }
         }
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")
             || self.database.url.starts_with("postgresql://"))
         {
-            bail!("database.url: must start with sqlite: or postgres://");
+            problems.push("database.url: must start with sqlite: or postgres://".to_owned());
         }
         if let Some(url) = &self.smtp.url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
         {
-            bail!("smtp.url: must start with smtp:// or smtps://, got {url:?}");
+            problems.push(format!(
+                "smtp.url: must start with smtp:// or smtps://, got {url:?}"
+            ));
         }
-        if self.snelstart.timeout_secs == 0 {
-            bail!("snelstart.timeout_secs: must be at least 1");
+        let at_least_one = [
+            ("snelstart.timeout_secs", self.snelstart.timeout_secs),
+            (
+                "snelstart.calls_per_minute",
+                u64::from(self.snelstart.calls_per_minute),
+            ),
+            (
+                "snelstart.calls_per_hour",
+                u64::from(self.snelstart.calls_per_hour),
+            ),
+            (
+                "snelstart.concurrency",
+                u64::from(self.snelstart.concurrency),
+            ),
+            ("sync.workers", u64::from(self.sync.workers)),
+            ("sync.lease_secs", self.sync.lease_secs),
+            ("sync.sweep_secs", self.sync.sweep_secs),
+            ("notify.retry_base_ms", self.notify.retry_base_ms),
+            ("http.header_timeout_secs", self.http.header_timeout_secs),
+            ("http.request_timeout_secs", self.http.request_timeout_secs),
+            ("http.max_connections", u64::from(self.http.max_connections)),
+            (
+                "http.max_concurrent_requests",
+                u64::from(self.http.max_concurrent_requests),
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                problems.push(format!("{key}: must be at least 1"));
+            }
         }
-        if self.snelstart.calls_per_minute == 0
-            || self.snelstart.calls_per_hour == 0
-            || self.snelstart.concurrency == 0
+        if self.notify.retry_max_ms < self.notify.retry_base_ms {
+            problems.push("notify.retry_max_ms: must be at least notify.retry_base_ms".to_owned());
+        }
+        if self.secrets.master_key.is_some()
+            && let Err(e) = self.master_key()
         {
-            bail!("snelstart.calls_per_minute, calls_per_hour and concurrency must be at least 1");
-        }
-        if self.sync.workers == 0 || self.sync.lease_secs == 0 || self.sync.sweep_secs == 0 {
-            bail!("sync.workers, sync.lease_secs and sync.sweep_secs must be at least 1");
-        }
-        if self.notify.retry_base_ms == 0 || self.notify.retry_max_ms < self.notify.retry_base_ms {
-            bail!(
-                "notify.retry_base_ms must be at least 1, and notify.retry_max_ms at least as large"
-            );
-        }
-        if self.secrets.master_key.is_some() {
-            self.master_key()?;
+            problems.push(format!("{e:#}"));
         }
         for (key, url) in [
             ("http.public_url", &self.http.public_url),
@@ -396,19 +474,67 @@ impl Settings {
             if let Some(url) = url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
-                bail!("{key}: must be an http:// or https:// URL, got {url:?}");
+                problems.push(format!(
+                    "{key}: must be an http:// or https:// URL, got {url:?}"
+                ));
             }
         }
-        if self.http.header_timeout_secs == 0
-            || self.http.request_timeout_secs == 0
-            || self.http.max_connections == 0
-            || self.http.max_concurrent_requests == 0
-        {
-            bail!(
-                "http.header_timeout_secs, http.request_timeout_secs, http.max_connections and http.max_concurrent_requests must be at least 1"
-            );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            bail!("{}", problems.join("\n"))
         }
-        Ok(())
+    }
+
+    /// Checks that every key in `keys` that a command requires is set, naming all the missing
+    /// ones at once (one line per key).
+    ///
+    /// # Errors
+    /// One line per missing or malformed required key.
+    pub fn require(&self, keys: &[Required]) -> anyhow::Result<()> {
+        let problems: Vec<String> = keys
+            .iter()
+            .filter_map(|key| {
+                let result = match key {
+                    Required::ApiToken => self.api_token().map(drop),
+                    Required::SubscriptionKey => self.subscription_key().map(drop),
+                    Required::MasterKey => self.master_key().map(drop),
+                };
+                result.err().map(|e| format!("{e:#}"))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            bail!("{}", problems.join("\n"))
+        }
+    }
+
+    /// Warnings for environment variables that look like configuration but name no key
+    /// (a single underscore between the levels, a typo), each naming the closest key.
+    #[must_use]
+    pub fn unknown_variables(vars: impl IntoIterator<Item = String>) -> Vec<String> {
+        let known: Vec<String> = KEYS.iter().map(|(key, _)| env_name(key)).collect();
+        let mut warnings = Vec::new();
+        for name in vars {
+            if !name.starts_with("KOPPELING_")
+                || known.contains(&name)
+                || matches!(name.as_str(), "KOPPELING_CONFIG" | "KOPPELING_HEAVY")
+            {
+                continue;
+            }
+            let closest = KEYS
+                .iter()
+                .map(|(key, _)| (edit_distance(&name, &env_name(key)), *key))
+                .min_by_key(|(distance, _)| *distance)
+                .map(|(_, key)| key)
+                .unwrap_or("database.url");
+            warnings.push(format!(
+                "{name} is not a configuration variable and is ignored; did you mean {} ({closest})?",
+                env_name(closest)
+            ));
+        }
+        warnings
     }
 
     /// The address at which browsers reach this service: `http.public_url`, else
@@ -627,6 +753,68 @@ mod tests {
             assert!(err.contains("http.max_connections"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        figment::Jail::expect_with(|_jail| {
+            let err = Settings::load_from(env(&[
+                ("KOPPELING_SYNC__WORKERS", "many"),
+                ("KOPPELING_HTTP__MAX_CONNECTIONS", "lots"),
+            ]))
+            .unwrap_err()
+            .to_string();
+            assert_eq!(err.lines().count(), 2, "{err}");
+            assert!(err.contains("sync.workers") && err.contains("http.max_connections"));
+            let err = Settings::load_from(env(&[
+                ("KOPPELING_HTTP__LISTEN", "nowhere"),
+                ("KOPPELING_SMTP__URL", "mail.example.nl"),
+                ("KOPPELING_SYNC__LEASE_SECS", "0"),
+            ]))
+            .unwrap_err()
+            .to_string();
+            assert_eq!(err.lines().count(), 3, "{err}");
+            for key in ["http.listen", "smtp.url", "sync.lease_secs"] {
+                assert!(err.contains(key), "{key} in {err}");
+            }
+            let s = Settings::load_from(env(&[])).unwrap();
+            let err = s
+                .require(&[
+                    Required::ApiToken,
+                    Required::SubscriptionKey,
+                    Required::MasterKey,
+                ])
+                .unwrap_err()
+                .to_string();
+            assert_eq!(err.lines().count(), 3, "{err}");
+            for key in [
+                "api.token",
+                "snelstart.subscription_key",
+                "secrets.master_key",
+            ] {
+                assert!(err.contains(key), "{key} in {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_mistyped_variable_is_named_with_the_closest_key() {
+        let warnings = Settings::unknown_variables([
+            "KOPPELING_SYNC_WORKERS".to_owned(),
+            "KOPPELING_API__TOKEN".to_owned(),
+            "KOPPELING_CONFIG".to_owned(),
+            "KOPPELING_HEAVY".to_owned(),
+            "PATH".to_owned(),
+            "KOPPELING_SMTP__FORM".to_owned(),
+        ]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("KOPPELING_SYNC_WORKERS")
+                && warnings[0].contains("KOPPELING_SYNC__WORKERS"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("smtp.from"), "{warnings:?}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
-use crate::settings::Settings;
+use crate::settings::{Required, Settings};
 use crate::worker::{self, WorkerConfig};
 
 /// The wall clock.
@@ -54,13 +54,32 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
     Ok(store)
 }
 
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+/// A URL fit for a log line: the password of the user part becomes `***`, and so does the
+/// value of a `password=` query parameter.
+pub(crate) fn redact_url(url: &str) -> String {
+    let mut out = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+            let user = &url[scheme + 3..at];
+            let user = match user.split_once(':') {
+                Some((name, _)) => format!("{name}:***"),
+                None => user.to_owned(),
+            };
+            format!("{}://{user}@{}", &url[..scheme], &url[at + 1..])
         }
         _ => url.to_owned(),
+    };
+    if let Some(query) = out.find('?') {
+        let (base, params) = out.split_at(query + 1);
+        let params: Vec<String> = params
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out = format!("{base}{}", params.join("&"));
     }
+    out
 }
 
 /// Builds the live service on `store`.
@@ -127,9 +146,13 @@ impl Application {
     /// # Errors
     /// One line naming what is wrong.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        settings.require(&[
+            Required::ApiToken,
+            Required::SubscriptionKey,
+            Required::MasterKey,
+        ])?;
         let api_token = settings.api_token()?;
         let subscription_key = settings.subscription_key()?;
-        settings.master_key()?;
         let store = connect_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen_addr()?)
             .await
@@ -252,7 +275,15 @@ impl Application {
             },
             metrics_fn,
         );
-        tracing::info!(addr = %self.listener.local_addr()?, "koppeling serving");
+        tracing::info!(
+            addr = %self.listener.local_addr()?,
+            public_url = %self.settings.public_url(),
+            database = %redact_url(&self.settings.database.url),
+            snelstart = %self.settings.snelstart.api_url,
+            snelstart_auth = %self.settings.snelstart.auth_url,
+            smtp = %self.settings.smtp.url.as_deref().map_or_else(|| "(log only)".to_owned(), redact_url),
+            "koppeling serving"
+        );
         let mut server_stop = stop_rx.clone();
         // Handlers see the peer's address (`ConnectInfo<SocketAddr>`), for log-in throttling.
         let server = axum::serve(
@@ -291,5 +322,30 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_in_logs_hide_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example.nl:5432/koppeling"),
+            "postgres://app:***@db.example.nl:5432/koppeling"
+        );
+        assert_eq!(
+            redact_url("postgres://db/k?user=app&password=s3cret"),
+            "postgres://db/k?user=app&password=***"
+        );
+        assert_eq!(
+            redact_url("sqlite://koppeling.db?mode=rwc"),
+            "sqlite://koppeling.db?mode=rwc"
+        );
+        assert_eq!(
+            redact_url("smtp://mailer:pw@mail:25"),
+            "smtp://mailer:***@mail:25"
+        );
     }
 }

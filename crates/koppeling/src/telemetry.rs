@@ -1,4 +1,7 @@
-//! Tracing subscriber setup: `RUST_LOG` (default `info`) to standard error; `LOG_FORMAT=json` for JSON lines.
+//! Tracing subscriber setup: `RUST_LOG` (default `info`) to standard error (colours only on a
+//! terminal); `LOG_FORMAT=json` for JSON lines.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -12,7 +15,9 @@ pub fn init(default_level: &str) {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or journal gets no escape codes.
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = if json {
         builder.json().try_init()
     } else {

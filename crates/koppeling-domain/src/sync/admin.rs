@@ -9,8 +9,8 @@ use crate::invoice::{Invoice, validate_invoice};
 use crate::koppeling::{Connection, ConnectionKey, KoppelingSettings, KoppelingState};
 use crate::notification::{NoticeKind, NotificationItem};
 use crate::ports::{
-    Accounting, AccountingError, Admin, Administratie, Clock, Notifier, Put, StatusCounts, Store,
-    StoreError, SyncState,
+    Accounting, AccountingError, Admin, Administratie, Clock, Credential, Notifier, Put,
+    StatusCounts, Store, StoreError, SyncState,
 };
 use crate::problem::Problem;
 use crate::relation::{RelatieCode, Relation, plan_relatie, validate_relation};
@@ -93,6 +93,17 @@ pub struct KoppelingOverview {
     pub key_set: bool,
     /// The settings, when saved.
     pub settings: Option<KoppelingSettings>,
+}
+
+/// An active koppeling that is paused while invoices wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PausedWaiting {
+    /// The administratie.
+    pub administratie: AdministratieCode,
+    /// Invoices that wait (queued or in progress).
+    pub waiting: u64,
+    /// Why it is paused.
+    pub problem: Option<String>,
 }
 
 impl<S, A, N, C> Service<S, A, N, C>
@@ -349,6 +360,19 @@ where
             .await
         {
             Ok(found) => problems.extend(found),
+            // The integrator's subscription key is the operator's problem, not the
+            // Beheerder's: a new koppelsleutel would not help.
+            Err(AccountingError::Auth {
+                credential: Credential::SubscriptionKey,
+                ..
+            }) => problems.push(
+                Problem::new(
+                    "subscription_key",
+                    "subscription_key_refused",
+                    "SnelStart weigert de subscription key van deze koppeling-installatie; dit lost de beheerder van de koppeling op (snelstart.subscription_key), niet uw koppelsleutel",
+                )
+                .with_hint("neem contact op met de beheerder van de koppeling; uw koppelsleutel hoeft niet te worden vervangen"),
+            ),
             Err(AccountingError::Auth { message, .. }) => problems.push(Problem::new(
                 "key",
                 "key_refused",
@@ -394,6 +418,47 @@ where
         self.require_adm(adm).await?;
         self.store.set_koppeling_active(adm, false).await?;
         self.overview(adm).await
+    }
+
+    /// The koppelingen in scope (`adm`, or all) that are active but paused while invoices
+    /// wait: the administratie, how many wait and why it is paused. `sync --once` reports
+    /// these (product §5: exit 2, saying how many wait).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn paused_with_waiting(
+        &self,
+        adm: Option<&AdministratieCode>,
+    ) -> Result<Vec<PausedWaiting>, ServiceError> {
+        let codes: Vec<AdministratieCode> = match adm {
+            Some(adm) => vec![adm.clone()],
+            None => self
+                .store
+                .list_administraties()
+                .await?
+                .into_iter()
+                .map(|a| a.code)
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for code in codes {
+            let Some(koppeling) = self.store.get_koppeling(&code).await? else {
+                continue;
+            };
+            if !(koppeling.active && koppeling.paused) {
+                continue;
+            }
+            let counts = self.store.status_counts(&code).await?;
+            let waiting = counts.queued + counts.in_progress;
+            if waiting > 0 {
+                out.push(PausedWaiting {
+                    administratie: code,
+                    waiting,
+                    problem: koppeling.problem.clone(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The overview entry of the SnelStart koppeling.
