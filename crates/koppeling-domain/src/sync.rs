@@ -854,12 +854,14 @@ where
     }
 
     /// When every koppeling is paused because SnelStart refused the subscription key, makes
-    /// one cheap probe call; when the key is accepted again, resumes them (with a notice
-    /// each). Returns whether they were resumed. Meant to run every 5 minutes.
+    /// one cheap probe call; when the key is accepted again, resumes them (without a notice:
+    /// the Beheerders were not told about the pause either). Returns `None` when nothing is
+    /// paused for the subscription key, else whether they were resumed. Meant to run at
+    /// start-up and then every 5 minutes.
     ///
     /// # Errors
     /// A store failure.
-    pub async fn probe_subscription(&self) -> Result<bool, StoreError> {
+    pub async fn probe_subscription(&self) -> Result<Option<bool>, StoreError> {
         for adm in self.store.list_administraties().await? {
             let Some(koppeling) = self.store.get_koppeling(&adm.code).await? else {
                 continue;
@@ -888,30 +890,18 @@ where
                 Err(_) => false,
             };
             if !accepted {
-                return Ok(false);
+                return Ok(Some(false));
             }
             let resumed = self.store.set_all_paused(None).await?;
+            // No "werkt weer" mail: the Beheerders were never told about this pause (the
+            // subscription key is the operator's, and pausing for it mails no one).
             tracing::warn!(
                 resumed = resumed.len(),
                 "SnelStart accepts the subscription key again: koppelingen resumed"
             );
-            for adm in &resumed {
-                let item = NotificationItem {
-                    kind: NoticeKind::Resumed,
-                    subject_type: "koppeling".to_owned(),
-                    subject_id: String::new(),
-                    label: "SnelStart".to_owned(),
-                    reason: "SnelStart accepteert de subscription key weer".to_owned(),
-                    snelstart_code: None,
-                    hint: None,
-                };
-                self.store
-                    .queue_notice(adm, &item, self.clock.now())
-                    .await?;
-            }
-            return Ok(true);
+            return Ok(Some(true));
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Groups pending notices into one notification per administratie (dropping ones

@@ -235,13 +235,21 @@ pub async fn run_probe<S, A, N, C>(
     N: Notifier,
     C: Clock,
 {
+    // The first probe runs at start-up: an operator who fixed the key and restarted should
+    // not wait out a full interval.
     loop {
+        match service.probe_subscription().await {
+            Ok(Some(false)) => tracing::error!(
+                next_probe_in_secs = every.as_secs(),
+                "SnelStart still refuses the subscription key (snelstart.subscription_key); every koppeling stays paused; next probe in {}s",
+                every.as_secs()
+            ),
+            Ok(Some(true) | None) => {}
+            Err(error) => tracing::error!(error = %error, "probing the subscription key failed"),
+        }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => break,
-        }
-        if let Err(error) = service.probe_subscription().await {
-            tracing::error!(error = %error, "probing the subscription key failed");
         }
     }
 }
