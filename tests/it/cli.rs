@@ -441,3 +441,61 @@ async fn every_missing_key_at_once_and_a_warning_for_a_mistyped_variable() {
         "no colour codes when not on a terminal: {err:?}"
     );
 }
+
+/// Issue 15: after the demo's pass, `/metrics` counts the attempts it made (the counters
+/// agree with the invoice gauges), and the demo names its administratie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_names_its_administratie_and_its_metrics_count_its_pass() {
+    use std::io::{BufRead, BufReader};
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(binary())
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KOPPELING_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Press Ctrl-C");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains("administratie `demo`"), "{text}");
+    let synced: u64 = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Attempts in this pass: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no attempts line in {text}"));
+    assert!(synced > 0, "{text}");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        metrics.contains(&format!(
+            "koppeling_attempts_total{{outcome=\"synced\"}} {synced}"
+        )),
+        "{metrics}"
+    );
+}

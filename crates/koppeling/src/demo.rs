@@ -129,7 +129,7 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
     seed(&service, &adm, &koppelsleutel).await?;
 
     println!(
-        "koppeling demo: SnelStart sandbox on {}, database {}",
+        "koppeling demo: administratie `{adm}`, SnelStart sandbox on {}, database {}",
         sandbox.base_url(),
         db_path.display()
     );
@@ -211,6 +211,7 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
     println!("Press Ctrl-C to stop.");
     let token = settings.api_token()?;
     let app = Application::from_parts(listener, service, store, settings, token);
+    summary.record(&app.metrics());
     app.run_until_stopped(startup::shutdown_signal()).await?;
     sandbox.shutdown().await;
     drop(dir);

@@ -200,6 +200,12 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The process metrics served at `/metrics`.
+    #[must_use]
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
     /// The service.
     #[must_use]
     pub fn service(&self) -> Arc<LiveService> {

@@ -311,6 +311,18 @@ pub async fn run_gauges<S, A, N, C>(
 pub struct PassSummary {
     /// Every attempt made.
     pub reports: Vec<AttemptReport>,
+    /// How long each attempt of `reports` took (same order).
+    pub took: Vec<Duration>,
+}
+
+impl PassSummary {
+    /// Counts this pass's attempts in `metrics`, as the background worker counts its own
+    /// (so `/metrics` after the demo's pass agrees with the invoice gauges).
+    pub fn record(&self, metrics: &Metrics) {
+        for (report, took) in self.reports.iter().zip(&self.took) {
+            metrics.record(&report.outcome, *took);
+        }
+    }
 }
 
 impl PassSummary {
@@ -404,12 +416,19 @@ async fn process_all<S, A, N, C>(
         let slots = slots.clone();
         set.spawn(async move {
             let _permit = slots.acquire_owned().await;
-            service.process(&claim).await
+            let started = Instant::now();
+            service
+                .process(&claim)
+                .await
+                .map(|report| (report, started.elapsed()))
         });
     }
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok(Ok(report)) => summary.reports.push(report),
+            Ok(Ok((report, took))) => {
+                summary.took.push(took);
+                summary.reports.push(report);
+            }
             Ok(Err(error)) if is_busy(&error) => {
                 tracing::warn!(error = %error, "recording an attempt failed (database busy)");
             }
