@@ -128,3 +128,25 @@ async fn administraties_do_not_see_each_other() {
     assert_eq!(body["field"], "relation_id");
     app.stop().await;
 }
+
+/// Issue 15: an integrator (or a new operator) can list the administraties.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administraties_are_listed_by_code() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let (status, body) = app.get("/administraties").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!([]));
+    for (code, name) in [("zuid", "Kantoor Zuid"), ("noord", "Kantoor Noord")] {
+        let (status, _) = app
+            .put(&format!("/administraties/{code}"), json!({"name": name}))
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, body) = app.get("/administraties").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!([{"code": "noord", "name": "Kantoor Noord"}, {"code": "zuid", "name": "Kantoor Zuid"}])
+    );
+    app.stop().await;
+}

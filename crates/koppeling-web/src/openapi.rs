@@ -377,6 +377,9 @@ pub(crate) fn document() -> &'static Value {
 fn build() -> Value {
     let base = "/administraties/{adm}";
     let paths = json!({
+        "/administraties": {
+            "get": op("List the administraties, by code", &[], None, ("200", array(r("Administratie"))), &["401"])
+        },
         base: {
             "put": op("Create or replace an administratie", &["adm"], Some(r("PutAdministratie")), ("200", r("Administratie")), &["400", "401", "422"]),
             "get": op("Read an administratie", &["adm"], None, ("200", r("Administratie")), &["400", "401", "404"])

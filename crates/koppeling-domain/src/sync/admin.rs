@@ -142,6 +142,16 @@ where
         self.require_adm(adm).await
     }
 
+    /// Every administratie, by code.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn list_administraties(&self) -> Result<Vec<Administratie>, ServiceError> {
+        let mut all = self.store.list_administraties().await?;
+        all.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+        Ok(all)
+    }
+
     /// Creates or replaces a Beheerder; `password_hash` is already hashed by the caller.
     ///
     /// # Errors

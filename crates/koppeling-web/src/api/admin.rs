@@ -24,6 +24,15 @@ pub(crate) async fn put_administratie<S: Store, A: Accounting, N: Notifier, C: C
     Ok(put_answer(put, &AdministratieResponse::from(&stored)))
 }
 
+/// `GET /administraties`: every administratie, by code.
+pub(crate) async fn list_administraties<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+) -> Result<Response, ApiError> {
+    let all = state.service.list_administraties().await?;
+    let list: Vec<AdministratieResponse> = all.iter().map(AdministratieResponse::from).collect();
+    Ok(ok(&list))
+}
+
 /// `GET /administraties/{adm}`.
 pub(crate) async fn get_administratie<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,

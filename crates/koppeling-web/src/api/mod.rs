@@ -35,6 +35,10 @@ where
 {
     Router::new()
         .route(
+            "/administraties",
+            get(admin::list_administraties::<S, A, N, C>),
+        )
+        .route(
             "/administraties/{adm}",
             put(admin::put_administratie::<S, A, N, C>).get(admin::get_administratie::<S, A, N, C>),
         )
