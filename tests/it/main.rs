@@ -10,5 +10,6 @@ mod helpers;
 mod hostile;
 mod model;
 mod notify;
+mod readme;
 mod sync;
 mod ui;
