@@ -10,6 +10,7 @@ use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::ports::{Outcome, Store};
 use secrecy::SecretString;
 
+use crate::progress::Progress;
 use crate::settings::{Required, Settings};
 use crate::startup::{self, Application};
 use crate::{demo, telemetry, worker};
@@ -175,13 +176,17 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                     .with_context(|| format!("administratie {adm} does not exist"))?;
             }
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
+            let due = service.due_count(adm.as_ref()).await?;
+            let progress = Progress::new("invoices", Some(due));
             let summary = worker::run_once(
                 &service,
                 adm.clone(),
                 settings.sync.workers,
                 Duration::from_secs(60),
+                Some(&progress),
             )
             .await?;
+            progress.finish();
             for r in &summary.reports {
                 match &r.outcome {
                     Outcome::Failed { error, hint, .. } => println!(

@@ -134,7 +134,8 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
         db_path.display()
     );
     println!();
-    let summary = worker::run_once(&service, Some(adm.clone()), 4, Duration::from_secs(5)).await?;
+    let summary =
+        worker::run_once(&service, Some(adm.clone()), 4, Duration::from_secs(5), None).await?;
     print_table(&service, &adm).await?;
     println!();
     if let Some(state) = sandbox.state(&koppelsleutel) {

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::metrics::Metrics;
+use crate::progress::Progress;
 
 /// Whether a store failure is a busy database: transient, so it is logged at warn level and
 /// the work is retried (by the next claim, or after the lease expires), not an error.
@@ -361,6 +362,7 @@ pub async fn run_once<S, A, N, C>(
     adm: Option<AdministratieCode>,
     workers: u32,
     max_wait: Duration,
+    progress: Option<&Progress>,
 ) -> anyhow::Result<PassSummary>
 where
     S: Store,
@@ -385,13 +387,13 @@ where
                     if again.is_empty() {
                         break;
                     }
-                    process_all(service, again, workers, &mut summary).await;
+                    process_all(service, again, workers, &mut summary, progress).await;
                     continue;
                 }
                 _ => break,
             }
         }
-        process_all(service, claims, workers, &mut summary).await;
+        process_all(service, claims, workers, &mut summary, progress).await;
     }
     service.release().await?;
     service.dispatch_notifications().await?;
@@ -403,6 +405,7 @@ async fn process_all<S, A, N, C>(
     claims: Vec<koppeling_domain::ports::Claim>,
     workers: u32,
     summary: &mut PassSummary,
+    progress: Option<&Progress>,
 ) where
     S: Store,
     A: Accounting,
@@ -428,6 +431,9 @@ async fn process_all<S, A, N, C>(
             Ok(Ok((report, took))) => {
                 summary.took.push(took);
                 summary.reports.push(report);
+                if let Some(progress) = progress {
+                    progress.inc(1);
+                }
             }
             Ok(Err(error)) if is_busy(&error) => {
                 tracing::warn!(error = %error, "recording an attempt failed (database busy)");

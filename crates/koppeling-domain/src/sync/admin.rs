@@ -430,6 +430,34 @@ where
         self.overview(adm).await
     }
 
+    /// How many invoices wait in the queue of the active, unpaused koppelingen in scope
+    /// (`adm`, or all): what a pass of `sync --once` will work through (for its progress).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn due_count(&self, adm: Option<&AdministratieCode>) -> Result<u64, ServiceError> {
+        let codes: Vec<AdministratieCode> = match adm {
+            Some(adm) => vec![adm.clone()],
+            None => self
+                .store
+                .list_administraties()
+                .await?
+                .into_iter()
+                .map(|a| a.code)
+                .collect(),
+        };
+        let mut due = 0;
+        for code in codes {
+            let Some(koppeling) = self.store.get_koppeling(&code).await? else {
+                continue;
+            };
+            if koppeling.active && !koppeling.paused {
+                due += self.store.status_counts(&code).await?.queued;
+            }
+        }
+        Ok(due)
+    }
+
     /// The koppelingen in scope (`adm`, or all) that are active but paused while invoices
     /// wait: the administratie, how many wait and why it is paused. `sync --once` reports
     /// these (product §5: exit 2, saying how many wait).
