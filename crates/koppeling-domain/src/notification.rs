@@ -191,7 +191,7 @@ pub fn render(
             body.push_str(&format!("  Bekijk: {link}\n"));
         }
         body.push_str(
-            "\nNa het oplossen kun je een mislukte factuur in het overzicht opnieuw aanbieden.\n",
+            "\nNa het oplossen kunt u een mislukte factuur in het overzicht opnieuw aanbieden.\n",
         );
     }
     body.push_str("\nMet vriendelijke groet,\nkoppeling (Radar360 → SnelStart)\n");

@@ -749,7 +749,7 @@ where
                         NoticeKind::StillFailing,
                         format!("SnelStart is al meer dan een uur niet bereikbaar voor deze factuur: {error}"),
                         None,
-                        Some("er is niets voor je te doen; de koppeling blijft het proberen. Blijft dit zo, neem dan contact op met de beheerder van de koppeling".to_owned()),
+                        Some("er is niets voor u te doen; de koppeling blijft het proberen. Blijft dit zo, neem dan contact op met de beheerder van de koppeling".to_owned()),
                     )
                 });
                 let message = error.to_string();

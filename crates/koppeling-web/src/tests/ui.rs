@@ -386,8 +386,13 @@ async fn the_notificaties_screen_shows_an_unsent_mail_with_its_error_and_a_sent_
         "{}",
         page.text
     );
-    let sent_at = format!("verzonden {}", now().format("%d-%m-%Y %H:%M UTC"));
-    assert!(page.text.contains(&sent_at), "{}", page.text);
+    // 12:00 UTC on 27 November is 13:00 on the office clock (CET).
+    assert_eq!(now().format("%H:%M").to_string(), "12:00");
+    assert!(
+        page.text.contains("verzonden 27-11-2026 13:00 CET"),
+        "{}",
+        page.text
+    );
     assert!(
         page.text
             .contains("niet gemaild: er is geen Beheerder gekozen"),

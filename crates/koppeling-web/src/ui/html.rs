@@ -164,9 +164,12 @@ pub(crate) fn csrf_field(session: &Session) -> String {
     )
 }
 
-/// `27-11-2026 12:00 UTC`.
+/// Dutch local time with its zone: `27-11-2026 13:00 CET` (`… CEST` in summer). A
+/// Beheerder reads times on the office clock, not in UTC.
 pub(crate) fn time(at: &DateTime<Utc>) -> String {
-    at.format("%d-%m-%Y %H:%M UTC").to_string()
+    at.with_timezone(&chrono_tz::Europe::Amsterdam)
+        .format("%d-%m-%Y %H:%M %Z")
+        .to_string()
 }
 
 /// `27-11-2026`.
@@ -389,6 +392,15 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(url("a b/ç"), "a%20b%2F%C3%A7");
+    }
+
+    #[test]
+    fn times_are_on_the_dutch_clock_with_their_zone() {
+        use chrono::TimeZone;
+        let winter = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        assert_eq!(time(&winter), "27-11-2026 13:00 CET");
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 22, 30, 0).unwrap();
+        assert_eq!(time(&summer), "02-07-2026 00:30 CEST");
     }
 
     #[test]
