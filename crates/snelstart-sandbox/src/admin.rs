@@ -149,6 +149,12 @@ pub struct Admin {
     pub factuurnummers: HashMap<String, Uuid>,
     pub grootboeken: Table<Grootboek>,
     pub dagboeken: Table<Plain>,
+    /// Bank bookings (`/bankboekingen`).
+    pub bankboekingen: Table<Plain>,
+    /// Cash bookings (`/kasboekingen`).
+    pub kasboekingen: Table<Plain>,
+    /// The scopes the key's tokens carry; `None`: every scope.
+    pub scopes: Option<std::collections::BTreeSet<String>>,
     /// Start and count of the current rate-limit window.
     pub window: Option<(Instant, u32)>,
     /// Calls per (route template, status).

@@ -13,6 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::admin::{Admin, Row};
+use crate::betalingen::Kind::{Bank, Kas};
 use crate::errors::{Violation, framework, gateway, violations_body};
 use crate::input::{Obj, lowercase_keys};
 use crate::json::{respond, respond_json, to_bytes};
@@ -20,7 +21,7 @@ use crate::odata::{self, Lit, Query, RowRef};
 use crate::server::ConnKill;
 use crate::state::{Shared, lock};
 use crate::token::parse_form;
-use crate::{boekingen, relaties, seed};
+use crate::{betalingen, boekingen, relaties, seed};
 
 /// Maximum `$top` on the OData endpoints.
 const MAX_TOP: usize = 500;
@@ -110,6 +111,12 @@ enum Route {
     Landen,
     Land(String),
     BtwTarieven,
+    /// `GET /bankboekingen` or `/kasboekingen`.
+    Betalingen(betalingen::Kind),
+    PostBetaling(betalingen::Kind),
+    Betaling(betalingen::Kind, String),
+    PutBetaling(betalingen::Kind, String),
+    DeleteBetaling(betalingen::Kind, String),
 }
 
 /// Matches `/v2/...` case-insensitively; returns the route and its `"METHOD /v2/template"`.
@@ -155,6 +162,29 @@ fn route(method: &Method, rest: &str) -> Option<(Route, &'static str)> {
         ("GET", ["landen"]) => (Route::Landen, "GET /v2/landen"),
         ("GET", ["landen", _]) => (Route::Land(id(1)), "GET /v2/landen/{id}"),
         ("GET", ["btwtarieven"]) => (Route::BtwTarieven, "GET /v2/btwtarieven"),
+        ("GET", ["bankboekingen"]) => (Route::Betalingen(Bank), "GET /v2/bankboekingen"),
+        ("POST", ["bankboekingen"]) => (Route::PostBetaling(Bank), "POST /v2/bankboekingen"),
+        ("GET", ["bankboekingen", _]) => {
+            (Route::Betaling(Bank, id(1)), "GET /v2/bankboekingen/{id}")
+        }
+        ("PUT", ["bankboekingen", _]) => (
+            Route::PutBetaling(Bank, id(1)),
+            "PUT /v2/bankboekingen/{id}",
+        ),
+        ("DELETE", ["bankboekingen", _]) => (
+            Route::DeleteBetaling(Bank, id(1)),
+            "DELETE /v2/bankboekingen/{id}",
+        ),
+        ("GET", ["kasboekingen"]) => (Route::Betalingen(Kas), "GET /v2/kasboekingen"),
+        ("POST", ["kasboekingen"]) => (Route::PostBetaling(Kas), "POST /v2/kasboekingen"),
+        ("GET", ["kasboekingen", _]) => (Route::Betaling(Kas, id(1)), "GET /v2/kasboekingen/{id}"),
+        ("PUT", ["kasboekingen", _]) => {
+            (Route::PutBetaling(Kas, id(1)), "PUT /v2/kasboekingen/{id}")
+        }
+        ("DELETE", ["kasboekingen", _]) => (
+            Route::DeleteBetaling(Kas, id(1)),
+            "DELETE /v2/kasboekingen/{id}",
+        ),
         _ => return None,
     })
 }
@@ -329,7 +359,27 @@ pub async fn api(
         return respond_json(StatusCode::NOT_FOUND, &gateway(404, "Resource not found"));
     };
 
-    // 4. The resource.
+    // 4. Scopes: a token without the operation's scope gets 403 (README §2.3).
+    let missing = {
+        let a = lock(&admin.inner);
+        a.scopes.as_ref().and_then(|granted| {
+            scopes_of(template)
+                .iter()
+                .find(|s| !granted.contains(**s))
+                .copied()
+        })
+    };
+    if let Some(scope) = missing {
+        lock(&admin.inner).count(template, 403);
+        return respond_json(
+            StatusCode::FORBIDDEN,
+            &framework(format!(
+                "Authorization has been denied for this request: the token lacks the scope {scope}."
+            )),
+        );
+    }
+
+    // 5. The resource.
     let parsed = if matches!(method, Method::POST | Method::PUT) {
         parse_body(&body)
     } else {
@@ -368,6 +418,31 @@ fn hostile_success(shared: &Shared, reply: &mut Reply, template: &str, key: &str
     if let Some(f) = shared.fire(|f| &mut f.oversized, template, key) {
         let padding = usize::try_from(f.bytes.min(crate::MAX_PADDING)).unwrap_or(0);
         reply.body.resize(reply.body.len() + padding, b' ');
+    }
+}
+
+/// The scopes an operation needs (SnelStart's OpenAPI descriptions, README §5).
+pub fn scopes_of(template: &str) -> &'static [&'static str] {
+    let (method, path) = template.split_once(' ').unwrap_or(("GET", template));
+    let write = method != "GET";
+    let path = path.trim_start_matches("/v2/");
+    let resource = path.split('/').next().unwrap_or_default();
+    match (resource, write) {
+        ("relaties", _) if path.ends_with("/verkoopboekingen") => {
+            &["relaties:read", "boekhouden:read"]
+        }
+        ("relaties", false) => &["relaties:read"],
+        ("relaties", true) => &["relaties:write"],
+        ("verkoopboekingen" | "grootboeken" | "dagboeken", false) => &["boekhouden:read"],
+        ("verkoopboekingen" | "grootboeken" | "dagboeken", true) => &["boekhouden:write"],
+        ("verkoopfacturen", _) => &["orders:read"],
+        ("bankboekingen", false) => &["bankieren:read"],
+        ("bankboekingen", true) => &["bankieren:write"],
+        ("kasboekingen", false) => &["kas:read"],
+        ("kasboekingen", true) => &["kas:write"],
+        ("companyInfo" | "landen" | "btwtarieven", false) => &["settings:read"],
+        ("companyInfo", true) => &["settings:write"],
+        _ => &[],
     }
 }
 
@@ -506,6 +581,44 @@ fn handle(
             None => Reply::not_found("land", id),
         }),
         Route::BtwTarieven => Reply::json(200, &*seed::BTWTARIEVEN),
+        Route::Betalingen(kind) => match odata(match kind {
+            Bank => &odata::BANKBOEKING,
+            Kas => &odata::KASBOEKING,
+        }) {
+            Err(r) => r,
+            Ok(q) => list(
+                &q,
+                match kind {
+                    Bank => a.bankboekingen.iter(),
+                    Kas => a.kasboekingen.iter(),
+                }
+                .map(Row::row),
+            ),
+        },
+        Route::PostBetaling(kind) => match body {
+            Ok(v) => betalingen::create(a, kind, &v),
+            Err(e) => Reply::json(400, &crate::errors::model_state("boeking", &e)),
+        },
+        Route::Betaling(kind, raw) => with_id(&raw, &mut |id| match match kind {
+            Bank => a.bankboekingen.get(&id),
+            Kas => a.kasboekingen.get(&id),
+        } {
+            Some(row) => Reply::json(200, &row.json),
+            None => Reply::not_found(
+                match kind {
+                    Bank => "bankboeking",
+                    Kas => "kasboeking",
+                },
+                id,
+            ),
+        }),
+        Route::PutBetaling(kind, raw) => match body {
+            Ok(v) => with_id(&raw, &mut |id| betalingen::update(a, kind, id, &v)),
+            Err(e) => Reply::json(400, &crate::errors::model_state("boeking", &e)),
+        },
+        Route::DeleteBetaling(kind, raw) => {
+            with_id(&raw, &mut |id| betalingen::delete(a, kind, id))
+        }
     }
 }
 

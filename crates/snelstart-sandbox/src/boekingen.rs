@@ -459,10 +459,12 @@ pub fn update(admin: &mut Admin, id: Uuid, body: &Value) -> Reply {
     let bedrag = d.factuurbedrag.unwrap_or_default();
     let klant = d.klant.unwrap_or_default();
     if let Some(f) = admin.facturen.get_mut(&factuur) {
+        // What was paid stays paid: the outstanding amount follows the new total.
+        let paid = f.bedrag - f.openstaand;
         f.relatie = klant;
         f.bedrag = bedrag;
-        f.openstaand = bedrag;
-        f.json = to_bytes(&factuur_json(&d, &resolved, factuur, id, bedrag, now)).into();
+        f.openstaand = bedrag - paid;
+        f.json = to_bytes(&factuur_json(&d, &resolved, factuur, id, f.openstaand, now)).into();
     }
     admin.factuurnummers.remove(&old_nummer);
     admin.factuurnummers.insert(factuurnummer.clone(), id);
@@ -482,7 +484,8 @@ pub fn delete(admin: &mut Admin, id: Uuid) -> Reply {
     let paid = admin
         .facturen
         .get(&b.factuur)
-        .is_some_and(|f| f.openstaand != f.bedrag);
+        .is_some_and(|f| f.openstaand != f.bedrag)
+        || crate::betalingen::has_payments(admin, id);
     if paid {
         return Reply::violations(&[Violation::new("BOE-0083")]);
     }

@@ -121,3 +121,53 @@ pub async fn ledger(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 pub async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     respond_json(StatusCode::OK, &shared.stats())
 }
+
+#[derive(Deserialize)]
+struct ScopesBody {
+    key: String,
+    /// `null`: every scope again.
+    scopes: Option<Vec<String>>,
+}
+
+/// `POST /_sandbox/scopes {"key", "scopes": [..] | null}`: the scopes the key's tokens carry.
+pub async fn scopes(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<ScopesBody>(&body) {
+        Ok(b) => {
+            if shared.set_scopes(&b.key, b.scopes) {
+                ok()
+            } else {
+                respond_json(
+                    StatusCode::NOT_FOUND,
+                    &json!({ "error": "no administration for this key" }),
+                )
+            }
+        }
+        Err(e) => bad_request(format!(
+            "expected {{\"key\", \"scopes\": [\"relaties:read\", …] | null}}: {e}"
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct EditBody {
+    key: String,
+    id: uuid::Uuid,
+    changes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST /_sandbox/accountant/edit {"key", "id", "changes"}`: the accountant changes a
+/// verkoopboeking in SnelStart (`gewijzigdDoorAccountant` true, `modifiedOn` moves).
+pub async fn accountant_edit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<EditBody>(&body) {
+        Ok(b) => match shared.accountant_edit(&b.key, b.id, &b.changes) {
+            Some(booking) => respond_json(StatusCode::OK, &booking),
+            None => respond_json(
+                StatusCode::NOT_FOUND,
+                &json!({ "error": "no such administration or verkoopboeking" }),
+            ),
+        },
+        Err(e) => bad_request(format!(
+            "expected {{\"key\", \"id\", \"changes\": {{…}}}}: {e}"
+        )),
+    }
+}

@@ -92,6 +92,8 @@ pub fn message(code: &str) -> &'static str {
         }
         "BOE-0019" => "De kostenplaats is niet gevonden",
         "BOE-0021" => "Het factuurnummer bestaat al",
+        "BOE-0025" => "Het dagboek kas is niet gevonden",
+        "BOE-0027" => "Het afgedragen en ontvangen bedrag zijn beide ongelijk aan nul",
         "BOE-0022" => "Bij de opgegeven grootboekrekening is een kostenplaats is verplicht",
         "BOE-0023" => "Er zijn geen boekingsregels",
         "BOE-0028" => "Een regelbedrag is nul",
@@ -113,6 +115,7 @@ pub fn message(code: &str) -> &'static str {
             "Een btw-soort ontbreekt, of komt niet overeen met de btwsoort van de grootboekrekening."
         }
         "BOE-0083" => "De factuur kan niet worden verwijderd omdat er betalingen zijn.",
+        "BOE-0096" => "Het dagboek is niet gevonden",
         "REL-0001" => "RelatieSoort mag niet 'geen' zijn",
         "REL-0003" => "Krediettermijn mag niet kleiner dan -365 of groter dan 1000 zijn",
         "REL-0004" => "RelatieSoort dient klant te bevatten indien Factuurkorting aan staat",

@@ -20,6 +20,8 @@
 
 mod admin;
 mod api;
+mod betalingen;
+pub use betalingen::Kind as PaymentKind;
 mod boekingen;
 mod control;
 mod errors;
@@ -259,6 +261,10 @@ pub struct AdminSnapshot {
     pub grootboeken: Vec<Value>,
     /// Rows as `GET /v2/dagboeken` returns them.
     pub dagboeken: Vec<Value>,
+    /// Rows as `GET /v2/bankboekingen` returns them.
+    pub bankboekingen: Vec<Value>,
+    /// Rows as `GET /v2/kasboekingen` returns them.
+    pub kasboekingen: Vec<Value>,
     /// `/v2` requests that reached this administration (after authentication).
     pub calls: u64,
     /// Calls per `"METHOD /v2/path-template STATUS"`.
@@ -387,6 +393,75 @@ impl SandboxHandle {
     /// Removes grootboek `nummer` from the administration.
     pub fn remove_ledger(&self, koppelsleutel: &str, nummer: i32) {
         self.shared.remove_ledger(koppelsleutel, nummer);
+    }
+
+    /// Limits the scopes `koppelsleutel`'s tokens carry (e.g. without `bankieren:read` and
+    /// `kas:read`); `None` restores every scope. Calls needing a missing scope get 403.
+    pub fn set_scopes(&self, koppelsleutel: &str, scopes: Option<&[&str]>) {
+        self.shared.set_scopes(
+            koppelsleutel,
+            scopes.map(|s| s.iter().map(|x| (*x).to_owned()).collect()),
+        );
+    }
+
+    /// The accountant changes verkoopboeking `id` in SnelStart (`gewijzigdDoorAccountant`
+    /// becomes true, `modifiedOn` moves, the verkoopfactuur follows). `changes` is an object of
+    /// the booking's top-level fields. Returns the changed booking, `None` for an unknown id.
+    pub fn accountant_edit(&self, koppelsleutel: &str, id: &str, changes: &Value) -> Option<Value> {
+        let id = uuid::Uuid::parse_str(id).ok()?;
+        let changes = changes.as_object()?;
+        self.shared.accountant_edit(koppelsleutel, id, changes)
+    }
+
+    /// Books a bank or cash booking (the body of `POST /bankboekingen`) as if the customer's
+    /// bookkeeper entered it; returns the status and body the API would answer.
+    pub fn book_payment(
+        &self,
+        koppelsleutel: &str,
+        kind: PaymentKind,
+        body: &Value,
+    ) -> Option<(u16, Value)> {
+        self.shared.book_payment(koppelsleutel, kind, body)
+    }
+
+    /// A bank payment of `amount` received on `datum` (`YYYY-MM-DD`) settling verkoopboeking
+    /// `boeking`: the simplest way to mark an invoice (partly) paid. Returns the status and body.
+    pub fn pay(
+        &self,
+        koppelsleutel: &str,
+        boeking: &str,
+        amount: &str,
+        datum: &str,
+    ) -> Option<(u16, Value)> {
+        let dagboek = self.dagboek_id(koppelsleutel, "Bank")?;
+        self.book_payment(
+            koppelsleutel,
+            PaymentKind::Bank,
+            &serde_json::json!({
+                "datum": datum,
+                "dagboek": {"id": dagboek},
+                "bedragOntvangen": amount,
+                "bedragUitgegeven": "0",
+                "omschrijving": "Betaling",
+                "verkoopboekingBoekingsRegels": [
+                    {"boekingId": {"id": boeking}, "omschrijving": "Betaling", "credit": amount, "debet": "0"}
+                ]
+            }),
+        )
+    }
+
+    /// The id of the administration's dagboek of `soort` (`Bank`, `Kas`, …).
+    #[must_use]
+    pub fn dagboek_id(&self, koppelsleutel: &str, soort: &str) -> Option<String> {
+        let state = self.shared.snapshot(koppelsleutel)?;
+        let json = serde_json::to_value(state).ok()?;
+        json.get("dagboeken")?
+            .as_array()?
+            .iter()
+            .find(|d| d.get("soort").and_then(Value::as_str) == Some(soort))
+            .and_then(|d| d.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// Statistics as served by `GET /_sandbox/stats`.

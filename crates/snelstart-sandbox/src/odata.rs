@@ -200,6 +200,86 @@ pub static VERKOOPFACTUUR: Schema = Schema {
     ],
 };
 
+static VERANTWOORDING: Schema = Schema {
+    type_name: "SnelStart.B2B.Api.V2.Models.Kasboekingen.VerkoopBoekingVerantwoordingsRegelModel",
+    props: &[
+        p("BoekingId", "boekingId", Kind::Obj(&REF)),
+        p("Omschrijving", "omschrijving", Kind::Str),
+        p("Debet", "debet", Kind::Dec),
+        p("Credit", "credit", Kind::Dec),
+    ],
+};
+
+static GROOTBOEK_REGEL: Schema = Schema {
+    type_name: "SnelStart.B2B.Api.V2.Models.Kasboekingen.GrootboekBoekingsRegelModel",
+    props: &[
+        p("Omschrijving", "omschrijving", Kind::Str),
+        p("Grootboek", "grootboek", Kind::Obj(&REF)),
+        p("Kostenplaats", "kostenplaats", Kind::Obj(&REF)),
+        p("Debet", "debet", Kind::Dec),
+        p("Credit", "credit", Kind::Dec),
+        p("BtwSoort", "btwSoort", Kind::Str),
+    ],
+};
+
+static BTW_REGEL: Schema = Schema {
+    type_name: "SnelStart.B2B.Api.V2.Models.Kasboekingen.BtwBoekingregelModel",
+    props: &[
+        p("Debet", "debet", Kind::Dec),
+        p("Credit", "credit", Kind::Dec),
+        p("Type", "type", Kind::Str),
+        p("Tarief", "tarief", Kind::Str),
+    ],
+};
+
+/// The properties bank and cash bookings share.
+const KAS_BANK_PROPS: &[Prop] = &[
+    p("ModifiedOn", "modifiedOn", Kind::Date),
+    p("Datum", "datum", Kind::Date),
+    p("Markering", "markering", Kind::Bool),
+    p("Boekstuk", "boekstuk", Kind::Str),
+    p(
+        "GewijzigdDoorAccountant",
+        "gewijzigdDoorAccountant",
+        Kind::Bool,
+    ),
+    p("Omschrijving", "omschrijving", Kind::Str),
+    p(
+        "GrootboekBoekingsRegels",
+        "grootboekBoekingsRegels",
+        Kind::ObjColl(&GROOTBOEK_REGEL),
+    ),
+    p(
+        "InkoopboekingBoekingsRegels",
+        "inkoopboekingBoekingsRegels",
+        Kind::ObjColl(&VERANTWOORDING),
+    ),
+    p(
+        "VerkoopboekingBoekingsRegels",
+        "verkoopboekingBoekingsRegels",
+        Kind::ObjColl(&VERANTWOORDING),
+    ),
+    p(
+        "BtwBoekingsregels",
+        "btwBoekingsregels",
+        Kind::ObjColl(&BTW_REGEL),
+    ),
+    p("BedragUitgegeven", "bedragUitgegeven", Kind::Dec),
+    p("BedragOntvangen", "bedragOntvangen", Kind::Dec),
+    p("Dagboek", "dagboek", Kind::Obj(&REF)),
+    p("Id", "id", Kind::Guid),
+];
+
+pub static BANKBOEKING: Schema = Schema {
+    type_name: "SnelStart.B2B.Api.V2.Models.Bankboekingen.BankboekingModel",
+    props: KAS_BANK_PROPS,
+};
+
+pub static KASBOEKING: Schema = Schema {
+    type_name: "SnelStart.B2B.Api.V2.Models.Kasboekingen.KasboekingModel",
+    props: KAS_BANK_PROPS,
+};
+
 fn find(schema: &'static Schema, name: &str) -> Option<&'static Prop> {
     schema.props.iter().find(|p| p.name == name)
 }

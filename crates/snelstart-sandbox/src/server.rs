@@ -35,6 +35,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/tokens/expire", post(control::expire_tokens))
         .route("/_sandbox/ledgers", post(control::ledger))
         .route("/_sandbox/stats", get(control::stats))
+        .route("/_sandbox/scopes", post(control::scopes))
+        .route("/_sandbox/accountant/edit", post(control::accountant_edit))
         .fallback(api::api)
         .with_state(shared)
 }

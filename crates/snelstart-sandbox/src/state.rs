@@ -266,6 +266,8 @@ impl Shared {
             verkoopfacturen: rows(&mut a.facturen.iter().map(Row::row)),
             grootboeken: rows(&mut a.grootboeken.iter().map(Row::row)),
             dagboeken: rows(&mut a.dagboeken.iter().map(Row::row)),
+            bankboekingen: rows(&mut a.bankboekingen.iter().map(Row::row)),
+            kasboekingen: rows(&mut a.kasboekingen.iter().map(Row::row)),
             calls: a.calls,
             counts: a.counts_map(),
         })
@@ -291,6 +293,45 @@ impl Shared {
             found = true;
         }
         found
+    }
+
+    /// Limits the scopes of `key`'s tokens (`None`: every scope). False for an unknown key.
+    pub fn set_scopes(&self, key: &str, scopes: Option<Vec<String>>) -> bool {
+        let Some(cell) = self.existing(key).or_else(|| self.admin_for_key(key)) else {
+            return false;
+        };
+        lock(&cell.inner).scopes = scopes.map(|s| s.into_iter().collect());
+        true
+    }
+
+    /// The accountant's edit of verkoopboeking `id` (see `betalingen::accountant_edit`).
+    pub fn accountant_edit(
+        &self,
+        key: &str,
+        id: uuid::Uuid,
+        changes: &serde_json::Map<String, Value>,
+    ) -> Option<Value> {
+        let cell = self.existing(key)?;
+        let mut a = lock(&cell.inner);
+        crate::betalingen::accountant_edit(&mut a, id, changes)
+    }
+
+    /// Books a bank or cash payment as SnelStart's API would (`POST /bankboekingen`), outside
+    /// the API's counters: `(status, body)`.
+    pub fn book_payment(
+        &self,
+        key: &str,
+        kind: crate::betalingen::Kind,
+        body: &Value,
+    ) -> Option<(u16, Value)> {
+        let cell = self.existing(key)?;
+        let mut a = lock(&cell.inner);
+        let body = crate::input::lowercase_keys(body.clone());
+        let reply = crate::betalingen::create(&mut a, kind, &body);
+        Some((
+            reply.status,
+            serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
+        ))
     }
 
     pub fn remove_ledger(&self, key: &str, nummer: i32) -> bool {

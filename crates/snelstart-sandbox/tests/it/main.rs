@@ -1,6 +1,7 @@
 //! Integration tests of the SnelStart sandbox over real HTTP (one test binary).
 
 mod auth;
+mod betalingen;
 mod boekingen;
 mod control;
 mod faults;
