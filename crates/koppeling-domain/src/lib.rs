@@ -12,5 +12,6 @@ pub mod money;
 pub mod notification;
 pub mod ports;
 pub mod problem;
+pub mod readback;
 pub mod relation;
 pub mod sync;

@@ -1,0 +1,654 @@
+//! The read-back rules (product §8.2): what SnelStart's verkoopfacturen and bank and cash
+//! bookings say about the invoices we booked. Pure functions; the pass that calls them runs in
+//! the service.
+//!
+//! * **Payment** — `outstanding` is the verkoopfactuur's `openstaandSaldo`: `paid` at 0.00,
+//!   `open` when it equals `factuurBedrag`, `partially_paid` otherwise (credit notes alike).
+//!   `paid_at` is the `datum` of the latest bank or cash booking that settles the booking, never
+//!   the day we noticed.
+//! * **Drift** — a verkoopfactuur whose amount, date or relatie differs from what we booked, or
+//!   that changed while its outstanding amount did not, is compared in full with its
+//!   verkoopboeking; a booking that is gone is `deleted` (and is never booked again by itself).
+//! * **Cursor** — `ModifiedOn ge <cursor>`: the last timestamp is read again, so changes that
+//!   share it are not missed, and the ids already seen at it are skipped.
+//! * **Budget** — the read-back spends at most a share of the administratie's hourly calls.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::booking::{SalesBooking, VatRowKind};
+
+/// A verkoopfactuur as the read-back sees it (one per verkoopboeking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteInvoice {
+    /// The verkoopboeking's id: an invoice's `snelstart_id`.
+    pub booking_id: String,
+    /// `modifiedOn`.
+    pub modified_on: NaiveDateTime,
+    /// `openstaandSaldo`.
+    pub outstanding: Decimal,
+    /// `factuurBedrag`.
+    pub gross: Decimal,
+    /// `factuurDatum`.
+    pub date: Option<NaiveDate>,
+    /// `relatie.id`.
+    pub relatie_id: Option<String>,
+}
+
+/// A bank or cash booking that settles verkoopboekingen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemotePayment {
+    /// `modifiedOn`.
+    pub modified_on: NaiveDateTime,
+    /// `datum`: the day the money came in (or went out).
+    pub date: NaiveDate,
+    /// The verkoopboekingen it settles (`verkoopboekingBoekingsRegels[].boekingId.id`).
+    pub settles: Vec<String>,
+}
+
+/// A verkoopboeking read in full, for the comparison with what we booked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteBookingDetail {
+    /// `factuurbedrag`.
+    pub gross: Decimal,
+    /// `factuurdatum`.
+    pub date: Option<NaiveDate>,
+    /// `klant.id`.
+    pub klant_id: Option<String>,
+    /// `boekingsregels[].bedrag`, in order.
+    pub lines: Vec<Decimal>,
+    /// `btw[]`: the soort's kind (when it is one we book) and `btwBedrag`.
+    pub vat: Vec<(Option<VatRowKind>, Decimal)>,
+    /// `gewijzigdDoorAccountant`.
+    pub by_accountant: bool,
+}
+
+/// The payment state of a booked invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Nothing paid.
+    Open,
+    /// Part paid.
+    PartiallyPaid,
+    /// Outstanding 0.00.
+    Paid,
+}
+
+impl PaymentStatus {
+    /// The API's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Open => "open",
+            PaymentStatus::PartiallyPaid => "partially_paid",
+            PaymentStatus::Paid => "paid",
+        }
+    }
+}
+
+/// What the read-back last saw of an invoice's payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// open, partially_paid or paid.
+    pub status: PaymentStatus,
+    /// `openstaandSaldo`.
+    pub outstanding: Decimal,
+    /// The day of the latest settling bank or cash booking, if any.
+    pub paid_at: Option<NaiveDate>,
+    /// When the read-back saw it.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// `paid` at 0.00, `open` when nothing of `gross` is paid, `partially_paid` otherwise.
+#[must_use]
+pub fn payment_status(outstanding: Decimal, gross: Decimal) -> PaymentStatus {
+    if outstanding.is_zero() {
+        PaymentStatus::Paid
+    } else if outstanding == gross {
+        PaymentStatus::Open
+    } else {
+        PaymentStatus::PartiallyPaid
+    }
+}
+
+/// The event a new outstanding amount gives (product §8.2, events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentEvent {
+    /// `invoice.paid`: outstanding became 0.00.
+    Paid,
+    /// `invoice.payment_changed`: any other change (a partial payment, a refund).
+    Changed,
+}
+
+/// Whether seeing `outstanding` (of `gross`) after `before` is an event. The first sighting
+/// of an open invoice is none; a first sighting already (partly) paid is one.
+#[must_use]
+pub fn payment_event(
+    before: Option<&Payment>,
+    outstanding: Decimal,
+    gross: Decimal,
+) -> Option<PaymentEvent> {
+    let changed = match before {
+        None => outstanding != gross,
+        Some(b) => b.outstanding != outstanding,
+    };
+    if !changed {
+        None
+    } else if outstanding.is_zero() {
+        Some(PaymentEvent::Paid)
+    } else {
+        Some(PaymentEvent::Changed)
+    }
+}
+
+/// The day of the latest payment settling `booking_id`, if any (a memoriaal booking or a
+/// credit note settles without one).
+#[must_use]
+pub fn paid_at(payments: &[RemotePayment], booking_id: &str) -> Option<NaiveDate> {
+    payments
+        .iter()
+        .filter(|p| p.settles.iter().any(|b| b == booking_id))
+        .map(|p| p.date)
+        .max()
+}
+
+/// What we booked for an invoice, in the terms SnelStart shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booked {
+    /// The booking we sent (amounts, date, lines, VAT).
+    pub booking: SalesBooking,
+    /// The Radar360 relation id (the API's `relation_id`).
+    pub relation_id: String,
+    /// The SnelStart relatie the invoice was booked on.
+    pub klant_id: Option<String>,
+}
+
+/// One difference between Radar360 and SnelStart, in the API's own field names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// `gross`, `date`, `relation_id`, `lines[2].amount`, `vat.high`, …
+    pub field: String,
+    /// What Radar360 holds (and we booked).
+    pub radar360: String,
+    /// What SnelStart holds now.
+    pub snelstart: String,
+}
+
+impl Change {
+    fn new(field: impl Into<String>, radar360: impl ToString, snelstart: impl ToString) -> Self {
+        Self {
+            field: field.into(),
+            radar360: radar360.to_string(),
+            snelstart: snelstart.to_string(),
+        }
+    }
+}
+
+/// Drift of a booked invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// The booking differs from what we booked.
+    Changed,
+    /// The booking is gone from SnelStart.
+    Deleted,
+}
+
+/// Drift as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// changed or deleted.
+    pub kind: DriftKind,
+    /// `gewijzigdDoorAccountant` (false for a deletion: SnelStart does not say who).
+    pub by_accountant: bool,
+    /// When the read-back noticed.
+    pub detected_at: DateTime<Utc>,
+    /// What differs (empty for a deletion).
+    pub changes: Vec<Change>,
+}
+
+fn money(d: Decimal) -> String {
+    format!("{:.2}", d.round_dp(2))
+}
+
+/// The differences visible on the verkoopfactuur itself: amount, date, relatie.
+#[must_use]
+pub fn header_changes(booked: &Booked, remote: &RemoteInvoice) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if remote.gross != booked.booking.total {
+        changes.push(Change::new(
+            "gross",
+            money(booked.booking.total),
+            money(remote.gross),
+        ));
+    }
+    if let Some(date) = remote.date
+        && date != booked.booking.date
+    {
+        changes.push(Change::new("date", booked.booking.date, date));
+    }
+    if let (Some(ours), Some(theirs)) = (&booked.klant_id, &remote.relatie_id)
+        && !ours.eq_ignore_ascii_case(theirs)
+    {
+        changes.push(Change::new("relation_id", &booked.relation_id, theirs));
+    }
+    changes
+}
+
+/// Whether a changed verkoopfactuur must be compared in full: its header differs, or it
+/// changed while its outstanding amount did not (so it was not a payment).
+#[must_use]
+pub fn needs_full_compare(
+    booked: &Booked,
+    remote: &RemoteInvoice,
+    before: Option<&Payment>,
+) -> bool {
+    !header_changes(booked, remote).is_empty()
+        || before.is_some_and(|b| b.outstanding == remote.outstanding)
+}
+
+/// Every difference between what we booked and the verkoopboeking as SnelStart holds it.
+#[must_use]
+pub fn full_changes(booked: &Booked, remote: &RemoteBookingDetail) -> Vec<Change> {
+    let ours = &booked.booking;
+    let mut changes = Vec::new();
+    if remote.gross != ours.total {
+        changes.push(Change::new("gross", money(ours.total), money(remote.gross)));
+    }
+    if let Some(date) = remote.date
+        && date != ours.date
+    {
+        changes.push(Change::new("date", ours.date, date));
+    }
+    if let (Some(k), Some(theirs)) = (&booked.klant_id, &remote.klant_id)
+        && !k.eq_ignore_ascii_case(theirs)
+    {
+        changes.push(Change::new("relation_id", &booked.relation_id, theirs));
+    }
+    let n = ours.lines.len().max(remote.lines.len());
+    for i in 0..n {
+        let a = ours.lines.get(i).map(|l| l.amount);
+        let b = remote.lines.get(i).copied();
+        if a != b {
+            changes.push(Change::new(
+                format!("lines[{i}].amount"),
+                a.map_or_else(|| "—".to_owned(), money),
+                b.map_or_else(|| "—".to_owned(), money),
+            ));
+        }
+    }
+    for (kind, name) in [
+        (VatRowKind::High, "vat.high"),
+        (VatRowKind::Low, "vat.low"),
+        (VatRowKind::ReverseCharge, "vat.reverse_charge"),
+    ] {
+        let a: Decimal = ours
+            .vat_rows
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.amount)
+            .sum();
+        let b: Decimal = remote
+            .vat
+            .iter()
+            .filter(|(k, _)| *k == Some(kind))
+            .map(|(_, amount)| *amount)
+            .sum();
+        if a != b {
+            changes.push(Change::new(name, money(a), money(b)));
+        }
+    }
+    let other: Decimal = remote
+        .vat
+        .iter()
+        .filter(|(k, _)| k.is_none())
+        .map(|(_, a)| *a)
+        .sum();
+    if !other.is_zero() {
+        changes.push(Change::new("vat.other", money(Decimal::ZERO), money(other)));
+    }
+    changes
+}
+
+/// The read-back's position in `/verkoopfacturen` (or a payment list), ordered by `modifiedOn`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The latest `modifiedOn` seen; the next read asks `ModifiedOn ge` it.
+    pub at: Option<NaiveDateTime>,
+    /// The ids already seen with `modifiedOn == at`, skipped when read again.
+    pub seen: BTreeSet<String>,
+}
+
+impl Cursor {
+    /// The `$skip` of the next read (`ModifiedOn ge at`, ordered by `ModifiedOn`): the rows
+    /// already seen at `at` come first and are not read again, so a run of more than a page
+    /// of rows sharing one timestamp still advances.
+    #[must_use]
+    pub fn skip(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Takes a page read with `ModifiedOn ge self.at` (in any order): returns the rows not
+    /// seen before, in `modifiedOn` order, and moves the cursor past them. Rows older than the
+    /// cursor (a server that ignored the filter) are dropped.
+    pub fn take<T>(
+        &mut self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> (NaiveDateTime, String),
+    ) -> Vec<T> {
+        rows.sort_by_key(|r| key(r).0);
+        let mut fresh = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (at, id) = key(&row);
+            match self.at {
+                Some(cursor) if at < cursor => continue,
+                Some(cursor) if at == cursor => {
+                    if !self.seen.insert(id) {
+                        continue;
+                    }
+                }
+                _ => {
+                    self.at = Some(at);
+                    self.seen.clear();
+                    self.seen.insert(id);
+                }
+            }
+            fresh.push(row);
+        }
+        fresh
+    }
+}
+
+/// How many calls an hour the read-back may spend: `share` of the hourly budget, rounded
+/// down, at least 1 when the share is positive (so a tiny budget still reads back, slowly).
+#[must_use]
+pub fn hourly_allowance(calls_per_hour: u32, share: Decimal) -> u32 {
+    if share <= Decimal::ZERO {
+        return 0;
+    }
+    let allowed = (Decimal::from(calls_per_hour) * share.min(Decimal::ONE)).floor();
+    u32::try_from(allowed.mantissa() / 10_i128.pow(allowed.scale()))
+        .unwrap_or(calls_per_hour)
+        .max(1)
+}
+
+/// Whether the once-per-`hours` full scan (which finds deletions) is due.
+#[must_use]
+pub fn full_scan_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, hours: Decimal) -> bool {
+    let Some(last) = last else {
+        return true;
+    };
+    let seconds = (hours * Decimal::from(3600)).floor();
+    let seconds =
+        i64::try_from(seconds.mantissa() / 10_i128.pow(seconds.scale())).unwrap_or(i64::MAX);
+    now.signed_duration_since(last).num_seconds() >= seconds
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::booking::{BookingLine, RevenueLedger, VatRow};
+    use crate::money::VatClass;
+    use crate::relation::RelatieCode;
+
+    fn booked() -> Booked {
+        let ledger = RevenueLedger {
+            function: 12,
+            number: None,
+        };
+        Booked {
+            booking: SalesBooking {
+                invoice_number: "2026-1".into(),
+                date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+                relatie_code: RelatieCode::parse("1001").unwrap(),
+                description: "Factuur".into(),
+                total: dec!(121.00),
+                payment_term_days: 14,
+                lines: vec![BookingLine {
+                    description: "Advies".into(),
+                    amount: dec!(100.00),
+                    class: VatClass::High,
+                    ledger,
+                }],
+                vat_rows: vec![VatRow {
+                    kind: VatRowKind::High,
+                    amount: dec!(21.00),
+                }],
+            },
+            relation_id: "r1".into(),
+            klant_id: Some("k-1".into()),
+        }
+    }
+
+    fn remote(outstanding: Decimal) -> RemoteInvoice {
+        RemoteInvoice {
+            booking_id: "b-1".into(),
+            modified_on: NaiveDate::from_ymd_opt(2026, 11, 3)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+            outstanding,
+            gross: dec!(121.00),
+            date: NaiveDate::from_ymd_opt(2026, 11, 2),
+            relatie_id: Some("K-1".into()),
+        }
+    }
+
+    #[test]
+    fn payment_status_from_the_outstanding_amount() {
+        for (outstanding, gross, want) in [
+            (dec!(121.00), dec!(121.00), PaymentStatus::Open),
+            (dec!(21.00), dec!(121.00), PaymentStatus::PartiallyPaid),
+            (dec!(0.00), dec!(121.00), PaymentStatus::Paid),
+            (dec!(-50.00), dec!(-50.00), PaymentStatus::Open),
+            (dec!(-20.00), dec!(-50.00), PaymentStatus::PartiallyPaid),
+            (dec!(0), dec!(-50.00), PaymentStatus::Paid),
+            (dec!(130.00), dec!(121.00), PaymentStatus::PartiallyPaid),
+        ] {
+            assert_eq!(
+                payment_status(outstanding, gross),
+                want,
+                "{outstanding} of {gross}"
+            );
+        }
+    }
+
+    #[test]
+    fn payment_events_only_on_change_and_not_for_a_first_open_sighting() {
+        let at = Utc::now();
+        let seen = |outstanding| Payment {
+            status: payment_status(outstanding, dec!(121.00)),
+            outstanding,
+            paid_at: None,
+            checked_at: at,
+        };
+        assert_eq!(payment_event(None, dec!(121.00), dec!(121.00)), None);
+        assert_eq!(
+            payment_event(None, dec!(0.00), dec!(121.00)),
+            Some(PaymentEvent::Paid)
+        );
+        assert_eq!(
+            payment_event(None, dec!(21.00), dec!(121.00)),
+            Some(PaymentEvent::Changed)
+        );
+        let open = seen(dec!(121.00));
+        assert_eq!(payment_event(Some(&open), dec!(121.00), dec!(121.00)), None);
+        assert_eq!(
+            payment_event(Some(&open), dec!(0), dec!(121.00)),
+            Some(PaymentEvent::Paid)
+        );
+        let paid = seen(dec!(0));
+        assert_eq!(
+            payment_event(Some(&paid), dec!(121.00), dec!(121.00)),
+            Some(PaymentEvent::Changed),
+            "a refund"
+        );
+    }
+
+    #[test]
+    fn paid_at_is_the_latest_settling_payment() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let p = |d, settles: &[&str]| RemotePayment {
+            modified_on: day(28).and_hms_opt(0, 0, 0).unwrap(),
+            date: day(d),
+            settles: settles.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let payments = [p(5, &["b-1"]), p(12, &["b-2", "b-1"]), p(20, &["b-3"])];
+        assert_eq!(paid_at(&payments, "b-1"), Some(day(12)));
+        assert_eq!(paid_at(&payments, "b-9"), None);
+    }
+
+    #[test]
+    fn header_changes_name_the_field_in_the_api_s_terms() {
+        let b = booked();
+        assert!(
+            header_changes(&b, &remote(dec!(121.00))).is_empty(),
+            "ids compare without case"
+        );
+        let mut r = remote(dec!(121.00));
+        r.gross = dec!(242);
+        r.date = NaiveDate::from_ymd_opt(2026, 11, 3);
+        r.relatie_id = Some("k-2".into());
+        let changes = header_changes(&b, &r);
+        assert_eq!(
+            changes,
+            vec![
+                Change::new("gross", "121.00", "242.00"),
+                Change::new("date", "2026-11-02", "2026-11-03"),
+                Change::new("relation_id", "r1", "k-2"),
+            ]
+        );
+        // A payment is no drift; a change with the same outstanding amount needs a look.
+        let before = Payment {
+            status: PaymentStatus::Open,
+            outstanding: dec!(121.00),
+            paid_at: None,
+            checked_at: Utc::now(),
+        };
+        assert!(!needs_full_compare(&b, &remote(dec!(21.00)), Some(&before)));
+        assert!(needs_full_compare(&b, &remote(dec!(121.00)), Some(&before)));
+        assert!(!needs_full_compare(&b, &remote(dec!(121.00)), None));
+    }
+
+    #[test]
+    fn full_changes_compare_lines_and_vat() {
+        let b = booked();
+        let same = RemoteBookingDetail {
+            gross: dec!(121.00),
+            date: NaiveDate::from_ymd_opt(2026, 11, 2),
+            klant_id: Some("k-1".into()),
+            lines: vec![dec!(100.00)],
+            vat: vec![(Some(VatRowKind::High), dec!(21.00))],
+            by_accountant: true,
+        };
+        assert!(full_changes(&b, &same).is_empty());
+        let edited = RemoteBookingDetail {
+            gross: dec!(130.00),
+            lines: vec![dec!(90.00), dec!(20.00)],
+            vat: vec![(Some(VatRowKind::High), dec!(18.90)), (None, dec!(1.10))],
+            ..same
+        };
+        let fields: Vec<String> = full_changes(&b, &edited)
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "gross",
+                "lines[0].amount",
+                "lines[1].amount",
+                "vat.high",
+                "vat.other"
+            ]
+        );
+    }
+
+    #[test]
+    fn allowance_and_full_scan() {
+        assert_eq!(hourly_allowance(5000, dec!(0.1)), 500);
+        assert_eq!(hourly_allowance(5, dec!(0.1)), 1);
+        assert_eq!(hourly_allowance(5000, dec!(0)), 0);
+        assert_eq!(hourly_allowance(100, dec!(2)), 100);
+        let now = Utc::now();
+        assert!(full_scan_due(None, now, dec!(24)));
+        assert!(!full_scan_due(
+            Some(now - chrono::Duration::hours(23)),
+            now,
+            dec!(24)
+        ));
+        assert!(full_scan_due(
+            Some(now - chrono::Duration::minutes(30)),
+            now,
+            dec!(0.5)
+        ));
+    }
+
+    #[test]
+    fn the_cursor_rereads_its_timestamp_and_skips_what_it_saw() {
+        let t = |s| {
+            NaiveDate::from_ymd_opt(2026, 11, 1)
+                .unwrap()
+                .and_hms_opt(10, 0, s)
+                .unwrap()
+        };
+        let key = |r: &(NaiveDateTime, &str)| (r.0, r.1.to_owned());
+        let mut c = Cursor::default();
+        let first = c.take(vec![(t(2), "b"), (t(1), "a"), (t(2), "c")], key);
+        assert_eq!(first, [(t(1), "a"), (t(2), "b"), (t(2), "c")]);
+        assert_eq!(c.at, Some(t(2)));
+        // Read again from t(2): b and c are skipped, d (same stamp, new) and e are taken.
+        let second = c.take(
+            vec![(t(2), "b"), (t(2), "d"), (t(2), "c"), (t(3), "e")],
+            key,
+        );
+        assert_eq!(second, [(t(2), "d"), (t(3), "e")]);
+        assert_eq!(c.at, Some(t(3)));
+        assert_eq!(c.take(vec![(t(1), "old")], key), []);
+    }
+
+    proptest! {
+        /// Whatever the ties and the order of pages, every change is seen exactly once when
+        /// the cursor reads `ModifiedOn ge at` in pages.
+        #[test]
+        fn the_cursor_sees_every_change_exactly_once(
+            stamps in proptest::collection::vec(0u32..6, 1..40),
+            page in 1usize..7,
+        ) {
+            let t = |s: u32| NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(10, 0, s).unwrap();
+            let rows: Vec<(NaiveDateTime, String)> = stamps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (t(*s), format!("id{i}")))
+                .collect();
+            let mut server = rows.clone();
+            server.sort();
+            let mut cursor = Cursor::default();
+            let mut seen = Vec::new();
+            // The server answers `ge at` pages of `page` rows ordered by stamp, then id.
+            for _ in 0..200 {
+                let at = cursor.at;
+                let mut answer: Vec<_> = server
+                    .iter()
+                    .filter(|(m, _)| at.is_none_or(|a| *m >= a))
+                    .cloned()
+                    .collect();
+                answer = answer.into_iter().skip(cursor.skip()).take(page).collect();
+                if answer.is_empty() {
+                    break;
+                }
+                let fresh = cursor.take(answer.into_iter().rev().collect(), |r| (r.0, r.1.clone()));
+                seen.extend(fresh);
+            }
+            seen.sort();
+            prop_assert_eq!(seen, server);
+        }
+    }
+}
