@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,7 @@ use crate::invoice::Invoice;
 use crate::koppeling::{Connection, ConnectionKey, Koppeling, KoppelingSettings};
 use crate::notification::{NotificationItem, NotificationRecord, OutgoingMail, StoredNotification};
 use crate::problem::Problem;
+use crate::readback::{RemoteBookingDetail, RemoteInvoice, RemotePayment};
 use crate::relation::{RelatieCode, RelatieData, Relation};
 
 // ---------------------------------------------------------------------------------------
@@ -168,6 +169,51 @@ pub trait Accounting: Send + Sync + 'static {
         conn: &Connection,
         invoice_number: &str,
     ) -> impl Future<Output = Result<Option<RemoteBooking>, AccountingError>> + Send;
+
+    /// Read-back (product §8.2): one page of verkoopfacturen with `ModifiedOn ge since`
+    /// (all when `None`), ordered by `ModifiedOn`, skipping the first `skip` (see
+    /// [`Cursor::skip`](crate::readback::Cursor::skip)). A short page is the last.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn invoices_since(
+        &self,
+        conn: &Connection,
+        since: Option<NaiveDateTime>,
+        skip: usize,
+    ) -> impl Future<Output = Result<Vec<RemoteInvoice>, AccountingError>> + Send;
+
+    /// Read-back: the bank and cash bookings with `ModifiedOn ge since` that settle
+    /// verkoopboekingen. A key without `bankieren:read` or `kas:read` gives
+    /// [`Scoped::MissingScope`]: the payment part is off, booking is not affected.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn payments_since(
+        &self,
+        conn: &Connection,
+        since: Option<NaiveDateTime>,
+    ) -> impl Future<Output = Result<Scoped<Vec<RemotePayment>>, AccountingError>> + Send;
+
+    /// Read-back: verkoopboeking `booking_id` in full; `None` when SnelStart answers 404 (it
+    /// was deleted).
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn booking_detail(
+        &self,
+        conn: &Connection,
+        booking_id: &str,
+    ) -> impl Future<Output = Result<Option<RemoteBookingDetail>, AccountingError>> + Send;
+}
+
+/// The answer of a call that needs an optional scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scoped<T> {
+    /// The key has the scope.
+    Granted(T),
+    /// SnelStart answered 403: the key lacks this scope (named).
+    MissingScope(String),
 }
 
 // ---------------------------------------------------------------------------------------

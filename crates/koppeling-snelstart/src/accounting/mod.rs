@@ -3,15 +3,18 @@
 mod activation;
 mod classify;
 pub(crate) mod mapping;
+mod readback;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use koppeling_domain::booking::{RevenueLedger, SalesBooking};
 use koppeling_domain::koppeling::{Connection, KoppelingSettings};
-use koppeling_domain::ports::{Accounting, AccountingError, RemoteBooking, RemoteRelatie};
+use koppeling_domain::ports::{Accounting, AccountingError, RemoteBooking, RemoteRelatie, Scoped};
 use koppeling_domain::problem::Problem;
+use koppeling_domain::readback::{RemoteBookingDetail, RemoteInvoice, RemotePayment};
 use koppeling_domain::relation::{RelatieCode, RelatieData};
 use secrecy::SecretString;
 use tokio::time::Instant;
@@ -447,6 +450,70 @@ impl Accounting for SnelStartAccounting {
             Some(at) => Some(found.swap_remove(at)),
             None => found.into_iter().next(),
         })
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie))]
+    async fn invoices_since(
+        &self,
+        conn: &Connection,
+        since: Option<NaiveDateTime>,
+        skip: usize,
+    ) -> Result<Vec<RemoteInvoice>, AccountingError> {
+        let since = since.map(readback::stamp);
+        let rows = self
+            .inner
+            .client
+            .verkoopfacturen_since(
+                &target(conn),
+                since.as_deref(),
+                u32::try_from(skip).unwrap_or(u32::MAX),
+            )
+            .await
+            .map_err(|e| classify(e, Op::Read))?;
+        Ok(rows.into_iter().filter_map(readback::invoice).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie))]
+    async fn payments_since(
+        &self,
+        conn: &Connection,
+        since: Option<NaiveDateTime>,
+    ) -> Result<Scoped<Vec<RemotePayment>>, AccountingError> {
+        let since = since.map(readback::stamp);
+        let mut payments = Vec::new();
+        for (kas, scope) in [(false, "bankieren:read"), (true, "kas:read")] {
+            match self
+                .inner
+                .client
+                .betalingen_since(&target(conn), kas, since.as_deref())
+                .await
+            {
+                Ok(rows) => payments.extend(rows.into_iter().filter_map(readback::payment)),
+                Err(e) if readback::is_missing_scope(&e) => {
+                    return Ok(Scoped::MissingScope(scope.to_owned()));
+                }
+                Err(e) => return Err(classify(e, Op::Read)),
+            }
+        }
+        Ok(Scoped::Granted(payments))
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie, booking = %booking_id))]
+    async fn booking_detail(
+        &self,
+        conn: &Connection,
+        booking_id: &str,
+    ) -> Result<Option<RemoteBookingDetail>, AccountingError> {
+        match self
+            .inner
+            .client
+            .verkoopboeking(&target(conn), booking_id)
+            .await
+        {
+            Ok(row) => Ok(Some(readback::detail(&row))),
+            Err(CallError::Api(api)) if api.status == 404 => Ok(None),
+            Err(e) => Err(classify(e, Op::Read)),
+        }
     }
 }
 

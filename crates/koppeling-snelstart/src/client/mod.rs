@@ -34,7 +34,7 @@ use metrics::Outcome;
 pub use metrics::{CallCount, CallMetrics};
 pub use odata::Query;
 use untrusted::{BodyError, MAX_BODY, excerpt, is_guid, later, read_capped};
-use wire::{Created, Dagboek, Grootboek, Land, Relatie, Verkoopboeking, Verkoopfactuur};
+use wire::{Betaling, Created, Dagboek, Grootboek, Land, Relatie, Verkoopboeking, Verkoopfactuur};
 
 /// The endpoint templates used for metrics and logs.
 pub mod endpoints {
@@ -54,6 +54,12 @@ pub mod endpoints {
     pub const DAGBOEKEN: &str = "/dagboeken";
     /// `GET /landen`.
     pub const LANDEN: &str = "/landen";
+    /// `GET /verkoopboekingen/{id}`.
+    pub const VERKOOPBOEKING: &str = "/verkoopboekingen/{id}";
+    /// `GET /bankboekingen`.
+    pub const BANKBOEKINGEN: &str = "/bankboekingen";
+    /// `GET /kasboekingen`.
+    pub const KASBOEKINGEN: &str = "/kasboekingen";
 }
 
 /// The OData page size (SnelStart's maximum, README §4).
@@ -743,6 +749,89 @@ impl SnelStartClient {
             )?;
         }
         Ok(rows)
+    }
+
+    /// One page of verkoopfacturen changed since `since` (`ModifiedOn ge`), ordered by
+    /// `ModifiedOn`, after `skip` rows (the read-back's cursor).
+    ///
+    /// # Errors
+    /// Any [`CallError`].
+    pub async fn verkoopfacturen_since(
+        &self,
+        target: &Target<'_>,
+        since: Option<&str>,
+        skip: u32,
+    ) -> Result<Vec<Verkoopfactuur>, CallError> {
+        let mut query = Query::new();
+        if let Some(since) = since {
+            query = query.filter(format!("ModifiedOn ge datetime'{since}'"));
+        }
+        let query = query
+            .with("$orderby", "ModifiedOn")
+            .top(PAGE_SIZE)
+            .skip(skip);
+        let rows: Vec<Verkoopfactuur> = self
+            .get(
+                target,
+                endpoints::VERKOOPFACTUREN,
+                "/verkoopfacturen",
+                &query,
+            )
+            .await?;
+        for f in &rows {
+            guid_or_absent(
+                "the verkoopboeking",
+                f.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref()),
+            )?;
+        }
+        Ok(rows)
+    }
+
+    /// Every bank (`kas = false`) or cash booking changed since `since`, all pages.
+    ///
+    /// # Errors
+    /// Any [`CallError`].
+    pub async fn betalingen_since(
+        &self,
+        target: &Target<'_>,
+        kas: bool,
+        since: Option<&str>,
+    ) -> Result<Vec<Betaling>, CallError> {
+        let (endpoint, path) = if kas {
+            (endpoints::KASBOEKINGEN, "/kasboekingen")
+        } else {
+            (endpoints::BANKBOEKINGEN, "/bankboekingen")
+        };
+        let filter = since.map(|s| format!("ModifiedOn ge datetime'{s}'"));
+        let rows: Vec<Betaling> = self
+            .get_all(target, endpoint, path, filter.as_deref())
+            .await?;
+        for b in &rows {
+            for r in b.verkoopboeking_boekings_regels.iter().flatten() {
+                guid_or_absent(
+                    "the settled verkoopboeking",
+                    r.boeking_id.as_ref().and_then(|x| x.id.as_deref()),
+                )?;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// `GET /verkoopboekingen/{id}`.
+    ///
+    /// # Errors
+    /// Any [`CallError`]; 404 when it was deleted.
+    pub async fn verkoopboeking(
+        &self,
+        target: &Target<'_>,
+        id: &str,
+    ) -> Result<Verkoopboeking, CallError> {
+        let path = format!("/verkoopboekingen/{}", urlencoding::encode(id));
+        let row: Verkoopboeking = self
+            .get(target, endpoints::VERKOOPBOEKING, &path, &Query::new())
+            .await?;
+        guid_or_absent("the klant", row.klant_ref().and_then(|k| k.id.as_deref()))?;
+        Ok(row)
     }
 
     /// Every grootboek (all pages).

@@ -444,6 +444,9 @@ pub struct Verkoopboeking {
     /// Some answers carried `relatie` instead of `klant` (README §13.14); never sent.
     #[serde(skip_serializing)]
     pub relatie: Option<Ref>,
+    /// gewijzigdDoorAccountant (read; never sent).
+    #[serde(skip_serializing)]
+    pub gewijzigd_door_accountant: Option<bool>,
     /// omschrijving, ≤ 250.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub omschrijving: Option<String>,
@@ -494,6 +497,36 @@ pub struct Verkoopfactuur {
     pub openstaand_saldo: Option<Amount>,
     /// modifiedOn.
     pub modified_on: Option<String>,
+}
+
+/// `VerkoopBoekingVerantwoordingsRegelModel`: a bank or cash line that settles a
+/// verkoopboeking.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct VerantwoordingsRegel {
+    /// The verkoopboeking it settles.
+    pub boeking_id: Option<Ref>,
+    /// debet.
+    pub debet: Option<Amount>,
+    /// credit.
+    pub credit: Option<Amount>,
+}
+
+/// `BankboekingModel` / `KasboekingModel`, the parts the read-back needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Betaling {
+    /// GUID.
+    pub id: Option<String>,
+    /// modifiedOn.
+    pub modified_on: Option<String>,
+    /// datum: the day of the payment.
+    pub datum: Option<String>,
+    /// The verkoopboekingen it settles.
+    #[serde(default)]
+    pub verkoopboeking_boekings_regels: Option<Vec<VerantwoordingsRegel>>,
 }
 
 /// `GrootboekModel`.

@@ -5,5 +5,6 @@ mod booking;
 mod contract;
 mod faults;
 mod hostile;
+mod readback;
 mod relatie;
 mod support;
