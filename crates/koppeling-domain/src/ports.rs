@@ -13,7 +13,10 @@ use crate::invoice::Invoice;
 use crate::koppeling::{Connection, ConnectionKey, Koppeling, KoppelingSettings};
 use crate::notification::{NotificationItem, NotificationRecord, OutgoingMail, StoredNotification};
 use crate::problem::Problem;
-use crate::readback::{RemoteBookingDetail, RemoteInvoice, RemotePayment};
+use crate::readback::{
+    BookedInvoice, Event, NewEvent, ReadbackState, ReadbackUpdate, RemoteBookingDetail,
+    RemoteInvoice, RemotePayment,
+};
 use crate::relation::{RelatieCode, RelatieData, Relation};
 
 // ---------------------------------------------------------------------------------------
@@ -954,4 +957,69 @@ pub trait Store: Send + Sync + 'static {
         adm: &AdministratieCode,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<NotificationRecord>, StoreError>> + Send;
+
+    // ---- Read-back (product §8.2) ----
+
+    /// Where the read-back of `adm` stands (the default when it never ran).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn readback_state(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<ReadbackState, StoreError>> + Send;
+    /// The synced invoices of `adm` whose verkoopboeking is one of `booking_ids`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn booked_invoices(
+        &self,
+        adm: &AdministratieCode,
+        booking_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<BookedInvoice>, StoreError>> + Send;
+    /// The verkoopboeking ids of every synced invoice of `adm` not already known deleted
+    /// (for the full scan).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn booked_ids(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Stores a pass in one transaction: the invoices' payment and drift, the events (ids
+    /// gapless per administratie, in commit order), the notices, and the new state.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn save_readback(
+        &self,
+        adm: &AdministratieCode,
+        state: &ReadbackState,
+        updates: &[ReadbackUpdate],
+        events: &[NewEvent],
+        notices: &[NotificationItem],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The events of `adm` with id > `after`, ascending, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn events(
+        &self,
+        adm: &AdministratieCode,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    /// Queues invoice `id`, deleted in SnelStart, to be booked again (`POST …/rebook`): its
+    /// old booking id, payment and drift are cleared. `Conflict { code: "not_deleted" }`
+    /// when it is not known deleted; `NotFound` when there is no such invoice.
+    ///
+    /// # Errors
+    /// As above, or [`StoreError::Other`].
+    fn rebook(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

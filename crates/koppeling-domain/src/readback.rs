@@ -388,6 +388,131 @@ pub fn full_scan_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, hours: Dec
     now.signed_duration_since(last).num_seconds() >= seconds
 }
 
+/// An event for Radar360 (product §8.2, events): what changed for an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    /// `invoice.synced`.
+    #[serde(rename = "invoice.synced")]
+    Synced,
+    /// `invoice.failed`.
+    #[serde(rename = "invoice.failed")]
+    Failed,
+    /// `invoice.skipped`.
+    #[serde(rename = "invoice.skipped")]
+    Skipped,
+    /// `invoice.paid`: outstanding became 0.00.
+    #[serde(rename = "invoice.paid")]
+    Paid,
+    /// `invoice.payment_changed`: any other change of the outstanding amount.
+    #[serde(rename = "invoice.payment_changed")]
+    PaymentChanged,
+    /// `invoice.drift`: changed or deleted in SnelStart.
+    #[serde(rename = "invoice.drift")]
+    Drift,
+}
+
+impl EventType {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Synced => "invoice.synced",
+            EventType::Failed => "invoice.failed",
+            EventType::Skipped => "invoice.skipped",
+            EventType::Paid => "invoice.paid",
+            EventType::PaymentChanged => "invoice.payment_changed",
+            EventType::Drift => "invoice.drift",
+        }
+    }
+
+    /// The type named `name`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            EventType::Synced,
+            EventType::Failed,
+            EventType::Skipped,
+            EventType::Paid,
+            EventType::PaymentChanged,
+            EventType::Drift,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
+}
+
+/// An event to record (its id is given by the store, gapless per administratie).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// What happened.
+    pub kind: EventType,
+    /// The invoice.
+    pub invoice_id: crate::ids::ResourceId,
+    /// The event's `data`, as JSON text.
+    pub data: String,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Gapless and increasing per administratie, in commit order.
+    pub id: u64,
+    /// What happened.
+    pub kind: EventType,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The invoice.
+    pub invoice_id: String,
+    /// The `data` object, as JSON text.
+    pub data: String,
+}
+
+/// Where the read-back of an administratie stands (stored, so that a restart or another
+/// process continues where it stopped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadbackState {
+    /// The position in `/verkoopfacturen`.
+    pub cursor: Cursor,
+    /// The bank and cash bookings are read from here (`ModifiedOn ge`).
+    pub payments_since: Option<NaiveDateTime>,
+    /// Set when the key lacks a payment scope (the payment part is off; booking is not).
+    pub payments_missing_scope: Option<String>,
+    /// The last full scan (which finds deletions).
+    pub last_full_scan_at: Option<DateTime<Utc>>,
+    /// The last pass.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// The start of the hour the read-back's calls are counted in.
+    pub hour_start: Option<DateTime<Utc>>,
+    /// Calls spent in that hour.
+    pub hour_calls: u32,
+}
+
+/// A booked invoice as the read-back needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookedInvoice {
+    /// The invoice.
+    pub invoice: crate::invoice::Invoice,
+    /// The verkoopboeking's id.
+    pub snelstart_id: String,
+    /// The SnelStart relatie of its relation, when linked.
+    pub klant_id: Option<String>,
+    /// What the read-back saw last.
+    pub payment: Option<Payment>,
+    /// Drift seen last.
+    pub drift: Option<Drift>,
+}
+
+/// What a pass learned about one invoice, stored with its events in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadbackUpdate {
+    /// The invoice.
+    pub invoice_id: crate::ids::ResourceId,
+    /// The new payment state, when seen.
+    pub payment: Option<Payment>,
+    /// The new drift, when it changed (`Some(None)` clears it).
+    pub drift: Option<Option<Drift>>,
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

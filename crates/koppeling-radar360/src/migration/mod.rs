@@ -10,6 +10,7 @@ mod m20260501_000001_initial;
 mod m20261202_000001_administratie_leases;
 mod m20261204_000001_exactly_once;
 mod m20261204_000002_notification_delivery;
+mod m20261205_e00001_readback;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_administratie_leases::Migration),
             Box::new(m20261204_000001_exactly_once::Migration),
             Box::new(m20261204_000002_notification_delivery::Migration),
+            Box::new(m20261205_e00001_readback::Migration),
         ]
     }
 }

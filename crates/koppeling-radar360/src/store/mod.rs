@@ -8,6 +8,7 @@ mod koppeling;
 mod lease;
 mod notify;
 mod queue;
+mod readback;
 mod relation;
 
 use std::sync::Arc;
@@ -620,5 +621,54 @@ impl Store for SeaOrmStore {
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         notify::notifications(self, adm, limit).await
+    }
+
+    async fn readback_state(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<koppeling_domain::readback::ReadbackState, StoreError> {
+        readback::readback_state(self, adm).await
+    }
+
+    async fn booked_invoices(
+        &self,
+        adm: &AdministratieCode,
+        booking_ids: &[String],
+    ) -> Result<Vec<koppeling_domain::readback::BookedInvoice>, StoreError> {
+        readback::booked_invoices(self, adm, booking_ids).await
+    }
+
+    async fn booked_ids(&self, adm: &AdministratieCode) -> Result<Vec<String>, StoreError> {
+        readback::booked_ids(self, adm).await
+    }
+
+    async fn save_readback(
+        &self,
+        adm: &AdministratieCode,
+        state: &koppeling_domain::readback::ReadbackState,
+        updates: &[koppeling_domain::readback::ReadbackUpdate],
+        events: &[koppeling_domain::readback::NewEvent],
+        notices: &[NotificationItem],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        readback::save_readback(self, adm, state, updates, events, notices, now).await
+    }
+
+    async fn events(
+        &self,
+        adm: &AdministratieCode,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<koppeling_domain::readback::Event>, StoreError> {
+        readback::events(self, adm, after, limit).await
+    }
+
+    async fn rebook(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        readback::rebook(self, adm, id, now).await
     }
 }

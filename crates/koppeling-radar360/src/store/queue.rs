@@ -533,6 +533,8 @@ async fn finish_fenced(
     let notice = notice
         .map(|item| Ok::<_, StoreError>((db::json(item)?, item.dedupe_key())))
         .transpose()?;
+    // The event for Radar360 (product §8.2), in the same transaction as the state change.
+    let event = outcome_event(outcome);
 
     if st.db.is_postgres() {
         // One statement, so one round trip and no explicit transaction: the parts only
@@ -569,6 +571,19 @@ async fn finish_fenced(
                 q.p(s(item.as_str())),
                 q.p(s(key.as_str())),
                 q.p(st.db.ts(now)),
+            ));
+        }
+        if let Some((kind, data)) = &event {
+            // The administratie's read-back row is the event counter: the upsert locks it
+            // until this statement commits, so ids are gapless in commit order.
+            sql.push_str(&format!(
+                ", e AS (INSERT INTO readback_state (adm, cursor, hour_calls, event_seq)                  SELECT {adm_p}, {cursor_p}, 0, 1 FROM u                  ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + 1                  RETURNING event_seq),                  v AS (INSERT INTO events (adm, id, type, at, invoice_id, data)                  SELECT {adm_p}, e.event_seq, {}, {}, {}, {} FROM e)",
+                q.p(s(kind.as_str())),
+                q.p(st.db.ts(now)),
+                q.p(s(claim.invoice_id.as_str())),
+                q.p(s(data.as_str())),
+                adm_p = q.p(s(adm.as_str())),
+                cursor_p = q.p(s(db::json(&koppeling_domain::readback::Cursor::default())?)),
             ));
         }
         sql.push_str(" SELECT attempts FROM u");
@@ -626,8 +641,43 @@ async fn finish_fenced(
         )
         .await?;
     }
+    if let Some((kind, data)) = event {
+        super::readback::insert_events(
+            st,
+            &tx,
+            adm,
+            &[koppeling_domain::readback::NewEvent {
+                kind,
+                invoice_id: claim.invoice_id.clone(),
+                data,
+            }],
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// The event an outcome gives Radar360: synced, failed or skipped (each a change into that
+/// state); a retry, a release or an un-queueing is none.
+fn outcome_event(outcome: &Outcome) -> Option<(koppeling_domain::readback::EventType, String)> {
+    use koppeling_domain::readback::EventType;
+    let (kind, data) = match outcome {
+        Outcome::Synced { snelstart_id } => (
+            EventType::Synced,
+            serde_json::json!({ "snelstart_id": snelstart_id }),
+        ),
+        Outcome::Failed { error, hint, .. } => (
+            EventType::Failed,
+            serde_json::json!({ "error": error, "hint": hint }),
+        ),
+        Outcome::Skipped { reason } => {
+            (EventType::Skipped, serde_json::json!({ "reason": reason }))
+        }
+        _ => return None,
+    };
+    Some((kind, data.to_string()))
 }
 
 pub(super) async fn next_due_at(

@@ -8,6 +8,7 @@ mod helpers;
 mod invariants;
 mod notices;
 mod queueing;
+mod readback;
 
 /// Generates one test per engine for each scenario function `path::name(Harness)`.
 macro_rules! scenarios {
@@ -70,4 +71,6 @@ scenarios!(
     busy::a_held_write_lock_is_busy_and_nothing_is_written,
     busy::a_busy_tick_rolls_back_as_a_whole,
     busy::an_exhausted_pool_is_busy,
+    readback::events_are_gapless_and_written_with_their_outcome,
+    readback::a_pass_stores_payment_drift_state_and_events_at_once,
 );

@@ -1,0 +1,366 @@
+//! The read-back's persistence (product §8.2): payment and drift per invoice, the state of
+//! each administratie's read-back, and the events outbox.
+//!
+//! Event ids are gapless and increasing per administratie in commit order: a transaction that
+//! records events first locks the administratie's `readback_state` row (`FOR UPDATE` on
+//! PostgreSQL; SQLite has one writer), takes `event_seq`, and writes it back before it
+//! commits, so a reader polling with `after` never sees id n+1 before n.
+
+use anyhow::anyhow;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::notification::NotificationItem;
+use koppeling_domain::ports::StoreError;
+use koppeling_domain::readback::{
+    BookedInvoice, Cursor, Drift, Event, EventType, NewEvent, Payment, ReadbackState,
+    ReadbackUpdate,
+};
+
+use super::SeaOrmStore;
+use super::db::{self, R, WriteTx, col, i, other, s, so};
+use super::invoice::{COLUMNS, invoice_from};
+
+const STAMP: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+fn stamp_text(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+fn parse_stamp(text: &str) -> R<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, STAMP)
+        .map_err(|e| other(anyhow!("stored read-back stamp {text:?}: {e}")))
+}
+
+pub(super) async fn readback_state(st: &SeaOrmStore, adm: &AdministratieCode) -> R<ReadbackState> {
+    let row = db::one(
+        &st.db.conn,
+        st.db.st(
+            "SELECT cursor, payments_since, payments_missing_scope, last_full_scan_at, \
+             last_run_at, hour_start, hour_calls FROM readback_state WHERE adm = $1",
+            vec![s(adm.as_str())],
+        ),
+        "reading the read-back state",
+    )
+    .await?;
+    let Some(row) = row else {
+        return Ok(ReadbackState::default());
+    };
+    let cursor: Cursor = db::col_json(&row, "cursor")?;
+    let since: Option<String> = col(&row, "payments_since")?;
+    let calls: i64 = col(&row, "hour_calls")?;
+    Ok(ReadbackState {
+        cursor,
+        payments_since: since.as_deref().map(parse_stamp).transpose()?,
+        payments_missing_scope: col(&row, "payments_missing_scope")?,
+        last_full_scan_at: col(&row, "last_full_scan_at")?,
+        last_run_at: col(&row, "last_run_at")?,
+        hour_start: col(&row, "hour_start")?,
+        hour_calls: u32::try_from(calls).unwrap_or(u32::MAX),
+    })
+}
+
+fn booked_from(row: &sea_orm::QueryResult) -> R<Option<BookedInvoice>> {
+    let (invoice, sync, _) = invoice_from(row)?;
+    let Some(snelstart_id) = sync.snelstart_id else {
+        return Ok(None);
+    };
+    let payment: Option<String> = col(row, "payment")?;
+    let drift: Option<String> = col(row, "drift")?;
+    let parse =
+        |what: &str, text: &str| other(anyhow!("stored {what} of invoice {}: {text}", invoice.id));
+    Ok(Some(BookedInvoice {
+        payment: payment
+            .map(|p| {
+                serde_json::from_str::<Payment>(&p).map_err(|e| parse("payment", &e.to_string()))
+            })
+            .transpose()?,
+        drift: drift
+            .map(|d| serde_json::from_str::<Drift>(&d).map_err(|e| parse("drift", &e.to_string())))
+            .transpose()?,
+        klant_id: col(row, "klant_id")?,
+        snelstart_id,
+        invoice,
+    }))
+}
+
+pub(super) async fn booked_invoices(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    booking_ids: &[String],
+) -> R<Vec<BookedInvoice>> {
+    let mut out = Vec::new();
+    for chunk in booking_ids.chunks(400) {
+        let marks: Vec<String> = (0..chunk.len()).map(|n| format!("${}", n + 2)).collect();
+        let sql = format!(
+            "SELECT {COLUMNS}, payment, drift, \
+             (SELECT rl.snelstart_id FROM relatie_links rl WHERE rl.adm = invoices.adm \
+              AND rl.relation_id = invoices.relation_id) AS klant_id \
+             FROM invoices WHERE adm = $1 AND sync_status = 'synced' AND snelstart_id IN ({})",
+            marks.join(", ")
+        );
+        let mut values = vec![s(adm.as_str())];
+        values.extend(chunk.iter().map(|id| s(id.as_str())));
+        let rows = db::all(
+            &st.db.conn,
+            st.db.st(&sql, values),
+            "reading booked invoices",
+        )
+        .await?;
+        for row in &rows {
+            if let Some(b) = booked_from(row)? {
+                out.push(b);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn booked_ids(st: &SeaOrmStore, adm: &AdministratieCode) -> R<Vec<String>> {
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            "SELECT snelstart_id FROM invoices WHERE adm = $1 AND sync_status = 'synced' \
+             AND snelstart_id IS NOT NULL AND (drift_kind IS NULL OR drift_kind <> 'deleted')",
+            vec![s(adm.as_str())],
+        ),
+        "reading the booked ids",
+    )
+    .await?;
+    rows.iter().map(|r| col(r, "snelstart_id")).collect()
+}
+
+/// Locks the administratie's read-back row (creating it), returning the last event id.
+async fn lock_state(st: &SeaOrmStore, tx: &WriteTx, adm: &AdministratieCode) -> R<u64> {
+    db::exec(
+        &**tx,
+        st.db.st(
+            "INSERT INTO readback_state (adm, cursor, hour_calls, event_seq) \
+             VALUES ($1, $2, 0, 0) ON CONFLICT (adm) DO NOTHING",
+            vec![s(adm.as_str()), s(db::json(&Cursor::default())?)],
+        ),
+        "creating the read-back state",
+    )
+    .await?;
+    let row = db::one(
+        &**tx,
+        st.db.st(
+            &format!(
+                "SELECT event_seq FROM readback_state WHERE adm = $1{}",
+                st.db.for_update()
+            ),
+            vec![s(adm.as_str())],
+        ),
+        "locking the read-back state",
+    )
+    .await?
+    .ok_or_else(|| other(anyhow!("the read-back state of {adm} vanished")))?;
+    let seq: i64 = col(&row, "event_seq")?;
+    Ok(u64::try_from(seq).unwrap_or(0))
+}
+
+/// Records `events` for `adm` inside `tx` (the caller's transaction), with the next ids.
+pub(super) async fn insert_events(
+    st: &SeaOrmStore,
+    tx: &WriteTx,
+    adm: &AdministratieCode,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> R<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut seq = lock_state(st, tx, adm).await?;
+    for e in events {
+        seq += 1;
+        db::exec(
+            &**tx,
+            st.db.st(
+                "INSERT INTO events (adm, id, type, at, invoice_id, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                vec![
+                    s(adm.as_str()),
+                    i(i64::try_from(seq).map_err(other)?),
+                    s(e.kind.as_str()),
+                    st.db.ts(now),
+                    s(e.invoice_id.as_str()),
+                    s(e.data.clone()),
+                ],
+            ),
+            "recording the event",
+        )
+        .await?;
+    }
+    db::exec(
+        &**tx,
+        st.db.st(
+            "UPDATE readback_state SET event_seq = $2 WHERE adm = $1",
+            vec![s(adm.as_str()), i(i64::try_from(seq).map_err(other)?)],
+        ),
+        "advancing the event sequence",
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn save_readback(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    state: &ReadbackState,
+    updates: &[ReadbackUpdate],
+    events: &[NewEvent],
+    notices: &[NotificationItem],
+    now: DateTime<Utc>,
+) -> R<()> {
+    let tx = st.db.begin().await?;
+    lock_state(st, &tx, adm).await?;
+    for u in updates {
+        if let Some(payment) = &u.payment {
+            db::exec(
+                &*tx,
+                st.db.st(
+                    "UPDATE invoices SET payment = $3, payment_status = $4 WHERE adm = $1 AND id = $2",
+                    vec![
+                        s(adm.as_str()),
+                        s(u.invoice_id.as_str()),
+                        s(db::json(payment)?),
+                        s(payment.status.as_str()),
+                    ],
+                ),
+                "recording the payment",
+            )
+            .await?;
+        }
+        if let Some(drift) = &u.drift {
+            let kind = drift.as_ref().map(|d| match d.kind {
+                koppeling_domain::readback::DriftKind::Changed => "changed",
+                koppeling_domain::readback::DriftKind::Deleted => "deleted",
+            });
+            db::exec(
+                &*tx,
+                st.db.st(
+                    "UPDATE invoices SET drift = $3, drift_kind = $4 WHERE adm = $1 AND id = $2",
+                    vec![
+                        s(adm.as_str()),
+                        s(u.invoice_id.as_str()),
+                        so(drift.as_ref().map(db::json).transpose()?),
+                        so(kind),
+                    ],
+                ),
+                "recording the drift",
+            )
+            .await?;
+        }
+    }
+    insert_events(st, &tx, adm, events, now).await?;
+    for notice in notices {
+        super::notify::insert_notice(st, &tx, adm, notice, now).await?;
+    }
+    db::exec(
+        &*tx,
+        st.db.st(
+            "UPDATE readback_state SET cursor = $2, payments_since = $3, \
+             payments_missing_scope = $4, last_full_scan_at = $5, last_run_at = $6, \
+             hour_start = $7, hour_calls = $8 WHERE adm = $1",
+            vec![
+                s(adm.as_str()),
+                s(db::json(&state.cursor)?),
+                so(state.payments_since.map(stamp_text)),
+                so(state.payments_missing_scope.clone()),
+                st.db.ts_opt(state.last_full_scan_at),
+                st.db.ts_opt(state.last_run_at),
+                st.db.ts_opt(state.hour_start),
+                i(i64::from(state.hour_calls)),
+            ],
+        ),
+        "saving the read-back state",
+    )
+    .await?;
+    tx.commit().await
+}
+
+pub(super) async fn events(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    after: u64,
+    limit: u32,
+) -> R<Vec<Event>> {
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            "SELECT id, type, at, invoice_id, data FROM events WHERE adm = $1 AND id > $2 \
+             ORDER BY id LIMIT $3",
+            vec![
+                s(adm.as_str()),
+                i(i64::try_from(after).unwrap_or(i64::MAX)),
+                i(i64::from(limit)),
+            ],
+        ),
+        "reading the events",
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = col(r, "id")?;
+            let kind: String = col(r, "type")?;
+            Ok(Event {
+                id: u64::try_from(id).map_err(other)?,
+                kind: EventType::parse(&kind)
+                    .ok_or_else(|| other(anyhow!("unknown event type {kind:?}")))?,
+                at: col(r, "at")?,
+                invoice_id: col(r, "invoice_id")?,
+                data: col(r, "data")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn rebook(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+    now: DateTime<Utc>,
+) -> R<()> {
+    let tx = st.db.begin().await?;
+    let row = db::one(
+        &*tx,
+        st.db.st(
+            &format!(
+                "SELECT drift_kind FROM invoices WHERE adm = $1 AND id = $2{}",
+                st.db.for_update()
+            ),
+            vec![s(adm.as_str()), s(id.as_str())],
+        ),
+        "reading the invoice",
+    )
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("invoice {id}")))?;
+    let kind: Option<String> = col(&row, "drift_kind")?;
+    if kind.as_deref() != Some("deleted") {
+        return Err(StoreError::Conflict {
+            code: "not_deleted".into(),
+            message: format!(
+                "invoice {id} is not deleted in SnelStart; only a deleted invoice can be booked again"
+            ),
+            field: None,
+        });
+    }
+    // Booked again under the exactly-once rules: a look-up by number first (the accountant
+    // may have entered it by hand meanwhile), then a booking.
+    db::exec(
+        &*tx,
+        st.db.st(
+            "UPDATE invoices SET sync_status = 'queued', snelstart_id = NULL, sync_error = NULL, \
+             sync_hint = NULL, error_class = NULL, snelstart_code = NULL, attempts = 0, \
+             next_attempt_at = NULL, needs_lookup = TRUE, failing_since = NULL, \
+             lease_owner = NULL, lease_until = NULL, due_at = $3, sync_updated_at = $3, \
+             payment = NULL, payment_status = NULL, drift = NULL, drift_kind = NULL \
+             WHERE adm = $1 AND id = $2",
+            vec![s(adm.as_str()), s(id.as_str()), st.db.ts(now)],
+        ),
+        "queueing the invoice again",
+    )
+    .await?;
+    tx.commit().await?;
+    st.wake();
+    Ok(())
+}
