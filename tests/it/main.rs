@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod model;
 mod notify;
+mod readback;
 mod readme;
 mod sync;
 mod ui;

@@ -19,6 +19,8 @@ pub enum NoticeKind {
     Paused,
     /// A paused koppeling works again.
     Resumed,
+    /// A booked invoice was changed or deleted in SnelStart (the read-back, product §8.2).
+    Drift,
 }
 
 impl NoticeKind {
@@ -30,6 +32,7 @@ impl NoticeKind {
             Self::StillFailing => "still_failing",
             Self::Paused => "paused",
             Self::Resumed => "resumed",
+            Self::Drift => "drift",
         }
     }
 }
@@ -155,6 +158,10 @@ pub fn render(
                 "SnelStart koppeling {adm_name} is gepauzeerd: de koppelsleutel werkt niet meer"
             ),
             NoticeKind::Resumed => format!("SnelStart koppeling {adm_name} werkt weer (opgelost)"),
+            NoticeKind::Drift => format!(
+                "SnelStart koppeling {adm_name}: factuur {} is in SnelStart gewijzigd of verwijderd",
+                one.label
+            ),
         },
         many => format!(
             "SnelStart koppeling {adm_name}: {} problemen bij het synchroniseren",

@@ -174,8 +174,8 @@ pub trait Accounting: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<RemoteBooking>, AccountingError>> + Send;
 
     /// Read-back (product §8.2): one page of verkoopfacturen with `ModifiedOn ge since`
-    /// (all when `None`), ordered by `ModifiedOn`, skipping the first `skip` (see
-    /// [`Cursor::skip`](crate::readback::Cursor::skip)). A short page is the last.
+    /// (all when `None`), ordered by `ModifiedOn`, after the first `skip` rows of that query.
+    /// A short page is the last.
     ///
     /// # Errors
     /// Any [`AccountingError`].
@@ -361,6 +361,10 @@ pub struct SyncState {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// The payment as the read-back last saw it (product §8.2); `None` until it has.
+    pub payment: Option<crate::readback::Payment>,
+    /// Drift found by the read-back, if any.
+    pub drift: Option<crate::readback::Drift>,
 }
 
 /// Counts per status.
@@ -1010,6 +1014,18 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    /// The administraties whose read-back `worker` should run now: koppeling active and not
+    /// paused, its lease held by `worker` (one process per administratie), no booking due
+    /// (bookings first), and no pass since `not_since`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn readback_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        not_since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
     /// Queues invoice `id`, deleted in SnelStart, to be booked again (`POST …/rebook`): its
     /// old booking id, payment and drift are cleared. `Conflict { code: "not_deleted" }`
     /// when it is not known deleted; `NotFound` when there is no such invoice.

@@ -31,7 +31,9 @@ use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
 
 mod admin;
+mod readback;
 pub use admin::{KoppelingOverview, PausedWaiting, ServiceError};
+pub use readback::{READBACK_PAGE, ReadbackConfig, ReadbackReport};
 
 /// Tunables of the sync.
 #[derive(Debug, Clone)]

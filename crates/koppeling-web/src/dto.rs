@@ -947,6 +947,23 @@ pub struct InvoiceResponse {
     pub totals: TotalsResponse,
     /// The sync state; null while the invoice is not queued.
     pub sync: Option<SyncResponse>,
+    /// The payment as read back from SnelStart; null until the read-back has seen it.
+    pub payment: Option<PaymentResponse>,
+    /// Changed or deleted in SnelStart; null when SnelStart holds what was booked.
+    pub drift: Option<koppeling_domain::readback::Drift>,
+}
+
+/// `payment` of an invoice (product §8.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentResponse {
+    /// `open`, `partially_paid` or `paid`.
+    pub status: koppeling_domain::readback::PaymentStatus,
+    /// What is still to be paid, two decimals.
+    pub outstanding: String,
+    /// The day of the latest settling bank or cash booking (`YYYY-MM-DD`), if any.
+    pub paid_at: Option<NaiveDate>,
+    /// When the read-back saw it.
+    pub checked_at: DateTime<Utc>,
 }
 
 impl InvoiceResponse {
@@ -992,6 +1009,15 @@ impl InvoiceResponse {
                     .collect(),
             },
             sync: sync.map(SyncResponse::from),
+            payment: sync
+                .and_then(|s| s.payment.as_ref())
+                .map(|p| PaymentResponse {
+                    status: p.status,
+                    outstanding: money(p.outstanding),
+                    paid_at: p.paid_at,
+                    checked_at: p.checked_at,
+                }),
+            drift: sync.and_then(|s| s.drift.clone()),
         }
     }
 }

@@ -106,6 +106,60 @@ fn nullable(schema: Value) -> Value {
 }
 
 fn schemas() -> Value {
+    let mut all = core_schemas();
+    if let Some(map) = all.as_object_mut() {
+        for (name, schema) in readback_schemas().as_object().cloned().unwrap_or_default() {
+            map.insert(name, schema);
+        }
+    }
+    all
+}
+
+/// The read-back's schemas (product §8.2), apart to keep `json!` within its recursion limit.
+fn readback_schemas() -> Value {
+    json!({
+        "Payment": {
+            "type": "object",
+            "required": ["status", "outstanding", "paid_at", "checked_at"],
+            "properties": {
+                "status": { "enum": ["open", "partially_paid", "paid"] },
+                "outstanding": money(),
+                "paid_at": { "type": ["string", "null"], "format": "date" },
+                "checked_at": { "type": "string", "format": "date-time" }
+            }
+        },
+        "Drift": {
+            "type": "object",
+            "required": ["kind", "by_accountant", "detected_at", "changes"],
+            "properties": {
+                "kind": { "enum": ["changed", "deleted"] },
+                "by_accountant": { "type": "boolean" },
+                "detected_at": { "type": "string", "format": "date-time" },
+                "changes": { "type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "field": { "type": "string" },
+                        "radar360": { "type": "string" },
+                        "snelstart": { "type": "string" }
+                    }
+                } }
+            }
+        },
+        "Event": {
+            "type": "object",
+            "required": ["id", "type", "at", "invoice_id", "data"],
+            "properties": {
+                "id": { "type": "integer" },
+                "type": { "enum": ["invoice.synced", "invoice.failed", "invoice.skipped", "invoice.paid", "invoice.payment_changed", "invoice.drift"] },
+                "at": { "type": "string", "format": "date-time" },
+                "invoice_id": { "type": "string" },
+                "data": { "type": "object" }
+            }
+        }
+    })
+}
+
+fn core_schemas() -> Value {
     json!({
         "Error": {
             "type": "object",
@@ -258,7 +312,9 @@ fn schemas() -> Value {
                         } }
                     }
                 },
-                "sync": nullable(r("Sync"))
+                "sync": nullable(r("Sync")),
+                "payment": nullable(r("Payment")),
+                "drift": nullable(r("Drift"))
             }
         },
         "SyncLogEntry": {
@@ -360,7 +416,11 @@ fn parameters() -> Value {
         "invoiceId": { "name": "invoice_id", "in": "query", "required": false,
                        "schema": { "type": "string" } },
         "limit": { "name": "limit", "in": "query", "required": false,
-                   "schema": { "type": "integer", "minimum": 1 } }
+                   "schema": { "type": "integer", "minimum": 1 } },
+        "after": { "name": "after", "in": "query", "required": false,
+                   "schema": { "type": "integer", "minimum": 0 } },
+        "eventLimit": { "name": "limit", "in": "query", "required": false,
+                        "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
     })
 }
 
@@ -410,6 +470,12 @@ fn build() -> Value {
         },
         format!("{base}/invoices/{{id}}/retry"): {
             "post": op("Re-queue a failed invoice", &["adm", "id"], None, ("200", r("Invoice")), &["400", "401", "404", "409"])
+        },
+        format!("{base}/invoices/{{id}}/rebook"): {
+            "post": op("Book an invoice deleted in SnelStart again (409 not_deleted otherwise)", &["adm", "id"], None, ("200", r("Invoice")), &["400", "401", "404", "409"])
+        },
+        format!("{base}/events"): {
+            "get": op("Events for Radar360, ascending gapless ids per administratie", &["adm", "after", "eventLimit"], None, ("200", array(r("Event"))), &["400", "401", "404"])
         },
         format!("{base}/sync-log"): {
             "get": op("Sync attempts, newest first", &["adm", "failedOnly", "invoiceId", "limit"], None, ("200", array(r("SyncLogEntry"))), &["400", "401", "404"])

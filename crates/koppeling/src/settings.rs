@@ -33,6 +33,31 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// `ui.*`.
     pub ui: UiSettings,
+    /// `readback.*`.
+    pub readback: ReadbackSettings,
+}
+
+/// `readback.*` (product §8.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadbackSettings {
+    /// At most one read-back pass per administratie this often.
+    pub interval_secs: u64,
+    /// The share of the administratie's hourly calls the read-back may spend (0 switches it
+    /// off).
+    pub budget_share: rust_decimal::Decimal,
+    /// How often every verkoopfactuur is listed to find deletions (decimal hours).
+    pub full_scan_hours: rust_decimal::Decimal,
+}
+
+impl Default for ReadbackSettings {
+    fn default() -> Self {
+        Self {
+            interval_secs: 900,
+            budget_share: rust_decimal::Decimal::new(1, 1),
+            full_scan_hours: rust_decimal::Decimal::from(24),
+        }
+    }
 }
 
 /// `database.*`.
@@ -238,6 +263,8 @@ enum Kind {
     Flag,
     /// Comma-separated; empty items dropped.
     List,
+    /// A decimal number such as `0.5`.
+    Decimal,
 }
 
 /// The configuration keys and the kind of each.
@@ -271,6 +298,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("notify.retry_base_ms", Kind::Number),
     ("notify.retry_max_ms", Kind::Number),
     ("ui.base_url", Kind::Text),
+    ("readback.interval_secs", Kind::Number),
+    ("readback.budget_share", Kind::Decimal),
+    ("readback.full_scan_hours", Kind::Decimal),
 ];
 
 /// A key that a command cannot run without.
@@ -373,6 +403,15 @@ impl Settings {
                             .collect();
                         figment.merge((*key, items))
                     }
+                    Kind::Decimal => match raw.trim().parse::<rust_decimal::Decimal>() {
+                        Ok(d) => figment.merge((*key, d.to_string())),
+                        Err(_) => {
+                            problems.push(format!(
+                                "{key} ({name}): expected a decimal number such as 0.5, got {raw:?}"
+                            ));
+                            figment
+                        }
+                    },
                     Kind::Text => figment.merge((*key, raw)),
                 };
             }
@@ -458,6 +497,23 @@ impl Settings {
             if value == 0 {
                 problems.push(format!("{key}: must be at least 1"));
             }
+        }
+        if self.readback.interval_secs == 0 {
+            problems.push("readback.interval_secs: must be at least 1".to_owned());
+        }
+        if self.readback.budget_share < rust_decimal::Decimal::ZERO
+            || self.readback.budget_share > rust_decimal::Decimal::ONE
+        {
+            problems.push(format!(
+                "readback.budget_share: must be between 0 and 1, got {}",
+                self.readback.budget_share
+            ));
+        }
+        if self.readback.full_scan_hours <= rust_decimal::Decimal::ZERO {
+            problems.push(format!(
+                "readback.full_scan_hours: must be more than 0, got {}",
+                self.readback.full_scan_hours
+            ));
         }
         if self.notify.retry_max_ms < self.notify.retry_base_ms {
             problems.push("notify.retry_max_ms: must be at least notify.retry_base_ms".to_owned());
@@ -794,6 +850,30 @@ mod tests {
             ] {
                 assert!(err.contains(key), "{key} in {err}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn readback_keys_take_decimals() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load_from(env(&[])).unwrap();
+            assert_eq!(s.readback.interval_secs, 900);
+            assert_eq!(s.readback.budget_share.to_string(), "0.1");
+            let s = Settings::load_from(env(&[
+                ("KOPPELING_READBACK__BUDGET_SHARE", "0.25"),
+                ("KOPPELING_READBACK__FULL_SCAN_HOURS", "0.5"),
+            ]))
+            .unwrap();
+            assert_eq!(s.readback.budget_share.to_string(), "0.25");
+            assert_eq!(s.readback.full_scan_hours.to_string(), "0.5");
+            let err = Settings::load_from(env(&[("KOPPELING_READBACK__BUDGET_SHARE", "1.5")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("readback.budget_share"), "{err}");
+            jail.create_file("koppeling.toml", "[readback]\nfull_scan_hours = 0.5\n")?;
+            let s = Settings::load_from(env(&[])).unwrap();
+            assert_eq!(s.readback.full_scan_hours.to_string(), "0.5");
             Ok(())
         });
     }

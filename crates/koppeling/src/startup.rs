@@ -252,6 +252,16 @@ impl Application {
             Duration::from_secs(300),
             stop_rx.clone(),
         ));
+        tasks.spawn(worker::run_readback(
+            self.service.clone(),
+            Duration::from_secs(self.settings.readback.interval_secs),
+            koppeling_domain::sync::ReadbackConfig {
+                calls_per_hour: self.settings.snelstart.calls_per_hour,
+                budget_share: self.settings.readback.budget_share,
+                full_scan_hours: self.settings.readback.full_scan_hours,
+            },
+            stop_rx.clone(),
+        ));
         let gauges = Arc::new(std::sync::Mutex::new(String::new()));
         tasks.spawn(worker::run_gauges(
             self.service.clone(),

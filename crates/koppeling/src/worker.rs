@@ -255,6 +255,58 @@ pub async fn run_probe<S, A, N, C>(
     }
 }
 
+/// Runs the read-back (product §8.2) of the administraties this worker holds, each at most
+/// every `interval` and only while none of its bookings is due (bookings first).
+pub async fn run_readback<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    interval: Duration,
+    config: koppeling_domain::sync::ReadbackConfig,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    if config.budget_share.is_zero() {
+        tracing::info!("read-back off (readback.budget_share = 0)");
+        return;
+    }
+    let tick = interval.clamp(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => break,
+        }
+        let due = match service.readback_due(interval).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(error = %error, "finding the read-back's work failed");
+                continue;
+            }
+        };
+        for adm in due {
+            if *shutdown.borrow() {
+                return;
+            }
+            match service.readback(&adm, &config).await {
+                Ok(report) => tracing::debug!(
+                    adm = %adm,
+                    calls = report.calls,
+                    payments = report.payments,
+                    drift = report.drift,
+                    full_scan = report.full_scan,
+                    out_of_budget = report.out_of_budget,
+                    "read-back pass"
+                ),
+                Err(error) => {
+                    tracing::warn!(adm = %adm, error = %error, "read-back pass failed; tried again next interval")
+                }
+            }
+        }
+    }
+}
+
 /// Refreshes the invoice-status gauges for `/metrics` every `every` until shutdown.
 pub async fn run_gauges<S, A, N, C>(
     service: Arc<Service<S, A, N, C>>,

@@ -19,7 +19,7 @@ use super::db::{self, R, b, col, col_bool, col_id, col_json, col_u32, i, other, 
 pub(super) const COLUMNS: &str = "id, number, relation_id, date, payment_term_days, status, \
     description, lines, sync_status, snelstart_id, sync_error, sync_hint, error_class, \
     snelstart_code, attempts, next_attempt_at, needs_lookup, failing_since, lease_owner, \
-    lease_until, due_at, sync_updated_at, updated_at";
+    lease_until, due_at, sync_updated_at, updated_at, payment, drift";
 
 /// The sync columns of an invoice row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub(super) struct SyncCols {
     pub(super) lease_until: Option<DateTime<Utc>>,
     pub(super) due_at: Option<DateTime<Utc>>,
     pub(super) updated_at: Option<DateTime<Utc>>,
+    /// The read-back's payment (JSON), read only.
+    pub(super) payment: Option<String>,
+    /// The read-back's drift (JSON), read only.
+    pub(super) drift: Option<String>,
 }
 
 impl SyncCols {
@@ -57,6 +61,8 @@ impl SyncCols {
             lease_until: None,
             due_at: None,
             updated_at: None,
+            payment: None,
+            drift: None,
         }
     }
 
@@ -110,6 +116,18 @@ impl SyncCols {
                 .map_err(|_| other(anyhow!("attempts out of range")))?,
             next_attempt_at: self.next_attempt_at,
             updated_at: self.updated_at.unwrap_or(row_updated_at),
+            payment: self
+                .payment
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| other(anyhow!("stored payment: {e}")))?,
+            drift: self
+                .drift
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| other(anyhow!("stored drift: {e}")))?,
         }))
     }
 }
@@ -165,6 +183,8 @@ pub(super) fn invoice_from(row: &QueryResult) -> R<(Invoice, SyncCols, DateTime<
         lease_until: col(row, "lease_until")?,
         due_at: col(row, "due_at")?,
         updated_at: col(row, "sync_updated_at")?,
+        payment: col(row, "payment")?,
+        drift: col(row, "drift")?,
     };
     Ok((invoice, sync, col(row, "updated_at")?))
 }

@@ -663,6 +663,15 @@ impl Store for SeaOrmStore {
         readback::events(self, adm, after, limit).await
     }
 
+    async fn readback_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        not_since: DateTime<Utc>,
+    ) -> Result<Vec<AdministratieCode>, StoreError> {
+        readback::readback_due(self, worker, now, not_since).await
+    }
+
     async fn rebook(
         &self,
         adm: &AdministratieCode,

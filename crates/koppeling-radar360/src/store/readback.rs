@@ -364,3 +364,25 @@ pub(super) async fn rebook(
     st.wake();
     Ok(())
 }
+
+pub(super) async fn readback_due(
+    st: &SeaOrmStore,
+    worker: &str,
+    now: DateTime<Utc>,
+    not_since: DateTime<Utc>,
+) -> R<Vec<AdministratieCode>> {
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            "SELECT k.adm FROM koppelingen k LEFT JOIN readback_state r ON r.adm = k.adm \
+             WHERE k.active AND NOT k.paused AND k.worker_owner = $1 AND k.worker_until > $2 \
+             AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.adm = k.adm \
+               AND c.sync_status IN ('queued', 'in_progress') AND c.due_at <= $2) \
+             AND (r.last_run_at IS NULL OR r.last_run_at <= $3) ORDER BY k.adm",
+            vec![s(worker), st.db.ts(now), st.db.ts(not_since)],
+        ),
+        "finding the read-back's work",
+    )
+    .await?;
+    rows.iter().map(|r| db::col_adm(r, "adm")).collect()
+}

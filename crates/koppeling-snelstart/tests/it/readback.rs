@@ -32,7 +32,7 @@ async fn payments_and_the_accountant_s_changes_are_read_back() {
     let mut cursor = Cursor::default();
     let page = env
         .accounting
-        .invoices_since(&env.conn, cursor.at, cursor.skip())
+        .invoices_since(&env.conn, cursor.at, 0)
         .await
         .unwrap();
     let page = cursor.take(page, |f| (f.modified_on, f.booking_id.clone()));
@@ -45,7 +45,7 @@ async fn payments_and_the_accountant_s_changes_are_read_back() {
     // Read again: nothing new.
     let again = env
         .accounting
-        .invoices_since(&env.conn, cursor.at, cursor.skip())
+        .invoices_since(&env.conn, cursor.at, 0)
         .await
         .unwrap();
     assert!(
@@ -63,7 +63,7 @@ async fn payments_and_the_accountant_s_changes_are_read_back() {
     assert_eq!(status, 201, "{body}");
     let changed = env
         .accounting
-        .invoices_since(&env.conn, cursor.at, cursor.skip())
+        .invoices_since(&env.conn, cursor.at, 0)
         .await
         .unwrap();
     let changed = cursor.take(changed, |f| (f.modified_on, f.booking_id.clone()));

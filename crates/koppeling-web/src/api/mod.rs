@@ -23,6 +23,7 @@ use crate::error::ApiError;
 mod admin;
 mod integrations;
 mod invoices;
+mod readback;
 mod relations;
 
 /// The `/api/v1` routes; everything but `openapi.json` needs the bearer token.
@@ -73,6 +74,14 @@ where
         .route(
             "/administraties/{adm}/invoices/{id}/retry",
             post(invoices::retry_invoice::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/invoices/{id}/rebook",
+            post(readback::rebook::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/events",
+            get(readback::events::<S, A, N, C>),
         )
         .route(
             "/administraties/{adm}/sync-log",

@@ -360,6 +360,13 @@ async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
                 attempts: 1,
                 next_attempt_at: None,
                 updated_at: now(),
+                payment: Some(koppeling_domain::readback::Payment {
+                    status: koppeling_domain::readback::PaymentStatus::PartiallyPaid,
+                    outstanding: rust_decimal::Decimal::new(5, 1),
+                    paid_at: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
+                    checked_at: now(),
+                }),
+                drift: None,
             }),
         ))))
     });
@@ -384,6 +391,10 @@ async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
     assert_eq!(json["sync"]["status"], "synced");
     assert_eq!(json["sync"]["snelstart_id"], "b-1");
     assert_eq!(json["sync"]["attempts"], 1);
+    assert_eq!(json["payment"]["status"], "partially_paid");
+    assert_eq!(json["payment"]["outstanding"], "0.50");
+    assert_eq!(json["payment"]["paid_at"], "2026-11-20");
+    assert!(json["drift"].is_null());
 }
 
 #[tokio::test]

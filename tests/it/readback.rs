@@ -1,0 +1,274 @@
+//! Issue 17 end to end: payments, the accountant's changes and deletions read back from the
+//! sandbox into the invoice JSON, the events feed and a rebook — on SQLite and PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Db, TestApp, spawn_app_with};
+
+async fn wait_for(app: &TestApp, path: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = app.get(path).await;
+        if ok(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{what} never happened: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn delete_booking(app: &TestApp, id: &str) {
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(app.sandbox.auth_url())
+        .form(&[("grant_type", "clientkey"), ("clientkey", app.key.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answer = http
+        .delete(format!("{}/verkoopboekingen/{id}", app.sandbox.api_url()))
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
+        )
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+}
+
+async fn readback_walkthrough(app: &TestApp) {
+    let adm = "kantoor";
+    app.setup_administratie(adm).await;
+    app.add_relation(adm, "r1", "1001", true).await;
+    let lines =
+        json!([{"description": "Advies", "quantity": "1", "unit_price": "100.00", "vat": "high"}]);
+    for (id, number) in [("f1", "2026-001"), ("f2", "2026-002"), ("f3", "2026-003")] {
+        let (status, body) = app
+            .put_invoice(adm, id, number, "r1", "final", lines.clone())
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = app
+        .post(&format!(
+            "/administraties/{adm}/integrations/snelstart/activate"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut booking = std::collections::BTreeMap::new();
+    for id in ["f1", "f2", "f3"] {
+        let body = app.wait_for_status(adm, id, &["synced"], 15).await;
+        booking.insert(
+            id,
+            body["sync"]["snelstart_id"].as_str().unwrap().to_owned(),
+        );
+    }
+    // The first read-back sees them open.
+    let body = wait_for(
+        app,
+        &format!("/administraties/{adm}/invoices/f1"),
+        "the first read-back",
+        |b| b["payment"]["status"] == "open",
+    )
+    .await;
+    assert_eq!(body["payment"]["outstanding"], "121.00");
+    assert!(body["payment"]["paid_at"].is_null());
+    assert!(body["drift"].is_null());
+
+    // f1 is paid in full by bank on 20 November; f2 partly.
+    let (status, paid) = app
+        .sandbox
+        .pay(&app.key, &booking["f1"], "121.00", "2026-11-20")
+        .unwrap();
+    assert_eq!(status, 201, "{paid}");
+    app.sandbox
+        .pay(&app.key, &booking["f2"], "21.00", "2026-11-21")
+        .unwrap();
+    let body = wait_for(
+        app,
+        &format!("/administraties/{adm}/invoices/f1"),
+        "the payment",
+        |b| b["payment"]["status"] == "paid",
+    )
+    .await;
+    assert_eq!(body["payment"]["outstanding"], "0.00");
+    assert_eq!(
+        body["payment"]["paid_at"], "2026-11-20",
+        "the day it was paid: {body}"
+    );
+    let body = wait_for(
+        app,
+        &format!("/administraties/{adm}/invoices/f2"),
+        "the partial payment",
+        |b| b["payment"]["status"] == "partially_paid",
+    )
+    .await;
+    assert_eq!(body["payment"]["outstanding"], "100.00");
+    assert!(body["drift"].is_null(), "a payment is not drift: {body}");
+
+    // The accountant changes f3's amount in SnelStart.
+    app.sandbox
+        .accountant_edit(&app.key, &booking["f3"], &json!({"factuurbedrag": 242.00, "boekingsregels": [{"grootboek": null, "bedrag": 200.00, "btwSoort": "Hoog"}], "btw": [{"btwSoort": "VerkopenHoog", "btwBedrag": 42.00}]}))
+        .unwrap();
+    let body = wait_for(
+        app,
+        &format!("/administraties/{adm}/invoices/f3"),
+        "the drift",
+        |b| b["drift"]["kind"] == "changed",
+    )
+    .await;
+    assert_eq!(body["drift"]["by_accountant"], true);
+    let fields: Vec<&str> = body["drift"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"gross") && fields.contains(&"lines[0].amount"),
+        "{body}"
+    );
+    assert_eq!(
+        body["sync"]["status"], "synced",
+        "drift never books anything by itself"
+    );
+
+    // f1 cannot be booked again: it is not deleted.
+    let (status, body) = app
+        .post(&format!("/administraties/{adm}/invoices/f1/rebook"))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "not_deleted");
+
+    // The events feed: synced ×3, then paid, payment_changed and drift, gapless.
+    let (status, events) = app.get(&format!("/administraties/{adm}/events")).await;
+    assert_eq!(status, 200, "{events}");
+    let events = events.as_array().unwrap().clone();
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "gapless");
+    let kind = |t: &str, invoice: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == t && e["invoice_id"] == invoice)
+            .count()
+    };
+    for id in ["f1", "f2", "f3"] {
+        assert_eq!(kind("invoice.synced", id), 1, "{events:?}");
+    }
+    assert_eq!(kind("invoice.paid", "f1"), 1, "{events:?}");
+    assert_eq!(kind("invoice.payment_changed", "f2"), 1, "{events:?}");
+    assert_eq!(kind("invoice.drift", "f3"), 1, "{events:?}");
+    let (_, after) = app
+        .get(&format!(
+            "/administraties/{adm}/events?after={}&limit=1",
+            ids[1]
+        ))
+        .await;
+    assert_eq!(after[0]["id"], ids[2]);
+    let (status, _) = app
+        .get(&format!("/administraties/{adm}/events?limit=1001"))
+        .await;
+    assert_eq!(status, 400);
+
+    // The accountant deletes f2's booking after the refund... (payments block it: remove
+    // the payment first, as SnelStart requires), then the full scan finds it gone.
+    let state = serde_json::to_value(app.sandbox.state(&app.key).unwrap()).unwrap();
+    let bank = state["bankboekingen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["verkoopboekingBoekingsRegels"][0]["boekingId"]["id"] == booking["f2"].as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(app.sandbox.auth_url())
+        .form(&[("grant_type", "clientkey"), ("clientkey", app.key.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .delete(format!("{}/bankboekingen/{bank}", app.sandbox.api_url()))
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
+        )
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    delete_booking(app, &booking["f2"]).await;
+    let body = wait_for(
+        app,
+        &format!("/administraties/{adm}/invoices/f2"),
+        "the deletion",
+        |b| b["drift"]["kind"] == "deleted",
+    )
+    .await;
+    assert_eq!(
+        body["sync"]["status"], "synced",
+        "never booked again by itself: {body}"
+    );
+    let boekingen_before = app.boekingen().len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        app.boekingen().len(),
+        boekingen_before,
+        "still not booked again"
+    );
+
+    // Booked again on purpose: once, with a new id, drift and payment cleared.
+    let (status, body) = app
+        .post(&format!("/administraties/{adm}/invoices/f2/rebook"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sync"]["status"], "queued");
+    assert!(body["drift"].is_null());
+    let body = app.wait_for_status(adm, "f2", &["synced"], 15).await;
+    let new_id = body["sync"]["snelstart_id"].as_str().unwrap();
+    assert_ne!(new_id, booking["f2"]);
+    let numbers: Vec<String> = app
+        .boekingen()
+        .iter()
+        .filter_map(|b| b["factuurnummer"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        numbers.iter().filter(|n| *n == "2026-002").count(),
+        1,
+        "{numbers:?}"
+    );
+}
+
+fn fast_readback(s: &mut koppeling::settings::Settings) {
+    s.readback.interval_secs = 1;
+    // A full scan (deletions) every 2 seconds.
+    s.readback.full_scan_hours = rust_decimal::Decimal::new(6, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readback_on_sqlite() {
+    let app = spawn_app_with(Db::Sqlite, fast_readback).await.unwrap();
+    readback_walkthrough(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readback_on_postgres() {
+    let Some(app) = spawn_app_with(Db::Postgres, fast_readback).await else {
+        return;
+    };
+    readback_walkthrough(&app).await;
+    app.stop().await;
+}
