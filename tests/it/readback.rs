@@ -139,6 +139,38 @@ async fn readback_walkthrough(app: &TestApp) {
         "drift never books anything by itself"
     );
 
+    // The list filters and the overview's counts.
+    let (_, paid) = app
+        .get(&format!("/administraties/{adm}/invoices?payment=paid"))
+        .await;
+    let ids: Vec<&str> = paid
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["f1"]);
+    let (_, drifted) = app
+        .get(&format!("/administraties/{adm}/invoices?drift=true"))
+        .await;
+    let ids: Vec<&str> = drifted
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["f3"]);
+    let (status, _) = app
+        .get(&format!("/administraties/{adm}/invoices?payment=betaald"))
+        .await;
+    assert_eq!(status, 400);
+    let (_, overview) = app
+        .get(&format!("/administraties/{adm}/integrations"))
+        .await;
+    assert_eq!(overview[0]["counts"]["paid"], 1, "{overview}");
+    assert_eq!(overview[0]["counts"]["drift"], 1, "{overview}");
+    assert_eq!(overview[0]["features"]["payments"], "ok", "{overview}");
+
     // f1 cannot be booked again: it is not deleted.
     let (status, body) = app
         .post(&format!("/administraties/{adm}/invoices/f1/rebook"))

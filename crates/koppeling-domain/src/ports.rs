@@ -367,6 +367,26 @@ pub struct SyncState {
     pub drift: Option<crate::readback::Drift>,
 }
 
+/// Which invoices a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// Only this sync status.
+    pub status: Option<SyncStatus>,
+    /// Only this payment status (product §8.2).
+    pub payment: Option<crate::readback::PaymentStatus>,
+    /// Only invoices with drift.
+    pub drift: bool,
+}
+
+impl From<Option<SyncStatus>> for InvoiceFilter {
+    fn from(status: Option<SyncStatus>) -> Self {
+        Self {
+            status,
+            ..Self::default()
+        }
+    }
+}
+
 /// Counts per status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StatusCounts {
@@ -380,6 +400,10 @@ pub struct StatusCounts {
     pub failed: u64,
     /// skipped.
     pub skipped: u64,
+    /// Paid in full, as read back from SnelStart (product §8.2).
+    pub paid: u64,
+    /// With drift (changed or deleted in SnelStart).
+    pub drift: u64,
 }
 
 /// One row of the sync log.
@@ -723,7 +747,7 @@ pub trait Store: Send + Sync + 'static {
     fn list_invoices(
         &self,
         adm: &AdministratieCode,
-        status: Option<SyncStatus>,
+        filter: &InvoiceFilter,
         page: u32,
     ) -> impl Future<Output = Result<Vec<(Invoice, Option<SyncState>)>, StoreError>> + Send;
     /// Re-queues a failed invoice (attempt counter kept, back-off cleared).

@@ -1035,8 +1035,10 @@ pub struct IntegrationResponse {
     pub problem: Option<String>,
     /// When an invoice was last synced.
     pub last_sync_at: Option<DateTime<Utc>>,
-    /// Invoices per sync status.
+    /// Invoices per sync status, and paid and with drift (product §8.2).
     pub counts: StatusCounts,
+    /// The optional parts, e.g. `{"payments":"missing_scope"}` (product §8).
+    pub features: std::collections::BTreeMap<String, String>,
     /// Whether settings were saved.
     pub configured: bool,
     /// Whether a koppelsleutel is stored.
@@ -1064,6 +1066,7 @@ impl From<KoppelingOverview> for IntegrationResponse {
             problem: o.problem,
             last_sync_at: o.last_sync_at,
             counts: o.counts,
+            features: o.features,
             configured,
             key_set: o.key_set,
             vat_codes: settings.vat_codes,

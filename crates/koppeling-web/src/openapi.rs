@@ -115,9 +115,38 @@ fn schemas() -> Value {
     all
 }
 
-/// The read-back's schemas (product §8.2), apart to keep `json!` within its recursion limit.
+/// The overview and the read-back's schemas (product §8.2), apart to keep `json!` within its
+/// recursion limit.
 fn readback_schemas() -> Value {
     json!({
+        "Integration": {
+            "type": "object",
+            "required": ["name", "active", "state", "counts", "key_set"],
+            "properties": {
+                "name": { "const": "snelstart" },
+                "active": { "type": "boolean" },
+                "state": { "enum": ["inactive", "active", "paused_auth"] },
+                "problem": { "type": ["string", "null"] },
+                "last_sync_at": { "type": ["string", "null"], "format": "date-time" },
+                "features": { "type": "object", "additionalProperties": { "enum": ["ok", "missing_scope"] } },
+                "counts": {
+                    "type": "object",
+                    "properties": {
+                        "queued": { "type": "integer" }, "in_progress": { "type": "integer" },
+                        "synced": { "type": "integer" }, "failed": { "type": "integer" },
+                        "paid": { "type": "integer" }, "drift": { "type": "integer" },
+                        "skipped": { "type": "integer" }
+                    }
+                },
+                "configured": { "type": "boolean" },
+                "key_set": { "type": "boolean" },
+                "vat_codes": r("VatCodes"),
+                "sales_journal_code": { "type": "integer" },
+                "notify_admin_id": { "type": ["string", "null"] },
+                "start_date": { "type": ["string", "null"], "format": "date" },
+                "revenue_ledgers": r("RevenueLedgers")
+            }
+        },
         "Payment": {
             "type": "object",
             "required": ["status", "outstanding", "paid_at", "checked_at"],
@@ -368,32 +397,6 @@ fn core_schemas() -> Value {
                 "revenue_ledgers": nullable(r("RevenueLedgers"))
             }
         },
-        "Integration": {
-            "type": "object",
-            "required": ["name", "active", "state", "counts", "key_set"],
-            "properties": {
-                "name": { "const": "snelstart" },
-                "active": { "type": "boolean" },
-                "state": { "enum": ["inactive", "active", "paused_auth"] },
-                "problem": { "type": ["string", "null"] },
-                "last_sync_at": { "type": ["string", "null"], "format": "date-time" },
-                "counts": {
-                    "type": "object",
-                    "properties": {
-                        "queued": { "type": "integer" }, "in_progress": { "type": "integer" },
-                        "synced": { "type": "integer" }, "failed": { "type": "integer" },
-                        "skipped": { "type": "integer" }
-                    }
-                },
-                "configured": { "type": "boolean" },
-                "key_set": { "type": "boolean" },
-                "vat_codes": r("VatCodes"),
-                "sales_journal_code": { "type": "integer" },
-                "notify_admin_id": { "type": ["string", "null"] },
-                "start_date": { "type": ["string", "null"], "format": "date" },
-                "revenue_ledgers": r("RevenueLedgers")
-            }
-        },
         "Check": {
             "type": "object",
             "properties": { "ok": { "type": "boolean" }, "problems": { "type": "array", "items": r("Problem") } }
@@ -409,6 +412,10 @@ fn parameters() -> Value {
                 "schema": { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$" } },
         "status": { "name": "status", "in": "query", "required": false,
                     "schema": { "enum": ["queued", "in_progress", "synced", "failed", "skipped"] } },
+        "payment": { "name": "payment", "in": "query", "required": false,
+                     "schema": { "enum": ["open", "partially_paid", "paid"] } },
+        "drift": { "name": "drift", "in": "query", "required": false,
+                   "schema": { "type": "boolean" } },
         "page": { "name": "page", "in": "query", "required": false,
                   "schema": { "type": "integer", "minimum": 1, "default": 1 } },
         "failedOnly": { "name": "status", "in": "query", "required": false,
@@ -462,7 +469,7 @@ fn build() -> Value {
             "put": op("Tick or un-tick SnelStart on a relation (422 when the code is not numeric)", &["adm", "id"], Some(r("PutSnelstart")), ("200", r("Relation")), &["400", "401", "404", "409", "422"])
         },
         format!("{base}/invoices"): {
-            "get": op("List invoices, newest first, 100 a page", &["adm", "status", "page"], None, ("200", array(r("Invoice"))), &["400", "401", "404"])
+            "get": op("List invoices, newest first, 100 a page", &["adm", "status", "payment", "drift", "page"], None, ("200", array(r("Invoice"))), &["400", "401", "404"])
         },
         format!("{base}/invoices/{{id}}"): {
             "put": op("Create or replace an invoice", &["adm", "id"], Some(r("PutInvoice")), ("200", r("Invoice")), &["400", "401", "404", "409", "422"]),

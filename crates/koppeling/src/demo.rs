@@ -372,7 +372,7 @@ async fn seed(
 async fn print_table(service: &Arc<LiveService>, adm: &AdministratieCode) -> anyhow::Result<()> {
     let mut rows = service
         .store()
-        .list_invoices(adm, None, 1)
+        .list_invoices(adm, &None.into(), 1)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     rows.sort_by(|a, b| a.0.number.cmp(&b.0.number));

@@ -93,6 +93,9 @@ pub struct KoppelingOverview {
     pub key_set: bool,
     /// The settings, when saved.
     pub settings: Option<KoppelingSettings>,
+    /// The optional parts and whether they run: `payments` is `missing_scope` when the key
+    /// lacks a payment scope (product §8), `ok` otherwise.
+    pub features: std::collections::BTreeMap<String, String>,
 }
 
 /// An active koppeling that is paused while invoices wait.
@@ -509,6 +512,17 @@ where
     ) -> Result<KoppelingOverview, ServiceError> {
         self.require_adm(adm).await?;
         let counts = self.store.status_counts(adm).await?;
+        let readback = self.store.readback_state(adm).await?;
+        let features: std::collections::BTreeMap<String, String> = [(
+            "payments".to_owned(),
+            if readback.payments_missing_scope.is_some() {
+                "missing_scope"
+            } else {
+                "ok"
+            }
+            .to_owned(),
+        )]
+        .into();
         Ok(match self.store.get_koppeling(adm).await? {
             Some(k) => KoppelingOverview {
                 name: "snelstart".to_owned(),
@@ -519,6 +533,7 @@ where
                 counts,
                 key_set: k.key.is_some(),
                 settings: Some(k.settings),
+                features,
             },
             None => KoppelingOverview {
                 name: "snelstart".to_owned(),
@@ -529,6 +544,7 @@ where
                 counts,
                 key_set: false,
                 settings: None,
+                features,
             },
         })
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::ports::{
-    AttemptLog, ErrorClass, Put, StatusCounts, StoreError, SyncState, SyncStatus,
+    AttemptLog, ErrorClass, InvoiceFilter, Put, StatusCounts, StoreError, SyncState, SyncStatus,
 };
 use sea_orm::{ConnectionTrait, QueryResult};
 
@@ -470,17 +470,24 @@ pub(super) const PAGE_SIZE: u32 = 100;
 pub(super) async fn list_invoices(
     st: &SeaOrmStore,
     adm: &AdministratieCode,
-    status: Option<SyncStatus>,
+    filter: &InvoiceFilter,
     page: u32,
 ) -> R<Vec<(Invoice, Option<SyncState>)>> {
     let offset = i64::from(page.max(1) - 1) * i64::from(PAGE_SIZE);
-    let (filter, mut values) = match status {
-        Some(status) => (
-            " AND sync_status = $2",
-            vec![s(adm.as_str()), s(status.as_str())],
-        ),
-        None => ("", vec![s(adm.as_str())]),
-    };
+    let mut values = vec![s(adm.as_str())];
+    let mut where_ = String::new();
+    if let Some(status) = filter.status {
+        values.push(s(status.as_str()));
+        where_.push_str(&format!(" AND sync_status = ${}", values.len()));
+    }
+    if let Some(payment) = filter.payment {
+        values.push(s(payment.as_str()));
+        where_.push_str(&format!(" AND payment_status = ${}", values.len()));
+    }
+    if filter.drift {
+        where_.push_str(" AND drift_kind IS NOT NULL");
+    }
+    let filter = where_;
     let n = values.len();
     values.push(i(i64::from(PAGE_SIZE)));
     values.push(i(offset));
@@ -627,6 +634,23 @@ pub(super) async fn status_counts(st: &SeaOrmStore, adm: &AdministratieCode) -> 
             Some(SyncStatus::Skipped) => counts.skipped = n,
             None => return Err(other(anyhow!("unknown sync status {status:?}"))),
         }
+    }
+    let row = db::one(
+        &st.db.conn,
+        st.db.st(
+            "SELECT \
+             (SELECT COUNT(*) FROM invoices WHERE adm = $1 AND payment_status = 'paid') AS paid, \
+             (SELECT COUNT(*) FROM invoices WHERE adm = $1 AND drift_kind IS NOT NULL) AS drift",
+            vec![s(adm.as_str())],
+        ),
+        "counting paid invoices and drift",
+    )
+    .await?;
+    if let Some(row) = row {
+        let paid: i64 = col(&row, "paid")?;
+        let drift: i64 = col(&row, "drift")?;
+        counts.paid = u64::try_from(paid).map_err(other)?;
+        counts.drift = u64::try_from(drift).map_err(other)?;
     }
     Ok(counts)
 }

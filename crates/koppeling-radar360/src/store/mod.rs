@@ -22,8 +22,7 @@ use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use koppeling_domain::notification::{NotificationItem, NotificationRecord, StoredNotification};
 use koppeling_domain::ports::{
     Admin, Administratie, AttemptLog, Claim, Outcome, PendingNotice, Put, Recipient, RelatieLink,
-    SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState, SyncStatus,
-    UnsentNotification,
+    SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState, UnsentNotification,
 };
 use koppeling_domain::relation::{RelatieCode, Relation};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -449,10 +448,10 @@ impl Store for SeaOrmStore {
     async fn list_invoices(
         &self,
         adm: &AdministratieCode,
-        status: Option<SyncStatus>,
+        filter: &koppeling_domain::ports::InvoiceFilter,
         page: u32,
     ) -> Result<Vec<(Invoice, Option<SyncState>)>, StoreError> {
-        invoice::list_invoices(self, adm, status, page).await
+        invoice::list_invoices(self, adm, filter, page).await
     }
 
     async fn retry_invoice(

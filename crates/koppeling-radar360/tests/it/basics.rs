@@ -289,9 +289,9 @@ pub async fn administraties_are_isolated(h: Harness) {
             .number,
         "In B-1"
     );
-    assert_eq!(s.list_invoices(&b, None, 1).await.unwrap().len(), 1);
+    assert_eq!(s.list_invoices(&b, &None.into(), 1).await.unwrap().len(), 1);
     assert!(
-        s.list_invoices(&b, Some(SyncStatus::Queued), 1)
+        s.list_invoices(&b, &Some(SyncStatus::Queued).into(), 1)
             .await
             .unwrap()
             .is_empty()

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store, SyncStatus};
+use koppeling_domain::ports::{Accounting, Clock, InvoiceFilter, Notifier, Store, SyncStatus};
+use koppeling_domain::readback::PaymentStatus;
 
 use super::{
     PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query, store_error,
@@ -65,7 +66,36 @@ pub(crate) fn status_filter(q: &HashMap<String, String>) -> Result<Option<SyncSt
     }
 }
 
-/// `GET /administraties/{adm}/invoices?status=&page=`: newest first, 100 a page.
+/// Reads `?payment=` (product §8.2).
+fn payment_filter(q: &HashMap<String, String>) -> Result<Option<PaymentStatus>, ApiError> {
+    match q.get("payment").map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some("open") => Ok(Some(PaymentStatus::Open)),
+        Some("partially_paid") => Ok(Some(PaymentStatus::PartiallyPaid)),
+        Some("paid") => Ok(Some(PaymentStatus::Paid)),
+        Some(raw) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("payment {raw:?} is not a payment status; use open, partially_paid or paid."),
+        )
+        .with_field("payment")),
+    }
+}
+
+/// Reads `?drift=true|false`.
+fn drift_filter(q: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match q.get("drift").map(String::as_str) {
+        None | Some("" | "false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(raw) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("drift {raw:?} must be true or false."),
+        )
+        .with_field("drift")),
+    }
+}
+
+/// `GET /administraties/{adm}/invoices?status=&payment=&drift=&page=`: newest first, 100 a
+/// page.
 pub(crate) async fn list_invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
     params: PathParams,
@@ -73,13 +103,17 @@ pub(crate) async fn list_invoices<S: Store, A: Accounting, N: Notifier, C: Clock
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
     let q = query(q)?;
-    let status = status_filter(&q)?;
+    let filter = InvoiceFilter {
+        status: status_filter(&q)?,
+        payment: payment_filter(&q)?,
+        drift: drift_filter(&q)?,
+    };
     let page = page(&q)?;
     state.service.get_administratie(&adm).await?;
     let invoices = state
         .service
         .store()
-        .list_invoices(&adm, status, page)
+        .list_invoices(&adm, &filter, page)
         .await
         .map_err(store_error)?;
     let list: Vec<InvoiceResponse> = invoices

@@ -323,6 +323,9 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
     store
         .expect_status_counts()
         .returning(|_| ready(Ok(StatusCounts::default())));
+    store
+        .expect_readback_state()
+        .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
     let mut calls = 0;
     store.expect_get_koppeling().returning(move |_| {
         calls += 1;

@@ -136,6 +136,9 @@ pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
     store
         .expect_get_koppeling()
         .returning(move |_| ready(Ok(stored.clone())));
+    store
+        .expect_readback_state()
+        .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
 }
 
 /// One answer, read whole.

@@ -369,7 +369,7 @@ pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
     let list = match state
         .service
         .store()
-        .list_invoices(&session.adm, status, page)
+        .list_invoices(&session.adm, &status.into(), page)
         .await
     {
         Ok(list) => list,
