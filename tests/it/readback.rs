@@ -304,3 +304,128 @@ async fn readback_on_postgres() {
     readback_walkthrough(&app).await;
     app.stop().await;
 }
+
+/// Issue 17: events pushed to `events.url`, signed, in order, at least once; a failing
+/// endpoint shows in the overview and gets the events once it works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_pushed_signed_and_in_order() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::{HeaderMap, StatusCode};
+
+    #[derive(Default)]
+    struct Receiver {
+        failing: bool,
+        got: Vec<(String, String, String)>,
+    }
+    let receiver = Arc::new(Mutex::new(Receiver::default()));
+    let state = receiver.clone();
+    let app_router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let mut r = state.lock().unwrap();
+                if r.failing {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                r.got
+                    .push((h("x-koppeling-event-id"), h("x-koppeling-signature"), body));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app_router).await });
+    const SECRET: &str = "an-events-secret-for-the-test";
+    let app = spawn_app_with(Db::Sqlite, |s| {
+        s.events.url = Some(url.clone());
+        s.events.secret = Some(secrecy::SecretString::from(SECRET.to_owned()));
+    })
+    .await
+    .unwrap();
+    let adm = "kantoor";
+    app.setup_administratie(adm).await;
+    app.add_relation(adm, "r1", "1001", true).await;
+    let lines =
+        json!([{"description": "Advies", "quantity": "1", "unit_price": "100.00", "vat": "high"}]);
+    let (status, _) = app
+        .post(&format!(
+            "/administraties/{adm}/integrations/snelstart/activate"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    for (id, number) in [("f1", "2026-001"), ("f2", "2026-002")] {
+        app.put_invoice(adm, id, number, "r1", "final", lines.clone())
+            .await;
+        app.wait_for_status(adm, id, &["synced"], 15).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while receiver.lock().unwrap().got.len() < 2 {
+        assert!(Instant::now() < deadline, "events not pushed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    {
+        let r = receiver.lock().unwrap();
+        for (n, (id, signature, body)) in r.got.iter().enumerate() {
+            assert_eq!(id, &(n + 1).to_string(), "in id order");
+            assert_eq!(signature, &koppeling::events::signature(SECRET, body));
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(event["type"], "invoice.synced");
+            assert_eq!(event["administratie"], adm);
+        }
+        r.got
+            .iter()
+            .for_each(|(_, _, b)| assert!(!b.contains(SECRET)));
+    }
+
+    // The endpoint fails: the overview says so; the event waits and arrives afterwards.
+    receiver.lock().unwrap().failing = true;
+    app.put_invoice(adm, "f3", "2026-003", "r1", "final", lines.clone())
+        .await;
+    app.wait_for_status(adm, "f3", &["synced"], 15).await;
+    let overview = wait_for(
+        app_ref(&app),
+        &format!("/administraties/{adm}/integrations"),
+        "the failing endpoint shown",
+        |o| !o[0]["events"]["failing_since"].is_null(),
+    )
+    .await;
+    assert!(
+        overview[0]["events"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("503"),
+        "{overview}"
+    );
+    receiver.lock().unwrap().failing = false;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while receiver.lock().unwrap().got.len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiting event was not pushed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receiver.lock().unwrap().got[2].0, "3");
+    wait_for(
+        app_ref(&app),
+        &format!("/administraties/{adm}/integrations"),
+        "healthy again",
+        |o| o[0]["events"]["failing_since"].is_null(),
+    )
+    .await;
+    app.stop().await;
+}
+
+fn app_ref(app: &TestApp) -> &TestApp {
+    app
+}

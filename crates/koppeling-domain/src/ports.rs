@@ -14,7 +14,7 @@ use crate::koppeling::{Connection, ConnectionKey, Koppeling, KoppelingSettings};
 use crate::notification::{NotificationItem, NotificationRecord, OutgoingMail, StoredNotification};
 use crate::problem::Problem;
 use crate::readback::{
-    BookedInvoice, Event, NewEvent, ReadbackState, ReadbackUpdate, RemoteBookingDetail,
+    BookedInvoice, Event, NewEvent, PushState, ReadbackState, ReadbackUpdate, RemoteBookingDetail,
     RemoteInvoice, RemotePayment,
 };
 use crate::relation::{RelatieCode, RelatieData, Relation};
@@ -208,6 +208,17 @@ pub trait Accounting: Send + Sync + 'static {
         conn: &Connection,
         booking_id: &str,
     ) -> impl Future<Output = Result<Option<RemoteBookingDetail>, AccountingError>> + Send;
+}
+
+/// Delivers events to Radar360's endpoint (`events.url`).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait EventSink: Send + Sync + 'static {
+    /// POSTs one event (its JSON `body`) with its id and signature.
+    ///
+    /// # Errors
+    /// A sentence saying what failed (a non-2xx status, no connection).
+    fn deliver(&self, event_id: u64, body: &str)
+    -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// The answer of a call that needs an optional scope.
@@ -1050,6 +1061,33 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         not_since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
+    /// The administraties with events not yet pushed whose next try is due at `now`, each
+    /// with its push state and its next events (at most `limit`), in id order.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn events_to_push(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(AdministratieCode, PushState, Vec<Event>)>, StoreError>> + Send;
+    /// Stores the push state of `adm`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn save_push(
+        &self,
+        adm: &AdministratieCode,
+        state: &PushState,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The push state of `adm` (for the overview).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn push_state(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<PushState, StoreError>> + Send;
     /// Queues invoice `id`, deleted in SnelStart, to be booked again (`POST …/rebook`): its
     /// old booking id, payment and drift are cleared. `Conflict { code: "not_deleted" }`
     /// when it is not known deleted; `NotFound` when there is no such invoice.

@@ -508,6 +508,79 @@ pub struct ReadbackUpdate {
     pub drift: Option<Option<Drift>>,
 }
 
+/// Where the push of an administratie's events to `events.url` stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushState {
+    /// The last event delivered (or given up).
+    pub pushed_up_to: u64,
+    /// Since when deliveries fail (null when healthy).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Not before this time again.
+    pub next_at: Option<DateTime<Utc>>,
+    /// Since when the event after `pushed_up_to` fails (it is given up after 24 hours).
+    pub event_failing_since: Option<DateTime<Utc>>,
+}
+
+/// How long one event is retried before it is given up (product §8.2).
+pub const PUSH_RETRY_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+/// The wait before the next try after a failed delivery that has failed since
+/// `failing_since`: 1 s doubling with the time it has failed, at most 5 minutes.
+#[must_use]
+pub fn push_backoff(failing_since: DateTime<Utc>, now: DateTime<Utc>) -> chrono::Duration {
+    let failed_for = now
+        .signed_duration_since(failing_since)
+        .num_seconds()
+        .max(0);
+    let wait = (failed_for / 2).clamp(1, 300);
+    chrono::Duration::seconds(wait)
+}
+
+/// The state after delivering `event_id` at `now` (`Ok`) or failing with `error`.
+#[must_use]
+pub fn after_push(
+    state: &PushState,
+    event_id: u64,
+    result: Result<(), String>,
+    now: DateTime<Utc>,
+) -> PushState {
+    match result {
+        Ok(()) => PushState {
+            pushed_up_to: event_id,
+            ..PushState::default()
+        },
+        Err(error) => {
+            let failing_since = state.failing_since.unwrap_or(now);
+            let event_failing_since = state.event_failing_since.unwrap_or(now);
+            if now.signed_duration_since(event_failing_since) >= PUSH_RETRY_FOR {
+                // Given up after 24 hours: the next event goes next; the feed still has it.
+                PushState {
+                    pushed_up_to: event_id,
+                    failing_since: Some(failing_since),
+                    last_error: Some(error),
+                    next_at: Some(now + push_backoff(failing_since, now)),
+                    event_failing_since: None,
+                }
+            } else {
+                PushState {
+                    pushed_up_to: state.pushed_up_to,
+                    failing_since: Some(failing_since),
+                    last_error: Some(error),
+                    next_at: Some(now + push_backoff(failing_since, now)),
+                    event_failing_since: Some(event_failing_since),
+                }
+            }
+        }
+    }
+}
+
+/// HMAC-SHA256 is computed by the adapter; the domain names the header it goes in.
+pub const SIGNATURE_HEADER: &str = "X-Koppeling-Signature";
+/// The header carrying the event id.
+pub const EVENT_ID_HEADER: &str = "X-Koppeling-Event-Id";
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -688,6 +761,40 @@ mod tests {
                 "vat.high",
                 "vat.other"
             ]
+        );
+    }
+
+    #[test]
+    fn a_failing_push_backs_off_and_gives_an_event_up_after_a_day() {
+        let t0 = Utc::now();
+        let s = after_push(&PushState::default(), 1, Err("503".into()), t0);
+        assert_eq!(s.pushed_up_to, 0);
+        assert_eq!(s.failing_since, Some(t0));
+        assert_eq!(s.next_at, Some(t0 + chrono::Duration::seconds(1)));
+        let later = t0 + chrono::Duration::hours(1);
+        let s = after_push(&s, 1, Err("503".into()), later);
+        assert_eq!(
+            s.next_at,
+            Some(later + chrono::Duration::seconds(300)),
+            "capped at 5 min"
+        );
+        assert_eq!(s.pushed_up_to, 0, "still the same event");
+        let day = t0 + chrono::Duration::hours(24);
+        let s = after_push(&s, 1, Err("503".into()), day);
+        assert_eq!(s.pushed_up_to, 1, "given up after 24 hours");
+        assert_eq!(
+            s.failing_since,
+            Some(t0),
+            "the endpoint still counts as failing"
+        );
+        let s = after_push(&s, 2, Ok(()), day);
+        assert_eq!(
+            s,
+            PushState {
+                pushed_up_to: 2,
+                ..PushState::default()
+            },
+            "healthy again"
         );
     }
 

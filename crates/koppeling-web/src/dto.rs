@@ -953,6 +953,15 @@ pub struct InvoiceResponse {
     pub drift: Option<koppeling_domain::readback::Drift>,
 }
 
+/// The overview's `events` (product §8.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventsHealth {
+    /// Since when pushing fails.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
 /// `payment` of an invoice (product §8.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentResponse {
@@ -1039,6 +1048,8 @@ pub struct IntegrationResponse {
     pub counts: StatusCounts,
     /// The optional parts, e.g. `{"payments":"missing_scope"}` (product §8).
     pub features: std::collections::BTreeMap<String, String>,
+    /// The push to `events.url`: `{"failing_since","last_error"}`, nulls when healthy.
+    pub events: EventsHealth,
     /// Whether settings were saved.
     pub configured: bool,
     /// Whether a koppelsleutel is stored.
@@ -1067,6 +1078,10 @@ impl From<KoppelingOverview> for IntegrationResponse {
             last_sync_at: o.last_sync_at,
             counts: o.counts,
             features: o.features,
+            events: EventsHealth {
+                failing_since: o.events_failing_since,
+                last_error: o.events_last_error,
+            },
             configured,
             key_set: o.key_set,
             vat_codes: settings.vat_codes,

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod events;
 pub mod metrics;
 pub mod progress;
 pub mod settings;

@@ -35,6 +35,19 @@ pub struct Settings {
     pub ui: UiSettings,
     /// `readback.*`.
     pub readback: ReadbackSettings,
+    /// `events.*`.
+    pub events: EventSettings,
+}
+
+/// `events.*` (product §8.2): the optional push of events to Radar360.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventSettings {
+    /// Where each event is POSTed.
+    pub url: Option<String>,
+    /// Signs each POST (HMAC-SHA256); never logged or returned.
+    #[serde(serialize_with = "ser_secret")]
+    pub secret: Option<SecretString>,
 }
 
 /// `readback.*` (product §8.2).
@@ -298,6 +311,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("notify.retry_base_ms", Kind::Number),
     ("notify.retry_max_ms", Kind::Number),
     ("ui.base_url", Kind::Text),
+    ("events.url", Kind::Text),
+    ("events.secret", Kind::Text),
     ("readback.interval_secs", Kind::Number),
     ("readback.budget_share", Kind::Decimal),
     ("readback.full_scan_hours", Kind::Decimal),
@@ -497,6 +512,23 @@ impl Settings {
             if value == 0 {
                 problems.push(format!("{key}: must be at least 1"));
             }
+        }
+        match (&self.events.url, &self.events.secret) {
+            (Some(url), Some(_))
+                if !(url.starts_with("http://") || url.starts_with("https://")) =>
+            {
+                problems.push(format!(
+                    "events.url: must be an http:// or https:// URL, got {url:?}"
+                ));
+            }
+            (Some(_), None) => {
+                problems
+                    .push("events.secret: required with events.url (signs every event)".to_owned());
+            }
+            (None, Some(_)) => {
+                problems.push("events.url: required with events.secret".to_owned());
+            }
+            _ => {}
         }
         if self.readback.interval_secs == 0 {
             problems.push("readback.interval_secs: must be at least 1".to_owned());

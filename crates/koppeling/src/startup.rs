@@ -262,6 +262,16 @@ impl Application {
             },
             stop_rx.clone(),
         ));
+        if let (Some(url), Some(secret)) = (&self.settings.events.url, &self.settings.events.secret)
+        {
+            let sink = crate::events::HttpEventSink::new(url.clone(), secret.clone())?;
+            tasks.spawn(worker::run_event_push(
+                self.service.clone(),
+                sink,
+                Duration::from_millis(500),
+                stop_rx.clone(),
+            ));
+        }
         let gauges = Arc::new(std::sync::Mutex::new(String::new()));
         tasks.spawn(worker::run_gauges(
             self.service.clone(),

@@ -307,6 +307,31 @@ pub async fn run_readback<S, A, N, C>(
     }
 }
 
+/// Pushes events to `events.url` (product §8.2) until shutdown: checked every
+/// `every`, each administratie in order, with the domain's back-off.
+pub async fn run_event_push<S, A, N, C, E>(
+    service: Arc<Service<S, A, N, C>>,
+    sink: E,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+    E: koppeling_domain::ports::EventSink,
+{
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(error) = service.push_events(&sink).await {
+            tracing::warn!(error = %error, "pushing events failed");
+        }
+    }
+}
+
 /// Refreshes the invoice-status gauges for `/metrics` every `every` until shutdown.
 pub async fn run_gauges<S, A, N, C>(
     service: Arc<Service<S, A, N, C>>,

@@ -96,6 +96,10 @@ pub struct KoppelingOverview {
     /// The optional parts and whether they run: `payments` is `missing_scope` when the key
     /// lacks a payment scope (product §8), `ok` otherwise.
     pub features: std::collections::BTreeMap<String, String>,
+    /// The push to `events.url`: since when it fails and why (both `None` when healthy).
+    pub events_failing_since: Option<DateTime<Utc>>,
+    /// The last push failure.
+    pub events_last_error: Option<String>,
 }
 
 /// An active koppeling that is paused while invoices wait.
@@ -513,6 +517,7 @@ where
         self.require_adm(adm).await?;
         let counts = self.store.status_counts(adm).await?;
         let readback = self.store.readback_state(adm).await?;
+        let push = self.store.push_state(adm).await?;
         let features: std::collections::BTreeMap<String, String> = [(
             "payments".to_owned(),
             if readback.payments_missing_scope.is_some() {
@@ -534,6 +539,8 @@ where
                 key_set: k.key.is_some(),
                 settings: Some(k.settings),
                 features,
+                events_failing_since: push.failing_since,
+                events_last_error: push.last_error.clone(),
             },
             None => KoppelingOverview {
                 name: "snelstart".to_owned(),
@@ -545,6 +552,8 @@ where
                 key_set: false,
                 settings: None,
                 features,
+                events_failing_since: push.failing_since,
+                events_last_error: push.last_error,
             },
         })
     }

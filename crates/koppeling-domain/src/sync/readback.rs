@@ -428,6 +428,36 @@ where
             .await?)
     }
 
+    /// Pushes due events to `sink`, in id order per administratie, one request each; a
+    /// failure backs off that administratie (1 s doubling to 5 min) and an event failing
+    /// for 24 hours is given up (it stays in the feed). Returns how many were delivered.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn push_events<E: crate::ports::EventSink>(
+        &self,
+        sink: &E,
+    ) -> Result<usize, ServiceError> {
+        let now = self.clock.now();
+        let mut delivered = 0;
+        for (adm, mut state, events) in self.store.events_to_push(now, 100).await? {
+            for event in events {
+                let body = event_json(&adm, &event);
+                let result = sink.deliver(event.id, &body).await;
+                let ok = result.is_ok();
+                state = crate::readback::after_push(&state, event.id, result, self.clock.now());
+                if ok {
+                    delivered += 1;
+                } else {
+                    tracing::warn!(adm = %adm, event = event.id, error = state.last_error.as_deref().unwrap_or(""), "pushing an event failed; retried with back-off");
+                    break;
+                }
+            }
+            self.store.save_push(&adm, &state).await?;
+        }
+        Ok(delivered)
+    }
+
     /// The events of `adm` after `after` (product §8.2): `limit` 1..=1000.
     ///
     /// # Errors
@@ -527,4 +557,17 @@ fn json_string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The JSON of one pushed event (as the feed shows it, plus the administratie).
+fn event_json(adm: &AdministratieCode, e: &crate::readback::Event) -> String {
+    format!(
+        r#"{{"id":{},"administratie":{},"type":"{}","at":"{}","invoice_id":{},"data":{}}}"#,
+        e.id,
+        json_string(adm.as_str()),
+        e.kind.as_str(),
+        e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        json_string(&e.invoice_id),
+        e.data
+    )
 }

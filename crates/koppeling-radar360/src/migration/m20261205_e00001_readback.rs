@@ -31,7 +31,12 @@ CREATE TABLE readback_state (
     last_run_at             {TS} NULL,
     hour_start              {TS} NULL,
     hour_calls              BIGINT NOT NULL DEFAULT 0,
-    event_seq               BIGINT NOT NULL DEFAULT 0
+    event_seq               BIGINT NOT NULL DEFAULT 0,
+    pushed_up_to            BIGINT NOT NULL DEFAULT 0,
+    push_failing_since      {TS} NULL,
+    push_last_error         TEXT NULL,
+    push_next_at            {TS} NULL,
+    push_event_failing_since {TS} NULL
 );
 CREATE TABLE events (
     adm         TEXT NOT NULL,

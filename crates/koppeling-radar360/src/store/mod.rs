@@ -671,6 +671,36 @@ impl Store for SeaOrmStore {
         readback::readback_due(self, worker, now, not_since).await
     }
 
+    async fn events_to_push(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<
+        Vec<(
+            AdministratieCode,
+            koppeling_domain::readback::PushState,
+            Vec<koppeling_domain::readback::Event>,
+        )>,
+        StoreError,
+    > {
+        readback::events_to_push(self, now, limit).await
+    }
+
+    async fn save_push(
+        &self,
+        adm: &AdministratieCode,
+        state: &koppeling_domain::readback::PushState,
+    ) -> Result<(), StoreError> {
+        readback::save_push(self, adm, state).await
+    }
+
+    async fn push_state(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<koppeling_domain::readback::PushState, StoreError> {
+        readback::push_state(self, adm).await
+    }
+
     async fn rebook(
         &self,
         adm: &AdministratieCode,

@@ -12,7 +12,7 @@ use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::notification::NotificationItem;
 use koppeling_domain::ports::StoreError;
 use koppeling_domain::readback::{
-    BookedInvoice, Cursor, Drift, Event, EventType, NewEvent, Payment, ReadbackState,
+    BookedInvoice, Cursor, Drift, Event, EventType, NewEvent, Payment, PushState, ReadbackState,
     ReadbackUpdate,
 };
 
@@ -385,4 +385,84 @@ pub(super) async fn readback_due(
     )
     .await?;
     rows.iter().map(|r| db::col_adm(r, "adm")).collect()
+}
+
+fn push_from(row: &sea_orm::QueryResult) -> R<PushState> {
+    let up_to: i64 = col(row, "pushed_up_to")?;
+    Ok(PushState {
+        pushed_up_to: u64::try_from(up_to).map_err(other)?,
+        failing_since: col(row, "push_failing_since")?,
+        last_error: col(row, "push_last_error")?,
+        next_at: col(row, "push_next_at")?,
+        event_failing_since: col(row, "push_event_failing_since")?,
+    })
+}
+
+pub(super) async fn push_state(st: &SeaOrmStore, adm: &AdministratieCode) -> R<PushState> {
+    let row = db::one(
+        &st.db.conn,
+        st.db.st(
+            "SELECT pushed_up_to, push_failing_since, push_last_error, push_next_at, \
+             push_event_failing_since FROM readback_state WHERE adm = $1",
+            vec![s(adm.as_str())],
+        ),
+        "reading the push state",
+    )
+    .await?;
+    row.as_ref()
+        .map(push_from)
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+pub(super) async fn events_to_push(
+    st: &SeaOrmStore,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> R<Vec<(AdministratieCode, PushState, Vec<Event>)>> {
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            "SELECT adm, pushed_up_to, push_failing_since, push_last_error, push_next_at, \
+             push_event_failing_since FROM readback_state \
+             WHERE event_seq > pushed_up_to AND (push_next_at IS NULL OR push_next_at <= $1) \
+             ORDER BY adm",
+            vec![st.db.ts(now)],
+        ),
+        "finding events to push",
+    )
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let adm = db::col_adm(row, "adm")?;
+        let state = push_from(row)?;
+        let list = events(st, &adm, state.pushed_up_to, limit).await?;
+        out.push((adm, state, list));
+    }
+    Ok(out)
+}
+
+pub(super) async fn save_push(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    state: &PushState,
+) -> R<()> {
+    db::exec(
+        &st.db.conn,
+        st.db.st(
+            "UPDATE readback_state SET pushed_up_to = $2, push_failing_since = $3, \
+             push_last_error = $4, push_next_at = $5, push_event_failing_since = $6 WHERE adm = $1",
+            vec![
+                s(adm.as_str()),
+                i(i64::try_from(state.pushed_up_to).map_err(other)?),
+                st.db.ts_opt(state.failing_since),
+                so(state.last_error.clone()),
+                st.db.ts_opt(state.next_at),
+                st.db.ts_opt(state.event_failing_since),
+            ],
+        ),
+        "saving the push state",
+    )
+    .await?;
+    Ok(())
 }

@@ -326,6 +326,9 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
     store
         .expect_readback_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
+    store
+        .expect_push_state()
+        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
     let mut calls = 0;
     store.expect_get_koppeling().returning(move |_| {
         calls += 1;

@@ -139,6 +139,9 @@ pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
     store
         .expect_readback_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
+    store
+        .expect_push_state()
+        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
 }
 
 /// One answer, read whole.

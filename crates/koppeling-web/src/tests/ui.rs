@@ -411,6 +411,9 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
     store
         .expect_readback_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
+    store
+        .expect_push_state()
+        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
     let mut reads = 0;
     store.expect_status_counts().returning(move |_| {
         reads += 1;
