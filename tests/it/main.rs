@@ -14,3 +14,5 @@ mod readback;
 mod readme;
 mod sync;
 mod ui;
+// issue 13: the HTTP edge and input limits
+mod edge;

@@ -67,6 +67,13 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
     {
         return Err(error);
     }
+    // A body shorter than the cap cannot hold a string longer than it: look closer only then.
+    if bytes.len() > MAX_TEXT_CHARS
+        && let Ok(parsed) = serde_json::from_slice::<Value>(bytes)
+        && let Some(error) = too_long_error(&parsed)
+    {
+        return Err(error);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(value) => value,
@@ -98,7 +105,64 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, BodyError> {
     if let Some(error) = nul_error(&value) {
         return Err(error);
     }
+    if let Some(error) = too_long_error(&value) {
+        return Err(error);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| body_error(e, false))
+}
+
+/// The most characters any free-text field of a body or an import line accepts (issue 13).
+/// SnelStart's own, smaller limits are checked when an invoice is sent, with a hint; a
+/// Beheerder's `password` has its own rule and is not counted here.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// The refusal (`too_long`, answered with 422) of the first string longer than
+/// [`MAX_TEXT_CHARS`] characters, naming its path.
+fn too_long_error(value: &Value) -> Option<BodyError> {
+    let mut path = String::new();
+    if !too_long_in(value, &mut path) {
+        return None;
+    }
+    let detail = format!("is longer than {MAX_TEXT_CHARS} characters");
+    Some(BodyError {
+        code: "too_long",
+        message: format!("{path} {detail}; shorten it."),
+        field: path,
+        detail,
+    })
+}
+
+fn too_long_in(value: &Value, path: &mut String) -> bool {
+    match value {
+        // Counting stops at the cap: a 50 MB string costs no more than a short one.
+        Value::String(s) => {
+            s.len() > MAX_TEXT_CHARS
+                && s.chars().nth(MAX_TEXT_CHARS).is_some()
+                && path != "password"
+        }
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            let _ = write!(path, "[{i}]");
+            let found = too_long_in(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            let found = too_long_in(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// The refusal of a body with U+0000 in a string or key, naming where.

@@ -220,6 +220,71 @@ where
     Ok(())
 }
 
+/// The longest import line, in bytes without its line end (1 MiB, issue 13). A longer line
+/// is refused with its number and not read into memory; the lines around it still go in.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// What [`read_line`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// A line is in the buffer (without its `\n`).
+    Line,
+    /// The line was longer than the limit; it was skipped up to its end.
+    TooLong,
+    /// The end of the input.
+    Eof,
+}
+
+/// Reads one `\n`-terminated line of at most `limit` bytes into `buf` (cleared first),
+/// holding at most `limit` bytes of it in memory; a longer line is skipped to its end.
+///
+/// # Errors
+/// A read error of `reader`.
+pub async fn read_line<R>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<LineRead>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::AsyncBufReadExt as _;
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let chunk = reader.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(match (any, too_long) {
+                (false, _) => LineRead::Eof,
+                (true, true) => LineRead::TooLong,
+                (true, false) => LineRead::Line,
+            });
+        }
+        any = true;
+        let (part, used, end) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(at) => (&chunk[..at], at + 1, true),
+            None => (chunk, chunk.len(), false),
+        };
+        if !too_long {
+            if buf.len() + part.len() > limit {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        reader.consume(used);
+        if end {
+            return Ok(if too_long {
+                LineRead::TooLong
+            } else {
+                LineRead::Line
+            });
+        }
+    }
+}
+
 /// Imports JSON lines into administratie `adm` (which the caller has checked exists).
 /// Blank lines are skipped; line numbers count every line of `input` from 1.
 pub async fn import_jsonl<S, A, N, C>(
@@ -233,29 +298,133 @@ where
     N: Notifier,
     C: Clock,
 {
+    match import_reader(service, adm, input.as_bytes()).await {
+        Ok(report) => report,
+        Err(e) => unreachable!("reading a string cannot fail: {e}"),
+    }
+}
+
+/// Imports JSON lines read from `reader`, line by line: at most one line
+/// ([`MAX_LINE_BYTES`]) is held in memory. Each line is applied on its own, so a refused
+/// line (also one that is too long) writes nothing and the others still go in.
+///
+/// # Errors
+/// A read error of `reader` (the lines before it were applied).
+pub async fn import_reader<S, A, N, C, R>(
+    service: &Service<S, A, N, C>,
+    adm: &AdministratieCode,
+    mut reader: R,
+) -> std::io::Result<ImportReport>
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+    R: tokio::io::AsyncBufRead + Unpin,
+{
     let mut report = ImportReport::default();
-    for (index, line) in input.lines().enumerate() {
-        let line_number = index + 1;
-        let text = line.trim().trim_start_matches('\u{feff}');
-        if text.is_empty() {
-            continue;
-        }
-        match apply(service, adm, text).await {
-            Ok(()) => report.imported += 1,
-            Err(Refusal(problems)) => {
-                report
-                    .errors
-                    .extend(
-                        problems
-                            .into_iter()
-                            .map(|(field, message)| ImportLineError {
-                                line: line_number,
-                                field,
-                                message,
-                            }),
-                    );
+    let mut buf = Vec::new();
+    let mut line_number = 0;
+    loop {
+        let read = read_line(&mut reader, &mut buf, MAX_LINE_BYTES).await?;
+        line_number += 1;
+        let problems = match read {
+            LineRead::Eof => break,
+            LineRead::TooLong => vec![(
+                "json".to_owned(),
+                format!(
+                    "the line is longer than {MAX_LINE_BYTES} bytes (1 MiB); it was not imported"
+                ),
+            )],
+            LineRead::Line => {
+                let Ok(line) = std::str::from_utf8(&buf) else {
+                    report.errors.push(ImportLineError {
+                        line: line_number,
+                        field: "json".to_owned(),
+                        message: "the line is not valid UTF-8".to_owned(),
+                    });
+                    continue;
+                };
+                let text = line.trim().trim_start_matches('\u{feff}');
+                if text.is_empty() {
+                    continue;
+                }
+                match apply(service, adm, text).await {
+                    Ok(()) => {
+                        report.imported += 1;
+                        continue;
+                    }
+                    Err(Refusal(problems)) => problems,
+                }
             }
+        };
+        report.errors.extend(
+            problems
+                .into_iter()
+                .map(|(field, message)| ImportLineError {
+                    line: line_number,
+                    field,
+                    message,
+                }),
+        );
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::{LineRead, read_line};
+
+    async fn lines(input: &[u8], limit: usize) -> Vec<(usize, LineRead, usize)> {
+        let mut reader = tokio::io::BufReader::with_capacity(7, input);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let mut n = 0;
+        loop {
+            let read = read_line(&mut reader, &mut buf, limit).await.unwrap();
+            n += 1;
+            if read == LineRead::Eof {
+                return out;
+            }
+            assert!(buf.len() <= limit);
+            out.push((n, read, buf.len()));
         }
     }
-    report
+
+    #[tokio::test]
+    async fn a_line_of_exactly_the_limit_is_read_and_one_byte_more_is_refused_with_its_number() {
+        let limit = 20;
+        let mut input = Vec::new();
+        input.extend_from_slice(b"short\n");
+        input.extend(std::iter::repeat_n(b'a', limit));
+        input.push(b'\n');
+        input.extend(std::iter::repeat_n(b'b', limit + 1));
+        input.push(b'\n');
+        input.extend_from_slice(b"after");
+        assert_eq!(
+            lines(&input, limit).await,
+            vec![
+                (1, LineRead::Line, 5),
+                (2, LineRead::Line, limit),
+                (3, LineRead::TooLong, 0),
+                (4, LineRead::Line, 5),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_split_as_str_lines_and_long_ones_are_refused(
+            parts in proptest::collection::vec(proptest::collection::vec(b'a'..=b'z', 0..40), 0..12),
+            limit in 1usize..30,
+        ) {
+            let input = parts.iter().map(|p| String::from_utf8(p.clone()).unwrap()).collect::<Vec<_>>().join("\n");
+            let got = tokio::runtime::Builder::new_current_thread().build().unwrap()
+                .block_on(lines(input.as_bytes(), limit));
+            let want: Vec<(usize, LineRead, usize)> = input.lines().enumerate().map(|(i, l)| {
+                if l.len() > limit { (i + 1, LineRead::TooLong, 0) } else { (i + 1, LineRead::Line, l.len()) }
+            }).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -29,6 +29,9 @@ mod tests;
 pub use auth::hash_password;
 pub use error::ApiError;
 
+/// The largest request body any route reads (2 MB); a larger one is answered with 413.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// What the web side needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -99,6 +102,7 @@ where
         .nest("/api/v1", api::router(state.clone(), token))
         .merge(ui::router(state))
         .fallback(ui::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -308,7 +308,9 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
             file,
         } => {
             let adm = parse_adm(&administratie)?;
-            let text = std::fs::read_to_string(&file)
+            // Read line by line (issue 13): the file is never held in memory as a whole.
+            let input = tokio::fs::File::open(&file)
+                .await
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let store = startup::connect_store(&settings).await?;
             if store.get_administratie(&adm).await?.is_none() {
@@ -322,7 +324,13 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 .clone()
                 .unwrap_or_else(|| SecretString::from(String::new()));
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
-            let report = koppeling_web::import::import_jsonl(&service, &adm, &text).await;
+            let report = koppeling_web::import::import_reader(
+                &service,
+                &adm,
+                tokio::io::BufReader::with_capacity(64 * 1024, input),
+            )
+            .await
+            .with_context(|| format!("cannot read {}", file.display()))?;
             for e in &report.errors {
                 eprintln!("line {}: {}: {}", e.line, e.field, e.message);
             }

@@ -9,3 +9,5 @@ pub mod settings;
 pub mod startup;
 pub mod telemetry;
 pub mod worker;
+// issue 13
+pub mod edge;

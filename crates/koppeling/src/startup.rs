@@ -311,15 +311,20 @@ impl Application {
             "koppeling serving"
         );
         let mut server_stop = stop_rx.clone();
-        // Handlers see the peer's address (`ConnectInfo<SocketAddr>`), for log-in throttling.
-        let server = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        // The edge (issue 13): connection cap, header and request timeouts, load shedding;
+        // handlers see the peer's address (`ConnectInfo<SocketAddr>`), for log-in throttling.
+        let edge = crate::edge::EdgeConfig {
+            header_timeout: Duration::from_secs(self.settings.http.header_timeout_secs),
+            request_timeout: Duration::from_secs(self.settings.http.request_timeout_secs),
+            max_connections: usize::try_from(self.settings.http.max_connections)
+                .unwrap_or(usize::MAX),
+            max_concurrent_requests: usize::try_from(self.settings.http.max_concurrent_requests)
+                .unwrap_or(usize::MAX),
+        };
+        let server = crate::edge::serve(self.listener, router, edge, async move {
             let _ = server_stop.wait_for(|stop| *stop).await;
         });
-        let server = tokio::spawn(async move { server.await });
+        let server = tokio::spawn(server);
         shutdown.await;
         tracing::info!("shutting down: no new claims, finishing in-flight work");
         let _ = stop_tx.send(true);

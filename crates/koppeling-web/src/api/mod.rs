@@ -115,6 +115,25 @@ where
         .route("/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::map_response(too_large_as_problem))
+}
+
+/// A body over [`crate::MAX_BODY_BYTES`] is refused by axum with a plain-text 413; the API
+/// answers it in its own problem format.
+async fn too_large_as_problem(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "The request body is larger than {} bytes (2 MB); nothing was written.",
+                crate::MAX_BODY_BYTES
+            ),
+        )
+        .into_response()
+    } else {
+        response
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -192,7 +211,10 @@ pub(crate) fn page(q: &HashMap<String, String>) -> Result<u32, ApiError> {
 /// Reads a JSON body, answering 400 with the field on failure.
 pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     from_json(bytes).map_err(|e| {
-        let error = ApiError::bad_request(e.code, e.message);
+        let mut error = ApiError::bad_request(e.code, e.message);
+        if e.code == "too_long" {
+            error.status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
         if e.field.is_empty() {
             error
         } else {
