@@ -8,6 +8,8 @@ mod helpers;
 mod invariants;
 mod notices;
 mod queueing;
+// issue 13 (secrets)
+mod rotate;
 
 /// Generates one test per engine for each scenario function `path::name(Harness)`.
 macro_rules! scenarios {
@@ -70,4 +72,6 @@ scenarios!(
     busy::a_held_write_lock_is_busy_and_nothing_is_written,
     busy::a_busy_tick_rolls_back_as_a_whole,
     busy::an_exhausted_pool_is_busy,
+    // issue 13 (secrets)
+    rotate::keys_rotate_to_the_current_master_key,
 );
