@@ -12,3 +12,5 @@ mod model;
 mod notify;
 mod sync;
 mod ui;
+// issue 13 (secrets)
+mod secrets;

@@ -41,7 +41,8 @@ pub(super) fn koppeling_from(st: &SeaOrmStore, row: RowRef<'_>) -> R<Koppeling> 
         match key {
             Ok(key) => Some(key),
             Err(error) => {
-                tracing::warn!(adm = %adm, error = %error, "the stored koppelsleutel is unusable");
+                // Read on every page and claim: the sync's pause warns once instead.
+                tracing::debug!(adm = %adm, error = %error, "the stored koppelsleutel is unusable");
                 key_unusable = true;
                 None
             }
