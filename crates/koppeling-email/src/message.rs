@@ -91,4 +91,17 @@ mod tests {
         }
         assert!(!raw.to_ascii_lowercase().contains("\nbcc:"), "{raw}");
     }
+
+    #[test]
+    fn lettre_itself_encodes_line_breaks_in_a_subject() {
+        // Defence in depth: even a subject that skipped `one_line` cannot add a header.
+        let message = Message::builder()
+            .from(from())
+            .to("bea@example.nl".parse().unwrap())
+            .subject("Factuur\r\nBcc: evil@example.com")
+            .body(String::from("x"))
+            .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(!raw.contains("\r\nBcc:"), "{raw}");
+    }
 }
