@@ -16,3 +16,5 @@ mod sync;
 mod ui;
 // issue 13: the HTTP edge and input limits
 mod edge;
+// issue 13 (secrets)
+mod secrets;

@@ -222,8 +222,11 @@ pub struct Koppeling {
     pub administratie: AdministratieCode,
     /// The settings.
     pub settings: KoppelingSettings,
-    /// The koppelsleutel, decrypted, when set.
+    /// The koppelsleutel, decrypted, when set (and decryptable).
     pub key: Option<ConnectionKey>,
+    /// A koppelsleutel is stored but no configured master key decrypts it ("sleutel
+    /// onbruikbaar"); `key` is then `None`.
+    pub key_unusable: bool,
     /// The Beheerder's switch.
     pub active: bool,
     /// Paused because SnelStart refuses the credentials.
@@ -302,6 +305,7 @@ mod tests {
             administratie: AdministratieCode::parse("a").unwrap(),
             settings: KoppelingSettings::default(),
             key: None,
+            key_unusable: false,
             active: false,
             paused: true,
             problem: None,

@@ -130,6 +130,31 @@ pub struct OutgoingMail {
     pub subject: String,
     /// Plain-text body.
     pub body: String,
+    /// The service's own base URL (`http.public_url` / `ui.base_url`): only URLs under it
+    /// are made clickable in the HTML part; any other URL-looking text (from data, such as
+    /// a relation named `http://evil.example`) stays plain escaped text. Empty: no links.
+    pub link_base: String,
+}
+
+/// `text` as one line of mail text: every control character (CR, LF, tab, …) and the
+/// Unicode line and paragraph separators become a space (a run of them one space), so data
+/// can neither end a header nor forge a line of the body.
+#[must_use]
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+    }
+    out
 }
 
 /// Renders the Dutch subject and body for `items` of administratie `adm`.
@@ -142,6 +167,22 @@ pub fn render(
     ui_base_url: &str,
 ) -> (String, String) {
     let base = ui_base_url.trim_end_matches('/');
+    // Data (names, numbers, SnelStart's messages) is one line each: no forged lines.
+    let adm_name = one_line(adm_name);
+    let recipient_name = one_line(recipient_name);
+    let items: Vec<NotificationItem> = items
+        .iter()
+        .map(|i| NotificationItem {
+            kind: i.kind,
+            subject_type: i.subject_type.clone(),
+            subject_id: one_line(&i.subject_id),
+            label: one_line(&i.label),
+            reason: one_line(&i.reason),
+            snelstart_code: i.snelstart_code.as_deref().map(one_line),
+            hint: i.hint.as_deref().map(one_line),
+        })
+        .collect();
+    let items = items.as_slice();
     let subject = match items {
         [one] => match one.kind {
             NoticeKind::InvoiceFailed => format!(

@@ -108,6 +108,10 @@ fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 /// clamps too: input from SnelStart is untrusted).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
+/// The `problem` of a koppeling whose stored koppelsleutel no configured master key
+/// decrypts (the UI calls it "sleutel onbruikbaar").
+pub const UNUSABLE_KEY_PROBLEM: &str = "sleutel onbruikbaar: de opgeslagen koppelsleutel kan met geen van de ingestelde master keys worden ontsleuteld; vul de koppelsleutel opnieuw in bij Instellingen";
+
 /// The back-off before attempt `attempts + 1`: 2^attempts seconds, capped.
 #[must_use]
 pub fn backoff(attempts: u32, max: Duration) -> Duration {
@@ -418,6 +422,18 @@ where
     async fn attempt(&self, claim: &Claim, job: &SyncJob) -> Result<Step, StoreError> {
         let koppeling = &job.koppeling;
         if !koppeling.active || koppeling.paused {
+            return Ok(Step::Done(
+                Outcome::Release {
+                    needs_lookup: claim.needs_lookup,
+                },
+                String::new(),
+                None,
+            ));
+        }
+        if koppeling.key_unusable {
+            // Like a refused key: paused once, one notice, no call to SnelStart, no loop
+            // (a paused koppeling releases its claims above until a new key is saved).
+            self.pause_unusable_key(&claim.administratie).await?;
             return Ok(Step::Done(
                 Outcome::Release {
                     needs_lookup: claim.needs_lookup,
@@ -806,6 +822,35 @@ where
         }
     }
 
+    /// Pauses the koppeling of `adm` because its stored koppelsleutel cannot be decrypted
+    /// with any configured master key, and queues one notice when the state changed.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn pause_unusable_key(&self, adm: &AdministratieCode) -> Result<(), StoreError> {
+        let problem = UNUSABLE_KEY_PROBLEM.to_owned();
+        if self
+            .store
+            .set_koppeling_paused(adm, Some(problem.clone()))
+            .await?
+        {
+            tracing::warn!(adm = %adm, "koppeling paused: the stored koppelsleutel cannot be decrypted (secrets.master_key changed without listing the old key in secrets.previous_master_keys?)");
+            let item = NotificationItem {
+                kind: NoticeKind::Paused,
+                subject_type: "koppeling".to_owned(),
+                subject_id: String::new(),
+                label: "SnelStart".to_owned(),
+                reason: problem,
+                snelstart_code: None,
+                hint: Some("vul de koppelsleutel opnieuw in bij Instellingen (genereer zo nodig een nieuwe op web.snelstart.nl); de koppeling hervat zodra de sleutel werkt".to_owned()),
+            };
+            self.store
+                .queue_notice(adm, &item, self.clock.now())
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Pauses the koppeling of `adm` (or every koppeling, for the subscription key) and
     /// queues one notice when the state changed.
     ///
@@ -992,6 +1037,7 @@ where
                 to_email: to_email.clone(),
                 subject: unsent.notification.subject.clone(),
                 body: unsent.notification.body.clone(),
+                link_base: self.config.ui_base_url.clone(),
             };
             match self.notifier.send(&mail).await {
                 Ok(()) => {

@@ -1,7 +1,9 @@
-//! The HTML alternative of a plain-text mail: escaped text, line breaks kept, links clickable.
+//! The HTML alternative of a plain-text mail: escaped text, line breaks kept, and only the
+//! service's own links clickable (a URL from data, such as a relation named
+//! `http://evil.example`, stays plain escaped text).
 
-/// Renders `text` as a small HTML document.
-pub(crate) fn render(text: &str) -> String {
+/// Renders `text` as a small HTML document; URLs under `link_base` become links.
+pub(crate) fn render(text: &str, link_base: &str) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"nl\">\n<head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif;\">\n",
     );
@@ -9,15 +11,26 @@ pub(crate) fn render(text: &str) -> String {
         // Keep the indentation of the item lines ("  Reden: …") without relying on CSS.
         let indent = line.len() - line.trim_start_matches(' ').len();
         out.push_str(&"&nbsp;".repeat(indent));
-        out.push_str(&linkify(&line[indent..]));
+        out.push_str(&linkify(&line[indent..], link_base));
         out.push_str("<br>\n");
     }
     out.push_str("</body>\n</html>\n");
     out
 }
 
-/// Escapes `line` and wraps each `http://` or `https://` URL in a link.
-fn linkify(line: &str) -> String {
+/// Whether `url` is the service's own: `base` itself or a path, query or fragment under it
+/// (`http://host:8360.evil.example` is not under `http://host:8360`).
+fn is_own(url: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    if base.is_empty() {
+        return false;
+    }
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+}
+
+/// Escapes `line` and wraps each `http://` or `https://` URL under `link_base` in a link.
+fn linkify(line: &str, link_base: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(start) = find_url(rest) {
@@ -28,7 +41,11 @@ fn linkify(line: &str) -> String {
         // find_url guarantees a host character after "://", so the scheme is never eaten.
         let url = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
         let url_escaped = escape(url);
-        out.push_str(&format!("<a href=\"{url_escaped}\">{url_escaped}</a>"));
+        if is_own(url, link_base) {
+            out.push_str(&format!("<a href=\"{url_escaped}\">{url_escaped}</a>"));
+        } else {
+            out.push_str(&url_escaped);
+        }
         rest = &tail[url.len()..];
     }
     out.push_str(&escape(rest));
@@ -83,7 +100,7 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(
-            linkify("Reden: <b>\"Smit & Zn\"</b>"),
+            linkify("Reden: <b>\"Smit & Zn\"</b>", "http://ui"),
             "Reden: &lt;b&gt;&quot;Smit &amp; Zn&quot;&lt;/b&gt;"
         );
     }
@@ -91,27 +108,48 @@ mod tests {
     #[test]
     fn links_are_clickable_without_trailing_punctuation() {
         assert_eq!(
-            linkify("Bekijk: http://ui/facturen/inv-1."),
+            linkify("Bekijk: http://ui/facturen/inv-1.", "http://ui"),
             "Bekijk: <a href=\"http://ui/facturen/inv-1\">http://ui/facturen/inv-1</a>."
         );
         assert_eq!(
-            linkify("(zie https://x.nl/a?b=1&c=2)"),
+            linkify("(zie https://x.nl/a?b=1&c=2)", "https://x.nl/"),
             "(zie <a href=\"https://x.nl/a?b=1&amp;c=2\">https://x.nl/a?b=1&amp;c=2</a>)"
         );
     }
 
     #[test]
     fn http_inside_a_word_is_no_link() {
-        assert_eq!(linkify("xhttp://a b"), "xhttp://a b");
-        assert_eq!(linkify("http:// los"), "http:// los");
+        assert_eq!(linkify("xhttp://a b", "http://a"), "xhttp://a b");
+        assert_eq!(linkify("http:// los", "http://"), "http:// los");
     }
 
     #[test]
     fn indentation_and_line_breaks_are_kept() {
-        let html = render("* Factuur é\n  Reden: fout\n");
+        let html = render("* Factuur é\n  Reden: fout\n", "http://ui");
         assert!(
             html.contains("* Factuur é<br>\n&nbsp;&nbsp;Reden: fout<br>\n"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn only_the_services_own_links_are_clickable() {
+        let base = "http://127.0.0.1:8360/";
+        assert_eq!(
+            linkify(
+                "Relatie http://evil.example/x en http://127.0.0.1:8360.evil.example/",
+                base
+            ),
+            "Relatie http://evil.example/x en http://127.0.0.1:8360.evil.example/"
+        );
+        assert_eq!(
+            linkify("Bekijk: http://127.0.0.1:8360/facturen/inv-1", base),
+            "Bekijk: <a href=\"http://127.0.0.1:8360/facturen/inv-1\">http://127.0.0.1:8360/facturen/inv-1</a>"
+        );
+        assert_eq!(
+            linkify("<a href=\"http://evil.example\">klik</a>", base),
+            "&lt;a href=&quot;http://evil.example&quot;&gt;klik&lt;/a&gt;"
+        );
+        assert!(!render("http://ui/x", "").contains("<a "));
     }
 }

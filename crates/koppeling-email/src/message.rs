@@ -1,6 +1,6 @@
 //! Builds the MIME message for an `OutgoingMail`: validated addresses, plain text plus HTML.
 
-use koppeling_domain::notification::OutgoingMail;
+use koppeling_domain::notification::{OutgoingMail, one_line};
 use koppeling_domain::ports::NotifyError;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
@@ -28,7 +28,7 @@ pub(crate) fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, Noti
         .message_id(None)
         .multipart(MultiPart::alternative_plain_html(
             mail.body.clone(),
-            html::render(&mail.body),
+            html::render(&mail.body, &mail.link_base),
         ))
         .map_err(|err| {
             NotifyError(format!(
@@ -36,15 +36,6 @@ pub(crate) fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, Noti
                 mail.to_email
             ))
         })
-}
-
-/// Header values are one line: a CR or LF would end the header.
-fn one_line(text: &str) -> String {
-    text.split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
@@ -57,6 +48,7 @@ mod tests {
             to_email: to_email.into(),
             subject: "Factuur 2026-001 is niet gesynchroniseerd".into(),
             body: "Beste Bea,\n\nReden: één fout.\n".into(),
+            link_base: "http://ui".into(),
         }
     }
 
@@ -80,6 +72,36 @@ mod tests {
 
     #[test]
     fn header_values_lose_line_breaks() {
-        assert_eq!(one_line("a\r\nBcc: x@y\n"), "a Bcc: x@y");
+        assert_eq!(one_line("a\r\nBcc: x@y\n").trim(), "a Bcc: x@y");
+    }
+
+    #[test]
+    fn no_header_can_be_injected_through_subject_or_name() {
+        let mut m = mail("bea@example.nl");
+        m.subject = "Factuur\r\nBcc: evil@example.com\r\nX-Evil: 1".into();
+        m.to_name = "Bea\r\nCc: evil@example.com".into();
+        let raw = String::from_utf8(build(&from(), &m).unwrap().formatted()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        for line in headers.split("\r\n") {
+            let name = line.split(':').next().unwrap().to_ascii_lowercase();
+            assert!(
+                !["bcc", "cc", "x-evil"].contains(&name.as_str()),
+                "an injected header: {line:?} in\n{headers}"
+            );
+        }
+        assert!(!raw.to_ascii_lowercase().contains("\nbcc:"), "{raw}");
+    }
+
+    #[test]
+    fn lettre_itself_encodes_line_breaks_in_a_subject() {
+        // Defence in depth: even a subject that skipped `one_line` cannot add a header.
+        let message = Message::builder()
+            .from(from())
+            .to("bea@example.nl".parse().unwrap())
+            .subject("Factuur\r\nBcc: evil@example.com")
+            .body(String::from("x"))
+            .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(!raw.contains("\r\nBcc:"), "{raw}");
     }
 }

@@ -12,3 +12,5 @@ mod store;
 
 pub use migration::Migrator;
 pub use store::{SeaOrmStore, WORK_CHANNEL};
+// issue 13 (secrets)
+pub use store::RotateReport;

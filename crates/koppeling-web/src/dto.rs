@@ -1118,6 +1118,8 @@ pub struct IntegrationResponse {
     pub configured: bool,
     /// Whether a koppelsleutel is stored.
     pub key_set: bool,
+    /// `missing`, `ok`, or `unusable` (stored, but no configured master key decrypts it).
+    pub key_status: &'static str,
     /// BTW codes.
     pub vat_codes: VatCodes,
     /// Verkoopboek code.
@@ -1148,6 +1150,13 @@ impl From<KoppelingOverview> for IntegrationResponse {
             },
             configured,
             key_set: o.key_set,
+            key_status: if o.key_unusable {
+                "unusable"
+            } else if o.key_set {
+                "ok"
+            } else {
+                "missing"
+            },
             vat_codes: settings.vat_codes,
             sales_journal_code: settings.sales_journal_code,
             notify_admin_id: settings.notify_admin_id.map(String::from),

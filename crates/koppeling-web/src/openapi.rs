@@ -140,6 +140,7 @@ fn readback_schemas() -> Value {
                 },
                 "configured": { "type": "boolean" },
                 "key_set": { "type": "boolean" },
+                "key_status": { "enum": ["missing", "ok", "unusable"], "description": "unusable: a koppelsleutel is stored but no configured master key decrypts it (\"sleutel onbruikbaar\"); a PUT with a new key replaces it" },
                 "vat_codes": r("VatCodes"),
                 "sales_journal_code": { "type": "integer" },
                 "notify_admin_id": { "type": ["string", "null"] },

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `sync --once`, `check`, `migrate`, `import`, `admin`, `demo`.
+//! The command line: `serve`, `sync --once`, `check`, `migrate`, `import`, `admin`, `demo`,
+//! `secrets rotate`.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -66,6 +67,19 @@ pub enum Command {
         #[arg(long)]
         exit: bool,
     },
+    /// Secrets at rest (the koppelsleutels).
+    Secrets {
+        /// What to do.
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+/// `secrets` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every stored koppelsleutel under secrets.master_key (reading old ones with secrets.previous_master_keys); safe while `serve` runs and to re-run; exit 0 when every key was readable, 1 otherwise.
+    Rotate,
 }
 
 /// `admin` subcommands.
@@ -367,5 +381,30 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Demo { .. } => Ok(0),
+        Command::Secrets {
+            command: SecretsCommand::Rotate,
+        } => {
+            let store = startup::connect_store(&settings).await?;
+            let report = store
+                .rotate_keys()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("re-encrypted: {}", report.rotated);
+            println!("already current: {}", report.current);
+            if report.unusable.is_empty() {
+                println!("undecryptable: 0");
+                return Ok(0);
+            }
+            println!(
+                "undecryptable: {} ({})",
+                report.unusable.len(),
+                report.unusable.join(", ")
+            );
+            eprintln!(
+                "error: no configured master key decrypts the koppelsleutel of administratie {}: list the key it was saved with in secrets.previous_master_keys and run this again, or enter the koppelsleutel again under Instellingen",
+                report.unusable.join(", ")
+            );
+            Ok(1)
+        }
     }
 }

@@ -555,6 +555,7 @@ impl Settings {
         {
             problems.push(format!("{e:#}"));
         }
+        self.previous_master_keys()?;
         for (key, url) in [
             ("http.public_url", &self.http.public_url),
             ("ui.base_url", &self.ui.base_url),
@@ -672,6 +673,26 @@ impl Settings {
         bytes
             .try_into()
             .map_err(|_| anyhow!("secrets.master_key: must decode to exactly 32 bytes"))
+    }
+
+    /// The decoded `secrets.previous_master_keys` (decrypt only).
+    ///
+    /// # Errors
+    /// Names the key and its index (0-based) when one is not base64 of 32 bytes.
+    pub fn previous_master_keys(&self) -> anyhow::Result<Vec<[u8; 32]>> {
+        self.secrets
+            .previous_master_keys
+            .iter()
+            .enumerate()
+            .map(|(n, raw)| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(raw.expose_secret().trim())
+                    .map_err(|_| anyhow!("secrets.previous_master_keys[{n}]: not valid base64"))?;
+                bytes.try_into().map_err(|_| {
+                    anyhow!("secrets.previous_master_keys[{n}]: must decode to exactly 32 bytes")
+                })
+            })
+            .collect()
     }
 
     /// The API token, required by `serve`.

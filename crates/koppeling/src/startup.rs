@@ -39,6 +39,7 @@ pub type LiveService = Service<SeaOrmStore, SnelStartAccounting, AnyNotifier, Sy
 /// A connection or migration failure.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
     let master_key = settings.master_key()?;
+    let previous_keys = settings.previous_master_keys()?;
     let store = SeaOrmStore::connect(&settings.database.url, master_key)
         .await
         .with_context(|| {
@@ -46,7 +47,8 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
                 "database.url: cannot connect to {}",
                 redact_url(&settings.database.url)
             )
-        })?;
+        })?
+        .with_previous_keys(previous_keys);
     store
         .migrate()
         .await

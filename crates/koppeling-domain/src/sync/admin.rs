@@ -91,6 +91,8 @@ pub struct KoppelingOverview {
     pub counts: StatusCounts,
     /// Whether a key is set.
     pub key_set: bool,
+    /// A key is stored but cannot be decrypted ("sleutel onbruikbaar").
+    pub key_unusable: bool,
     /// The settings, when saved.
     pub settings: Option<KoppelingSettings>,
     /// The optional parts and whether they run: `payments` is `missing_scope` when the key
@@ -363,6 +365,14 @@ where
             )]);
         };
         let mut problems = koppeling.settings.validate().err().unwrap_or_default();
+        if koppeling.key_unusable {
+            problems.push(Problem::new(
+                "key",
+                "key_unusable",
+                crate::sync::UNUSABLE_KEY_PROBLEM,
+            ));
+            return Ok(problems);
+        }
         let Some(key) = koppeling.key.clone() else {
             problems.push(Problem::new("key", "key_missing", "er is geen koppelsleutel ingevuld; genereer er een op web.snelstart.nl en vul die in bij Instellingen"));
             return Ok(problems);
@@ -536,7 +546,8 @@ where
                 problem: k.problem.clone(),
                 last_sync_at: k.last_sync_at,
                 counts,
-                key_set: k.key.is_some(),
+                key_set: k.key.is_some() || k.key_unusable,
+                key_unusable: k.key_unusable,
                 settings: Some(k.settings),
                 features,
                 events_failing_since: push.failing_since,
@@ -550,6 +561,7 @@ where
                 last_sync_at: None,
                 counts,
                 key_set: false,
+                key_unusable: false,
                 settings: None,
                 features,
                 events_failing_since: push.failing_since,

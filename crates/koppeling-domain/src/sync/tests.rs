@@ -93,6 +93,7 @@ fn job(code: &str, link: Option<RelatieLink>) -> SyncJob {
             administratie: adm(),
             settings: KoppelingSettings::default(),
             key: Some(ConnectionKey::new("dXNlcjpwYXNz".into()).unwrap()),
+            key_unusable: false,
             active: true,
             paused: false,
             problem: None,

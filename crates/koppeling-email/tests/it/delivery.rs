@@ -31,6 +31,7 @@ fn failed_invoice_mail() -> OutgoingMail {
         to_email: "bea@example.nl".into(),
         subject,
         body,
+        link_base: "http://127.0.0.1:8360/".into(),
     }
 }
 
@@ -143,4 +144,86 @@ async fn test_connection_passes_against_a_live_server() {
     let notifier = SmtpNotifier::new(&config(sink.url())).expect("notifier");
 
     assert!(notifier.test_connection().await.expect("connected"));
+}
+
+#[tokio::test]
+async fn data_with_line_breaks_and_urls_arrives_as_one_unlinked_line() {
+    // Arrange: a relation name and a SnelStart message that try to forge headers, lines
+    // and links.
+    let sink = start_sink_or_skip!();
+    let notifier = SmtpNotifier::new(&config(sink.url())).expect("notifier");
+    let adm = AdministratieCode::parse("bakkerij").expect("valid code");
+    let item = NotificationItem {
+        kind: NoticeKind::InvoiceFailed,
+        subject_type: "relation".into(),
+        subject_id: "rel-1".into(),
+        label: "Smit\r\nBcc: stiekem@evil.example\r\nhttp://evil.example/login".into(),
+        reason:
+            "naam http://evil.example\n* Factuur nep\n  Bekijk: https://evil.example/x\u{2028}eind"
+                .into(),
+        snelstart_code: None,
+        hint: None,
+    };
+    let (subject, body) = render(
+        &adm,
+        "Bakkerij\r\nX-Evil: 1",
+        "Bea\r\nCc: stiekem@evil.example",
+        &[item],
+        "http://127.0.0.1:8360/",
+    );
+    let mail = OutgoingMail {
+        to_name: "Bea\r\nCc: stiekem@evil.example".into(),
+        to_email: "bea@example.nl".into(),
+        subject,
+        body,
+        link_base: "http://127.0.0.1:8360/".into(),
+    };
+
+    // Act
+    notifier.send(&mail).await.expect("sent");
+
+    // Assert
+    let received = sink.wait_for(1).await;
+    let raw = &received[0];
+    println!("--- raw ---\n{}", String::from_utf8_lossy(&raw.data));
+    assert_eq!(raw.rcpt_to, ["<bea@example.nl>"], "no injected recipient");
+    let parsed = mailparse::parse_mail(&raw.data).expect("a parsable message");
+    for name in ["Bcc", "Cc", "X-Evil"] {
+        assert!(
+            parsed.headers.get_first_value(name).is_none(),
+            "header {name} injected"
+        );
+    }
+    assert_eq!(
+        header(&parsed, "Subject"),
+        "SnelStart koppeling Bakkerij X-Evil: 1: relatie Smit Bcc: stiekem@evil.example http://evil.example/login is niet gesynchroniseerd"
+    );
+    let text = part(&parsed, "text/plain")
+        .get_body()
+        .expect("plain body")
+        .replace("\r\n", "\n");
+    assert!(
+        text.contains("* Relatie Smit Bcc: stiekem@evil.example http://evil.example/login\n"),
+        "the name is one line: {text}"
+    );
+    assert!(
+        text.contains(
+            "  Reden: naam http://evil.example * Factuur nep   Bekijk: https://evil.example/x eind\n"
+        ),
+        "the reason is one line: {text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("* Factuur nep")),
+        "no forged item line: {text}"
+    );
+    let html = part(&parsed, "text/html").get_body().expect("html body");
+    assert!(
+        !html.contains("href=\"http://evil") && !html.contains("href=\"https://evil"),
+        "a URL from data is not a link: {html}"
+    );
+    assert!(html.contains("http://evil.example/login"), "{html}");
+    assert!(
+        html.contains("<a href=\"http://127.0.0.1:8360/relaties\">"),
+        "the service's own link is clickable: {html}"
+    );
 }

@@ -14,6 +14,7 @@ fn mail(to_email: &str) -> OutgoingMail {
         to_email: to_email.into(),
         subject: "Factuur 2026-001 is niet gesynchroniseerd".into(),
         body: "Beste Bea,\n\nReden: één fout.\n".into(),
+        link_base: "http://127.0.0.1:8360".into(),
     }
 }
 

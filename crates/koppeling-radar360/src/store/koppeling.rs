@@ -30,13 +30,24 @@ fn small_opt(row: RowRef<'_>, name: &str) -> R<Option<i32>> {
 pub(super) fn koppeling_from(st: &SeaOrmStore, row: RowRef<'_>) -> R<Koppeling> {
     let adm = col_adm(row, "adm")?;
     let key_enc: Option<String> = col(row, "key_enc")?;
-    let key = key_enc
-        .map(|enc| {
-            let plain = st.cipher.decrypt(adm.as_str(), &enc).map_err(other)?;
-            ConnectionKey::new(plain)
-                .map_err(|_| other(anyhow!("the stored koppelsleutel of {adm} is not valid")))
-        })
-        .transpose()?;
+    // A key no configured master key opens is "sleutel onbruikbaar", not an error: every
+    // page still renders, the form can replace it and the sync pauses the koppeling.
+    let mut key_unusable = false;
+    let key = key_enc.and_then(|enc| {
+        let key = st
+            .cipher
+            .decrypt(adm.as_str(), &enc)
+            .and_then(|plain| ConnectionKey::new(plain).map_err(|p| anyhow!(p.message)));
+        match key {
+            Ok(key) => Some(key),
+            Err(error) => {
+                // Read on every page and claim: the sync's pause warns once instead.
+                tracing::debug!(adm = %adm, error = %error, "the stored koppelsleutel is unusable");
+                key_unusable = true;
+                None
+            }
+        }
+    });
     let notify_admin_id: Option<String> = col(row, "notify_admin_id")?;
     Ok(Koppeling {
         settings: KoppelingSettings {
@@ -57,6 +68,7 @@ pub(super) fn koppeling_from(st: &SeaOrmStore, row: RowRef<'_>) -> R<Koppeling> 
             },
         },
         key,
+        key_unusable,
         active: col_bool(row, "active")?,
         paused: col_bool(row, "paused")?,
         problem: col(row, "problem")?,

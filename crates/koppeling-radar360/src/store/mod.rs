@@ -10,6 +10,9 @@ mod notify;
 mod queue;
 mod readback;
 mod relation;
+// issue 13 (secrets)
+mod rotate;
+pub use rotate::RotateReport;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -183,6 +186,14 @@ impl SeaOrmStore {
                 }
             }
         });
+    }
+
+    /// The same store, also decrypting koppelsleutels sealed under `previous` master keys
+    /// (`secrets.previous_master_keys`; new writes still use the current key).
+    #[must_use]
+    pub fn with_previous_keys(mut self, previous: impl IntoIterator<Item = [u8; 32]>) -> Self {
+        self.cipher = self.cipher.with_previous(previous);
+        self
     }
 
     /// Wraps an open connection.

@@ -9,6 +9,8 @@ mod invariants;
 mod notices;
 mod queueing;
 mod readback;
+// issue 13 (secrets)
+mod rotate;
 
 /// Generates one test per engine for each scenario function `path::name(Harness)`.
 macro_rules! scenarios {
@@ -73,4 +75,6 @@ scenarios!(
     busy::an_exhausted_pool_is_busy,
     readback::events_are_gapless_and_written_with_their_outcome,
     readback::a_pass_stores_payment_drift_state_and_events_at_once,
+    // issue 13 (secrets)
+    rotate::keys_rotate_to_the_current_master_key,
 );

@@ -121,6 +121,7 @@ pub(crate) fn koppeling(active: bool, key: Option<&str>) -> Koppeling {
         administratie: adm(),
         settings: KoppelingSettings::default(),
         key: key.map(|k| ConnectionKey::new(k.to_owned()).unwrap()),
+        key_unusable: false,
         active,
         paused: false,
         problem: None,

@@ -77,7 +77,9 @@ fn overview_page(
         ),
         KoppelingState::Inactive => ("inactive", "Niet actief".to_owned()),
     };
-    let paused_warning = if overview.state == KoppelingState::PausedAuth {
+    let paused_warning = if overview.key_unusable {
+        r#"<p class="error" role="alert" id="sleutel-onbruikbaar"><strong>Sleutel onbruikbaar:</strong> de opgeslagen koppelsleutel kan niet meer worden ontsleuteld (de master key van deze dienst is gewijzigd). Vul bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> de koppelsleutel opnieuw in; de koppeling gaat verder zodra de controles slagen.</p>"#
+    } else if overview.state == KoppelingState::PausedAuth {
         r#"<p class="error" role="alert">SnelStart weigert de toegang. Vul bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> een nieuwe koppelsleutel in; de koppeling gaat verder zodra de controles slagen.</p>"#
     } else {
         ""
@@ -330,7 +332,12 @@ fn input(form: &SettingsForm, name: &str, label: &str, help: &str, kind: &str) -
     )
 }
 
-fn render_settings(session: &Session, form: &SettingsForm, key_set: bool) -> String {
+fn render_settings(
+    session: &Session,
+    form: &SettingsForm,
+    key_set: bool,
+    key_unusable: bool,
+) -> String {
     let general = if form.general.is_empty() {
         String::new()
     } else {
@@ -341,7 +348,9 @@ fn render_settings(session: &Session, form: &SettingsForm, key_set: bool) -> Str
             .collect();
         format!(r#"<div class="problems" role="alert"><ul>{items}</ul></div>"#)
     };
-    let key_help = if key_set {
+    let key_help = if key_unusable {
+        "Plak de koppelsleutel opnieuw (of genereer een nieuwe op web.snelstart.nl): de opgeslagen sleutel is onbruikbaar."
+    } else if key_set {
         "Er is een sleutel ingesteld. Laat dit veld leeg om die te houden, of plak een nieuwe sleutel."
     } else {
         "Genereer de sleutel op web.snelstart.nl en kopieer hem hierheen."
@@ -360,7 +369,9 @@ fn render_settings(session: &Session, form: &SettingsForm, key_set: bool) -> Str
             )
         })
         .unwrap_or_default();
-    let key_status = if key_set {
+    let key_status = if key_unusable {
+        r#"<p class="error" id="sleutel-status" role="alert">Sleutel onbruikbaar: de opgeslagen koppelsleutel kan niet meer worden ontsleuteld. Vul hem opnieuw in.</p>"#
+    } else if key_set {
         r#"<p class="notice" id="sleutel-status">Er is een sleutel ingesteld.</p>"#
     } else {
         r#"<p class="hint" id="sleutel-status">Er is nog geen sleutel ingesteld.</p>"#
@@ -461,6 +472,7 @@ pub(crate) async fn settings_page_handler<S: Store, A: Accounting, N: Notifier, 
                     session,
                     &SettingsForm::from_settings(&settings),
                     overview.key_set,
+                    overview.key_unusable,
                 ),
             )
         }
@@ -565,7 +577,7 @@ pub(crate) async fn save_settings<S: Store, A: Accounting, N: Notifier, C: Clock
     }
     html_response(
         StatusCode::UNPROCESSABLE_ENTITY,
-        render_settings(&session, &form, overview.key_set),
+        render_settings(&session, &form, overview.key_set, overview.key_unusable),
     )
 }
 
