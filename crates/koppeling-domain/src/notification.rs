@@ -363,4 +363,33 @@ mod tests {
         assert!(subject.contains("2 problemen"));
         assert_eq!(body.matches("Reden:").count(), 2);
     }
+
+    // issue 13 (e-mail)
+    #[test]
+    fn data_cannot_forge_lines_of_a_mail() {
+        assert_eq!(one_line("a\r\nb\tc\u{2028}d\u{0}e"), "a b c d e");
+        let item = NotificationItem {
+            kind: NoticeKind::InvoiceFailed,
+            subject_type: "relation".into(),
+            subject_id: "r1".into(),
+            label: "Smit\r\n* Factuur nep".into(),
+            reason: "fout\nBekijk: http://evil.example".into(),
+            snelstart_code: Some("X\r\nY".into()),
+            hint: None,
+        };
+        let adm = AdministratieCode::parse("a").unwrap();
+        let (subject, body) = render(&adm, "Kantoor\nX", "Bea\r\n", &[item], "http://ui/");
+        assert!(!subject.contains(['\r', '\n']), "{subject}");
+        assert!(body.contains("* Relatie Smit * Factuur nep\n"), "{body}");
+        assert!(
+            body.contains("  Reden: fout Bekijk: http://evil.example\n"),
+            "{body}"
+        );
+        assert!(body.contains("  SnelStart-foutcode: X Y\n"), "{body}");
+        assert_eq!(
+            body.lines().filter(|l| l.starts_with("* ")).count(),
+            1,
+            "{body}"
+        );
+    }
 }

@@ -964,4 +964,35 @@ mod tests {
             Ok(())
         });
     }
+
+    // issue 13 (secrets)
+    #[test]
+    fn previous_master_keys_are_validated_by_index() {
+        figment::Jail::expect_with(|_jail| {
+            let a = base64::engine::general_purpose::STANDARD.encode([1u8; 32]);
+            let b = base64::engine::general_purpose::STANDARD.encode([2u8; 32]);
+            let s = Settings::load_from(env(&[(
+                "KOPPELING_SECRETS__PREVIOUS_MASTER_KEYS",
+                &format!("{a},{b}"),
+            )]))
+            .unwrap();
+            assert_eq!(s.previous_master_keys().unwrap(), [[1u8; 32], [2u8; 32]]);
+            let err = Settings::load_from(env(&[(
+                "KOPPELING_SECRETS__PREVIOUS_MASTER_KEYS",
+                &format!("{a},c2hvcnQ="),
+            )]))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("secrets.previous_master_keys[1]"), "{err}");
+            assert!(!err.contains("c2hvcnQ"), "the value is not echoed: {err}");
+            let err = Settings::load_from(env(&[(
+                "KOPPELING_SECRETS__PREVIOUS_MASTER_KEYS",
+                "!!nope!!",
+            )]))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("secrets.previous_master_keys[0]"), "{err}");
+            Ok(())
+        });
+    }
 }

@@ -931,3 +931,44 @@ fn a_booking_id_another_invoice_holds_fails_this_one_instead() {
     expect_failed_boe_0021(&r.outcomes[1]);
     assert_eq!(r.notices.len(), 1, "the Beheerder is told once");
 }
+
+// issue 13 (secrets)
+#[test]
+fn an_unusable_key_pauses_once_without_calling_snelstart() {
+    let mut j = job("1001", Some(current_link()));
+    j.koppeling.key = None;
+    j.koppeling.key_unusable = true;
+    let (mut store, _) = with_store(j);
+    let changed = Arc::new(Mutex::new(vec![true, false]));
+    store
+        .expect_set_koppeling_paused()
+        .times(2)
+        .returning(move |_, problem| {
+            assert!(
+                problem
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("sleutel onbruikbaar")),
+                "{problem:?}"
+            );
+            ready(Ok(changed.lock().unwrap().remove(0)))
+        });
+    store
+        .expect_queue_notice()
+        .times(1)
+        .returning(|_, item, _| {
+            assert_eq!(item.kind, NoticeKind::Paused);
+            assert!(item.reason.starts_with("sleutel onbruikbaar"));
+            ready(Ok(()))
+        });
+    // No expectation on the accounting mock: any SnelStart call fails the test.
+    let sut = sut(store, MockAccounting::new());
+    for _ in 0..2 {
+        let report = run(&sut, &claim(0, false));
+        assert_eq!(
+            report.outcome,
+            Outcome::Release {
+                needs_lookup: false
+            }
+        );
+    }
+}
