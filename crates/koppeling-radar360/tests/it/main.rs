@@ -70,4 +70,6 @@ scenarios!(
     busy::a_held_write_lock_is_busy_and_nothing_is_written,
     busy::a_busy_tick_rolls_back_as_a_whole,
     busy::an_exhausted_pool_is_busy,
+    // issue 13 (helper b)
+    basics::relations_are_paged_and_searched_in_sql,
 );
