@@ -5,7 +5,7 @@ use koppeling_domain::notification::{NoticeKind, NotificationItem, StoredNotific
 use koppeling_domain::ports::{Admin, SendFailure, Store};
 use koppeling_radar360::Migrator;
 use sea_orm::ConnectionTrait;
-use sea_orm_migration::{MigrationName, MigratorTrait};
+use sea_orm_migration::MigratorTrait;
 
 use crate::helpers::{Harness, administratie, now, rid, secs};
 
