@@ -327,6 +327,33 @@ async fn the_edge_sheds_load_times_out_slow_clients_and_caps_connections() {
         started.elapsed()
     );
     assert_eq!(status, 200);
+
+    // An idle keep-alive connection (one answered request, then silence) is closed too.
+    let mut s = TcpStream::connect(("127.0.0.1", serve.port)).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let first = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..first]).starts_with("HTTP/1.1 200"));
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    println!(
+        "an idle keep-alive connection was closed after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        closed.is_ok(),
+        "an idle keep-alive connection stayed open 30 s"
+    );
 }
 
 fn relation(name: &str) -> Value {
