@@ -327,6 +327,33 @@ async fn the_edge_sheds_load_times_out_slow_clients_and_caps_connections() {
         started.elapsed()
     );
     assert_eq!(status, 200);
+
+    // An idle keep-alive connection (one answered request, then silence) is closed too.
+    let mut s = TcpStream::connect(("127.0.0.1", serve.port)).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let first = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..first]).starts_with("HTTP/1.1 200"));
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    println!(
+        "an idle keep-alive connection was closed after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        closed.is_ok(),
+        "an idle keep-alive connection stayed open 30 s"
+    );
 }
 
 fn relation(name: &str) -> Value {
@@ -458,4 +485,92 @@ async fn long_fields_and_large_bodies_are_refused_naming_the_field() {
     let bytes = res.bytes().await.unwrap();
     println!("GET relations with 1,002 relations: {} bytes", bytes.len());
     assert!(bytes.len() < 2 * 1024 * 1024, "{} bytes", bytes.len());
+
+    // `/relaties` in the UI: 100 a page with the count and Vorige/Volgende.
+    let password = "een-lang-wachtwoord-1";
+    let (status, body) = serve
+        .put(
+            "/administraties/lang/admins/bea",
+            &json!({"name": "Bea", "email": "bea@lang.nl", "password": password}),
+        )
+        .await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+    let cookies = log_in(&serve, "bea@lang.nl", password).await;
+    let client = reqwest::Client::new();
+    let page = |n: u32| {
+        client
+            .get(format!("{}/relaties?pagina={n}", serve.base()))
+            .header("Cookie", &cookies)
+            .send()
+    };
+    let first = page(1).await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let first = first.text().await.unwrap();
+    println!(
+        "/relaties with 1,002 relations: {} bytes a page (100 rows)",
+        first.len()
+    );
+    assert_eq!(first.matches("<tr id=\"relatie-").count(), 100);
+    assert!(
+        first.contains("Relatie 1 tot en met 100 van 1002"),
+        "count shown"
+    );
+    assert!(first.contains("pagina=2") && first.contains("Volgende"));
+    assert!(!first.contains(">Vorige<"));
+    let last = page(11).await.unwrap().text().await.unwrap();
+    assert_eq!(last.matches("<tr id=\"relatie-").count(), 2);
+    assert!(last.contains("Vorige") && !last.contains(">Volgende<"));
+    assert!(first.len() < 200 * 1024, "{} bytes", first.len());
+}
+
+/// Logs in at `/login` as a browser would; returns the `Cookie` header to send.
+async fn log_in(serve: &Serve, email: &str, password: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar: Vec<(String, String)> = Vec::new();
+    let keep = |jar: &mut Vec<(String, String)>, res: &reqwest::Response| {
+        for value in res.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            jar.retain(|(n, _)| n != name);
+            jar.push((name.to_owned(), value.to_owned()));
+        }
+    };
+    let header = |jar: &Vec<(String, String)>| {
+        jar.iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let form = client
+        .get(format!("{}/login", serve.base()))
+        .send()
+        .await
+        .unwrap();
+    keep(&mut jar, &form);
+    let html = form.text().await.unwrap();
+    let needle = "name=\"csrf\" value=\"";
+    let at = html.find(needle).expect("the CSRF field") + needle.len();
+    let token = &html[at..at + html[at..].find('"').unwrap()];
+    let res = client
+        .post(format!("{}/login", serve.base()))
+        .header("Cookie", header(&jar))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={token}&email={}&password={}",
+            email.replace('@', "%40"),
+            password
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_redirection(),
+        "log-in failed: {}",
+        res.status()
+    );
+    keep(&mut jar, &res);
+    header(&jar)
 }

@@ -1100,4 +1100,29 @@ pub trait Store: Send + Sync + 'static {
         id: &ResourceId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    // issue 13 (the HTTP edge and input limits)
+    /// One page of the relations ordered by code (`page` from 1, `per_page` a page) whose
+    /// code or name contains `search` (any case; all when empty), and how many match in
+    /// all; the filtering and paging are done by the database.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn list_relations_page(
+        &self,
+        adm: &AdministratieCode,
+        search: &str,
+        page: u32,
+        per_page: u32,
+    ) -> impl Future<Output = Result<(Vec<Relation>, u64), StoreError>> + Send;
+    /// The attempts of one invoice, newest first (filtered by the database).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn invoice_sync_log(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &str,
+        only_failed: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
 }

@@ -1263,4 +1263,28 @@ mod tests {
         assert_eq!(exact(Decimal::new(250, 2)), "2.50");
         assert_eq!(money(Decimal::new(121, 0)), "121.00");
     }
+
+    #[test]
+    fn a_text_of_1000_characters_is_read_and_1001_is_too_long_naming_the_path() {
+        let body = |name: &str, city: &str| {
+            serde_json::json!({"code": "1", "kind": "company", "name": name,
+                "address": {"city": city}})
+            .to_string()
+        };
+        // Characters, not bytes: 1,000 two-byte characters are fine.
+        let ok = "é".repeat(1000);
+        assert!(from_json::<PutRelationBody>(body(&ok, &ok).as_bytes()).is_ok());
+        let long = "a".repeat(1001);
+        let e = from_json::<PutRelationBody>(body(&long, "x").as_bytes()).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("too_long", "name"));
+        let e = from_json::<PutRelationBody>(body("n", &long).as_bytes()).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("too_long", "address.city"));
+        let e = from_value::<PutRelationBody>(serde_json::from_str(&body("n", &long)).unwrap())
+            .unwrap_err();
+        assert_eq!(e.field, "address.city");
+        // The password has its own rule (up to 1024).
+        let admin =
+            serde_json::json!({"name": "B", "email": "b@x.nl", "password": "p".repeat(1024)});
+        assert!(from_json::<PutAdminBody>(admin.to_string().as_bytes()).is_ok());
+    }
 }

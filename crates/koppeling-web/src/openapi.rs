@@ -39,7 +39,9 @@ fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
             "409" => {
                 "Conflicts with the sync state or a uniqueness rule (e.g. `invoice_locked`, `outcome_unknown` while the outcome of a booking is being looked up, `number_taken` for a final invoice number already used, `not_failed`, `code_taken`, `email_taken`)"
             }
-            "422" => "Well-formed but a rule is violated; `problems` lists every one",
+            "422" => {
+                "Well-formed but a rule is violated; `problems` lists every one (`too_long` for a text over 1,000 characters, naming the field)"
+            }
             "503" => {
                 "SnelStart could not be reached (`unavailable`), or the database is busy (`busy`, with `Retry-After`; nothing was written, repeat the request)"
             }
@@ -51,6 +53,16 @@ fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
     map.entry("503").or_insert_with(|| {
         error("The database is busy (`busy`); nothing was written: repeat the request after `Retry-After` seconds")
     });
+    // The HTTP edge (issue 13): every request is bounded in time and in concurrency.
+    map.insert(
+        "408".to_owned(),
+        error("The request (its body, or the answer) was not complete within `http.request_timeout_secs` (`request_timeout`); nothing of it was kept"),
+    );
+    if let Some(Value::Object(busy)) = map.get_mut("503")
+        && let Some(Value::String(text)) = busy.get_mut("description")
+    {
+        text.push_str("; or more requests are in progress than `http.max_concurrent_requests` allows (`overloaded`, with `Retry-After: 1`)");
+    }
     if let Some(Value::Object(busy)) = map.get_mut("503") {
         busy.insert("headers".to_owned(), json!({
             "Retry-After": {
@@ -80,6 +92,14 @@ fn op(
         "parameters": params.iter().map(|p| json!({ "$ref": format!("#/components/parameters/{p}") })).collect::<Vec<_>>(),
         "responses": responses,
     });
+    if request.is_some()
+        && let Some(Value::Object(responses)) = operation.get_mut("responses")
+    {
+        responses.insert(
+            "413".to_owned(),
+            error("The request body is larger than 2 MB (`too_large`); nothing was written"),
+        );
+    }
     if let (Some(body), Some(obj)) = (request, operation.as_object_mut()) {
         obj.insert("requestBody".to_owned(), {
             let mut b = json_body(body);
@@ -460,7 +480,7 @@ fn build() -> Value {
             "get": op("Read a Beheerder", &["adm", "id"], None, ("200", r("Admin")), &["400", "401", "404"])
         },
         format!("{base}/relations"): {
-            "get": op("List the relations by code", &["adm"], None, ("200", array(r("Relation"))), &["400", "401", "404"])
+            "get": op("List the relations by code, 100 a page", &["adm", "page"], None, ("200", array(r("Relation"))), &["400", "401", "404"])
         },
         format!("{base}/relations/{{id}}"): {
             "put": op("Create or replace a relation", &["adm", "id"], Some(r("PutRelation")), ("200", r("Relation")), &["400", "401", "404", "422"]),
@@ -524,9 +544,50 @@ fn build() -> Value {
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "parameters": parameters(),
-            "schemas": schemas()
+            "schemas": capped(schemas())
         }
     })
+}
+
+/// The request bodies whose free-text fields are capped (issue 13).
+const CAPPED: &[&str] = &[
+    "PutAdministratie",
+    "PutAdmin",
+    "Address",
+    "PutRelation",
+    "PutInvoiceLine",
+    "PutInvoice",
+    "PutSettings",
+];
+
+/// Adds `maxLength` ([`crate::dto::MAX_TEXT_CHARS`]) to every free-text property of the
+/// request bodies (a `password` has its own rule; dates have their format). The check
+/// itself ([`crate::dto`]) covers every string of a body, so the document cannot promise
+/// more than is enforced.
+fn capped(mut schemas: Value) -> Value {
+    for name in CAPPED {
+        let Some(Value::Object(properties)) = schemas.pointer_mut(&format!("/{name}/properties"))
+        else {
+            continue;
+        };
+        for (field, property) in properties.iter_mut() {
+            let Value::Object(property) = property else {
+                continue;
+            };
+            let text = match property.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let dated = property
+                .get("format")
+                .is_some_and(|f| f == "date" || f == "date-time");
+            if text && field != "password" && !dated {
+                property.insert("maxLength".to_owned(), json!(crate::dto::MAX_TEXT_CHARS));
+            }
+        }
+    }
+    schemas
 }
 
 #[cfg(test)]
@@ -545,6 +606,26 @@ mod tests {
             assert!(doc.pointer(&pointer).is_some(), "{pointer}");
         }
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn capped_fields_have_max_length_and_bodies_list_413() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["PutRelation"]["properties"]["name"]["maxLength"],
+            1000
+        );
+        assert_eq!(schemas["Address"]["properties"]["city"]["maxLength"], 1000);
+        assert_eq!(
+            schemas["PutInvoiceLine"]["properties"]["description"]["maxLength"],
+            1000
+        );
+        assert!(schemas["PutAdmin"]["properties"]["password"]["maxLength"].is_null());
+        let put = &doc["paths"]["/administraties/{adm}/relations/{id}"]["put"]["responses"];
+        assert!(put["413"].is_object() && put["408"].is_object());
+        let list = &doc["paths"]["/administraties/{adm}/relations"]["get"];
+        assert!(list["parameters"].to_string().contains("/page"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod m20260501_000001_initial;
 mod m20261202_000001_administratie_leases;
 mod m20261204_000001_exactly_once;
 mod m20261204_000002_notification_delivery;
+// issue 13 (helper b)
+mod m20261205_b00001_attempts_by_invoice;
 mod m20261205_e00001_readback;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_administratie_leases::Migration),
             Box::new(m20261204_000001_exactly_once::Migration),
             Box::new(m20261204_000002_notification_delivery::Migration),
+            // issue 13 (helper b)
+            Box::new(m20261205_b00001_attempts_by_invoice::Migration),
             Box::new(m20261205_e00001_readback::Migration),
         ]
     }

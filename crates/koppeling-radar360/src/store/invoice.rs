@@ -578,11 +578,28 @@ pub(super) async fn sync_log(
     only_failed: bool,
     limit: u32,
 ) -> R<Vec<AttemptLog>> {
-    let filter = if only_failed {
-        " AND outcome IN ('failed', 'retry')"
+    sync_log_of(st, adm, None, only_failed, limit).await
+}
+
+/// The sync log, optionally of one invoice (filtered in SQL, index
+/// `sync_attempts_adm_invoice`).
+pub(super) async fn sync_log_of(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    invoice_id: Option<&str>,
+    only_failed: bool,
+    limit: u32,
+) -> R<Vec<AttemptLog>> {
+    let mut filter = if only_failed {
+        " AND outcome IN ('failed', 'retry')".to_owned()
     } else {
-        ""
+        String::new()
     };
+    let mut values = vec![s(adm.as_str()), i(i64::from(limit))];
+    if let Some(invoice_id) = invoice_id {
+        filter.push_str(" AND invoice_id = $3");
+        values.push(s(invoice_id));
+    }
     let rows = db::all(
         &st.db.conn,
         st.db.st(
@@ -590,7 +607,7 @@ pub(super) async fn sync_log(
                 "SELECT invoice_id, attempt, at, outcome, error_class, snelstart_code, message \
                  FROM sync_attempts WHERE adm = $1{filter} ORDER BY id DESC LIMIT $2"
             ),
-            vec![s(adm.as_str()), i(i64::from(limit))],
+            values,
         ),
         "reading the sync log",
     )

@@ -720,4 +720,25 @@ impl Store for SeaOrmStore {
     ) -> Result<(), StoreError> {
         readback::rebook(self, adm, id, now).await
     }
+
+    // issue 13 (the HTTP edge and input limits)
+    async fn list_relations_page(
+        &self,
+        adm: &AdministratieCode,
+        search: &str,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<Relation>, u64), StoreError> {
+        relation::list_relations_page(self, adm, search, page, per_page).await
+    }
+
+    async fn invoice_sync_log(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &str,
+        only_failed: bool,
+        limit: u32,
+    ) -> Result<Vec<AttemptLog>, StoreError> {
+        invoice::sync_log_of(self, adm, Some(invoice_id), only_failed, limit).await
+    }
 }

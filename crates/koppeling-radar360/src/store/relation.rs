@@ -131,6 +131,61 @@ pub(super) async fn list_relations(st: &SeaOrmStore, adm: &AdministratieCode) ->
     rows.iter().map(|r| relation_from(r.into())).collect()
 }
 
+/// One page of the relations by code, and the total (issue 13: `/relaties` is paged).
+pub(super) async fn list_relations_page(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    search: &str,
+    page: u32,
+    per_page: u32,
+) -> R<(Vec<Relation>, u64)> {
+    let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
+    // `search` matches code or name, case-insensitively (ASCII case on SQLite).
+    let needle = search.trim().to_lowercase();
+    let pattern = format!(
+        "%{}%",
+        needle
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let filter =
+        "adm = $1 AND (LOWER(code) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\')";
+    let rows = db::all(
+        &st.db.conn,
+        st.db.st(
+            &format!(
+                "SELECT {COLUMNS} FROM relations WHERE {filter} ORDER BY code, id LIMIT $3 OFFSET $4"
+            ),
+            vec![
+                s(adm.as_str()),
+                s(pattern.clone()),
+                i(i64::from(per_page)),
+                i(offset),
+            ],
+        ),
+        "listing relations",
+    )
+    .await?;
+    let relations = rows
+        .iter()
+        .map(|r| relation_from(r.into()))
+        .collect::<R<Vec<_>>>()?;
+    let total = db::one(
+        &st.db.conn,
+        st.db.st(
+            &format!("SELECT COUNT(*) AS n FROM relations WHERE {filter}"),
+            vec![s(adm.as_str()), s(pattern)],
+        ),
+        "counting relations",
+    )
+    .await?
+    .map(|row| col::<i64>(&row, "n"))
+    .transpose()?
+    .unwrap_or(0);
+    Ok((relations, u64::try_from(total).unwrap_or(0)))
+}
+
 fn code_taken(code: RelatieCode, other_id: Option<&str>) -> StoreError {
     let by = other_id.map_or_else(String::new, |o| format!(" by relation {o}"));
     StoreError::Conflict {

@@ -601,3 +601,36 @@ pub async fn work_is_announced_across_processes(h: Harness) {
     assert!(closed.is_ok(), "the pool did not close with a listener");
     assert!(ended.is_ok(), "the listener did not end with its pool");
 }
+
+/// issue 13: `/relaties` is paged and searched by the database.
+pub async fn relations_are_paged_and_searched_in_sql(h: Harness) {
+    let s = &h.store;
+    let a = administratie(s, "paged").await;
+    for n in 0..250 {
+        let mut r = relation(&format!("r{n}"), &format!("{:04}", n));
+        r.name = if n % 50 == 0 {
+            format!("Bakkerij_{n}%")
+        } else {
+            format!("Relatie {n}")
+        };
+        s.put_relation(&a, &r).await.unwrap();
+    }
+    let (first, total) = s.list_relations_page(&a, "", 1, 100).await.unwrap();
+    assert_eq!((first.len(), total), (100, 250));
+    assert_eq!(first[0].code, "0000");
+    let (last, _) = s.list_relations_page(&a, "", 3, 100).await.unwrap();
+    assert_eq!(last.len(), 50);
+    assert_eq!(last[49].code, "0249");
+    let (beyond, total) = s.list_relations_page(&a, "", 4, 100).await.unwrap();
+    assert_eq!((beyond.len(), total), (0, 250));
+    // Case-insensitive; `%` and `_` are literal characters, not wildcards.
+    let (found, total) = s
+        .list_relations_page(&a, "bakkerij_", 1, 100)
+        .await
+        .unwrap();
+    assert_eq!((found.len(), total), (5, 5));
+    let (found, _) = s.list_relations_page(&a, "_0%", 1, 100).await.unwrap();
+    assert_eq!(found.len(), 1, "only Bakkerij_0% contains \"_0%\"");
+    let (found, _) = s.list_relations_page(&a, "0123", 1, 100).await.unwrap();
+    assert_eq!(found.len(), 1);
+}

@@ -601,6 +601,24 @@ pub async fn outcomes_update_state_and_log(h: Harness) {
     .await
     .unwrap();
     let log = s.sync_log(&a, false, 10).await.unwrap();
+    // issue 13: one invoice's attempts, filtered by the database.
+    let of_invoice = s
+        .invoice_sync_log(&a, c.invoice_id.as_str(), false, 10)
+        .await
+        .unwrap();
+    let want: Vec<_> = log
+        .iter()
+        .filter(|l| l.invoice_id == c.invoice_id.as_str())
+        .cloned()
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(of_invoice, want);
+    assert!(
+        s.invoice_sync_log(&a, "no-such-invoice", false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let summary: Vec<_> = log
         .iter()
         .map(|l| {

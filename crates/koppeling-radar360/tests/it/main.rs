@@ -77,4 +77,6 @@ scenarios!(
     readback::a_pass_stores_payment_drift_state_and_events_at_once,
     // issue 13 (secrets)
     rotate::keys_rotate_to_the_current_master_key,
+    // issue 13 (helper b)
+    basics::relations_are_paged_and_searched_in_sql,
 );

@@ -182,17 +182,17 @@ pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
     let limit = limit(&q, 500, 5000)?;
     let invoice_id = q.get("invoice_id").filter(|s| !s.is_empty()).cloned();
     state.service.get_administratie(&adm).await?;
-    let fetch = if invoice_id.is_some() { 10_000 } else { limit };
-    let mut rows = state
-        .service
-        .store()
-        .sync_log(&adm, only_failed, fetch)
-        .await
-        .map_err(store_error)?;
-    if let Some(invoice_id) = invoice_id {
-        rows.retain(|r| r.invoice_id == invoice_id);
-        rows.truncate(limit as usize);
-    }
+    let store = state.service.store();
+    let rows = match invoice_id {
+        Some(invoice_id) => store
+            .invoice_sync_log(&adm, &invoice_id, only_failed, limit)
+            .await
+            .map_err(store_error)?,
+        None => store
+            .sync_log(&adm, only_failed, limit)
+            .await
+            .map_err(store_error)?,
+    };
     Ok(ok(&rows))
 }
 

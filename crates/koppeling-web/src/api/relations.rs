@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::response::Response;
 use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 
-use super::{PathParams, body, ok, path_adm, path_adm_id, put_answer, store_error};
+use super::{
+    PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query, store_error,
+};
 use crate::AppState;
 use crate::dto::{PutRelationBody, PutSnelstartBody, RelationResponse};
 use crate::error::ApiError;
@@ -46,17 +48,20 @@ pub(crate) async fn get_relation<S: Store, A: Accounting, N: Notifier, C: Clock>
     Ok(ok(&RelationResponse::from(&relation)))
 }
 
-/// `GET /administraties/{adm}/relations`, ordered by code.
+/// `GET /administraties/{adm}/relations?page=N`, ordered by code, 100 a page.
 pub(crate) async fn list_relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
     params: PathParams,
+    q: QueryParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
+    // Paged as the invoice list is (issue 13): `?page=N`, 100 a page, ordered by code.
+    let page = page(&query(q)?)?;
     state.service.get_administratie(&adm).await?;
-    let relations = state
+    let (relations, _total) = state
         .service
         .store()
-        .list_relations(&adm)
+        .list_relations_page(&adm, "", page, 100)
         .await
         .map_err(store_error)?;
     let list: Vec<RelationResponse> = relations.iter().map(RelationResponse::from).collect();

@@ -259,8 +259,8 @@ async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
         .expect_get_relation()
         .returning(|_, _| ready(Ok(Some(relation("A12")))));
     store
-        .expect_list_relations()
-        .returning(|_| ready(Ok(vec![relation("A12")])));
+        .expect_list_relations_page()
+        .returning(|_, _, _, _| ready(Ok((vec![relation("A12")], 1))));
     store.expect_set_relation_snelstart().never();
     let app = app(store, MockAccounting::new());
     let (cookie, csrf) = log_in(&app).await;

@@ -31,24 +31,71 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Option<ResourceId> {
 // ---------------------------------------------------------------------------------------
 // Relaties
 
+/// Relations a page on `/relaties` (issue 13: the page stays small however many there are).
+pub(crate) const RELATIONS_PER_PAGE: u32 = 100;
+
+/// The `pagina` (or `page`) query value: a whole number from 1, 1 otherwise.
+fn pagina(value: Option<&str>) -> u32 {
+    value
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
+}
+
+/// "Relatie 101–200 van 1.002" and the Vorige/Volgende links.
+fn relations_pager(search: &str, page: u32, shown: usize, total: u64) -> String {
+    let per_page = u64::from(RELATIONS_PER_PAGE);
+    let first = u64::from(page - 1) * per_page;
+    let q = if search.is_empty() {
+        String::new()
+    } else {
+        format!("q={}&amp;", url(search))
+    };
+    let mut out = if shown == 0 {
+        format!(r#"<p class="count">{total} relaties</p>"#)
+    } else {
+        format!(
+            r#"<p class="count">Relatie {} tot en met {} van {total}</p>"#,
+            first + 1,
+            first + shown as u64
+        )
+    };
+    let mut links = String::new();
+    if page > 1 {
+        let _ = write!(
+            links,
+            r#"<a href="/relaties?{q}pagina={}" rel="prev">Vorige</a> "#,
+            page - 1
+        );
+    }
+    if first + (shown as u64) < total {
+        let _ = write!(
+            links,
+            r#"<a href="/relaties?{q}pagina={}" rel="next">Volgende</a>"#,
+            page + 1
+        );
+    }
+    if !links.is_empty() {
+        let _ = write!(
+            out,
+            r#"<nav class="pager" aria-label="Pagina's">{links}</nav>"#
+        );
+    }
+    out
+}
+
 fn relations_page(
     session: &Session,
-    relations: &[Relation],
+    shown: &[Relation],
     search: &str,
+    page: u32,
+    total: u64,
     refusal: Option<(&str, String)>,
 ) -> String {
-    let needle = search.trim().to_lowercase();
-    let shown: Vec<&Relation> = relations
-        .iter()
-        .filter(|r| {
-            needle.is_empty()
-                || r.code.to_lowercase().contains(&needle)
-                || r.name.to_lowercase().contains(&needle)
-        })
-        .collect();
+    let pager = relations_pager(search, page, shown.len(), total);
     let csrf = csrf_field(session);
     let mut rows = String::new();
-    for relation in &shown {
+    for relation in shown {
         let id = relation.id.as_str();
         let checked = if relation.snelstart_enabled {
             " checked"
@@ -66,7 +113,7 @@ fn relations_page(
         let _ = write!(
             rows,
             r#"<tr id="relatie-{id_attr}"><td>{code}</td><td>{name}</td><td>{kind}</td><td>
-<form class="inline" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="q" value="{q}">
+<form class="inline" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="q" value="{q}"><input type="hidden" name="pagina" value="{page}">
 <label><input type="checkbox" name="snelstart" value="1"{checked} aria-label="SnelStart voor {name}"> SnelStart</label>
 <button type="submit" class="secondary">Opslaan</button></form>{error}</td></tr>"#,
             id_attr = esc(id),
@@ -91,7 +138,7 @@ fn relations_page(
 <button type="submit">Zoeken</button></form>
 <table><caption class="visually-hidden">Relaties</caption>
 <thead><tr><th scope="col">Code</th><th scope="col">Naam</th><th scope="col">Soort</th><th scope="col">Koppelingen</th></tr></thead>
-<tbody>{rows}</tbody></table>{empty}"#,
+<tbody>{rows}</tbody></table>{empty}{pager}"#,
         q = esc(search),
     );
     html::page(session, Nav::Relaties, "Relaties", &body)
@@ -106,10 +153,21 @@ pub(crate) async fn relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
     let Some(session) = current(&state, &headers) else {
         return redirect("/login");
     };
-    match state.service.store().list_relations(&session.adm).await {
-        Ok(list) => html_response(
+    let search = q.get("q").map_or("", String::as_str);
+    let page = pagina(
+        q.get("pagina")
+            .or_else(|| q.get("page"))
+            .map(String::as_str),
+    );
+    match state
+        .service
+        .store()
+        .list_relations_page(&session.adm, search, page, RELATIONS_PER_PAGE)
+        .await
+    {
+        Ok((list, total)) => html_response(
             StatusCode::OK,
-            relations_page(&session, &list, q.get("q").map_or("", String::as_str), None),
+            relations_page(&session, &list, search, page, total, None),
         ),
         Err(e) => store_failure(&session, e),
     }
@@ -160,6 +218,7 @@ pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock
         return not_found_page(&session, "Deze relatie");
     };
     let search = field(&submitted, "q").unwrap_or_default().to_owned();
+    let page = pagina(field(&submitted, "pagina"));
     let enabled = field(&submitted, "snelstart").is_some();
     let result = state
         .service
@@ -167,20 +226,36 @@ pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock
         .await;
     let error = match result {
         Ok(_) => {
-            let q = if search.is_empty() {
+            let mut q = Vec::new();
+            if !search.is_empty() {
+                q.push(format!("q={}", url(&search)));
+            }
+            if page > 1 {
+                q.push(format!("pagina={page}"));
+            }
+            let q = if q.is_empty() {
                 String::new()
             } else {
-                format!("?q={}", url(&search))
+                format!("?{}", q.join("&"))
             };
             return redirect(&format!("/relaties{q}#relatie-{}", url(id.as_str())));
         }
         Err(error) => error,
     };
-    let list = match state.service.store().list_relations(&session.adm).await {
-        Ok(list) => list,
+    let (list, total) = match state
+        .service
+        .store()
+        .list_relations_page(&session.adm, &search, page, RELATIONS_PER_PAGE)
+        .await
+    {
+        Ok(found) => found,
         Err(e) => return store_failure(&session, e),
     };
-    let relation = list.iter().find(|r| r.id == id);
+    let refused = match state.service.store().get_relation(&session.adm, &id).await {
+        Ok(found) => found,
+        Err(e) => return store_failure(&session, e),
+    };
+    let relation = refused.as_ref();
     match refusal_text(relation, &error) {
         Some(text) => {
             let status = if matches!(error, ServiceError::Conflict { .. }) {
@@ -190,7 +265,14 @@ pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock
             };
             html_response(
                 status,
-                relations_page(&session, &list, &search, Some((id.as_str(), text))),
+                relations_page(
+                    &session,
+                    &list,
+                    &search,
+                    page,
+                    total,
+                    Some((id.as_str(), text)),
+                ),
             )
         }
         None => failure_page(&session, error),
@@ -533,11 +615,13 @@ pub(crate) async fn invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
         Ok(None) => invoice.relation_id.to_string(),
         Err(e) => return store_failure(&session, e),
     };
-    let mut attempts = match store.sync_log(&session.adm, false, 10_000).await {
+    let attempts = match store
+        .invoice_sync_log(&session.adm, id.as_str(), false, 10_000)
+        .await
+    {
         Ok(rows) => rows,
         Err(e) => return store_failure(&session, e),
     };
-    attempts.retain(|row| row.invoice_id == id.as_str());
     html_response(
         StatusCode::OK,
         invoice_page(&session, &invoice, sync.as_ref(), &relation, &attempts),
