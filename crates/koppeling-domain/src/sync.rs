@@ -33,6 +33,8 @@ use crate::relation::{RelatieCode, RelatieData, plan_relatie};
 mod admin;
 pub use admin::{KoppelingOverview, ServiceError};
 
+mod auth;
+
 /// Tunables of the sync.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {

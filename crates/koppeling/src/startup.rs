@@ -128,6 +128,14 @@ impl Application {
     /// One line naming what is wrong.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let api_token = settings.api_token()?;
+        koppeling_web::validate_config(&koppeling_web::WebConfig {
+            api_token: api_token.clone(),
+            previous_api_tokens: settings.api.previous_tokens.clone(),
+            secure_cookies: settings.secure_cookies(),
+            public_url: settings.public_url(),
+            trusted_proxies: settings.http.trusted_proxies.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!(e))?;
         let subscription_key = settings.subscription_key()?;
         settings.master_key()?;
         let store = connect_store(&settings).await?;
