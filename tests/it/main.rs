@@ -12,3 +12,6 @@ mod model;
 mod notify;
 mod sync;
 mod ui;
+
+// issue 13: log-in and sessions
+mod login;
