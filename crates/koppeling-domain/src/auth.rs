@@ -173,6 +173,24 @@ impl Throttle {
     }
 }
 
+/// An attempt under a throttle key, counted as a failure *before* the password is checked
+/// (so that parallel attempts cannot all slip in before the first failure is recorded; a
+/// success then forgives it): `Err(wait)` when the key is locked (nothing counted), else
+/// the state to store.
+///
+/// # Errors
+/// The time the key is still locked.
+pub fn attempt(
+    before: Option<&Throttle>,
+    now: DateTime<Utc>,
+    policy: &ThrottlePolicy,
+) -> Result<Throttle, Duration> {
+    if let Some(wait) = before.and_then(|b| b.locked_for(now)) {
+        return Err(wait);
+    }
+    Ok(Throttle::after_failure(before, now, policy))
+}
+
 /// The throttle key of an account (the e-mail is unique across the service).
 #[must_use]
 pub fn account_key(email: &str) -> String {
@@ -283,6 +301,23 @@ mod tests {
         let fresh = Throttle::after_failure(Some(&locked), plus(t0(), secs(25 * 3600)), &p);
         assert_eq!(fresh.lockouts, 0);
         assert_eq!(fresh.failures, 1);
+    }
+
+    #[test]
+    fn parallel_attempts_get_at_most_five_tries_before_the_lock() {
+        // 20 attempts at the same instant: each is counted before its password is checked.
+        let mut t: Option<Throttle> = None;
+        let mut tried = 0;
+        for _ in 0..20 {
+            match attempt(t.as_ref(), t0(), &ACCOUNT_POLICY) {
+                Ok(next) => {
+                    tried += 1;
+                    t = Some(next);
+                }
+                Err(wait) => assert_eq!(wait, secs(15 * 60)),
+            }
+        }
+        assert_eq!(tried, 5);
     }
 
     #[test]

@@ -944,23 +944,23 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Other`].
     fn delete_session(&self, id_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The failed log-ins recorded under `key`.
+    /// Counts a log-in attempt under `key` as a failure, atomically across processes
+    /// (read, [`crate::auth::attempt`], write in one transaction): `Some(wait)` when the key
+    /// is locked (nothing counted).
     ///
     /// # Errors
     /// [`StoreError::Other`].
-    fn get_throttle(
+    fn throttle_attempt(
         &self,
         key: &str,
-    ) -> impl Future<Output = Result<Option<crate::auth::Throttle>, StoreError>> + Send;
-    /// Records the failed log-ins under `key`.
+        now: DateTime<Utc>,
+        policy: crate::auth::ThrottlePolicy,
+    ) -> impl Future<Output = Result<Option<Duration>, StoreError>> + Send;
+    /// Takes back one counted failure under `key` (the attempt succeeded).
     ///
     /// # Errors
     /// [`StoreError::Other`].
-    fn put_throttle(
-        &self,
-        key: &str,
-        throttle: &crate::auth::Throttle,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn throttle_forgive(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Forgets the failed log-ins under `key` (after a successful log-in).
     ///
     /// # Errors

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use super::{Service, ServiceError, later};
-use crate::auth::{
-    ACCOUNT_POLICY, ADDRESS_POLICY, LOGIN_TOKEN_TTL, SessionRecord, SessionState, Throttle,
-};
+use crate::auth::{ACCOUNT_POLICY, ADDRESS_POLICY, LOGIN_TOKEN_TTL, SessionRecord, SessionState};
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::ports::{Accounting, Admin, Clock, Notifier, Store};
 
@@ -28,51 +26,45 @@ where
         Ok(self.store.find_admin_by_email(email).await?)
     }
 
-    /// How long a log-in under these throttle keys must still wait (the longest lock).
+    /// Counts a log-in attempt against the address and then the account before the
+    /// password is checked: `Some(wait)` when either is locked (then nothing stays counted
+    /// and the password must not be checked).
     ///
     /// # Errors
     /// A store failure.
-    pub async fn login_locked(&self, keys: &[&str]) -> Result<Option<Duration>, ServiceError> {
-        let now = self.clock.now();
-        let mut longest: Option<Duration> = None;
-        for key in keys {
-            if let Some(t) = self.store.get_throttle(key).await?
-                && let Some(d) = t.locked_for(now)
-            {
-                longest = Some(longest.map_or(d, |l| l.max(d)));
-            }
-        }
-        Ok(longest)
-    }
-
-    /// Records a failed log-in under the account key (if any) and the address key.
-    ///
-    /// # Errors
-    /// A store failure.
-    pub async fn login_failed(
+    pub async fn login_attempt(
         &self,
-        account: Option<&str>,
+        account: &str,
         address: &str,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<Duration>, ServiceError> {
         let now = self.clock.now();
-        let keys = account
-            .map(|k| (k, ACCOUNT_POLICY))
-            .into_iter()
-            .chain(std::iter::once((address, ADDRESS_POLICY)));
-        for (key, policy) in keys {
-            let before = self.store.get_throttle(key).await?;
-            let after = Throttle::after_failure(before.as_ref(), now, &policy);
-            self.store.put_throttle(key, &after).await?;
+        if let Some(wait) = self
+            .store
+            .throttle_attempt(address, now, ADDRESS_POLICY)
+            .await?
+        {
+            return Ok(Some(wait));
         }
-        Ok(())
+        if let Some(wait) = self
+            .store
+            .throttle_attempt(account, now, ACCOUNT_POLICY)
+            .await?
+        {
+            // Only real failures count against the address.
+            self.store.throttle_forgive(address).await?;
+            return Ok(Some(wait));
+        }
+        Ok(None)
     }
 
-    /// A successful log-in forgets the account's failures.
+    /// A successful log-in forgets the account's failures and takes back the attempt
+    /// counted against the address.
     ///
     /// # Errors
     /// A store failure.
-    pub async fn login_succeeded(&self, account: &str) -> Result<(), ServiceError> {
-        Ok(self.store.clear_throttle(account).await?)
+    pub async fn login_succeeded(&self, account: &str, address: &str) -> Result<(), ServiceError> {
+        self.store.clear_throttle(account).await?;
+        Ok(self.store.throttle_forgive(address).await?)
     }
 
     /// Marks a log-in form token (its hash) used; `false` when it was used before.

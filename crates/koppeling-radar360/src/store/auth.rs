@@ -2,7 +2,9 @@
 //! form tokens. The rules (timeouts, lock-outs) live in `koppeling_domain::auth`.
 
 use chrono::{DateTime, Utc};
-use koppeling_domain::auth::{SessionRecord, Throttle};
+use std::time::Duration;
+
+use koppeling_domain::auth::{SessionRecord, Throttle, ThrottlePolicy, attempt};
 use sea_orm::QueryResult;
 
 use super::SeaOrmStore;
@@ -96,39 +98,72 @@ fn throttle_from(row: &QueryResult) -> R<Throttle> {
     })
 }
 
-pub(super) async fn get_throttle(st: &SeaOrmStore, key: &str) -> R<Option<Throttle>> {
-    let row = db::one(
-        &st.db.conn,
+pub(super) async fn throttle_attempt(
+    st: &SeaOrmStore,
+    key: &str,
+    now: DateTime<Utc>,
+    policy: ThrottlePolicy,
+) -> R<Option<Duration>> {
+    let tx = st.db.begin().await?;
+    // A row to lock (a fresh one counts as no failures yet).
+    db::exec(
+        &*tx,
         st.db.st(
-            "SELECT failures, window_start, locked_until, lockouts, last_failure \
-             FROM login_throttle WHERE throttle_key = $1",
+            "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until, lockouts, last_failure) \
+             VALUES ($1, 0, $2, NULL, 0, $2) ON CONFLICT (throttle_key) DO NOTHING",
+            vec![s(key), st.db.ts(now)],
+        ),
+        "recording the log-in attempt",
+    )
+    .await?;
+    let row = db::one(
+        &*tx,
+        st.db.st(
+            &format!(
+                "SELECT failures, window_start, locked_until, lockouts, last_failure \
+                 FROM login_throttle WHERE throttle_key = $1{}",
+                st.db.for_update()
+            ),
             vec![s(key)],
         ),
         "reading the failed log-ins",
     )
     .await?;
-    row.as_ref().map(throttle_from).transpose()
+    let before = row.as_ref().map(throttle_from).transpose()?;
+    let after = match attempt(before.as_ref(), now, &policy) {
+        Ok(after) => after,
+        Err(wait) => return Ok(Some(wait)),
+    };
+    db::exec(
+        &*tx,
+        st.db.st(
+            "UPDATE login_throttle SET failures = $2, window_start = $3, locked_until = $4, \
+             lockouts = $5, last_failure = $6 WHERE throttle_key = $1",
+            vec![
+                s(key),
+                i(i64::from(after.failures)),
+                st.db.ts(after.window_start),
+                st.db.ts_opt(after.locked_until),
+                i(i64::from(after.lockouts)),
+                st.db.ts(after.last_failure),
+            ],
+        ),
+        "recording the log-in attempt",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(None)
 }
 
-pub(super) async fn put_throttle(st: &SeaOrmStore, key: &str, t: &Throttle) -> R<()> {
+pub(super) async fn throttle_forgive(st: &SeaOrmStore, key: &str) -> R<()> {
     db::exec(
         &st.db.conn,
         st.db.st(
-            "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until, lockouts, last_failure) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures, \
-             window_start = excluded.window_start, locked_until = excluded.locked_until, \
-             lockouts = excluded.lockouts, last_failure = excluded.last_failure",
-            vec![
-                s(key),
-                i(i64::from(t.failures)),
-                st.db.ts(t.window_start),
-                st.db.ts_opt(t.locked_until),
-                i(i64::from(t.lockouts)),
-                st.db.ts(t.last_failure),
-            ],
+            "UPDATE login_throttle SET failures = failures - 1 \
+             WHERE throttle_key = $1 AND failures > 0",
+            vec![s(key)],
         ),
-        "recording the failed log-in",
+        "forgiving the log-in attempt",
     )
     .await?;
     Ok(())

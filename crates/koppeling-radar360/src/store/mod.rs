@@ -645,19 +645,17 @@ impl Store for SeaOrmStore {
         auth::delete_session(self, id_hash).await
     }
 
-    async fn get_throttle(
+    async fn throttle_attempt(
         &self,
         key: &str,
-    ) -> Result<Option<koppeling_domain::auth::Throttle>, StoreError> {
-        auth::get_throttle(self, key).await
+        now: DateTime<Utc>,
+        policy: koppeling_domain::auth::ThrottlePolicy,
+    ) -> Result<Option<Duration>, StoreError> {
+        auth::throttle_attempt(self, key, now, policy).await
     }
 
-    async fn put_throttle(
-        &self,
-        key: &str,
-        throttle: &koppeling_domain::auth::Throttle,
-    ) -> Result<(), StoreError> {
-        auth::put_throttle(self, key, throttle).await
+    async fn throttle_forgive(&self, key: &str) -> Result<(), StoreError> {
+        auth::throttle_forgive(self, key).await
     }
 
     async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {

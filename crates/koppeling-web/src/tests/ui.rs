@@ -41,11 +41,22 @@ fn with_session_tables(store: &mut MockStore) {
     });
     let t = Arc::clone(&throttle);
     store
-        .expect_get_throttle()
-        .returning(move |k| ready(Ok(t.lock().unwrap().get(k).copied())));
+        .expect_throttle_attempt()
+        .returning(move |k, now, policy| {
+            let mut map = t.lock().unwrap();
+            match koppeling_domain::auth::attempt(map.get(k), now, &policy) {
+                Ok(after) => {
+                    map.insert(k.to_owned(), after);
+                    ready(Ok(None))
+                }
+                Err(wait) => ready(Ok(Some(wait))),
+            }
+        });
     let t = Arc::clone(&throttle);
-    store.expect_put_throttle().returning(move |k, v| {
-        t.lock().unwrap().insert(k.to_owned(), *v);
+    store.expect_throttle_forgive().returning(move |k| {
+        if let Some(v) = t.lock().unwrap().get_mut(k) {
+            v.failures = v.failures.saturating_sub(1);
+        }
         ready(Ok(()))
     });
     let t = Arc::clone(&throttle);

@@ -408,21 +408,20 @@ async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
             None,
         );
     }
-    let account = koppeling_domain::auth::account_key(&email);
-    let address_key = koppeling_domain::auth::address_key(&address);
-    match state
-        .service
-        .login_locked(&[account.as_str(), address_key.as_str()])
-        .await
-    {
-        Ok(None) => {}
-        Ok(Some(wait)) => return too_many_attempts(secure, &email, wait),
-        Err(error) => return login_failure(secure, &email, &error),
-    }
     let found = match state.service.find_admin_for_login(&email).await {
         Ok(found) => found,
         Err(error) => return login_failure(secure, &email, &error),
     };
+    // Counted as a failure before Argon2 runs (a success takes it back), so that parallel
+    // guesses cannot slip past the limit; a locked account or address runs no hash at all.
+    // Unknown e-mails are throttled like known ones, so a 429 does not reveal an account.
+    let account = koppeling_domain::auth::account_key(&email);
+    let address_key = koppeling_domain::auth::address_key(&address);
+    match state.service.login_attempt(&account, &address_key).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => return too_many_attempts(secure, &email, wait),
+        Err(error) => return login_failure(secure, &email, &error),
+    }
     let hash = found
         .as_ref()
         .and_then(|(_, _, hash)| hash.clone())
@@ -430,7 +429,7 @@ async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
     let verified = verify_password_bounded(password, hash).await;
     match found {
         Some((adm, admin, Some(_))) if verified => {
-            if let Err(error) = state.service.login_succeeded(&account).await {
+            if let Err(error) = state.service.login_succeeded(&account, &address_key).await {
                 return login_failure(secure, &email, &error);
             }
             let id = session::random_token();
@@ -452,12 +451,8 @@ async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
             }
             response
         }
-        found => {
-            // An unknown e-mail counts against the address only.
-            let account = found.is_some().then_some(account.as_str());
-            if let Err(error) = state.service.login_failed(account, &address_key).await {
-                return login_failure(secure, &email, &error);
-            }
+        _ => {
+            // Already counted by `login_attempt`.
             login_response(
                 secure,
                 StatusCode::UNAUTHORIZED,
