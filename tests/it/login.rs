@@ -435,13 +435,13 @@ async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     )
     .await;
     serve.setup().await;
-    let mut client = Browser {
+    let mut proxied = Browser {
         forwarded_for: Some("203.0.113.9, 10.1.2.3".to_owned()),
         ..Browser::default()
     };
     let mut failures = 0;
     loop {
-        let answer = client
+        let answer = proxied
             .log_in(
                 &serve,
                 &format!("onbekend{failures}@example.nl"),
@@ -463,6 +463,36 @@ async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
         ..Browser::default()
     };
     assert!(logged_in(&other.log_in(&serve, ANNA, PASSWORD).await));
+
+    // 20 parallel wrong passwords for Bob, from 20 addresses: at most 5 are checked.
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let mut b = Browser {
+            forwarded_for: Some(format!("192.0.2.{n}")),
+            ..Browser::default()
+        };
+        let token = form_token(&b.get(&serve, "/login").await.text);
+        let base = serve.base.clone();
+        set.spawn(async move {
+            b.send(client().post(format!("{base}/login")).form(&[
+                ("email", BOB),
+                ("password", "twintig pogingen tegelijk"),
+                ("csrf", token.as_str()),
+            ]))
+            .await
+            .status
+        });
+    }
+    let mut checked = 0;
+    while let Some(status) = set.join_next().await {
+        match status.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    println!("of 20 parallel wrong passwords for one account, {checked} were checked");
+    assert!(checked <= 5, "{checked}");
     serve.stop().await;
 
     // A bad entry is refused at start-up, naming the key.
