@@ -18,3 +18,6 @@ mod ui;
 mod edge;
 // issue 13 (secrets)
 mod secrets;
+
+// issue 13: log-in and sessions
+mod login;

@@ -4,6 +4,7 @@
 //! composes them into a [`sync::Service`].
 #![deny(clippy::float_arithmetic)]
 
+pub mod auth;
 pub mod booking;
 pub mod ids;
 pub mod invoice;

@@ -620,7 +620,8 @@ pub trait Store: Send + Sync + 'static {
     fn list_administraties(
         &self,
     ) -> impl Future<Output = Result<Vec<Administratie>, StoreError>> + Send;
-    /// Creates or replaces a Beheerder; `password_hash` `None` keeps the stored one.
+    /// Creates or replaces a Beheerder; `password_hash` `None` keeps the stored one. A new
+    /// password hash ends the Beheerder's sessions.
     ///
     /// # Errors
     /// `Conflict { code: "email_taken" }` when another Beheerder has the e-mail.
@@ -656,7 +657,8 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
     ) -> impl Future<Output = Result<Option<(AdministratieCode, Admin, Option<String>)>, StoreError>>
     + Send;
-    /// Sets the password hash of the Beheerder with `email` in `adm`.
+    /// Sets the password hash of the Beheerder with `email` in `adm` and ends their
+    /// sessions.
     ///
     /// # Errors
     /// `NotFound` when there is no such Beheerder.
@@ -1125,4 +1127,70 @@ pub trait Store: Send + Sync + 'static {
         only_failed: bool,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
+    // --- log-in: sessions, throttle, used log-in form tokens (issue 13) ---
+
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn create_session(
+        &self,
+        session: &crate::auth::SessionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session with this id hash and its Beheerder's name (`None` when unknown or
+    /// the Beheerder is gone).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_session(
+        &self,
+        id_hash: &str,
+    ) -> impl Future<Output = Result<Option<(crate::auth::SessionRecord, String)>, StoreError>> + Send;
+    /// Writes the session's `last_seen`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes a session (log-out or expiry).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn delete_session(&self, id_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Counts a log-in attempt under `key` as a failure, atomically across processes
+    /// (read, [`crate::auth::attempt`], write in one transaction): `Some(wait)` when the key
+    /// is locked (nothing counted).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn throttle_attempt(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        policy: crate::auth::ThrottlePolicy,
+    ) -> impl Future<Output = Result<Option<Duration>, StoreError>> + Send;
+    /// Takes back one counted failure under `key` (the attempt succeeded).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn throttle_forgive(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets the failed log-ins under `key` (after a successful log-in).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks a log-in form token (its hash) used; `false` when it was used before.
+    /// Prunes the marks that expired before `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn use_login_token(
+        &self,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -35,6 +35,8 @@ mod readback;
 pub use admin::{KoppelingOverview, PausedWaiting, ServiceError};
 pub use readback::{READBACK_PAGE, ReadbackConfig, ReadbackReport};
 
+mod auth;
+
 /// Tunables of the sync.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {

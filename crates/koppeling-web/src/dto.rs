@@ -502,18 +502,18 @@ impl PutAdminBody {
     /// The Beheerder and the plain password to hash, if one was given.
     ///
     /// # Errors
-    /// A problem on `password` when it is empty or too long.
+    /// A problem on `password` when it is shorter than 12 or longer than 1024 characters.
     pub fn into_domain(
         self,
         id: ResourceId,
     ) -> Result<(Admin, Option<SecretString>), Vec<Problem>> {
         if let Some(password) = &self.password {
             let len = password.expose_secret().chars().count();
-            if len == 0 || len > 1024 {
+            if !(crate::MIN_PASSWORD_LEN..=1024).contains(&len) {
                 return Err(vec![Problem::new(
                     "password",
                     "invalid_password",
-                    "password must have 1 to 1024 characters",
+                    "password must have 12 to 1024 characters",
                 )]);
             }
         }

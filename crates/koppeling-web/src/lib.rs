@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 mod api;
 mod auth;
+mod client_ip;
 pub mod dto;
 mod error;
 pub mod import;
@@ -26,7 +27,33 @@ mod ui;
 #[cfg(test)]
 mod tests;
 
-pub use auth::hash_password;
+pub use auth::{MIN_API_TOKEN_LEN, MIN_PASSWORD_LEN, hash_password};
+pub use client_ip::validate_trusted_proxies;
+
+/// Checks the web settings at start-up: `api.token` and every `api.previous_tokens` entry
+/// at least [`MIN_API_TOKEN_LEN`] characters, `http.trusted_proxies` addresses or CIDR
+/// blocks.
+///
+/// # Errors
+/// A message naming the key.
+pub fn validate_config(config: &WebConfig) -> Result<(), String> {
+    use secrecy::ExposeSecret;
+    let len = config.api_token.expose_secret().chars().count();
+    if len < MIN_API_TOKEN_LEN {
+        return Err(format!(
+            "api.token must be at least {MIN_API_TOKEN_LEN} characters (it has {len})"
+        ));
+    }
+    for (n, token) in config.previous_api_tokens.iter().enumerate() {
+        let len = token.expose_secret().chars().count();
+        if len < MIN_API_TOKEN_LEN {
+            return Err(format!(
+                "api.previous_tokens[{n}] must be at least {MIN_API_TOKEN_LEN} characters (it has {len})"
+            ));
+        }
+    }
+    validate_trusted_proxies(&config.trusted_proxies)
+}
 pub use error::ApiError;
 
 /// The largest request body any route reads (2 MB); a larger one is answered with 413.
@@ -55,8 +82,8 @@ pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
 pub(crate) struct AppState<S, A, N, C> {
     /// The domain service.
     pub(crate) service: Arc<Service<S, A, N, C>>,
-    /// The logged-in Beheerders of the admin UI and the log-in form tokens.
-    pub(crate) sessions: Arc<ui::session::Sessions>,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub(crate) proxies: Arc<client_ip::TrustedProxies>,
     /// Whether cookies carry `Secure`.
     pub(crate) secure_cookies: bool,
 }
@@ -65,7 +92,7 @@ impl<S, A, N, C> Clone for AppState<S, A, N, C> {
     fn clone(&self) -> Self {
         Self {
             service: Arc::clone(&self.service),
-            sessions: Arc::clone(&self.sessions),
+            proxies: Arc::clone(&self.proxies),
             secure_cookies: self.secure_cookies,
         }
     }
@@ -84,12 +111,21 @@ where
     N: Notifier,
     C: Clock,
 {
+    // `serve` validates the setting first (`validate_config`); here a bad entry is ignored.
+    let proxies = client_ip::TrustedProxies::parse(&config.trusted_proxies).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "ignoring http.trusted_proxies");
+        client_ip::TrustedProxies::default()
+    });
     let state = AppState {
         service,
-        sessions: Arc::new(ui::session::Sessions::default()),
+        proxies: Arc::new(proxies),
         secure_cookies: config.secure_cookies,
     };
-    let token = Arc::new(auth::ApiToken::new(&config.api_token));
+    let token = Arc::new(auth::ApiToken::with_previous(
+        &config.api_token,
+        &config.previous_api_tokens,
+    ));
+    let hsts = config.secure_cookies;
     Router::new()
         .route("/healthz", get(healthz))
         .route(
@@ -103,6 +139,17 @@ where
         .merge(ui::router(state))
         .fallback(ui::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            move |mut response: Response| async move {
+                if hsts {
+                    response.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        header::HeaderValue::from_static("max-age=31536000"),
+                    );
+                }
+                response
+            },
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

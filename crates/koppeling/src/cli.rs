@@ -368,8 +368,11 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 .read_to_string(&mut password)
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            if password.chars().count() < 8 {
-                anyhow::bail!("the password must have at least 8 characters");
+            if password.chars().count() < koppeling_web::MIN_PASSWORD_LEN {
+                anyhow::bail!(
+                    "password: the password must have at least {} characters",
+                    koppeling_web::MIN_PASSWORD_LEN
+                );
             }
             let store = startup::connect_store(&settings).await?;
             let hash = koppeling_web::hash_password(password)?;

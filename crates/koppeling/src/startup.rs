@@ -154,6 +154,14 @@ impl Application {
             Required::MasterKey,
         ])?;
         let api_token = settings.api_token()?;
+        koppeling_web::validate_config(&koppeling_web::WebConfig {
+            api_token: api_token.clone(),
+            previous_api_tokens: settings.api.previous_tokens.clone(),
+            secure_cookies: settings.secure_cookies(),
+            public_url: settings.public_url(),
+            trusted_proxies: settings.http.trusted_proxies.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!(e))?;
         let subscription_key = settings.subscription_key()?;
         let store = connect_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen_addr()?)

@@ -14,6 +14,8 @@ mod m20261204_000002_notification_delivery;
 mod m20261205_b00001_attempts_by_invoice;
 mod m20261205_e00001_readback;
 
+mod m20261205_a00001_sessions;
+
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_administratie_leases::Migration),
             Box::new(m20261204_000001_exactly_once::Migration),
             Box::new(m20261204_000002_notification_delivery::Migration),
+            // issue 13: log-in and sessions
+            Box::new(m20261205_a00001_sessions::Migration),
             // issue 13 (helper b)
             Box::new(m20261205_b00001_attempts_by_invoice::Migration),
             Box::new(m20261205_e00001_readback::Migration),

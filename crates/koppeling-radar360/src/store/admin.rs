@@ -96,6 +96,7 @@ pub(super) async fn put_admin(
 ) -> R<Put> {
     let now = db::now();
     let key = email_key(&admin.email);
+    let new_password = password_hash.is_some();
     let tx = st.db.begin().await?;
     let clash = db::one(
         &*tx,
@@ -144,6 +145,9 @@ pub(super) async fn put_admin(
             return Err(StoreError::NotFound(format!("administratie {adm}")));
         }
         Err(e) => return Err(e).ctx("writing the Beheerder"),
+    }
+    if new_password {
+        super::auth::end_admin_sessions(&*tx, st, adm.as_str(), admin.id.as_str()).await?;
     }
     tx.commit().await?;
     Ok(if existing.is_some() {
@@ -238,5 +242,15 @@ pub(super) async fn set_admin_password(
     if n == 0 {
         return Err(StoreError::NotFound(format!("Beheerder {email}")));
     }
+    db::exec(
+        &*tx,
+        st.db.st(
+            "DELETE FROM ui_sessions WHERE adm = $1 AND admin_id IN \
+             (SELECT id FROM admins WHERE adm = $1 AND email_lower = $2)",
+            vec![s(adm.as_str()), s(email_key(email))],
+        ),
+        "ending the Beheerder's sessions",
+    )
+    .await?;
     tx.commit().await
 }

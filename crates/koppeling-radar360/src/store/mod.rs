@@ -2,6 +2,7 @@
 //! delegates to one module per aggregate.
 
 mod admin;
+mod auth;
 mod db;
 mod invoice;
 mod koppeling;
@@ -740,5 +741,53 @@ impl Store for SeaOrmStore {
         limit: u32,
     ) -> Result<Vec<AttemptLog>, StoreError> {
         invoice::sync_log_of(self, adm, Some(invoice_id), only_failed, limit).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &koppeling_domain::auth::SessionRecord,
+    ) -> Result<(), StoreError> {
+        auth::create_session(self, session).await
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<(koppeling_domain::auth::SessionRecord, String)>, StoreError> {
+        auth::get_session(self, id_hash).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        auth::touch_session(self, id_hash, at).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        auth::delete_session(self, id_hash).await
+    }
+
+    async fn throttle_attempt(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        policy: koppeling_domain::auth::ThrottlePolicy,
+    ) -> Result<Option<Duration>, StoreError> {
+        auth::throttle_attempt(self, key, now, policy).await
+    }
+
+    async fn throttle_forgive(&self, key: &str) -> Result<(), StoreError> {
+        auth::throttle_forgive(self, key).await
+    }
+
+    async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
+        auth::clear_throttle(self, key).await
+    }
+
+    async fn use_login_token(
+        &self,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        auth::use_login_token(self, token_hash, expires_at, now).await
     }
 }

@@ -1,7 +1,7 @@
 //! The admin UI: log-in with CSRF, sessions, the green bar and inline refusals.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use koppeling_domain::ports::{Admin, MockAccounting, MockStore};
 
 use super::*;
@@ -15,7 +15,78 @@ fn csrf_of(html: &str) -> String {
     html[start..start + len].to_owned()
 }
 
+/// The store's log-in tables, kept in memory for the mock.
+fn with_session_tables(store: &mut MockStore) {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    let sessions: Arc<Mutex<HashMap<String, koppeling_domain::auth::SessionRecord>>> =
+        Arc::default();
+    let throttle: Arc<Mutex<HashMap<String, koppeling_domain::auth::Throttle>>> = Arc::default();
+    let used: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let s = Arc::clone(&sessions);
+    store.expect_create_session().returning(move |r| {
+        s.lock().unwrap().insert(r.id_hash.clone(), r.clone());
+        ready(Ok(()))
+    });
+    let s = Arc::clone(&sessions);
+    store.expect_get_session().returning(move |h| {
+        let found = s.lock().unwrap().get(h).cloned();
+        ready(Ok(found.map(|r| (r, "Anna <Beheerder>".to_owned()))))
+    });
+    store.expect_touch_session().returning(|_, _| ready(Ok(())));
+    let s = Arc::clone(&sessions);
+    store.expect_delete_session().returning(move |h| {
+        s.lock().unwrap().remove(h);
+        ready(Ok(()))
+    });
+    let t = Arc::clone(&throttle);
+    store
+        .expect_throttle_attempt()
+        .returning(move |k, now, policy| {
+            let mut map = t.lock().unwrap();
+            match koppeling_domain::auth::attempt(map.get(k), now, &policy) {
+                Ok(after) => {
+                    map.insert(k.to_owned(), after);
+                    ready(Ok(None))
+                }
+                Err(wait) => ready(Ok(Some(wait))),
+            }
+        });
+    let t = Arc::clone(&throttle);
+    store.expect_throttle_forgive().returning(move |k| {
+        if let Some(v) = t.lock().unwrap().get_mut(k) {
+            v.failures = v.failures.saturating_sub(1);
+        }
+        ready(Ok(()))
+    });
+    let t = Arc::clone(&throttle);
+    store.expect_clear_throttle().returning(move |k| {
+        t.lock().unwrap().remove(k);
+        ready(Ok(()))
+    });
+    store
+        .expect_use_login_token()
+        .returning(move |h, _, _| ready(Ok(used.lock().unwrap().insert(h.to_owned()))));
+}
+
+/// A log-in form token and the cookie that goes with it.
+async fn login_token(app: &Router) -> (String, String) {
+    let page = send(app, get("/login", None)).await;
+    let set_cookie = page.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    (csrf_of(&page.text), cookie)
+}
+
+fn session_cookie_set(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("koppeling_session="))
+}
+
 fn with_login(store: &mut MockStore) {
+    with_session_tables(store);
     let hash = crate::hash_password(PASSWORD).unwrap();
     store.expect_find_admin_by_email().returning(move |email| {
         let found = (email == "anna@example.nl").then(|| {
@@ -52,8 +123,7 @@ fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
 
 /// Logs Anna in; returns the cookie and the session's CSRF token.
 async fn log_in(app: &Router) -> (String, String) {
-    let page = send(app, get("/login", None)).await;
-    let token = csrf_of(&page.text);
+    let (token, login_cookie) = login_token(app).await;
     let answer = send(
         app,
         form(
@@ -62,13 +132,19 @@ async fn log_in(app: &Router) -> (String, String) {
                 "email=anna%40example.nl&password={}&csrf={token}",
                 PASSWORD.replace(' ', "+")
             ),
-            None,
+            Some(&login_cookie),
         ),
     )
     .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
     assert_eq!(answer.headers[header::LOCATION], "/koppelingen");
-    let set_cookie = answer.headers[header::SET_COOKIE].to_str().unwrap();
+    let set_cookie = answer
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("koppeling_session="))
+        .unwrap();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     assert!(!set_cookie.contains("Secure"), "{set_cookie}");
@@ -143,7 +219,7 @@ async fn a_login_without_the_form_token_is_refused() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert!(answer.headers.get(header::SET_COOKIE).is_none());
+    assert!(!session_cookie_set(&answer.headers));
 }
 
 #[tokio::test]
@@ -151,15 +227,16 @@ async fn a_wrong_password_is_refused() {
     let mut store = MockStore::new();
     with_login(&mut store);
     let app = app(store, MockAccounting::new());
-    let token = csrf_of(&send(&app, get("/login", None)).await.text);
-    for body in [
-        format!("email=anna%40example.nl&password=wrong&csrf={token}"),
-        format!("email=bob%40example.nl&password=wrong&csrf={token}"),
-    ] {
-        let answer = send(&app, form("/login", &body, None)).await;
+    for email in ["anna%40example.nl", "bob%40example.nl"] {
+        let (token, cookie) = login_token(&app).await;
+        let body = format!("email={email}&password=wrong&csrf={token}");
+        let answer = send(&app, form("/login", &body, Some(&cookie))).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
         assert!(answer.text.contains("Onjuist e-mailadres of wachtwoord"));
-        assert!(answer.headers.get(header::SET_COOKIE).is_none());
+        assert!(!session_cookie_set(&answer.headers));
+        // The same token again is a replay.
+        let again = send(&app, form("/login", &body, Some(&cookie))).await;
+        assert_eq!(again.status, StatusCode::FORBIDDEN);
     }
 }
 
@@ -450,20 +527,20 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
 #[tokio::test]
 async fn a_busy_database_at_login_is_503_with_the_form() {
     let mut store = MockStore::new();
+    with_session_tables(&mut store);
     store.expect_find_admin_by_email().returning(|_| {
         ready(Err(koppeling_domain::ports::StoreError::Busy(
             "reading the Beheerder: database is locked".into(),
         )))
     });
     let app = app(store, MockAccounting::new());
-    let page = send(&app, get("/login", None)).await;
-    let token = csrf_of(&page.text);
+    let (token, cookie) = login_token(&app).await;
     let answer = send(
         &app,
         form(
             "/login",
             &format!("email=anna%40example.nl&password=x&csrf={token}"),
-            None,
+            Some(&cookie),
         ),
     )
     .await;

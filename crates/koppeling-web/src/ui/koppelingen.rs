@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use koppeling_domain::ids::ResourceId;
 use koppeling_domain::koppeling::{
@@ -15,10 +15,7 @@ use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 
 use super::html::{self, Nav, csrf_field, esc};
 use super::session::Session;
-use super::{
-    FormBody, QueryMap, csrf_ok, csrf_refused, current, failure_page, field, fields, html_response,
-    redirect, store_failure,
-};
+use super::{CsrfForm, QueryMap, failure_page, field, html_response, redirect, store_failure};
 use crate::AppState;
 use crate::dto::parse_date;
 
@@ -141,12 +138,9 @@ fn overview_page(
 /// `GET /koppelingen`.
 pub(crate) async fn overview<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
     Query(q): QueryMap,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     match state.service.overview(&session.adm).await {
         Ok(overview) => html_response(
             StatusCode::OK,
@@ -159,15 +153,8 @@ pub(crate) async fn overview<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// `POST /koppelingen/snelstart/activeren`.
 pub(crate) async fn activate<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
-    form: FormBody,
+    CsrfForm(session, _fields): CsrfForm,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
-    if !csrf_ok(&session, &fields(form)) {
-        return csrf_refused(&session);
-    }
     let (status, problems, error) = match state.service.activate(&session.adm).await {
         Ok(_) => return redirect("/koppelingen?geactiveerd=1"),
         Err(ServiceError::ActivationFailed(problems)) => {
@@ -194,15 +181,8 @@ pub(crate) async fn activate<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// `POST /koppelingen/snelstart/deactiveren`.
 pub(crate) async fn deactivate<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
-    form: FormBody,
+    CsrfForm(session, _fields): CsrfForm,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
-    if !csrf_ok(&session, &fields(form)) {
-        return csrf_refused(&session);
-    }
     match state.service.deactivate(&session.adm).await {
         Ok(_) => redirect("/koppelingen?gedeactiveerd=1"),
         Err(e) => failure_page(&session, e),
@@ -483,27 +463,16 @@ pub(crate) async fn settings_page_handler<S: Store, A: Accounting, N: Notifier, 
 /// `GET /koppelingen/snelstart/instellingen`.
 pub(crate) async fn settings_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     settings_page_handler(&state, &session).await
 }
 
 /// `POST /koppelingen/snelstart/instellingen`.
 pub(crate) async fn save_settings<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
-    body: FormBody,
+    CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
-    let submitted = fields(body);
-    if !csrf_ok(&session, &submitted) {
-        return csrf_refused(&session);
-    }
     let overview = match state.service.overview(&session.adm).await {
         Ok(o) => o,
         Err(e) => return failure_page(&session, e),
@@ -670,27 +639,16 @@ pub(crate) async fn notify_page_handler<S: Store, A: Accounting, N: Notifier, C:
 /// `GET /koppelingen/snelstart/notificatie`.
 pub(crate) async fn notify_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     notify_page_handler(&state, &session, None, None, StatusCode::OK).await
 }
 
 /// `POST /koppelingen/snelstart/notificatie`.
 pub(crate) async fn save_notify<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
-    body: FormBody,
+    CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
-    let submitted = fields(body);
-    if !csrf_ok(&session, &submitted) {
-        return csrf_refused(&session);
-    }
     let raw = field(&submitted, "notify_admin_id")
         .unwrap_or_default()
         .trim()

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use koppeling_domain::ids::ResourceId;
 use koppeling_domain::invoice::{Invoice, InvoiceStatus};
@@ -19,8 +19,8 @@ use koppeling_domain::sync::ServiceError;
 use super::html::{self, Nav, csrf_field, esc, url};
 use super::session::Session;
 use super::{
-    FormBody, QueryMap, csrf_ok, csrf_refused, current, failure_page, field, fields, html_response,
-    message_page, not_found_page, redirect, store_failure,
+    CsrfForm, QueryMap, failure_page, field, html_response, message_page, not_found_page, redirect,
+    store_failure,
 };
 use crate::AppState;
 
@@ -147,12 +147,9 @@ fn relations_page(
 /// `GET /relaties?q=`.
 pub(crate) async fn relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
     Query(q): QueryMap,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     let search = q.get("q").map_or("", String::as_str);
     let page = pagina(
         q.get("pagina")
@@ -203,17 +200,9 @@ fn refusal_text(relation: Option<&Relation>, error: &ServiceError) -> Option<Str
 /// `POST /relaties/{id}/snelstart`: the checkbox; a refusal is shown inline.
 pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    body: FormBody,
+    CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
-    let submitted = fields(body);
-    if !csrf_ok(&session, &submitted) {
-        return csrf_refused(&session);
-    }
     let Some(id) = path_id(path) else {
         return not_found_page(&session, "Deze relatie");
     };
@@ -436,12 +425,9 @@ async fn relation_names<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// `GET /facturen?status=&page=`.
 pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
     Query(q): QueryMap,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     let status = q.get("status").and_then(|s| SyncStatus::parse(s));
     let page = q
         .get("page")
@@ -595,12 +581,9 @@ fn invoice_page(
 /// `GET /facturen/{id}`: one invoice with its attempt log.
 pub(crate) async fn invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     let Some(id) = path_id(path) else {
         return not_found_page(&session, "Deze factuur");
     };
@@ -631,17 +614,9 @@ pub(crate) async fn invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// `POST /facturen/{id}/opnieuw`: re-queues a failed invoice.
 pub(crate) async fn retry<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    body: FormBody,
+    CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
-    let submitted = fields(body);
-    if !csrf_ok(&session, &submitted) {
-        return csrf_refused(&session);
-    }
     let Some(id) = path_id(path) else {
         return not_found_page(&session, "Deze factuur");
     };
@@ -667,11 +642,8 @@ pub(crate) async fn retry<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// `GET /notificaties`.
 pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     let list = match state.service.store().notifications(&session.adm, 200).await {
         Ok(list) => list,
         Err(e) => return store_failure(&session, e),
@@ -717,12 +689,9 @@ pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock
 /// `GET /synclog?alleen_mislukt=1`.
 pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
+    session: Session,
     Query(q): QueryMap,
 ) -> Response {
-    let Some(session) = current(&state, &headers) else {
-        return redirect("/login");
-    };
     let only_failed = q.get("alleen_mislukt").is_some_and(|v| !v.is_empty());
     let rows = match state
         .service

@@ -11,7 +11,7 @@ use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
@@ -19,7 +19,7 @@ use koppeling_domain::sync::ServiceError;
 use std::collections::HashMap;
 
 use crate::AppState;
-use crate::auth::{constant_time_eq, dummy_hash, verify_password};
+use crate::auth::{constant_time_eq, dummy_hash, verify_password_bounded};
 
 pub(crate) mod html;
 mod koppelingen;
@@ -27,7 +27,8 @@ mod lists;
 pub(crate) mod session;
 
 use html::{Nav, esc};
-use session::{COOKIE_NAME, Session, clear_cookie, cookie, session_cookie};
+pub(crate) use session::Session;
+use session::{clear_cookie, cookie, session_cookie};
 
 /// The UI routes.
 pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>) -> Router
@@ -121,13 +122,7 @@ pub(crate) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
 }
 
-/// The session of the request, if any.
-pub(crate) fn current<S, A, N, C>(
-    state: &AppState<S, A, N, C>,
-    headers: &HeaderMap,
-) -> Option<Session> {
-    cookie(headers, COOKIE_NAME).and_then(|id| state.sessions.get(&id))
-}
+pub(crate) use session::current;
 
 /// Whether the form carries the session's CSRF token.
 pub(crate) fn csrf_ok(session: &Session, fields: &Fields) -> bool {
@@ -263,7 +258,7 @@ async fn home<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
     headers: HeaderMap,
 ) -> Response {
-    if current(&state, &headers).is_some() {
+    if current(&state, &headers).await.is_some() {
         redirect("/koppelingen")
     } else {
         redirect("/login")
@@ -302,107 +297,191 @@ fn login_form(token: &str, email: &str, error: Option<&str>, notice: Option<&str
     )
 }
 
+/// The log-in form with a fresh double-submit token: the same random value in the form and
+/// in a short-lived `SameSite=Strict` cookie. Nothing is stored until it is used.
+fn login_response(
+    secure: bool,
+    status: StatusCode,
+    email: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let token = session::random_token();
+    let mut response = html_response(status, login_form(&token, email, error, notice));
+    if let Ok(value) = HeaderValue::from_str(&session::login_cookie(&token, secure)) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
 async fn login_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
     headers: HeaderMap,
     Query(q): QueryMap,
 ) -> Response {
-    if current(&state, &headers).is_some() {
+    if current(&state, &headers).await.is_some() {
         return redirect("/koppelingen");
     }
     let notice = q.contains_key("uitgelogd").then_some("U bent uitgelogd.");
-    let token = state.sessions.issue_login_token();
-    html_response(StatusCode::OK, login_form(&token, "", None, notice))
+    login_response(state.secure_cookies, StatusCode::OK, "", None, notice)
+}
+
+/// The client address of the request (see [`crate::client_ip`]).
+pub(crate) struct ClientAddress(pub(crate) String);
+
+impl<S, A, N, C> axum::extract::FromRequestParts<AppState<S, A, N, C>> for ClientAddress
+where
+    S: Send + Sync,
+    A: Send + Sync,
+    N: Send + Sync,
+    C: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState<S, A, N, C>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(state.proxies.client(parts)))
+    }
+}
+
+/// The page for a log-in that fails at our side (busy database or another error).
+fn login_failure(secure: bool, email: &str, error: &ServiceError) -> Response {
+    if let ServiceError::Busy(detail) = error {
+        tracing::warn!(error = %detail, "the database is busy; answered 503");
+        return with_retry_after(login_response(
+            secure,
+            StatusCode::SERVICE_UNAVAILABLE,
+            email,
+            Some("De database is op dit moment bezet; probeer het over een paar seconden opnieuw."),
+            None,
+        ));
+    }
+    let _ = crate::error::ApiError::internal(error);
+    login_response(
+        secure,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        email,
+        Some("Inloggen lukt nu niet door een fout aan onze kant; probeer het later opnieuw."),
+        None,
+    )
 }
 
 async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
     State(state): State<AppState<S, A, N, C>>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     form: FormBody,
 ) -> Response {
+    let secure = state.secure_cookies;
     let fields = fields(form);
     let email = field(&fields, "email")
         .unwrap_or_default()
         .trim()
         .to_owned();
     let password = field(&fields, "password").unwrap_or_default().to_owned();
-    let token_ok = field(&fields, "csrf").is_some_and(|t| state.sessions.check_login_token(t));
-    if !token_ok {
-        let token = state.sessions.issue_login_token();
-        return html_response(
+    // The double-submit check: the form's token must be the token of this browser's cookie,
+    // and used only once (its hash is recorded in the shared store).
+    let form_token = field(&fields, "csrf").unwrap_or_default();
+    let cookie_token = cookie(&headers, session::login_cookie_name(secure)).unwrap_or_default();
+    let token_ok =
+        form_token.len() == 64 && constant_time_eq(form_token.as_bytes(), cookie_token.as_bytes());
+    let token_fresh = if token_ok {
+        match state
+            .service
+            .use_login_token(&session::digest("koppeling login token v1", form_token))
+            .await
+        {
+            Ok(fresh) => fresh,
+            Err(error) => return login_failure(secure, &email, &error),
+        }
+    } else {
+        false
+    };
+    if !token_fresh {
+        return login_response(
+            secure,
             StatusCode::FORBIDDEN,
-            login_form(
-                &token,
-                &email,
-                Some("Het formulier is verlopen; probeer het opnieuw."),
-                None,
-            ),
+            &email,
+            Some("Het formulier is verlopen; probeer het opnieuw."),
+            None,
         );
     }
-    let found = match state.service.store().find_admin_by_email(&email).await {
+    let found = match state.service.find_admin_for_login(&email).await {
         Ok(found) => found,
-        Err(koppeling_domain::ports::StoreError::Busy(detail)) => {
-            tracing::warn!(error = %detail, "the database is busy; answered 503");
-            let token = state.sessions.issue_login_token();
-            return with_retry_after(html_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                login_form(
-                    &token,
-                    &email,
-                    Some(
-                        "De database is op dit moment bezet; probeer het over een paar seconden opnieuw.",
-                    ),
-                    None,
-                ),
-            ));
-        }
-        Err(error) => {
-            let _ = crate::error::ApiError::internal(&error);
-            let token = state.sessions.issue_login_token();
-            return html_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                login_form(
-                    &token,
-                    &email,
-                    Some(
-                        "Inloggen lukt nu niet door een fout aan onze kant; probeer het later opnieuw.",
-                    ),
-                    None,
-                ),
-            );
-        }
+        Err(error) => return login_failure(secure, &email, &error),
     };
+    // Counted as a failure before Argon2 runs (a success takes it back), so that parallel
+    // guesses cannot slip past the limit; a locked account or address runs no hash at all.
+    // Unknown e-mails are throttled like known ones, so a 429 does not reveal an account.
+    let account = koppeling_domain::auth::account_key(&email);
+    let address_key = koppeling_domain::auth::address_key(&address);
+    match state.service.login_attempt(&account, &address_key).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => return too_many_attempts(secure, &email, wait),
+        Err(error) => return login_failure(secure, &email, &error),
+    }
     let hash = found
         .as_ref()
         .and_then(|(_, _, hash)| hash.clone())
         .unwrap_or_else(|| dummy_hash().to_owned());
-    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let verified = verify_password_bounded(password, hash).await;
     match found {
         Some((adm, admin, Some(_))) if verified => {
-            let id = state.sessions.create(adm, admin.id, admin.name);
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (LOCATION, "/koppelingen".to_owned()),
-                    (SET_COOKIE, session_cookie(&id, state.secure_cookies)),
-                ],
-            )
-                .into_response()
+            if let Err(error) = state.service.login_succeeded(&account, &address_key).await {
+                return login_failure(secure, &email, &error);
+            }
+            let id = session::random_token();
+            if let Err(error) = state
+                .service
+                .start_session(session::session_hash(&id), adm, admin.id)
+                .await
+            {
+                return login_failure(secure, &email, &error);
+            }
+            let mut response = redirect("/koppelingen");
+            for value in [
+                session_cookie(&id, secure),
+                session::clear_login_cookie(secure),
+            ] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+            }
+            response
         }
         _ => {
-            let token = state.sessions.issue_login_token();
-            html_response(
+            // Already counted by `login_attempt`.
+            login_response(
+                secure,
                 StatusCode::UNAUTHORIZED,
-                login_form(
-                    &token,
-                    &email,
-                    Some("Onjuist e-mailadres of wachtwoord."),
-                    None,
-                ),
+                &email,
+                Some("Onjuist e-mailadres of wachtwoord."),
+                None,
             )
         }
     }
+}
+
+/// 429 with `Retry-After`: the account or the address is locked after too many failures.
+fn too_many_attempts(secure: bool, email: &str, wait: std::time::Duration) -> Response {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    let mut response = login_response(
+        secure,
+        StatusCode::TOO_MANY_REQUESTS,
+        email,
+        Some(&format!(
+            "Te veel pogingen om in te loggen. Probeer het over {minutes} {} opnieuw.",
+            if minutes == 1 { "minuut" } else { "minuten" }
+        )),
+        None,
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
 }
 
 async fn logout<S: Store, A: Accounting, N: Notifier, C: Clock>(
@@ -411,13 +490,13 @@ async fn logout<S: Store, A: Accounting, N: Notifier, C: Clock>(
     form: FormBody,
 ) -> Response {
     let fields = fields(form);
-    if let Some(id) = cookie(&headers, COOKIE_NAME)
-        && let Some(session) = state.sessions.get(&id)
-    {
+    if let Some(session) = current(&state, &headers).await {
         if !csrf_ok(&session, &fields) {
             return csrf_refused(&session);
         }
-        state.sessions.remove(&id);
+        if let Err(error) = state.service.end_session(&session.id_hash).await {
+            return failure_page(&session, error);
+        }
     }
     (
         StatusCode::SEE_OTHER,
@@ -427,4 +506,37 @@ async fn logout<S: Store, A: Accounting, N: Notifier, C: Clock>(
         ],
     )
         .into_response()
+}
+
+/// A POST form of a logged-in Beheerder whose `csrf` field is the session's token: the
+/// session and the submitted fields. Without a session: a redirect to `/login`; with a
+/// wrong or missing token: the 403 "Formulier verlopen" page.
+pub(crate) struct CsrfForm(pub(crate) Session, pub(crate) Fields);
+
+impl<S, A, N, C> axum::extract::FromRequest<AppState<S, A, N, C>> for CsrfForm
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState<S, A, N, C>,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let session =
+            <Session as axum::extract::FromRequestParts<_>>::from_request_parts(&mut parts, state)
+                .await?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let form: FormBody =
+            <Form<Fields> as axum::extract::FromRequest<()>>::from_request(request, &()).await;
+        let submitted = fields(form);
+        if !csrf_ok(&session, &submitted) {
+            return Err(csrf_refused(&session));
+        }
+        Ok(Self(session, submitted))
+    }
 }

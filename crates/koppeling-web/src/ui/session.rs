@@ -1,24 +1,27 @@
-//! UI sessions kept in memory: a random 32-byte id in an HttpOnly cookie, the Beheerder and
-//! administratie it belongs to, and the CSRF token its forms carry.
+//! UI sessions, kept in the database through the domain service: the cookie holds a random
+//! 32-byte id, the store only its SHA-256. The CSRF token of a session is derived from its
+//! id (never stored). The log-in form uses a double-submit token instead (see `login`).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
-
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
+use axum::http::request::Parts;
+use axum::response::Response;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
-/// The session cookie's name.
+use crate::AppState;
+
+/// The session cookie's name (plain HTTP).
 pub(crate) const COOKIE_NAME: &str = "koppeling_session";
-
-/// A session ends after this long without a request.
-const IDLE: Duration = Duration::from_secs(8 * 3600);
-/// A log-in form token is good for this long.
-const LOGIN_TOKEN_TTL: Duration = Duration::from_secs(2 * 3600);
-/// At most this many outstanding log-in form tokens are kept (oldest dropped first).
-const MAX_LOGIN_TOKENS: usize = 10_000;
+/// The session cookie's name with `http.secure_cookies`.
+pub(crate) const SECURE_COOKIE_NAME: &str = "__Host-koppeling_session";
+/// The log-in form token cookie (plain HTTP).
+pub(crate) const LOGIN_COOKIE: &str = "koppeling_login";
+/// The log-in form token cookie with `http.secure_cookies`.
+pub(crate) const SECURE_LOGIN_COOKIE: &str = "__Host-koppeling_login";
 
 /// A logged-in Beheerder.
 #[derive(Debug, Clone)]
@@ -31,20 +34,8 @@ pub(crate) struct Session {
     pub(crate) admin_name: String,
     /// The token every POST form of this session must carry.
     pub(crate) csrf: String,
-    /// Last request, for the idle timeout.
-    last_seen: Instant,
-}
-
-#[derive(Default)]
-struct Inner {
-    sessions: HashMap<String, Session>,
-    login_tokens: HashMap<String, Instant>,
-}
-
-/// All sessions of this process (a restart logs everyone out).
-#[derive(Default)]
-pub(crate) struct Sessions {
-    inner: Mutex<Inner>,
+    /// The SHA-256 of the session id (the store's key).
+    pub(crate) id_hash: String,
 }
 
 /// 32 random bytes from the operating system, hex-encoded.
@@ -65,81 +56,23 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-impl Sessions {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// Hex SHA-256 of `domain` and `secret` (domain-separated).
+pub(crate) fn digest(domain: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(domain.as_bytes());
+    h.update([0u8]);
+    h.update(secret.as_bytes());
+    hex(&h.finalize())
+}
 
-    /// Starts a session; returns its id (for the cookie).
-    pub(crate) fn create(
-        &self,
-        adm: AdministratieCode,
-        admin_id: ResourceId,
-        admin_name: String,
-    ) -> String {
-        let id = random_token();
-        let now = Instant::now();
-        let mut inner = self.lock();
-        inner
-            .sessions
-            .retain(|_, s| now.duration_since(s.last_seen) < IDLE);
-        inner.sessions.insert(
-            id.clone(),
-            Session {
-                adm,
-                admin_id,
-                admin_name,
-                csrf: random_token(),
-                last_seen: now,
-            },
-        );
-        id
-    }
+/// The store key of a session id.
+pub(crate) fn session_hash(id: &str) -> String {
+    digest("koppeling session id v1", id)
+}
 
-    /// The live session with `id`, refreshing its idle timer.
-    pub(crate) fn get(&self, id: &str) -> Option<Session> {
-        let now = Instant::now();
-        let mut inner = self.lock();
-        let session = inner.sessions.get_mut(id)?;
-        if now.duration_since(session.last_seen) >= IDLE {
-            inner.sessions.remove(id);
-            return None;
-        }
-        session.last_seen = now;
-        Some(session.clone())
-    }
-
-    /// Ends a session.
-    pub(crate) fn remove(&self, id: &str) {
-        self.lock().sessions.remove(id);
-    }
-
-    /// A token for the log-in form (there is no session yet to bind it to).
-    pub(crate) fn issue_login_token(&self) -> String {
-        let token = random_token();
-        let now = Instant::now();
-        let mut inner = self.lock();
-        inner
-            .login_tokens
-            .retain(|_, issued| now.duration_since(*issued) < LOGIN_TOKEN_TTL);
-        if inner.login_tokens.len() >= MAX_LOGIN_TOKENS {
-            let mut by_age: Vec<(String, Instant)> = inner.login_tokens.drain().collect();
-            by_age.sort_by_key(|(_, issued)| std::cmp::Reverse(*issued));
-            by_age.truncate(MAX_LOGIN_TOKENS / 2);
-            inner.login_tokens.extend(by_age);
-        }
-        inner.login_tokens.insert(token.clone(), now);
-        token
-    }
-
-    /// Whether `token` was issued for the log-in form and has not expired.
-    pub(crate) fn check_login_token(&self, token: &str) -> bool {
-        let now = Instant::now();
-        self.lock()
-            .login_tokens
-            .get(token)
-            .is_some_and(|issued| now.duration_since(*issued) < LOGIN_TOKEN_TTL)
-    }
+/// The CSRF token of a session id.
+pub(crate) fn csrf_of(id: &str) -> String {
+    digest("koppeling csrf v1", id)
 }
 
 /// The value of cookie `name` in the request.
@@ -154,10 +87,29 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
+/// The session cookie's name.
+pub(crate) fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+/// The log-in token cookie's name.
+pub(crate) fn login_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_LOGIN_COOKIE
+    } else {
+        LOGIN_COOKIE
+    }
+}
+
 /// The `Set-Cookie` value that starts a session.
 pub(crate) fn session_cookie(id: &str, secure: bool) -> String {
     format!(
-        "{COOKIE_NAME}={id}; Path=/; HttpOnly; SameSite=Lax{}",
+        "{}={id}; Path=/; HttpOnly; SameSite=Lax{}",
+        cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }
@@ -165,9 +117,79 @@ pub(crate) fn session_cookie(id: &str, secure: bool) -> String {
 /// The `Set-Cookie` value that ends a session.
 pub(crate) fn clear_cookie(secure: bool) -> String {
     format!(
-        "{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
+}
+
+/// The `Set-Cookie` value that carries a log-in form token (an hour, Strict).
+pub(crate) fn login_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        login_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that clears the log-in form token.
+pub(crate) fn clear_login_cookie(secure: bool) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        login_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The session of the request, if any (a store failure counts as none, logged).
+pub(crate) async fn current<S, A, N, C>(
+    state: &AppState<S, A, N, C>,
+    headers: &HeaderMap,
+) -> Option<Session>
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    let id = cookie(headers, cookie_name(state.secure_cookies))?;
+    if id.len() != 64 {
+        return None;
+    }
+    let id_hash = session_hash(&id);
+    match state.service.session(&id_hash).await {
+        Ok(Some((record, name))) => Some(Session {
+            adm: record.adm,
+            admin_id: record.admin_id,
+            admin_name: name,
+            csrf: csrf_of(&id),
+            id_hash,
+        }),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(error = %error, "reading the session failed; treated as logged out");
+            None
+        }
+    }
+}
+
+impl<S, A, N, C> FromRequestParts<AppState<S, A, N, C>> for Session
+where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S, A, N, C>,
+    ) -> Result<Self, Self::Rejection> {
+        current(state, &parts.headers)
+            .await
+            .ok_or_else(|| super::redirect("/login"))
+    }
 }
 
 #[cfg(test)]
@@ -175,37 +197,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_live_until_removed() {
-        let sessions = Sessions::default();
-        let id = sessions.create(
-            AdministratieCode::parse("kantoor").unwrap(),
-            ResourceId::parse("a1").unwrap(),
-            "Anna".into(),
-        );
+    fn ids_hash_and_csrf_tokens_are_domain_separated() {
+        let id = random_token();
         assert_eq!(id.len(), 64);
-        let s = sessions.get(&id).unwrap();
-        assert_eq!(s.adm.as_str(), "kantoor");
-        assert_eq!(s.csrf.len(), 64);
-        assert!(sessions.get("other").is_none());
-        sessions.remove(&id);
-        assert!(sessions.get(&id).is_none());
+        assert_ne!(session_hash(&id), csrf_of(&id));
+        assert_eq!(csrf_of(&id), csrf_of(&id));
+        assert_eq!(csrf_of(&id).len(), 64);
+        assert_ne!(csrf_of(&id), csrf_of(&random_token()));
     }
 
     #[test]
-    fn login_tokens_are_checked() {
-        let sessions = Sessions::default();
-        let token = sessions.issue_login_token();
-        assert!(sessions.check_login_token(&token));
-        assert!(!sessions.check_login_token("forged"));
-    }
-
-    #[test]
-    fn cookies_are_found_by_name() {
+    fn cookies_are_found_by_name_and_prefixed_when_secure() {
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, "a=1; koppeling_session=abc; b=2".parse().unwrap());
         assert_eq!(cookie(&headers, COOKIE_NAME).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, "c"), None);
+        assert!(session_cookie("x", true).starts_with("__Host-koppeling_session=x; Path=/;"));
         assert!(session_cookie("x", true).ends_with("; Secure"));
         assert!(session_cookie("x", false).contains("HttpOnly; SameSite=Lax"));
+        assert!(!session_cookie("x", false).contains("Secure"));
+        assert!(login_cookie("t", true).starts_with("__Host-koppeling_login=t; Path=/;"));
+        assert!(login_cookie("t", false).contains("SameSite=Strict"));
     }
 }
