@@ -150,3 +150,46 @@ async fn the_administraties_are_listed_by_code() {
     );
     app.stop().await;
 }
+
+/// Issue 15: an invoice fetched with GET can be PUT back as it is (its read-only parts are
+/// accepted and ignored); `id` must be the path's; any other unknown field is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetched_invoice_can_be_put_back() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let adm = "kantoor";
+    app.setup_administratie(adm).await;
+    app.add_relation(adm, "r1", "1001", false).await;
+    let lines =
+        json!([{"description": "Advies", "quantity": "1", "unit_price": "100.00", "vat": "high"}]);
+    let (status, _) = app
+        .put_invoice(adm, "f1", "2026-001", "r1", "draft", lines)
+        .await;
+    assert_eq!(status, 201);
+    let (_, fetched) = app.get(&format!("/administraties/{adm}/invoices/f1")).await;
+    assert!(fetched["totals"].is_object() && fetched["lines"][0]["amount"].is_string());
+    let (status, body) = app
+        .put(
+            &format!("/administraties/{adm}/invoices/f1"),
+            fetched.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, fetched, "nothing changed");
+
+    let mut other = fetched.clone();
+    other["id"] = json!("f2");
+    let (status, body) = app
+        .put(&format!("/administraties/{adm}/invoices/f1"), other)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "id", "{body}");
+
+    let mut unknown = fetched;
+    unknown["colour"] = json!("blue");
+    let (status, body) = app
+        .put(&format!("/administraties/{adm}/invoices/f1"), unknown)
+        .await;
+    assert!(status == 400 || status == 422, "{status} {body}");
+    assert_eq!(body["field"], "colour", "{body}");
+    app.stop().await;
+}

@@ -1180,7 +1180,7 @@ mod bad_input {
             },
         };
         settings.http.listen = "127.0.0.1:0".to_owned();
-        settings.api.token = Some(SecretString::from("t".to_owned()));
+        settings.api.token = Some(SecretString::from(crate::helpers::TOKEN.to_owned()));
         settings.snelstart.api_url = "http://127.0.0.1:9/v2".to_owned();
         settings.snelstart.auth_url = "http://127.0.0.1:9/b2b/token".to_owned();
         settings.snelstart.subscription_key = Some(SecretString::from("s".to_owned()));

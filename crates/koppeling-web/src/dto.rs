@@ -630,6 +630,9 @@ pub struct LineBody {
     pub unit_price: Amount,
     /// `high`, `low`, `zero` or `reverse_charge`.
     pub vat: VatClass,
+    /// Read-only (the line's amount as GET shows it): accepted and ignored.
+    #[serde(default)]
+    pub amount: Option<serde::de::IgnoredAny>,
 }
 
 /// `PUT /administraties/{adm}/invoices/{id}`.
@@ -652,6 +655,41 @@ pub struct PutInvoiceBody {
     pub description: Option<String>,
     /// Lines.
     pub lines: Vec<LineBody>,
+    /// The invoice's own id, as GET shows it: accepted when it equals the path's
+    /// (`id_mismatch` otherwise), so that a fetched invoice can be PUT back.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Read-only parts of the representation GET returns: accepted and ignored.
+    #[serde(default)]
+    pub totals: Option<serde::de::IgnoredAny>,
+    /// Read-only.
+    #[serde(default)]
+    pub sync: Option<serde::de::IgnoredAny>,
+    /// Read-only.
+    #[serde(default)]
+    pub payment: Option<serde::de::IgnoredAny>,
+    /// Read-only.
+    #[serde(default)]
+    pub drift: Option<serde::de::IgnoredAny>,
+    /// Read-only.
+    #[serde(default)]
+    pub documents: Option<serde::de::IgnoredAny>,
+}
+
+/// `id_mismatch` when a body's `id` differs from the path's.
+fn id_matches(body_id: Option<&str>, path_id: &ResourceId, problems: &mut Vec<Problem>) {
+    if let Some(given) = body_id
+        && given != path_id.as_str()
+    {
+        problems.push(Problem::new(
+            "id",
+            "id_mismatch",
+            format!(
+                "id {given:?} differs from the path's id {:?}",
+                path_id.as_str()
+            ),
+        ));
+    }
 }
 
 impl PutInvoiceBody {
@@ -661,6 +699,7 @@ impl PutInvoiceBody {
     /// A problem on `relation_id` when it is not a valid id.
     pub fn into_domain(self, id: ResourceId) -> Result<Invoice, Vec<Problem>> {
         let mut problems = Vec::new();
+        id_matches(self.id.as_deref(), &id, &mut problems);
         let relation_id = resource_id(&self.relation_id, "relation_id", &mut problems);
         let invoice = relation_id.map(|relation_id| Invoice {
             id,
