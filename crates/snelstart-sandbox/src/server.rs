@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::state::Shared;
-use crate::{api, control, token};
+use crate::{api, control, couplings, token};
 
 /// Per-connection handle a handler uses to drop the connection without answering.
 #[derive(Clone)]
@@ -35,6 +35,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/tokens/expire", post(control::expire_tokens))
         .route("/_sandbox/ledgers", post(control::ledger))
         .route("/_sandbox/stats", get(control::stats))
+        .route(
+            "/couplings/activate/{app}",
+            get(couplings::consent_page).post(couplings::consent_approve),
+        )
+        .route(
+            "/_sandbox/couplings/regenerate",
+            post(couplings::regenerate),
+        )
+        .route("/_sandbox/couplings/delete", post(couplings::delete))
+        .route("/_sandbox/couplings/deliveries", get(couplings::deliveries))
         .fallback(api::api)
         .with_state(shared)
 }

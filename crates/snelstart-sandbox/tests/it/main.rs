@@ -3,6 +3,7 @@
 mod auth;
 mod boekingen;
 mod control;
+mod couplings;
 mod faults;
 mod helpers;
 mod odata;
