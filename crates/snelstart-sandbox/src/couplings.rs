@@ -204,19 +204,19 @@ struct KeyBody {
     key: String,
 }
 
-fn made_for(shared: &Shared, body: &Bytes) -> Result<(String, Made), Response> {
+fn made_for(shared: &Shared, body: &Bytes) -> Result<(String, Made), Box<Response>> {
     let b = serde_json::from_slice::<KeyBody>(body).map_err(|e| {
-        respond_json(
+        Box::new(respond_json(
             StatusCode::BAD_REQUEST,
             &json!({ "error": format!("expected {{\"key\": \"…\"}}: {e}") }),
-        )
+        ))
     })?;
     let made = lock(&shared.couplings.made).get(&b.key).cloned();
     made.map(|m| (b.key, m)).ok_or_else(|| {
-        respond_json(
+        Box::new(respond_json(
             StatusCode::NOT_FOUND,
             &json!({ "error": "no coupling was made with this key" }),
-        )
+        ))
     })
 }
 
@@ -225,7 +225,7 @@ fn made_for(shared: &Shared, body: &Bytes) -> Result<(String, Made), Response> {
 pub async fn regenerate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let (old, made) = match made_for(&shared, &body) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     shared.revoke_key(&old);
     let new = mint_key();
@@ -244,7 +244,7 @@ pub async fn regenerate(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
 pub async fn delete(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let (old, made) = match made_for(&shared, &body) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     shared.revoke_key(&old);
     lock(&shared.couplings.made).remove(&old);
