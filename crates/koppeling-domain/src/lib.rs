@@ -5,6 +5,7 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod booking;
+pub mod connect;
 pub mod ids;
 pub mod invoice;
 pub mod koppeling;
