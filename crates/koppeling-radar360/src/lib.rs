@@ -11,4 +11,5 @@ pub mod migration;
 mod store;
 
 pub use migration::Migrator;
+pub use store::StoredReference;
 pub use store::{SeaOrmStore, WORK_CHANNEL};

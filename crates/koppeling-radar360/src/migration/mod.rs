@@ -11,6 +11,8 @@ mod m20261202_000001_administratie_leases;
 mod m20261204_000001_exactly_once;
 mod m20261204_000002_notification_delivery;
 
+mod m20261205_d00001_connect_references;
+
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_administratie_leases::Migration),
             Box::new(m20261204_000001_exactly_once::Migration),
             Box::new(m20261204_000002_notification_delivery::Migration),
+            Box::new(m20261205_d00001_connect_references::Migration),
         ]
     }
 }

@@ -10,6 +10,9 @@ mod notify;
 mod queue;
 mod relation;
 
+mod connect;
+pub use connect::StoredReference;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -9,6 +9,8 @@ mod invariants;
 mod notices;
 mod queueing;
 
+mod connect;
+
 /// Generates one test per engine for each scenario function `path::name(Harness)`.
 macro_rules! scenarios {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -70,4 +72,5 @@ scenarios!(
     busy::a_held_write_lock_is_busy_and_nothing_is_written,
     busy::a_busy_tick_rolls_back_as_a_whole,
     busy::an_exhausted_pool_is_busy,
+    connect::references_are_stored_hashed_and_bound_to_their_administratie,
 );
