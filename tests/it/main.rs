@@ -13,3 +13,5 @@ mod notify;
 mod readme;
 mod sync;
 mod ui;
+
+mod connect;

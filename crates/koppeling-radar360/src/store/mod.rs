@@ -624,4 +624,13 @@ impl Store for SeaOrmStore {
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         notify::notifications(self, adm, limit).await
     }
+
+    async fn add_connect_reference(
+        &self,
+        adm: &AdministratieCode,
+        ref_hash: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.add_reference(adm, ref_hash, expires_at).await
+    }
 }
