@@ -370,7 +370,15 @@ pub async fn dedupe_counts_mails_sent_in_the_window_and_mails_still_waiting(h: H
 pub async fn given_up_mails_are_due_again_after_the_migration(h: Harness) {
     let s = &h.store;
     let conn = s.connection();
-    Migrator::down(conn, Some(1)).await.unwrap();
+    // Undo this migration and every later one (later helpers append migrations).
+    let steps = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261204_000002_notification_delivery")
+        .unwrap();
+    Migrator::down(conn, Some(u32::try_from(steps + 1).unwrap()))
+        .await
+        .unwrap();
     let a = administratie(s, "a").await;
     let t = now();
     let given_up = s
