@@ -21,3 +21,5 @@ mod secrets;
 
 // issue 13: log-in and sessions
 mod login;
+
+mod connect;

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod booking;
+pub mod connect;
 pub mod ids;
 pub mod invoice;
 pub mod koppeling;

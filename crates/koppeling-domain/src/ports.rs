@@ -1193,4 +1193,16 @@ pub trait Store: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    // --- the activation link (product §8.1) ---
+
+    /// Records a pending reference of `adm` by its hash, valid until `expires_at`.
+    ///
+    /// # Errors
+    /// `NotFound` when the administratie does not exist.
+    fn add_connect_reference(
+        &self,
+        adm: &AdministratieCode,
+        ref_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

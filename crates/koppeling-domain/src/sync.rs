@@ -37,6 +37,9 @@ pub use readback::{READBACK_PAGE, ReadbackConfig, ReadbackReport};
 
 mod auth;
 
+mod connect;
+pub use connect::ConnectLink;
+
 /// Tunables of the sync.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -56,6 +59,29 @@ pub struct SyncConfig {
     pub notify_retry: Duration,
     /// The longest wait between sends of a notification (it is never given up).
     pub notify_retry_max: Duration,
+    /// The activation link (product §8.1).
+    pub connect: ConnectConfig,
+}
+
+/// The activation link's configuration.
+#[derive(Debug, Clone)]
+pub struct ConnectConfig {
+    /// `snelstart.app_short_name`; `None` = the link flow is off.
+    pub app_short_name: Option<String>,
+    /// `snelstart.activation_url`, no trailing `/`.
+    pub activation_url: String,
+    /// `http.public_url`, no trailing `/`.
+    pub public_url: String,
+}
+
+impl Default for ConnectConfig {
+    fn default() -> Self {
+        Self {
+            app_short_name: None,
+            activation_url: "https://web.snelstart.nl/couplings/activate".to_owned(),
+            public_url: "http://127.0.0.1:8360".to_owned(),
+        }
+    }
 }
 
 impl Default for SyncConfig {
@@ -69,6 +95,7 @@ impl Default for SyncConfig {
             max_backoff: Duration::from_secs(900),
             notify_retry: Duration::from_secs(30),
             notify_retry_max: Duration::from_secs(3600),
+            connect: ConnectConfig::default(),
         }
     }
 }

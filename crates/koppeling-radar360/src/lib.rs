@@ -11,6 +11,7 @@ pub mod migration;
 mod store;
 
 pub use migration::Migrator;
+pub use store::StoredReference;
 pub use store::{SeaOrmStore, WORK_CHANNEL};
 // issue 13 (secrets)
 pub use store::RotateReport;

@@ -527,6 +527,9 @@ fn build() -> Value {
         format!("{base}/integrations/snelstart/check"): {
             "post": op("Run the activation checks without activating", &["adm"], None, ("200", r("Check")), &["400", "401", "404", "503"])
         },
+        format!("{base}/integrations/snelstart/connect"): {
+            "post": op("Make an activation link (product §8.1): a fresh reference (256 random bits, stored hashed, valid 24 h) in SnelStart's activation URL, with successUrl <public_url>/koppelingen?gekoppeld=snelstart; 422 connect_unavailable when snelstart.app_short_name is unset", &["adm"], None, ("200", json!({ "type": "object", "required": ["activation_url", "reference_expires_at"], "properties": { "activation_url": { "type": "string" }, "reference_expires_at": { "type": "string", "format": "date-time" } } })), &["400", "401", "404", "422", "503"])
+        },
         "/openapi.json": {
             "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OK" } } }
         }

@@ -135,6 +135,10 @@ pub struct SnelStartSettings {
     pub calls_per_hour: u32,
     /// Concurrent calls per administratie.
     pub concurrency: u32,
+    /// The integrator's app at SnelStart (product §8.1); unset = the activation link is off.
+    pub app_short_name: Option<String>,
+    /// SnelStart's activation page; the app's short name is appended.
+    pub activation_url: String,
 }
 
 /// `smtp.*`.
@@ -235,6 +239,8 @@ impl Default for SnelStartSettings {
             calls_per_minute: 500,
             calls_per_hour: 5000,
             concurrency: 50,
+            app_short_name: None,
+            activation_url: "https://web.snelstart.nl/couplings/activate".to_owned(),
         }
     }
 }
@@ -300,6 +306,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("snelstart.calls_per_minute", Kind::Number),
     ("snelstart.calls_per_hour", Kind::Number),
     ("snelstart.concurrency", Kind::Number),
+    ("snelstart.app_short_name", Kind::Text),
+    ("snelstart.activation_url", Kind::Text),
     ("smtp.url", Kind::Text),
     ("smtp.from", Kind::Text),
     ("secrets.master_key", Kind::Text),
@@ -462,6 +470,7 @@ impl Settings {
         for (key, url) in [
             ("snelstart.api_url", &self.snelstart.api_url),
             ("snelstart.auth_url", &self.snelstart.auth_url),
+            ("snelstart.activation_url", &self.snelstart.activation_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 problems.push(format!(

@@ -115,6 +115,15 @@ pub fn build_service(
         dedupe: Duration::from_secs(settings.notify.dedupe_hours * 3600),
         notify_retry: Duration::from_millis(settings.notify.retry_base_ms),
         notify_retry_max: Duration::from_millis(settings.notify.retry_max_ms),
+        connect: koppeling_domain::sync::ConnectConfig {
+            app_short_name: settings
+                .snelstart
+                .app_short_name
+                .clone()
+                .filter(|a| !a.trim().is_empty()),
+            activation_url: settings.snelstart.activation_url.clone(),
+            public_url: settings.public_url(),
+        },
         ..SyncConfig::default()
     };
     Ok(Arc::new(Service::new(

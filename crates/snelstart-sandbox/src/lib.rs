@@ -34,6 +34,9 @@ mod server;
 mod state;
 mod token;
 
+mod couplings;
+pub use couplings::Delivery;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -468,6 +471,17 @@ impl SandboxHandle {
     #[must_use]
     pub fn stats(&self) -> Value {
         self.shared.stats()
+    }
+
+    /// Registers the activation app `name` with its webhook URL (`--app NAME=URL`).
+    pub fn register_app(&self, name: &str, webhook_url: &str) {
+        self.shared.couplings.register(name, webhook_url);
+    }
+
+    /// Every webhook delivery so far, as `GET /_sandbox/couplings/deliveries` lists them.
+    #[must_use]
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.couplings.deliveries()
     }
 
     /// Stops accepting, lets in-flight requests finish (at most ~2 s) and waits for the server.

@@ -44,6 +44,19 @@ struct Cli {
     /// `-5`, `"soon"`); the tokens still live 3599 s.
     #[arg(long, value_parser = parse_json)]
     expires_in: Option<serde_json::Value>,
+    /// An activation app and its webhook, `NAME=WEBHOOK_URL` (repeatable): the consent page
+    /// `/couplings/activate/NAME` delivers its koppelsleutels there.
+    #[arg(long = "app", value_parser = parse_app)]
+    apps: Vec<(String, String)>,
+}
+
+fn parse_app(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, url)) if !name.is_empty() && url.starts_with("http") => {
+            Ok((name.to_owned(), url.to_owned()))
+        }
+        _ => Err(format!("expected NAME=WEBHOOK_URL, got {text:?}")),
+    }
 }
 
 fn parse_faults(text: &str) -> Result<Faults, String> {
@@ -96,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         cli.subscription_keys
     };
+    let apps = cli.apps.clone();
     let config = SandboxConfig {
         subscription_keys,
         keys: cli.keys,
@@ -103,6 +117,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let sandbox = Sandbox::start(listener, config).await?;
+    for (name, url) in &apps {
+        sandbox.register_app(name, url);
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", sandbox.base_url())?;

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::state::Shared;
-use crate::{api, control, token};
+use crate::{api, control, couplings, token};
 
 /// Per-connection handle a handler uses to drop the connection without answering.
 #[derive(Clone)]
@@ -37,6 +37,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/scopes", post(control::scopes))
         .route("/_sandbox/accountant/edit", post(control::accountant_edit))
+        .route(
+            "/couplings/activate/{app}",
+            get(couplings::consent_page).post(couplings::consent_approve),
+        )
+        .route(
+            "/_sandbox/couplings/regenerate",
+            post(couplings::regenerate),
+        )
+        .route("/_sandbox/couplings/delete", post(couplings::delete))
+        .route("/_sandbox/couplings/deliveries", get(couplings::deliveries))
         .fallback(api::api)
         .with_state(shared)
 }

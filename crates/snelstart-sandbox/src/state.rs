@@ -44,6 +44,8 @@ pub struct Shared {
     rng: Mutex<u64>,
     token_requests: AtomicU64,
     unauthorized: AtomicU64,
+    /// The activation flow (apps, keys made by consent, webhook deliveries).
+    pub couplings: crate::couplings::Couplings,
 }
 
 /// Whether `key` has the form base64(`user:password`).
@@ -80,6 +82,7 @@ impl Shared {
             rng: Mutex::new(config.faults.seed.unwrap_or_else(seed_from_clock)),
             token_requests: AtomicU64::new(0),
             unauthorized: AtomicU64::new(0),
+            couplings: crate::couplings::Couplings::default(),
         };
         for k in &config.keys {
             shared.open_admin(k);

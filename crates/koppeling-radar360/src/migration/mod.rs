@@ -16,6 +16,8 @@ mod m20261205_e00001_readback;
 
 mod m20261205_a00001_sessions;
 
+mod m20261205_d00001_connect_references;
+
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;
@@ -33,6 +35,7 @@ impl MigratorTrait for Migrator {
             // issue 13 (helper b)
             Box::new(m20261205_b00001_attempts_by_invoice::Migration),
             Box::new(m20261205_e00001_readback::Migration),
+            Box::new(m20261205_d00001_connect_references::Migration),
         ]
     }
 }

@@ -15,6 +15,9 @@ mod relation;
 mod rotate;
 pub use rotate::RotateReport;
 
+mod connect;
+pub use connect::StoredReference;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -789,5 +792,14 @@ impl Store for SeaOrmStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         auth::use_login_token(self, token_hash, expires_at, now).await
+    }
+
+    async fn add_connect_reference(
+        &self,
+        adm: &AdministratieCode,
+        ref_hash: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.add_reference(adm, ref_hash, expires_at).await
     }
 }

@@ -12,6 +12,8 @@ mod readback;
 // issue 13 (secrets)
 mod rotate;
 
+mod connect;
+
 /// Generates one test per engine for each scenario function `path::name(Harness)`.
 macro_rules! scenarios {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -79,4 +81,5 @@ scenarios!(
     rotate::keys_rotate_to_the_current_master_key,
     // issue 13 (helper b)
     basics::relations_are_paged_and_searched_in_sql,
+    connect::references_are_stored_hashed_and_bound_to_their_administratie,
 );

@@ -26,6 +26,8 @@ mod invoices;
 mod readback;
 mod relations;
 
+mod connect;
+
 /// The `/api/v1` routes; everything but `openapi.json` needs the bearer token.
 pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>, token: Arc<ApiToken>) -> Router
 where
@@ -110,6 +112,10 @@ where
         .route(
             "/administraties/{adm}/integrations/snelstart/check",
             post(integrations::check::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/integrations/snelstart/connect",
+            post(connect::connect::<S, A, N, C>),
         )
         .route_layer(from_fn_with_state(token, require_bearer))
         .route("/openapi.json", get(crate::openapi::serve))

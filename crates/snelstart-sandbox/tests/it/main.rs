@@ -4,6 +4,7 @@ mod auth;
 mod betalingen;
 mod boekingen;
 mod control;
+mod couplings;
 mod faults;
 mod helpers;
 mod odata;

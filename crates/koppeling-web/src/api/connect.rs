@@ -1,0 +1,27 @@
+//! The activation link (product §8.1): `POST …/integrations/snelstart/connect`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+
+use super::{PathParams, ok, path_adm};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// `POST /administraties/{adm}/integrations/snelstart/connect`: 200
+/// `{"activation_url","reference_expires_at"}`, or 422 `connect_unavailable`.
+pub(crate) async fn connect<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    State(state): State<AppState<S, A, N, C>>,
+    params: PathParams,
+) -> Result<Response, ApiError> {
+    let adm = path_adm(params)?;
+    match state.service.connect(&adm).await? {
+        Some(link) => Ok(ok(&link)),
+        None => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "connect_unavailable",
+            "the activation link is off: snelstart.app_short_name is not set",
+        )),
+    }
+}
