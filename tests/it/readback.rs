@@ -19,7 +19,8 @@ async fn wait_for(app: &TestApp, path: &str, what: &str, ok: impl Fn(&Value) -> 
     }
 }
 
-async fn delete_booking(app: &TestApp, id: &str) {
+/// `DELETE /v2/{path}` at the sandbox as the accountant's own software would.
+async fn sandbox_delete(app: &TestApp, path: &str) {
     let http = reqwest::Client::new();
     let token: Value = http
         .post(app.sandbox.auth_url())
@@ -31,7 +32,7 @@ async fn delete_booking(app: &TestApp, id: &str) {
         .await
         .unwrap();
     let answer = http
-        .delete(format!("{}/verkoopboekingen/{id}", app.sandbox.api_url()))
+        .delete(format!("{}/{path}", app.sandbox.api_url()))
         .header(
             "Ocp-Apim-Subscription-Key",
             snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
@@ -220,28 +221,8 @@ async fn readback_walkthrough(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(app.sandbox.auth_url())
-        .form(&[("grant_type", "clientkey"), ("clientkey", app.key.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let r = http
-        .delete(format!("{}/bankboekingen/{bank}", app.sandbox.api_url()))
-        .header(
-            "Ocp-Apim-Subscription-Key",
-            snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
-        )
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    delete_booking(app, &booking["f2"]).await;
+    sandbox_delete(app, &format!("bankboekingen/{bank}")).await;
+    sandbox_delete(app, &format!("verkoopboekingen/{}", booking["f2"])).await;
     let body = wait_for(
         app,
         &format!("/administraties/{adm}/invoices/f2"),

@@ -857,13 +857,32 @@ where
     /// # Errors
     /// A store failure.
     pub async fn pause_unusable_key(&self, adm: &AdministratieCode) -> Result<(), StoreError> {
-        let problem = UNUSABLE_KEY_PROBLEM.to_owned();
         if self
-            .store
-            .set_koppeling_paused(adm, Some(problem.clone()))
+            .pause_with_notice(
+                adm,
+                UNUSABLE_KEY_PROBLEM.to_owned(),
+                "vul de koppelsleutel opnieuw in bij Instellingen (genereer zo nodig een nieuwe op web.snelstart.nl); de koppeling hervat zodra de sleutel werkt",
+            )
             .await?
         {
             tracing::warn!(adm = %adm, "koppeling paused: the stored koppelsleutel cannot be decrypted (secrets.master_key changed without listing the old key in secrets.previous_master_keys?)");
+        }
+        Ok(())
+    }
+
+    /// Pauses the koppeling of `adm` with `problem` and, when that changed its state, queues
+    /// one notice to the Beheerder with `hint`. Returns whether the state changed.
+    async fn pause_with_notice(
+        &self,
+        adm: &AdministratieCode,
+        problem: String,
+        hint: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .store
+            .set_koppeling_paused(adm, Some(problem.clone()))
+            .await?;
+        if changed {
             let item = NotificationItem {
                 kind: NoticeKind::Paused,
                 subject_type: "koppeling".to_owned(),
@@ -871,13 +890,13 @@ where
                 label: "SnelStart".to_owned(),
                 reason: problem,
                 snelstart_code: None,
-                hint: Some("vul de koppelsleutel opnieuw in bij Instellingen (genereer zo nodig een nieuwe op web.snelstart.nl); de koppeling hervat zodra de sleutel werkt".to_owned()),
+                hint: Some(hint.to_owned()),
             };
             self.store
                 .queue_notice(adm, &item, self.clock.now())
                 .await?;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Pauses the koppeling of `adm` (or every koppeling, for the subscription key) and
@@ -891,26 +910,17 @@ where
         credential: Credential,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let now = self.clock.now();
         match credential {
             Credential::ConnectionKey => {
-                let problem = format!("SnelStart weigert de koppelsleutel: {reason}");
                 if self
-                    .store
-                    .set_koppeling_paused(adm, Some(problem.clone()))
+                    .pause_with_notice(
+                        adm,
+                        format!("SnelStart weigert de koppelsleutel: {reason}"),
+                        "genereer een nieuwe koppelsleutel op web.snelstart.nl en vul die in bij Instellingen; de koppeling hervat zodra de sleutel werkt",
+                    )
                     .await?
                 {
                     tracing::warn!(adm = %adm, "koppeling paused: SnelStart refuses the koppelsleutel");
-                    let item = NotificationItem {
-                        kind: NoticeKind::Paused,
-                        subject_type: "koppeling".to_owned(),
-                        subject_id: String::new(),
-                        label: "SnelStart".to_owned(),
-                        reason: problem,
-                        snelstart_code: None,
-                        hint: Some("genereer een nieuwe koppelsleutel op web.snelstart.nl en vul die in bij Instellingen; de koppeling hervat zodra de sleutel werkt".to_owned()),
-                    };
-                    self.store.queue_notice(adm, &item, now).await?;
                 }
             }
             Credential::SubscriptionKey => {
