@@ -611,6 +611,11 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
         log.contains("mislukt") && log.contains("gesynchroniseerd"),
         "synclog: {log}"
     );
+    // Invoices by their number, not by the internal id (issue 15).
+    ensure!(
+        log.contains("2026-002") && !log.contains(" f2 "),
+        "the synclog names invoice numbers: {log}"
+    );
     ui.shot("10-synclog").await?;
 
     // Uitloggen ends the session.

@@ -422,6 +422,9 @@ pub struct StatusCounts {
 pub struct AttemptLog {
     /// The invoice.
     pub invoice_id: String,
+    /// The invoice's number, for people (absent when the invoice is gone).
+    #[serde(default)]
+    pub invoice_number: Option<String>,
     /// 1-based attempt number.
     pub attempt: u32,
     /// When.

@@ -604,7 +604,9 @@ pub(super) async fn sync_log_of(
         &st.db.conn,
         st.db.st(
             &format!(
-                "SELECT invoice_id, attempt, at, outcome, error_class, snelstart_code, message \
+                "SELECT invoice_id, attempt, at, outcome, error_class, snelstart_code, message, \
+                 (SELECT i.number FROM invoices i WHERE i.adm = sync_attempts.adm \
+                  AND i.id = sync_attempts.invoice_id) AS invoice_number \
                  FROM sync_attempts WHERE adm = $1{filter} ORDER BY id DESC LIMIT $2"
             ),
             values,
@@ -616,6 +618,7 @@ pub(super) async fn sync_log_of(
         .map(|row| {
             Ok(AttemptLog {
                 invoice_id: col(row, "invoice_id")?,
+                invoice_number: col(row, "invoice_number")?,
                 attempt: col_u32(row, "attempt")?,
                 at: col(row, "at")?,
                 outcome: col(row, "outcome")?,

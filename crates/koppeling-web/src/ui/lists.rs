@@ -460,10 +460,11 @@ fn attempts_table(rows: &[AttemptLog], with_invoice: bool) -> String {
     let mut body = String::new();
     for row in rows {
         let invoice = if with_invoice {
+            // People know invoices by their number; the internal id only when it is gone.
             format!(
                 r#"<td><a href="/facturen/{}">{}</a></td>"#,
                 url(&row.invoice_id),
-                esc(&row.invoice_id)
+                esc(row.invoice_number.as_deref().unwrap_or(&row.invoice_id))
             )
         } else {
             String::new()
