@@ -333,7 +333,7 @@ pub async fn retry_requeues_a_failed_invoice(h: Harness) {
     );
     let wake = s.work_notify();
     let state = s.retry_invoice(&a, &rid("i1")).await.unwrap();
-    tokio::time::timeout(StdDuration::from_secs(1), wake.notified())
+    tokio::time::timeout(StdDuration::from_secs(10), wake.notified())
         .await
         .expect("a retry wakes the worker");
     assert_eq!(state.status, SyncStatus::Queued);
