@@ -13,6 +13,7 @@ use koppeling_domain::invoice::{Invoice, InvoiceStatus};
 use koppeling_domain::ports::{
     Accounting, AttemptLog, Clock, Notifier, Store, SyncState, SyncStatus,
 };
+use koppeling_domain::readback::PaymentStatus;
 use koppeling_domain::relation::Relation;
 use koppeling_domain::sync::ServiceError;
 
@@ -324,16 +325,58 @@ fn reason_cell(sync: Option<&SyncState>) -> String {
     out
 }
 
+/// The payment as read back from SnelStart, and drift, in Dutch (product §8.2).
+fn payment_cell(sync: Option<&SyncState>) -> String {
+    let Some(s) = sync else {
+        return String::new();
+    };
+    let mut cell = match &s.payment {
+        None => String::new(),
+        Some(p) => match p.status {
+            PaymentStatus::Open => "open".to_owned(),
+            PaymentStatus::PartiallyPaid => {
+                format!("deels betaald, open {}", esc(&html::euro(p.outstanding)))
+            }
+            PaymentStatus::Paid => match p.paid_at {
+                Some(day) => format!("betaald op {}", html::date(&day)),
+                None => "betaald".to_owned(),
+            },
+        },
+    };
+    if let Some(d) = &s.drift {
+        let what = match d.kind {
+            koppeling_domain::readback::DriftKind::Deleted => "verwijderd in SnelStart",
+            koppeling_domain::readback::DriftKind::Changed if d.by_accountant => {
+                "gewijzigd door de accountant"
+            }
+            koppeling_domain::readback::DriftKind::Changed => "gewijzigd in SnelStart",
+        };
+        if !cell.is_empty() {
+            cell.push_str("<br>");
+        }
+        let _ = write!(cell, r#"<span class="badge drift">{what}</span>"#);
+    }
+    cell
+}
+
 fn invoices_page(
     session: &Session,
     invoices: &[(Invoice, Option<SyncState>)],
     names: &HashMap<String, String>,
-    status: Option<SyncStatus>,
+    filter: &koppeling_domain::ports::InvoiceFilter,
     page: u32,
 ) -> String {
+    let status = filter.status;
+    let payment_q = match filter.payment {
+        None => "",
+        Some(PaymentStatus::Open) => "open",
+        Some(PaymentStatus::PartiallyPaid) => "deels",
+        Some(PaymentStatus::Paid) => "betaald",
+    };
+    let drift_q = if filter.drift { "1" } else { "" };
     let mut rows = String::new();
     let back = format!(
-        "/facturen?status={}&page={page}",
+        "/facturen?status={}&betaling={payment_q}&gewijzigd={drift_q}&page={page}",
         status.map_or("", SyncStatus::as_str)
     );
     for (invoice, sync) in invoices {
@@ -349,7 +392,7 @@ fn invoices_page(
         };
         let _ = write!(
             rows,
-            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td>{badge}</td><td>{snelstart}</td><td>{reason}</td><td>{retry}</td></tr>"#,
+            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td>{badge}</td><td>{payment}</td><td>{reason}</td><td>{retry}</td></tr>"#,
             id_attr = esc(id),
             id_url = url(id),
             number = esc(&invoice.number),
@@ -362,10 +405,7 @@ fn invoices_page(
                 "concept"
             },
             badge = html::status_badge(sync.as_ref().map(|s| s.status)),
-            snelstart = esc(sync
-                .as_ref()
-                .and_then(|s| s.snelstart_id.as_deref())
-                .unwrap_or("")),
+            payment = payment_cell(sync.as_ref()),
             reason = reason_cell(sync.as_ref()),
         );
     }
@@ -374,14 +414,14 @@ fn invoices_page(
     if page > 1 {
         let _ = write!(
             pager,
-            r#"<a href="/facturen?status={status_q}&amp;page={}">Vorige</a> "#,
+            r#"<a href="/facturen?status={status_q}&amp;betaling={payment_q}&amp;gewijzigd={drift_q}&amp;page={}">Vorige</a> "#,
             page - 1
         );
     }
     if invoices.len() >= 100 {
         let _ = write!(
             pager,
-            r#"<a href="/facturen?status={status_q}&amp;page={}">Volgende</a>"#,
+            r#"<a href="/facturen?status={status_q}&amp;betaling={payment_q}&amp;gewijzigd={drift_q}&amp;page={}">Volgende</a>"#,
             page + 1
         );
     }
@@ -395,12 +435,27 @@ fn invoices_page(
 <h1>Facturen</h1>
 <form class="filter" method="get" action="/facturen">
 <label for="status">Synchronisatie</label><select id="status" name="status">{options}</select>
+<label for="betaling">Betaling</label><select id="betaling" name="betaling">{payment_options}</select>
+<label><input type="checkbox" name="gewijzigd" value="1"{drift_checked}> Gewijzigd of verwijderd in SnelStart</label>
 <button type="submit">Filteren</button></form>
 <table><caption class="visually-hidden">Facturen met hun synchronisatiestatus</caption>
-<thead><tr><th scope="col">Factuur</th><th scope="col">Datum</th><th scope="col">Relatie</th><th scope="col" class="num">Totaal</th><th scope="col">Status</th><th scope="col">Synchronisatie</th><th scope="col">SnelStart id</th><th scope="col">Reden</th><th scope="col"><span class="visually-hidden">Acties</span></th></tr></thead>
+<thead><tr><th scope="col">Factuur</th><th scope="col">Datum</th><th scope="col">Relatie</th><th scope="col" class="num">Totaal</th><th scope="col">Status</th><th scope="col">Synchronisatie</th><th scope="col">Betaling</th><th scope="col">Reden</th><th scope="col"><span class="visually-hidden">Acties</span></th></tr></thead>
 <tbody>{rows}</tbody></table>{empty}
 <nav aria-label="Pagina's"><p>Pagina {page} {pager}</p></nav>"#,
         options = status_options(status),
+        payment_options = [
+            ("", "alle"),
+            ("open", "open"),
+            ("deels", "deels betaald"),
+            ("betaald", "betaald")
+        ]
+        .iter()
+        .map(|(v, label)| {
+            let selected = if *v == payment_q { " selected" } else { "" };
+            format!(r#"<option value="{v}"{selected}>{label}</option>"#)
+        })
+        .collect::<String>(),
+        drift_checked = if filter.drift { " checked" } else { "" },
     );
     html::page(session, Nav::Facturen, "Facturen", &body)
 }
@@ -428,7 +483,16 @@ pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
     session: Session,
     Query(q): QueryMap,
 ) -> Response {
-    let status = q.get("status").and_then(|s| SyncStatus::parse(s));
+    let filter = koppeling_domain::ports::InvoiceFilter {
+        status: q.get("status").and_then(|s| SyncStatus::parse(s)),
+        payment: match q.get("betaling").map(String::as_str) {
+            Some("open") => Some(PaymentStatus::Open),
+            Some("deels") => Some(PaymentStatus::PartiallyPaid),
+            Some("betaald") => Some(PaymentStatus::Paid),
+            _ => None,
+        },
+        drift: q.get("gewijzigd").is_some_and(|v| !v.is_empty()),
+    };
     let page = q
         .get("page")
         .and_then(|p| p.parse::<u32>().ok())
@@ -437,7 +501,7 @@ pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
     let list = match state
         .service
         .store()
-        .list_invoices(&session.adm, &status.into(), page)
+        .list_invoices(&session.adm, &filter, page)
         .await
     {
         Ok(list) => list,
@@ -449,7 +513,7 @@ pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
     };
     html_response(
         StatusCode::OK,
-        invoices_page(&session, &list, &names, status, page),
+        invoices_page(&session, &list, &names, &filter, page),
     )
 }
 
@@ -521,7 +585,24 @@ fn invoice_page(
             format!(
                 r#"<dl class="facts"><dt>Status</dt><dd>{badge}</dd><dt>SnelStart id</dt><dd>{sid}</dd><dt>Pogingen</dt><dd>{attempts}</dd><dt>Bijgewerkt</dt><dd>{updated}</dd>{next}{error}{hint}</dl><div class="buttons">{retry}</div>"#,
                 badge = html::status_badge(Some(s.status)),
-                sid = esc(s.snelstart_id.as_deref().unwrap_or("—")),
+                sid = {
+                    let mut sid = esc(s.snelstart_id.as_deref().unwrap_or("—"));
+                    let payment = payment_cell(Some(s));
+                    if !payment.is_empty() {
+                        let _ = write!(sid, "</dd><dt>Betaling</dt><dd>{payment}");
+                    }
+                    if let Some(d) = &s.drift {
+                        let changes: Vec<String> = d
+                            .changes
+                            .iter()
+                            .map(|c| format!("{}: {} → {}", esc(&c.field), esc(&c.radar360), esc(&c.snelstart)))
+                            .collect();
+                        if !changes.is_empty() {
+                            let _ = write!(sid, "</dd><dt>Verschil met SnelStart</dt><dd>{}", changes.join("<br>"));
+                        }
+                    }
+                    sid
+                },
                 attempts = s.attempts,
                 updated = html::time(&s.updated_at),
                 next = s
@@ -714,4 +795,63 @@ pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
         StatusCode::OK,
         html::page(&session, Nav::Synclog, "Synclog", &body),
     )
+}
+
+#[cfg(test)]
+mod payment_tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use koppeling_domain::readback::{Drift, DriftKind, Payment};
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    fn synced(payment: Option<Payment>, drift: Option<Drift>) -> SyncState {
+        SyncState {
+            status: SyncStatus::Synced,
+            snelstart_id: Some("b-1".into()),
+            error: None,
+            hint: None,
+            attempts: 1,
+            next_attempt_at: None,
+            updated_at: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
+            payment,
+            drift,
+        }
+    }
+
+    #[test]
+    fn payment_and_drift_read_in_dutch() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
+        let paid = Payment {
+            status: PaymentStatus::Paid,
+            outstanding: Decimal::ZERO,
+            paid_at: NaiveDate::from_ymd_opt(2026, 11, 20),
+            checked_at: at,
+        };
+        assert_eq!(
+            payment_cell(Some(&synced(Some(paid), None))),
+            "betaald op 20-11-2026"
+        );
+        let part = Payment {
+            status: PaymentStatus::PartiallyPaid,
+            outstanding: Decimal::new(10_000, 2),
+            paid_at: None,
+            checked_at: at,
+        };
+        let drift = Drift {
+            kind: DriftKind::Changed,
+            by_accountant: true,
+            detected_at: at,
+            changes: vec![],
+        };
+        let cell = payment_cell(Some(&synced(Some(part), Some(drift))));
+        assert!(cell.starts_with("deels betaald, open € 100,00"), "{cell}");
+        assert!(cell.contains("gewijzigd door de accountant"), "{cell}");
+        assert_eq!(
+            payment_cell(Some(&synced(None, None))),
+            "",
+            "not read back yet"
+        );
+        assert_eq!(payment_cell(None), "");
+    }
 }
