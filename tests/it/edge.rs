@@ -405,7 +405,26 @@ async fn long_fields_and_large_bodies_are_refused_naming_the_field() {
         "{body}"
     );
 
-    // A 50 MB name through the API: 413 as a problem, nothing stored.
+    // Just over the 2 MB body limit: 413 as a JSON problem.
+    let over = "x".repeat(2 * 1024 * 1024 + 100 * 1024);
+    let res = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/administraties/lang/relations/r3",
+            serve.base()
+        ))
+        .bearer_auth(TOKEN)
+        .json(&relation(&over))
+        .send()
+        .await
+        .expect("a body just over the limit is answered");
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"], "too_large");
+
+    // A 50 MB name: refused without reading it. The answer (413) may reach a client that is
+    // still sending only as a reset connection (the server does not drain 50 MB it will not
+    // use); either way nothing is stored.
     let huge = "x".repeat(50 * 1024 * 1024);
     let started = Instant::now();
     let res = reqwest::Client::new()
@@ -420,16 +439,27 @@ async fn long_fields_and_large_bodies_are_refused_naming_the_field() {
     match res {
         Ok(res) => {
             let status = res.status().as_u16();
-            let body: Value = res.json().await.unwrap();
             println!(
-                "50 MB relation name via the API: {status} {body} after {:?}",
+                "50 MB relation name via the API: {status} after {:?}",
                 started.elapsed()
             );
-            assert_eq!(status, 413, "{body}");
-            assert_eq!(body["error"], "too_large");
+            assert_eq!(status, 413);
         }
-        Err(e) => panic!("the 50 MB body got no answer: {e}"),
+        Err(e) => println!(
+            "50 MB relation name via the API: connection closed while sending after {:?} ({e})",
+            started.elapsed()
+        ),
     }
+    let stored = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/administraties/lang/relations/r3",
+            serve.base()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status().as_u16(), 404, "nothing was stored");
 
     // The import: 1,000 good relations, a 50 MB line and a 1,001-character name.
     let file = serve.dir.path().join("relaties.jsonl");
