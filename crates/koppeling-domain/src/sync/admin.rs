@@ -447,13 +447,12 @@ where
         self.overview(adm).await
     }
 
-    /// How many invoices wait in the queue of the active, unpaused koppelingen in scope
-    /// (`adm`, or all): what a pass of `sync --once` will work through (for its progress).
-    ///
-    /// # Errors
-    /// The store's.
-    pub async fn due_count(&self, adm: Option<&AdministratieCode>) -> Result<u64, ServiceError> {
-        let codes: Vec<AdministratieCode> = match adm {
+    /// `adm`, or every administratie.
+    async fn in_scope(
+        &self,
+        adm: Option<&AdministratieCode>,
+    ) -> Result<Vec<AdministratieCode>, ServiceError> {
+        Ok(match adm {
             Some(adm) => vec![adm.clone()],
             None => self
                 .store
@@ -462,7 +461,16 @@ where
                 .into_iter()
                 .map(|a| a.code)
                 .collect(),
-        };
+        })
+    }
+
+    /// How many invoices wait in the queue of the active, unpaused koppelingen in scope
+    /// (`adm`, or all): what a pass of `sync --once` will work through (for its progress).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn due_count(&self, adm: Option<&AdministratieCode>) -> Result<u64, ServiceError> {
+        let codes = self.in_scope(adm).await?;
         let mut due = 0;
         for code in codes {
             let Some(koppeling) = self.store.get_koppeling(&code).await? else {
@@ -485,16 +493,7 @@ where
         &self,
         adm: Option<&AdministratieCode>,
     ) -> Result<Vec<PausedWaiting>, ServiceError> {
-        let codes: Vec<AdministratieCode> = match adm {
-            Some(adm) => vec![adm.clone()],
-            None => self
-                .store
-                .list_administraties()
-                .await?
-                .into_iter()
-                .map(|a| a.code)
-                .collect(),
-        };
+        let codes = self.in_scope(adm).await?;
         let mut out = Vec::new();
         for code in codes {
             let Some(koppeling) = self.store.get_koppeling(&code).await? else {

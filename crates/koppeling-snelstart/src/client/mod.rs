@@ -764,7 +764,7 @@ impl SnelStartClient {
     ) -> Result<Vec<Verkoopfactuur>, CallError> {
         let mut query = Query::new();
         if let Some(since) = since {
-            query = query.filter(format!("ModifiedOn ge datetime'{since}'"));
+            query = query.filter(odata::modified_since(since));
         }
         let query = query
             .with("$orderby", "ModifiedOn")
@@ -802,7 +802,7 @@ impl SnelStartClient {
         } else {
             (endpoints::BANKBOEKINGEN, "/bankboekingen")
         };
-        let filter = since.map(|s| format!("ModifiedOn ge datetime'{s}'"));
+        let filter = since.map(odata::modified_since);
         let rows: Vec<Betaling> = self
             .get_all(target, endpoint, path, filter.as_deref())
             .await?;

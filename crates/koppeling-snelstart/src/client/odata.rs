@@ -12,6 +12,12 @@ pub fn eq_str(property: &str, value: &str) -> String {
     format!("{property} eq {}", string_literal(value))
 }
 
+/// `ModifiedOn ge datetime'<stamp>'`: what changed since a stamp, the stamp included.
+#[must_use]
+pub fn modified_since(stamp: &str) -> String {
+    format!("ModifiedOn ge datetime'{stamp}'")
+}
+
 /// `Property eq 123`.
 #[must_use]
 pub fn eq_int(property: &str, value: i64) -> String {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::ports::{Accounting, Clock, InvoiceFilter, Notifier, Store, SyncStatus};
 use koppeling_domain::readback::PaymentStatus;
 
@@ -40,10 +41,19 @@ pub(crate) async fn get_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
+    invoice_answer(&state, &adm, &id).await
+}
+
+/// 200 with the invoice as stored now (its totals, sync state, payment and drift).
+pub(crate) async fn invoice_answer<S: Store, A: Accounting, N: Notifier, C: Clock>(
+    state: &AppState<S, A, N, C>,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+) -> Result<Response, ApiError> {
     let (invoice, sync) = state
         .service
         .store()
-        .get_invoice(&adm, &id)
+        .get_invoice(adm, id)
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;

@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 use serde::Serialize;
 
-use super::{PathParams, QueryParams, ok, path_adm, path_adm_id, query, store_error};
+use super::{PathParams, QueryParams, ok, path_adm, path_adm_id, query};
 use crate::AppState;
-use crate::dto::InvoiceResponse;
 use crate::error::ApiError;
 
 /// `POST /administraties/{adm}/invoices/{id}/rebook`: books an invoice deleted in SnelStart
@@ -20,14 +19,7 @@ pub(crate) async fn rebook<S: Store, A: Accounting, N: Notifier, C: Clock>(
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
     state.service.rebook(&adm, &id).await?;
-    let (invoice, sync) = state
-        .service
-        .store()
-        .get_invoice(&adm, &id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
-    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+    super::invoices::invoice_answer(&state, &adm, &id).await
 }
 
 /// One event of the feed.

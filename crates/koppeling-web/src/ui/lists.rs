@@ -359,6 +359,37 @@ fn payment_cell(sync: Option<&SyncState>) -> String {
     cell
 }
 
+/// The invoice page's payment and every difference with SnelStart (product §8.2).
+fn readback_facts(s: &SyncState) -> String {
+    let mut facts = String::new();
+    let payment = payment_cell(Some(s));
+    if !payment.is_empty() {
+        let _ = write!(facts, "<dt>Betaling</dt><dd>{payment}</dd>");
+    }
+    if let Some(d) = &s.drift {
+        let changes: Vec<String> = d
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {} → {}",
+                    esc(&c.field),
+                    esc(&c.radar360),
+                    esc(&c.snelstart)
+                )
+            })
+            .collect();
+        if !changes.is_empty() {
+            let _ = write!(
+                facts,
+                "<dt>Verschil met SnelStart</dt><dd>{}</dd>",
+                changes.join("<br>")
+            );
+        }
+    }
+    facts
+}
+
 fn invoices_page(
     session: &Session,
     invoices: &[(Invoice, Option<SyncState>)],
@@ -583,26 +614,10 @@ fn invoice_page(
                 String::new()
             };
             format!(
-                r#"<dl class="facts"><dt>Status</dt><dd>{badge}</dd><dt>SnelStart id</dt><dd>{sid}</dd><dt>Pogingen</dt><dd>{attempts}</dd><dt>Bijgewerkt</dt><dd>{updated}</dd>{next}{error}{hint}</dl><div class="buttons">{retry}</div>"#,
+                r#"<dl class="facts"><dt>Status</dt><dd>{badge}</dd><dt>SnelStart id</dt><dd>{sid}</dd>{readback}<dt>Pogingen</dt><dd>{attempts}</dd><dt>Bijgewerkt</dt><dd>{updated}</dd>{next}{error}{hint}</dl><div class="buttons">{retry}</div>"#,
                 badge = html::status_badge(Some(s.status)),
-                sid = {
-                    let mut sid = esc(s.snelstart_id.as_deref().unwrap_or("—"));
-                    let payment = payment_cell(Some(s));
-                    if !payment.is_empty() {
-                        let _ = write!(sid, "</dd><dt>Betaling</dt><dd>{payment}");
-                    }
-                    if let Some(d) = &s.drift {
-                        let changes: Vec<String> = d
-                            .changes
-                            .iter()
-                            .map(|c| format!("{}: {} → {}", esc(&c.field), esc(&c.radar360), esc(&c.snelstart)))
-                            .collect();
-                        if !changes.is_empty() {
-                            let _ = write!(sid, "</dd><dt>Verschil met SnelStart</dt><dd>{}", changes.join("<br>"));
-                        }
-                    }
-                    sid
-                },
+                sid = esc(s.snelstart_id.as_deref().unwrap_or("—")),
+                readback = readback_facts(s),
                 attempts = s.attempts,
                 updated = html::time(&s.updated_at),
                 next = s
