@@ -77,7 +77,7 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<String>,
 }
 
-/// Renders the Prometheus text served at `/metrics`.
+/// Renders the OpenMetrics text served at `/metrics` (one registry, built by the app).
 pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Everything a handler needs; cloned per request (all fields are shared).
@@ -155,7 +155,10 @@ async fn healthz() -> &'static str {
 fn metrics_response(metrics: &MetricsFn) -> Response {
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         metrics(),
     )
         .into_response()

@@ -195,13 +195,17 @@ impl Application {
         settings: Settings,
         api_token: SecretString,
     ) -> Self {
+        let calls = {
+            let service = service.clone();
+            Arc::new(move || service.accounting().metrics()) as crate::metrics::CallSource
+        };
         Self {
             listener,
             service,
             store,
             settings,
             api_token,
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(Some(calls))),
         }
     }
 
@@ -291,24 +295,15 @@ impl Application {
                 stop_rx.clone(),
             ));
         }
-        let gauges = Arc::new(std::sync::Mutex::new(String::new()));
         tasks.spawn(worker::run_gauges(
             self.service.clone(),
-            gauges.clone(),
+            self.metrics.clone(),
             Duration::from_secs(5),
             stop_rx.clone(),
         ));
 
         let metrics = self.metrics.clone();
-        let service = self.service.clone();
-        let metrics_fn: koppeling_web::MetricsFn = Arc::new(move || {
-            let mut extra = gauges
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            extra.push_str(&service.accounting().metrics().to_prometheus());
-            metrics.render(&extra)
-        });
+        let metrics_fn: koppeling_web::MetricsFn = Arc::new(move || metrics.render());
         let router = koppeling_web::router(
             self.service.clone(),
             koppeling_web::WebConfig {

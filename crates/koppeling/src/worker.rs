@@ -335,7 +335,7 @@ pub async fn run_event_push<S, A, N, C, E>(
 /// Refreshes the invoice-status gauges for `/metrics` every `every` until shutdown.
 pub async fn run_gauges<S, A, N, C>(
     service: Arc<Service<S, A, N, C>>,
-    gauges: Arc<std::sync::Mutex<String>>,
+    metrics: Arc<Metrics>,
     every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) where
@@ -345,38 +345,10 @@ pub async fn run_gauges<S, A, N, C>(
     C: Clock,
 {
     loop {
-        let mut totals = koppeling_domain::ports::StatusCounts::default();
-        if let Ok(adms) = service.store().list_administraties().await {
-            for adm in adms {
-                if let Ok(c) = service.store().status_counts(&adm.code).await {
-                    totals.queued += c.queued;
-                    totals.in_progress += c.in_progress;
-                    totals.synced += c.synced;
-                    totals.failed += c.failed;
-                    totals.skipped += c.skipped;
-                }
-            }
+        match service.totals().await {
+            Ok((totals, unsent)) => metrics.set_counts(&totals, Some(unsent)),
+            Err(error) => tracing::debug!(error = %error, "could not refresh the gauges"),
         }
-        let mut text = String::from(
-            "# HELP koppeling_invoices Invoices by sync status (queue depth = queued).\n# TYPE koppeling_invoices gauge\n",
-        );
-        for (name, n) in [
-            ("queued", totals.queued),
-            ("in_progress", totals.in_progress),
-            ("synced", totals.synced),
-            ("failed", totals.failed),
-            ("skipped", totals.skipped),
-        ] {
-            text.push_str(&format!("koppeling_invoices{{status=\"{name}\"}} {n}\n"));
-        }
-        if let Ok(unsent) = service.store().count_unsent_notifications().await {
-            text.push_str(&format!(
-                "# HELP koppeling_notifications_unsent Notifications that wait to be mailed to a Beheerder (retried until sent).\n# TYPE koppeling_notifications_unsent gauge\nkoppeling_notifications_unsent {unsent}\n"
-            ));
-        }
-        *gauges
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = text;
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => break,

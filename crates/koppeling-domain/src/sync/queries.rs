@@ -7,7 +7,7 @@ use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::notification::NotificationRecord;
 use crate::ports::{
-    Accounting, Admin, AttemptLog, Clock, InvoiceFilter, Notifier, Store, SyncState,
+    Accounting, Admin, AttemptLog, Clock, InvoiceFilter, Notifier, StatusCounts, Store, SyncState,
 };
 use crate::relation::Relation;
 
@@ -129,6 +129,25 @@ where
             .store
             .invoice_sync_log(adm, invoice_id, only_failed, limit)
             .await?)
+    }
+
+    /// The invoice counts per status over every administratie, and the notifications that
+    /// wait to be mailed (for the `/metrics` gauges).
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub async fn totals(&self) -> Result<(StatusCounts, u64), ServiceError> {
+        let mut totals = StatusCounts::default();
+        for adm in self.store.list_administraties().await? {
+            let c = self.store.status_counts(&adm.code).await?;
+            totals.queued += c.queued;
+            totals.in_progress += c.in_progress;
+            totals.synced += c.synced;
+            totals.failed += c.failed;
+            totals.skipped += c.skipped;
+        }
+        let unsent = self.store.count_unsent_notifications().await?;
+        Ok((totals, unsent))
     }
 
     /// What was sent to the Beheerders of `adm`, newest first.

@@ -1,7 +1,6 @@
 //! Counters of SnelStart calls by method, endpoint template and outcome, for `/metrics`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 /// One counter.
@@ -16,6 +15,19 @@ pub struct CallCount {
     pub outcome: String,
     /// How many.
     pub count: u64,
+}
+
+impl CallCount {
+    /// One counter (for callers that render or compare snapshots).
+    #[must_use]
+    pub fn new(method: &'static str, endpoint: &'static str, outcome: String, count: u64) -> Self {
+        Self {
+            method,
+            endpoint,
+            outcome,
+            count,
+        }
+    }
 }
 
 /// A snapshot of the call counters.
@@ -39,23 +51,6 @@ impl CallMetrics {
             })
             .map(|c| c.count)
             .sum()
-    }
-
-    /// Prometheus text: `koppeling_snelstart_calls_total{method,endpoint,outcome}`.
-    #[must_use]
-    pub fn to_prometheus(&self) -> String {
-        let mut out = String::from(
-            "# HELP koppeling_snelstart_calls_total SnelStart calls by method, endpoint and outcome.\n\
-             # TYPE koppeling_snelstart_calls_total counter\n",
-        );
-        for c in &self.calls {
-            let _ = writeln!(
-                out,
-                "koppeling_snelstart_calls_total{{method=\"{}\",endpoint=\"{}\",outcome=\"{}\"}} {}",
-                c.method, c.endpoint, c.outcome, c.count
-            );
-        }
-        out
     }
 }
 

@@ -54,7 +54,7 @@ async fn health_metrics_and_openapi_need_no_token() {
     assert_eq!(metrics.status, StatusCode::OK);
     assert_eq!(
         metrics.headers[header::CONTENT_TYPE],
-        "text/plain; version=0.0.4"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     assert!(metrics.text.contains("koppeling_up 1"));
     let doc = send(
