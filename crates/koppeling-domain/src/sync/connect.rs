@@ -81,6 +81,22 @@ where
         self.config.connect.app_short_name.is_some()
     }
 
+    /// The origin (`scheme://host[:port]`) the activation link sends browsers to, when the
+    /// link flow is on: the UI lets its form lead there.
+    #[must_use]
+    pub fn activation_origin(&self) -> Option<String> {
+        self.config.connect.app_short_name.as_ref()?;
+        let url = &self.config.connect.activation_url;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let plain = |t: &str| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        };
+        (plain(scheme) && plain(host)).then(|| format!("{scheme}://{host}"))
+    }
+
     /// Stores what a webhook message changes, in one transaction, before anything else
     /// happens (SnelStart does not retry). The caller answers, then runs
     /// [`Service::after_webhook`].
