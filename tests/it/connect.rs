@@ -626,3 +626,107 @@ async fn a_reference_of_one_administratie_never_touches_another() {
     assert_ne!(a_reference, b_reference);
     app.stop().await;
 }
+
+const EMAIL: &str = "bea@kantoor.nl";
+const PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn koppelen_met_snelstart_in_a_real_browser() {
+    use crate::ui::{Chromedriver, Ui, browser_installed, screenshot_dir};
+    if !browser_installed() {
+        return;
+    }
+    // Arrange: an administratie and a Beheerder who can log in; no settings, no key.
+    let app = link_app(Db::Sqlite, None).await.unwrap();
+    let (status, _) = app
+        .put("/administraties/kantoor", json!({"name": "Kantoor de Vries"}))
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = app
+        .put(
+            "/administraties/kantoor/admins/bea",
+            json!({"name": "Bea de Vries", "email": EMAIL, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let driver = Chromedriver::start().await.unwrap();
+    let client = driver.session().await.unwrap();
+    let shots = screenshot_dir();
+    std::fs::create_dir_all(&shots).unwrap();
+    let ui = Ui {
+        c: &client,
+        app: &app,
+        shots,
+    };
+    // Act and assert.
+    let walked = link_walk(&ui).await;
+    if walked.is_err() {
+        let _ = ui.shot("link-failure").await;
+    }
+    let _ = client.close().await;
+    drop(driver);
+    walked.unwrap();
+    let k = koppeling(&app, "kantoor").await;
+    assert_eq!(k["connection"], "snelstart_link", "{k}");
+    assert_eq!(k["state"], "active", "{k}");
+    app.stop().await;
+}
+
+async fn link_walk(ui: &crate::ui::Ui<'_>) -> anyhow::Result<()> {
+    use anyhow::ensure;
+    // Log in.
+    ui.goto("/koppelingen").await?;
+    ui.wait_on("/login", "form[action='/login']").await?;
+    ui.fill("email", EMAIL).await?;
+    ui.fill("password", PASSWORD).await?;
+    ui.click_text("form[action='/login']", "Inloggen").await?;
+    ui.wait_on("/koppelingen", "#snelstart").await?;
+
+    // Back from SnelStart without a key: the page says so, in Dutch.
+    ui.goto("/koppelingen?gekoppeld=snelstart").await?;
+    let error = ui.css("p.problems").await?.text().await?;
+    ensure!(
+        error.contains("Er is geen koppelsleutel van SnelStart ontvangen"),
+        "{error}"
+    );
+
+    // Instellingen > Koppelen met SnelStart.
+    ui.goto("/koppelingen/snelstart/instellingen").await?;
+    ui.wait_on("/koppelingen/snelstart/instellingen", "#koppelen")
+        .await?;
+    ui.shot("link-01-instellingen").await?;
+    ui.click_text("main", "Koppelen met SnelStart").await?;
+
+    // SnelStart's consent page (the sandbox): Toestaan.
+    let path = format!("/couplings/activate/{APP}");
+    ui.wait_on(&path, "#toestaan").await?;
+    let heading = ui.css("h1").await?.text().await?;
+    ensure!(heading == "Koppeling toestaan", "{heading}");
+    ui.shot("link-02-toestemming").await?;
+    ui.css("#toestaan").await?.click().await?;
+
+    // Back on Koppelingen: the key arrived and the checks passed.
+    ui.wait_on("/koppelingen", "#snelstart").await?;
+    let here = ui.c.current_url().await?;
+    ensure!(
+        here.query() == Some("gekoppeld=snelstart"),
+        "back at {here}"
+    );
+    let notice = ui
+        .reload_until(
+            "/koppelingen?gekoppeld=snelstart",
+            "p.notice",
+            &["via SnelStart ontvangen", "nu actief"],
+        )
+        .await?;
+    ensure!(notice.starts_with("De koppelsleutel"), "{notice}");
+    let bar = ui.css("#snelstart .status-bar").await?;
+    ensure!(
+        bar.attr("class").await?.as_deref() == Some("status-bar active"),
+        "the koppeling is active"
+    );
+    let how = ui.css("#verbinding").await?.text().await?;
+    ensure!(how.contains("Koppelen met SnelStart"), "{how}");
+    ui.shot("link-03-gekoppeld").await?;
+    Ok(())
+}
