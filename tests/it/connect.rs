@@ -188,7 +188,10 @@ async fn approve(app: &TestApp, adm: &str) -> (String, String) {
     assert!(page.text().await.unwrap().contains("Toestaan"));
     let before = app.sandbox.deliveries().len();
     let approved = browser
-        .post(format!("{}/couplings/activate/{APP}", app.sandbox.base_url()))
+        .post(format!(
+            "{}/couplings/activate/{APP}",
+            app.sandbox.base_url()
+        ))
         .form(&[
             ("referenceKey", reference.as_str()),
             ("successUrl", success.as_str()),
@@ -266,7 +269,10 @@ fn active(k: &Value) -> bool {
 /// An administratie with a Beheerder and settings, without a key (the link brings it).
 async fn setup_without_key(app: &TestApp, adm: &str) {
     let (status, _) = app
-        .put(&format!("/administraties/{adm}"), json!({"name": "Kantoor Link"}))
+        .put(
+            &format!("/administraties/{adm}"),
+            json!({"name": "Kantoor Link"}),
+        )
         .await;
     assert_eq!(status, 201);
     let (status, _) = app
@@ -395,7 +401,11 @@ async fn the_whole_link_flow(db: Db) {
     // The same administration (as in SnelStart): f1 moved along, f2 was booked with the
     // new key.
     assert_eq!(boekingen_of(&app, &new_key), 2);
-    assert_eq!(app.sandbox.call_count(&key), old_calls, "the old key was used");
+    assert_eq!(
+        app.sandbox.call_count(&key),
+        old_calls,
+        "the old key was used"
+    );
 
     // Act: the koppeling is deleted in SnelStart.
     sandbox_control(&app, "delete", &new_key).await;
@@ -422,7 +432,10 @@ async fn the_whole_link_flow(db: Db) {
         }
     })
     .await;
-    assert!(mail.contains(&format!("RCPT TO: <bea-{adm}@kantoor.nl>")), "{mail}");
+    assert!(
+        mail.contains(&format!("RCPT TO: <bea-{adm}@kantoor.nl>")),
+        "{mail}"
+    );
     assert!(mail.contains("ingetrokken"), "{mail}");
 
     // The same Delete again (a replay): 200, nothing more.
@@ -432,7 +445,11 @@ async fn the_whole_link_flow(db: Db) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.received().len(), 1, "exactly one e-mail");
     assert_eq!(notifications(&app, adm).await.len(), 1);
-    assert_eq!(app.sandbox.call_count(&new_key), calls, "a call after Delete");
+    assert_eq!(
+        app.sandbox.call_count(&new_key),
+        calls,
+        "a call after Delete"
+    );
     assert_eq!(app.sandbox.token_requests(), tokens, "a token after Delete");
     let (_, f3) = app.get(&format!("/administraties/{adm}/invoices/f3")).await;
     assert_eq!(f3["sync"]["status"], "queued", "{f3}");
@@ -470,7 +487,8 @@ async fn forged_malformed_expired_and_oversized_messages_change_nothing() {
     // Regenerate or Delete for a pending reference (not the connection): 404.
     let (_, reference, _) = activation_link(&app, adm).await;
     for action in ["Regenerate", "Delete"] {
-        let msg = json!({"KoppelSleutel": forged_key, "ActionType": action, "ReferenceKey": reference});
+        let msg =
+            json!({"KoppelSleutel": forged_key, "ActionType": action, "ReferenceKey": reference});
         let (status, body) = post_webhook(&app, msg.to_string()).await;
         assert_eq!(status, 404, "{action}: {body}");
     }
@@ -481,7 +499,8 @@ async fn forged_malformed_expired_and_oversized_messages_change_nothing() {
     )
     .await
     .unwrap();
-    let expired = json!({"KoppelSleutel": forged_key, "ActionType": "Create", "ReferenceKey": reference});
+    let expired =
+        json!({"KoppelSleutel": forged_key, "ActionType": "Create", "ReferenceKey": reference});
     let (status, body) = post_webhook(&app, expired.to_string()).await;
     assert_eq!(status, 404, "{body}");
 
@@ -551,7 +570,11 @@ async fn a_replayed_create_notifies_no_one_again_and_a_pasted_key_ends_the_link(
     assert_eq!(k["connection"], "snelstart_link");
     let notes = wait_for(10, "the notification", || async {
         let notes = notifications(&app, adm).await;
-        if notes.is_empty() { Err("none".to_owned()) } else { Ok(notes) }
+        if notes.is_empty() {
+            Err("none".to_owned())
+        } else {
+            Ok(notes)
+        }
     })
     .await;
     assert_eq!(notes.len(), 1, "{notes:?}");
@@ -616,7 +639,8 @@ async fn a_reference_of_one_administratie_never_touches_another() {
     assert_eq!(koppeling(&app, "b").await, b_before);
     let b_key = koppelsleutel("b-link");
     app.sandbox.add_key(&b_key);
-    let create_b = json!({"KoppelSleutel": b_key, "ActionType": "Create", "ReferenceKey": b_reference});
+    let create_b =
+        json!({"KoppelSleutel": b_key, "ActionType": "Create", "ReferenceKey": b_reference});
     let (status, body) = post_webhook(&app, create_b.to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(koppeling(&app, "b").await["connection"], "snelstart_link");
@@ -639,7 +663,10 @@ async fn koppelen_met_snelstart_in_a_real_browser() {
     // Arrange: an administratie and a Beheerder who can log in; no settings, no key.
     let app = link_app(Db::Sqlite, None).await.unwrap();
     let (status, _) = app
-        .put("/administraties/kantoor", json!({"name": "Kantoor de Vries"}))
+        .put(
+            "/administraties/kantoor",
+            json!({"name": "Kantoor de Vries"}),
+        )
         .await;
     assert_eq!(status, 201);
     let (status, body) = app

@@ -44,7 +44,9 @@ fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too_large",
-        format!("The webhook body is larger than {MAX_WEBHOOK_BODY} bytes (64 KB); nothing was changed."),
+        format!(
+            "The webhook body is larger than {MAX_WEBHOOK_BODY} bytes (64 KB); nothing was changed."
+        ),
     )
 }
 
@@ -123,10 +125,11 @@ async fn snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
             tracing::error!(error = %error, "the activation checks after the webhook failed");
         }
     });
-    let stream = futures::stream::iter([Ok::<_, Infallible>(Bytes::from(body))]).map(move |chunk| {
-        let _hold = &sent;
-        chunk
-    });
+    let stream =
+        futures::stream::iter([Ok::<_, Infallible>(Bytes::from(body))]).map(move |chunk| {
+            let _hold = &sent;
+            chunk
+        });
     Ok(json_response(Body::from_stream(stream)))
 }
 

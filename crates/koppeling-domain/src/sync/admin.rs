@@ -551,19 +551,19 @@ where
                     Some(crate::connect::ConnectionKind::Pasted)
                 };
                 KoppelingOverview {
-                name: "snelstart".to_owned(),
-                active: k.active,
-                state: k.state(),
-                problem: k.problem.clone(),
-                last_sync_at: k.last_sync_at,
-                counts,
-                key_set,
-                key_unusable: k.key_unusable,
-                settings: Some(k.settings),
-                features,
-                connection,
-                events_failing_since: push.failing_since,
-                events_last_error: push.last_error.clone(),
+                    name: "snelstart".to_owned(),
+                    active: k.active,
+                    state: k.state(),
+                    problem: k.problem.clone(),
+                    last_sync_at: k.last_sync_at,
+                    counts,
+                    key_set,
+                    key_unusable: k.key_unusable,
+                    settings: Some(k.settings),
+                    features,
+                    connection,
+                    events_failing_since: push.failing_since,
+                    events_last_error: push.last_error.clone(),
                 }
             }
             None => KoppelingOverview {

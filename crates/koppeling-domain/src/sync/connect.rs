@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Service, ServiceError};
-use crate::connect::{
-    ReferenceKey, WebhookApplied, WebhookEffect, WebhookMessage, expires_at,
-};
+use crate::connect::{ReferenceKey, WebhookApplied, WebhookEffect, WebhookMessage, expires_at};
 use crate::ids::AdministratieCode;
 use crate::notification::{NoticeKind, NotificationItem};
 use crate::ports::{Accounting, Clock, Notifier, Store};
@@ -91,8 +89,9 @@ where
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let plain = |t: &str| {
             !t.is_empty()
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+                && t.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
         };
         (plain(scheme) && plain(host)).then(|| format!("{scheme}://{host}"))
     }
@@ -152,7 +151,9 @@ where
             Err(ServiceError::Unavailable(message)) => vec![Problem::new(
                 "snelstart",
                 "unavailable",
-                format!("SnelStart was niet bereikbaar voor de controles ({message}); kies later Activeren"),
+                format!(
+                    "SnelStart was niet bereikbaar voor de controles ({message}); kies later Activeren"
+                ),
             )],
             Err(e) => return Err(e),
         };
@@ -185,9 +186,7 @@ where
             label: "SnelStart".to_owned(),
             reason: problem.clone(),
             snelstart_code: None,
-            hint: Some(
-                "los de problemen op bij Instellingen en kies daarna Activeren".to_owned(),
-            ),
+            hint: Some("los de problemen op bij Instellingen en kies daarna Activeren".to_owned()),
         };
         self.store
             .set_koppeling_problem(adm, &problem, &notice, self.clock.now())

@@ -219,7 +219,11 @@ impl SeaOrmStore {
                         .decrypt(adm.as_str(), &enc)
                         .is_ok_and(|plain| plain.trim() == key.expose())
                 });
-                if same { StoredKey::Same } else { StoredKey::Other }
+                if same {
+                    StoredKey::Same
+                } else {
+                    StoredKey::Other
+                }
             }
         })
     }
@@ -300,7 +304,9 @@ impl SeaOrmStore {
         )
         .await?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!("koppeling of administratie {adm}")));
+            return Err(StoreError::NotFound(format!(
+                "koppeling of administratie {adm}"
+            )));
         }
         insert_notice(self, &tx, adm, notice, now).await?;
         tx.commit().await

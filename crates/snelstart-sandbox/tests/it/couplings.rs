@@ -123,7 +123,10 @@ async fn consent_delivers_create_once_and_control_regenerates_and_deletes() {
     assert_eq!(bodies[1]["ActionType"], "Regenerate");
     assert_eq!(bodies[1]["KoppelSleutel"], new_key.as_str());
     assert_eq!(bodies[1]["ReferenceKey"], "ref-1");
-    assert_eq!(sandbox.state(&new_key).unwrap().administratie_identifier, identifier);
+    assert_eq!(
+        sandbox.state(&new_key).unwrap().administratie_identifier,
+        identifier
+    );
 
     // Delete: the key stops working and Delete is delivered.
     let del = http
