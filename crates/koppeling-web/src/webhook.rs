@@ -20,22 +20,16 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::StreamExt as _;
+use koppeling_domain::app::App;
 use koppeling_domain::connect::{MAX_WEBHOOK_BODY, WebhookEffect, WebhookMessage};
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 
 use crate::AppState;
 use crate::error::{ApiError, ProblemJson};
 
 /// The webhook's route, with its own body limit.
-pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>) -> Router
-where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
-{
+pub(crate) fn router<P: App>(state: AppState<P>) -> Router {
     Router::new()
-        .route("/webhooks/snelstart", post(snelstart::<S, A, N, C>))
+        .route("/webhooks/snelstart", post(snelstart::<P>))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
         .with_state(state)
 }
@@ -55,8 +49,8 @@ fn malformed(message: &str) -> ApiError {
 }
 
 /// `POST /webhooks/snelstart`.
-async fn snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+async fn snelstart<P: App>(
+    State(state): State<AppState<P>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let bytes = body.map_err(|rejection| {
