@@ -19,14 +19,14 @@ const SINK: &str = concat!(
 );
 
 /// aiosmtpd on a given port, writing each message to `dir/<n>.eml`; killed on drop.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
     dir: tempfile::TempDir,
 }
 
 impl Sink {
     /// Starts on `port`; `None` (a loud skip, a failure under `CI`) without aiosmtpd.
-    fn start(port: u16) -> Option<Self> {
+    pub(crate) fn start(port: u16) -> Option<Self> {
         let python = std::env::var("TEST_SMTP_PYTHON").unwrap_or_else(|_| "python3".into());
         let available = Command::new(&python)
             .args(["-c", "import aiosmtpd.controller"])
@@ -67,7 +67,7 @@ impl Sink {
     }
 
     /// The received messages (envelope lines, an empty line, the DATA), in arrival order.
-    fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -91,7 +91,7 @@ fn read(path: &Path) -> String {
 }
 
 /// A port that nothing listens on (bound to port 0, then released).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -99,7 +99,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn notifications(app: &TestApp, adm: &str) -> Vec<Value> {
+pub(crate) async fn notifications(app: &TestApp, adm: &str) -> Vec<Value> {
     let (status, body) = app
         .get(&format!("/administraties/{adm}/notifications"))
         .await;
@@ -125,7 +125,7 @@ fn metric(text: &str, name: &str) -> Option<u64> {
 }
 
 /// Polls `check` every 50 ms until it gives a value, or panics after `secs` with `what`.
-async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,

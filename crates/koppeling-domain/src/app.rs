@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::auth::SessionRecord;
+use crate::connect::{WebhookApplied, WebhookMessage};
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::koppeling::{ConnectionKey, KoppelingSettings};
@@ -200,6 +201,20 @@ pub trait App: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
     ) -> impl Future<Output = Result<Option<ConnectLink>, ServiceError>> + Send;
+    /// Stores what SnelStart's webhook message changes, in one transaction (product §8.1).
+    fn webhook(
+        &self,
+        message: WebhookMessage,
+    ) -> impl Future<Output = Result<WebhookApplied, ServiceError>> + Send;
+    /// The activation checks after the webhook's answer.
+    fn after_webhook(
+        &self,
+        applied: &WebhookApplied,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// Whether the link flow is on (`snelstart.app_short_name` is set).
+    fn link_enabled(&self) -> bool;
+    /// Where *Koppelen met SnelStart* sends the browser (`scheme://host[:port]`), when on.
+    fn activation_origin(&self) -> Option<String>;
 
     // ---- log-in and sessions ----
 
@@ -286,6 +301,8 @@ where
         fn deactivate(&self, adm: &AdministratieCode) -> KoppelingOverview;
         fn overview(&self, adm: &AdministratieCode) -> KoppelingOverview;
         fn connect(&self, adm: &AdministratieCode) -> Option<ConnectLink>;
+        fn webhook(&self, message: WebhookMessage) -> WebhookApplied;
+        fn after_webhook(&self, applied: &WebhookApplied) -> ();
         fn find_admin_for_login(&self, email: &str) -> Option<LoginCandidate>;
         fn login_attempt(&self, account: &str, address: &str) -> Option<Duration>;
         fn login_succeeded(&self, account: &str, address: &str) -> ();
@@ -293,5 +310,13 @@ where
         fn start_session(&self, id_hash: String, adm: AdministratieCode, admin_id: ResourceId) -> ();
         fn session(&self, id_hash: &str) -> Option<(SessionRecord, String)>;
         fn end_session(&self, id_hash: &str) -> ();
+    }
+
+    fn link_enabled(&self) -> bool {
+        Service::link_enabled(self)
+    }
+
+    fn activation_origin(&self) -> Option<String> {
+        Service::activation_origin(self)
     }
 }

@@ -243,6 +243,132 @@ impl WebhookMessage {
     }
 }
 
+/// The `problem` of a koppeling whose key arrived through the link while the activation
+/// checks still run (visible if the process stops before they finish).
+pub const CHECKS_RUNNING: &str = "koppelsleutel ontvangen via SnelStart; de controles lopen";
+
+/// The `problem` of a koppeling whose key SnelStart withdrew (`Delete`).
+pub const WITHDRAWN: &str = "de koppelsleutel is ingetrokken in SnelStart";
+
+/// The state of a stored reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceStatus {
+    /// Handed out, not yet used (expires).
+    Pending,
+    /// The administratie's connection: its `Create` arrived.
+    Connected,
+    /// Replaced by another connection, or ended by pasting a key.
+    Void,
+}
+
+impl ReferenceStatus {
+    /// The stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Connected => "connected",
+            Self::Void => "void",
+        }
+    }
+
+    /// Parses a stored name.
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Connected, Self::Void]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// The stored koppelsleutel compared with the message's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKey {
+    /// No key is stored.
+    Absent,
+    /// The stored key is the message's.
+    Same,
+    /// Another key is stored (or the message has none).
+    Other,
+}
+
+/// What a webhook message does, decided from what is stored. The store applies it in the
+/// transaction that read the facts; the web side maps it to the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookEffect {
+    /// 404, nothing written: no such reference, a void one, an expired pending one, or a
+    /// `Regenerate`/`Delete` for a reference that is not the connection.
+    Unknown,
+    /// 200, nothing changes, no one is notified: the message was delivered before.
+    Replay,
+    /// 409 `reference_used`: a `Create` for the connection with another key.
+    Used,
+    /// `Create` for a pending reference: the key is stored (replacing a pasted one), the
+    /// reference becomes the connection (the administratie's other ones void), the
+    /// koppeling is made with default settings when absent and its `problem` is
+    /// [`CHECKS_RUNNING`]; the activation checks follow after the answer.
+    Connect,
+    /// `Regenerate` for the connection: the key is replaced; the checks follow.
+    Replace,
+    /// `Delete` for the connection: the key is removed, an active koppeling pauses with
+    /// [`WITHDRAWN`], one notice is queued.
+    Withdraw,
+}
+
+/// The rule of product.md §8.1 for one message: `status` is the stored reference's (`None`
+/// when no reference has the hash), `usable` whether a pending one has not expired.
+#[must_use]
+pub fn decide(
+    action: ActionType,
+    status: Option<ReferenceStatus>,
+    usable: bool,
+    stored: StoredKey,
+) -> WebhookEffect {
+    match (status, action) {
+        (None | Some(ReferenceStatus::Void), _) => WebhookEffect::Unknown,
+        (Some(ReferenceStatus::Pending), ActionType::Create) if usable => WebhookEffect::Connect,
+        (Some(ReferenceStatus::Pending), _) => WebhookEffect::Unknown,
+        (Some(ReferenceStatus::Connected), ActionType::Create) => match stored {
+            StoredKey::Same => WebhookEffect::Replay,
+            StoredKey::Absent | StoredKey::Other => WebhookEffect::Used,
+        },
+        (Some(ReferenceStatus::Connected), ActionType::Regenerate) => match stored {
+            StoredKey::Same => WebhookEffect::Replay,
+            StoredKey::Absent | StoredKey::Other => WebhookEffect::Replace,
+        },
+        (Some(ReferenceStatus::Connected), ActionType::Delete) => match stored {
+            StoredKey::Absent => WebhookEffect::Replay,
+            StoredKey::Same | StoredKey::Other => WebhookEffect::Withdraw,
+        },
+    }
+}
+
+/// The notice of a `Delete`: the Beheerder learns once that the key was withdrawn.
+#[must_use]
+pub fn withdrawn_notice() -> crate::notification::NotificationItem {
+    crate::notification::NotificationItem {
+        kind: crate::notification::NoticeKind::Paused,
+        subject_type: "koppeling".to_owned(),
+        subject_id: String::new(),
+        label: "SnelStart".to_owned(),
+        reason: WITHDRAWN.to_owned(),
+        snelstart_code: None,
+        hint: Some(
+            "koppel opnieuw via Instellingen > Koppelen met SnelStart, of vul een nieuwe koppelsleutel in; facturen wachten tot dan".to_owned(),
+        ),
+    }
+}
+
+/// What the webhook's transaction did: the effect and the administratie the reference is
+/// bound to (`None` for an unknown reference).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookApplied {
+    /// The effect, applied (or nothing, for `Unknown`, `Replay` and `Used`).
+    pub effect: WebhookEffect,
+    /// The reference's administratie.
+    pub administratie: Option<crate::ids::AdministratieCode>,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -319,5 +445,52 @@ mod tests {
         ])
         .unwrap();
         assert!(delete.key.is_none());
+    }
+
+    #[test]
+    fn the_webhook_rule_per_reference_state_and_action() {
+        use ActionType::{Create, Delete, Regenerate};
+        use ReferenceStatus::{Connected, Pending, Void};
+        use StoredKey::{Absent, Other, Same};
+        use WebhookEffect::{Connect, Replace, Replay, Unknown, Used, Withdraw};
+        let table = [
+            // (action, status, usable, stored) → effect
+            (Create, None, true, Absent, Unknown),
+            (Create, Some(Void), true, Absent, Unknown),
+            (Create, Some(Pending), false, Absent, Unknown),
+            (Create, Some(Pending), true, Absent, Connect),
+            (Create, Some(Pending), true, Other, Connect),
+            (Regenerate, Some(Pending), true, Other, Unknown),
+            (Delete, Some(Pending), true, Other, Unknown),
+            (Create, Some(Connected), false, Same, Replay),
+            (Create, Some(Connected), false, Other, Used),
+            (Create, Some(Connected), false, Absent, Used),
+            (Regenerate, Some(Connected), false, Same, Replay),
+            (Regenerate, Some(Connected), false, Other, Replace),
+            (Regenerate, Some(Void), false, Other, Unknown),
+            (Delete, Some(Connected), false, Same, Withdraw),
+            (Delete, Some(Connected), false, Other, Withdraw),
+            (Delete, Some(Connected), false, Absent, Replay),
+            (Delete, Some(Void), false, Same, Unknown),
+        ];
+        for (action, status, usable, stored, want) in table {
+            assert_eq!(
+                decide(action, status, usable, stored),
+                want,
+                "{action:?} {status:?} usable={usable} {stored:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reference_statuses_round_trip() {
+        for s in [
+            ReferenceStatus::Pending,
+            ReferenceStatus::Connected,
+            ReferenceStatus::Void,
+        ] {
+            assert_eq!(ReferenceStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ReferenceStatus::parse("other"), None);
     }
 }

@@ -21,6 +21,8 @@ pub enum NoticeKind {
     Resumed,
     /// A booked invoice was changed or deleted in SnelStart (the read-back, product §8.2).
     Drift,
+    /// A key arrived through the activation link but the checks failed (product §8.1).
+    LinkFailed,
 }
 
 impl NoticeKind {
@@ -33,6 +35,7 @@ impl NoticeKind {
             Self::Paused => "paused",
             Self::Resumed => "resumed",
             Self::Drift => "drift",
+            Self::LinkFailed => "link_failed",
         }
     }
 }
@@ -202,6 +205,9 @@ pub fn render(
             NoticeKind::Drift => format!(
                 "SnelStart koppeling {adm_name}: factuur {} is in SnelStart gewijzigd of verwijderd",
                 one.label
+            ),
+            NoticeKind::LinkFailed => format!(
+                "SnelStart koppeling {adm_name}: de koppelsleutel is ontvangen, maar de koppeling is niet geactiveerd"
             ),
         },
         many => format!(

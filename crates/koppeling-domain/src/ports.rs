@@ -1208,4 +1208,38 @@ pub trait Store: Send + Sync + 'static {
         ref_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Applies a webhook message in one transaction: finds the reference by its hash, reads
+    /// the administratie's stored key, decides with [`crate::connect::decide`] and writes
+    /// the effect (the key encrypted, the reference states, the koppeling row, the notice
+    /// of a `Delete`). `Unknown`, `Replay` and `Used` write nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`]; `Busy`.
+    fn apply_webhook(
+        &self,
+        ref_hash: &str,
+        action: crate::connect::ActionType,
+        key: Option<ConnectionKey>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<crate::connect::WebhookApplied, StoreError>> + Send;
+    /// Sets the koppeling's `problem` without changing its state, and queues `notice`, in
+    /// one transaction (the link's activation checks failed).
+    ///
+    /// # Errors
+    /// `NotFound` without a koppeling.
+    fn set_koppeling_problem(
+        &self,
+        adm: &AdministratieCode,
+        problem: &str,
+        notice: &NotificationItem,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether the administratie's key came through the link (a `connected` reference).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn link_connected(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

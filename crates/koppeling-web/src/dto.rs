@@ -1157,6 +1157,8 @@ pub struct IntegrationResponse {
     pub configured: bool,
     /// Whether a koppelsleutel is stored.
     pub key_set: bool,
+    /// How the key arrived: `snelstart_link`, `pasted`, or null without a key (§8.1).
+    pub connection: Option<koppeling_domain::connect::ConnectionKind>,
     /// `missing`, `ok`, or `unusable` (stored, but no configured master key decrypts it).
     pub key_status: &'static str,
     /// BTW codes.
@@ -1189,6 +1191,7 @@ impl From<KoppelingOverview> for IntegrationResponse {
             },
             configured,
             key_set: o.key_set,
+            connection: o.connection,
             key_status: if o.key_unusable {
                 "unusable"
             } else if o.key_set {

@@ -25,6 +25,7 @@ mod error;
 pub mod import;
 mod openapi;
 mod ui;
+mod webhook;
 
 #[cfg(test)]
 mod tests;
@@ -131,6 +132,7 @@ where
             }),
         )
         .nest("/api/v1", api::router(state.clone(), token))
+        .merge(webhook::router(state.clone()))
         .merge(ui::router(state))
         .fallback(ui::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

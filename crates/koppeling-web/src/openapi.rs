@@ -160,6 +160,7 @@ fn readback_schemas() -> Value {
                 },
                 "configured": { "type": "boolean" },
                 "key_set": { "type": "boolean" },
+                "connection": { "enum": ["snelstart_link", "pasted", null], "description": "how the koppelsleutel arrived: through SnelStart's activation link (product §8.1) or pasted; null without a key" },
                 "key_status": { "enum": ["missing", "ok", "unusable"], "description": "unusable: a koppelsleutel is stored but no configured master key decrypts it (\"sleutel onbruikbaar\"); a PUT with a new key replaces it" },
                 "vat_codes": r("VatCodes"),
                 "sales_journal_code": { "type": "integer" },
@@ -529,6 +530,22 @@ fn build() -> Value {
         },
         format!("{base}/integrations/snelstart/connect"): {
             "post": op("Make an activation link (product §8.1): a fresh reference (256 random bits, stored hashed, valid 24 h) in SnelStart's activation URL, with successUrl <public_url>/koppelingen?gekoppeld=snelstart; 422 connect_unavailable when snelstart.app_short_name is unset", &["adm"], None, ("200", json!({ "type": "object", "required": ["activation_url", "reference_expires_at"], "properties": { "activation_url": { "type": "string" }, "reference_expires_at": { "type": "string", "format": "date-time" } } })), &["400", "401", "404", "422", "503"])
+        },
+        "/webhooks/snelstart": {
+            "servers": [ { "url": "/" } ],
+            "post": {
+                "summary": "SnelStart's activation webhook (product §8.1), outside /api/v1 and without a bearer token: {\"KoppelSleutel\",\"ActionType\":\"Create\"|\"Regenerate\"|\"Delete\",\"ReferenceKey\"}, names and actions in any case. 200 once the change is stored (the activation checks run after the answer); a message delivered again changes nothing",
+                "security": [],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": { "KoppelSleutel": { "type": "string" }, "ActionType": { "enum": ["Create", "Regenerate", "Delete"] }, "ReferenceKey": { "type": "string", "maxLength": 500 } } } } } },
+                "responses": {
+                    "200": { "description": "Stored (or delivered before)" },
+                    "400": error("Not a JSON object, or a property is missing or wrong (`invalid_webhook`, with `problems`)"),
+                    "404": error("Unknown, void or expired reference, or not the connection's (`unknown_reference`); nothing changed"),
+                    "409": error("A Create for the connection with another key (`reference_used`); nothing changed"),
+                    "413": error("The body is larger than 64 KB (`too_large`)"),
+                    "503": error("The database is busy; retry shortly")
+                }
+            }
         },
         "/openapi.json": {
             "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OK" } } }

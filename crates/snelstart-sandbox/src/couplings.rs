@@ -221,7 +221,7 @@ fn made_for(shared: &Shared, body: &Bytes) -> Result<(String, Made), Box<Respons
 }
 
 /// `POST /_sandbox/couplings/regenerate {"key"}`: the old key stops working at once, a new
-/// one is sent with `Regenerate`; answers `{"key": new}`.
+/// one that opens the same administration is sent with `Regenerate`; answers `{"key": new}`.
 pub async fn regenerate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let (old, made) = match made_for(&shared, &body) {
         Ok(x) => x,
@@ -229,7 +229,7 @@ pub async fn regenerate(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     };
     shared.revoke_key(&old);
     let new = mint_key();
-    shared.add_key(&new);
+    shared.move_admin(&old, &new);
     {
         let mut all = lock(&shared.couplings.made);
         all.remove(&old);

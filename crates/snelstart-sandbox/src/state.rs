@@ -108,6 +108,37 @@ impl Shared {
             .clone()
     }
 
+    /// A regenerated key: `new` opens the administration `old` opened (its relaties,
+    /// boekingen, ledgers, …, as in SnelStart, where it stays the same administration),
+    /// while each key keeps its own call counts; `old` is left with a fresh seed.
+    pub fn move_admin(&self, old: &str, new: &str) {
+        lock(&self.allowed).insert(new.to_owned());
+        self.restore_key(new);
+        let target = self.open_admin(new);
+        let Some(source) = self.existing(old) else {
+            return;
+        };
+        if Arc::ptr_eq(&source, &target) {
+            return;
+        }
+        let mut from = lock(&source.inner);
+        let mut to = lock(&target.inner);
+        let (a, b) = (&mut *from, &mut *to);
+        std::mem::swap(&mut a.identifier, &mut b.identifier);
+        std::mem::swap(&mut a.naam, &mut b.naam);
+        std::mem::swap(&mut a.company, &mut b.company);
+        std::mem::swap(&mut a.relaties, &mut b.relaties);
+        std::mem::swap(&mut a.relatie_codes, &mut b.relatie_codes);
+        std::mem::swap(&mut a.boekingen, &mut b.boekingen);
+        std::mem::swap(&mut a.facturen, &mut b.facturen);
+        std::mem::swap(&mut a.factuurnummers, &mut b.factuurnummers);
+        std::mem::swap(&mut a.grootboeken, &mut b.grootboeken);
+        std::mem::swap(&mut a.dagboeken, &mut b.dagboeken);
+        std::mem::swap(&mut a.bankboekingen, &mut b.bankboekingen);
+        std::mem::swap(&mut a.kasboekingen, &mut b.kasboekingen);
+        std::mem::swap(&mut a.scopes, &mut b.scopes);
+    }
+
     fn existing(&self, key: &str) -> Option<Arc<AdminCell>> {
         lock(&self.admins).get(key).cloned()
     }

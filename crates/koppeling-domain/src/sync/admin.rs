@@ -98,6 +98,9 @@ pub struct KoppelingOverview {
     /// The optional parts and whether they run: `payments` is `missing_scope` when the key
     /// lacks a payment scope (product §8), `ok` otherwise.
     pub features: std::collections::BTreeMap<String, String>,
+    /// How the key arrived: through SnelStart's activation link or pasted; `None` without
+    /// a key (product §8.1).
+    pub connection: Option<crate::connect::ConnectionKind>,
     /// The push to `events.url`: since when it fails and why (both `None` when healthy).
     pub events_failing_since: Option<DateTime<Utc>>,
     /// The last push failure.
@@ -333,7 +336,7 @@ where
         Ok(put)
     }
 
-    async fn resume(&self, adm: &AdministratieCode) -> Result<(), ServiceError> {
+    pub(super) async fn resume(&self, adm: &AdministratieCode) -> Result<(), ServiceError> {
         if self.store.set_koppeling_paused(adm, None).await? {
             let item = NotificationItem {
                 kind: NoticeKind::Resumed,
@@ -538,20 +541,31 @@ where
         )]
         .into();
         Ok(match self.store.get_koppeling(adm).await? {
-            Some(k) => KoppelingOverview {
-                name: "snelstart".to_owned(),
-                active: k.active,
-                state: k.state(),
-                problem: k.problem.clone(),
-                last_sync_at: k.last_sync_at,
-                counts,
-                key_set: k.key.is_some() || k.key_unusable,
-                key_unusable: k.key_unusable,
-                settings: Some(k.settings),
-                features,
-                events_failing_since: push.failing_since,
-                events_last_error: push.last_error.clone(),
-            },
+            Some(k) => {
+                let key_set = k.key.is_some() || k.key_unusable;
+                let connection = if !key_set {
+                    None
+                } else if self.store.link_connected(adm).await? {
+                    Some(crate::connect::ConnectionKind::SnelstartLink)
+                } else {
+                    Some(crate::connect::ConnectionKind::Pasted)
+                };
+                KoppelingOverview {
+                    name: "snelstart".to_owned(),
+                    active: k.active,
+                    state: k.state(),
+                    problem: k.problem.clone(),
+                    last_sync_at: k.last_sync_at,
+                    counts,
+                    key_set,
+                    key_unusable: k.key_unusable,
+                    settings: Some(k.settings),
+                    features,
+                    connection,
+                    events_failing_since: push.failing_since,
+                    events_last_error: push.last_error.clone(),
+                }
+            }
             None => KoppelingOverview {
                 name: "snelstart".to_owned(),
                 active: false,
@@ -563,6 +577,7 @@ where
                 key_unusable: false,
                 settings: None,
                 features,
+                connection: None,
                 events_failing_since: push.failing_since,
                 events_last_error: push.last_error,
             },

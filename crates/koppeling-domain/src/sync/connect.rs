@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Service, ServiceError};
-use crate::connect::{ReferenceKey, expires_at};
+use crate::connect::{ReferenceKey, WebhookApplied, WebhookEffect, WebhookMessage, expires_at};
 use crate::ids::AdministratieCode;
+use crate::notification::{NoticeKind, NotificationItem};
 use crate::ports::{Accounting, Clock, Notifier, Store};
+use crate::problem::Problem;
 
 /// The answer of `connect`: where to send the browser, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,6 +71,128 @@ where
             ),
             reference_expires_at: until,
         }))
+    }
+
+    /// Whether the link flow is on (`snelstart.app_short_name` is set).
+    #[must_use]
+    pub fn link_enabled(&self) -> bool {
+        self.config.connect.app_short_name.is_some()
+    }
+
+    /// The origin (`scheme://host[:port]`) the activation link sends browsers to, when the
+    /// link flow is on: the UI lets its form lead there.
+    #[must_use]
+    pub fn activation_origin(&self) -> Option<String> {
+        self.config.connect.app_short_name.as_ref()?;
+        let url = &self.config.connect.activation_url;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let plain = |t: &str| {
+            !t.is_empty()
+                && t.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        };
+        (plain(scheme) && plain(host)).then(|| format!("{scheme}://{host}"))
+    }
+
+    /// Stores what a webhook message changes, in one transaction, before anything else
+    /// happens (SnelStart does not retry). The caller answers, then runs
+    /// [`Service::after_webhook`].
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn webhook(&self, message: WebhookMessage) -> Result<WebhookApplied, ServiceError> {
+        let hint = message.reference.hint();
+        let action = message.action;
+        let applied = self
+            .store
+            .apply_webhook(
+                &message.reference.hash(),
+                action,
+                message.key,
+                self.clock.now(),
+            )
+            .await?;
+        match &applied.administratie {
+            Some(adm) => tracing::info!(
+                administratie = %adm,
+                reference = %hint,
+                action = action.as_str(),
+                effect = ?applied.effect,
+                "webhook message applied"
+            ),
+            None => tracing::warn!(
+                reference = %hint,
+                action = action.as_str(),
+                "webhook message for an unknown reference"
+            ),
+        }
+        Ok(applied)
+    }
+
+    /// After the webhook's answer: the activation checks of a new or replaced key. Passing,
+    /// a `Create` makes the koppeling active and a `Regenerate` resumes a paused one;
+    /// failing, the state is kept, `problem` says why and one notice is queued.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn after_webhook(&self, applied: &WebhookApplied) -> Result<(), ServiceError> {
+        let Some(adm) = &applied.administratie else {
+            return Ok(());
+        };
+        let create = match applied.effect {
+            WebhookEffect::Connect => true,
+            WebhookEffect::Replace => false,
+            _ => return Ok(()),
+        };
+        let problems = match self.check(adm).await {
+            Ok(problems) => problems,
+            Err(ServiceError::Unavailable(message)) => vec![Problem::new(
+                "snelstart",
+                "unavailable",
+                format!(
+                    "SnelStart was niet bereikbaar voor de controles ({message}); kies later Activeren"
+                ),
+            )],
+            Err(e) => return Err(e),
+        };
+        let Some(koppeling) = self.store.get_koppeling(adm).await? else {
+            return Ok(());
+        };
+        if problems.is_empty() {
+            if koppeling.active {
+                // Clears the "controles lopen" problem; a paused koppeling resumes (and the
+                // Beheerder hears so once).
+                self.resume(adm).await?;
+            } else if create {
+                self.store.set_koppeling_active(adm, true).await?;
+            }
+            tracing::info!(administratie = %adm, "the key from the activation link passed the checks");
+            return Ok(());
+        }
+        let reasons: Vec<String> = problems
+            .iter()
+            .map(|p| p.hint.clone().unwrap_or_else(|| p.message.clone()))
+            .collect();
+        let problem = format!(
+            "de koppelsleutel is via SnelStart ontvangen, maar de controles slagen niet: {}",
+            reasons.join("; ")
+        );
+        let notice = NotificationItem {
+            kind: NoticeKind::LinkFailed,
+            subject_type: "koppeling".to_owned(),
+            subject_id: String::new(),
+            label: "SnelStart".to_owned(),
+            reason: problem.clone(),
+            snelstart_code: None,
+            hint: Some("los de problemen op bij Instellingen en kies daarna Activeren".to_owned()),
+        };
+        self.store
+            .set_koppeling_problem(adm, &problem, &notice, self.clock.now())
+            .await?;
+        tracing::warn!(administratie = %adm, problems = problems.len(), "the key from the activation link failed the checks");
+        Ok(())
     }
 }
 

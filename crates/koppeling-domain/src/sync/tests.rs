@@ -18,6 +18,7 @@ use crate::ports::{
 };
 use crate::relation::{Relation, RelationKind};
 
+mod link;
 mod notify;
 
 type Sut = Service<MockStore, MockAccounting, MockNotifier, MockClock>;

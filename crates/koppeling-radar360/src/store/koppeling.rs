@@ -106,6 +106,7 @@ pub(super) async fn put_koppeling(
         .map(|k| st.cipher.encrypt(adm.as_str(), k.expose()))
         .transpose()
         .map_err(other)?;
+    let key_enc_given = key_enc.is_some();
     let tx = st.db.begin().await?;
     let administratie = db::one(
         &*tx,
@@ -163,6 +164,19 @@ pub(super) async fn put_koppeling(
     ))
     .await
     .ctx("writing the koppeling")?;
+    if key_enc_given {
+        // A pasted key ends a link connection: later messages for it get 404.
+        db::exec(
+            &*tx,
+            st.db.st(
+                "UPDATE connect_references SET status = 'void', updated_at = $1 \
+                 WHERE adm = $2 AND status = 'connected'",
+                vec![st.db.ts(now), s(adm.as_str())],
+            ),
+            "ending the link connection",
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(if existing.is_some() {
         Put::Replaced

@@ -802,4 +802,30 @@ impl Store for SeaOrmStore {
     ) -> Result<(), StoreError> {
         self.add_reference(adm, ref_hash, expires_at).await
     }
+
+    async fn apply_webhook(
+        &self,
+        ref_hash: &str,
+        action: koppeling_domain::connect::ActionType,
+        key: Option<ConnectionKey>,
+        now: DateTime<Utc>,
+    ) -> Result<koppeling_domain::connect::WebhookApplied, StoreError> {
+        self.apply_webhook_tx(ref_hash, action, key.as_ref(), now)
+            .await
+    }
+
+    async fn set_koppeling_problem(
+        &self,
+        adm: &AdministratieCode,
+        problem: &str,
+        notice: &NotificationItem,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.set_problem_with_notice(adm, problem, notice, now)
+            .await
+    }
+
+    async fn link_connected(&self, adm: &AdministratieCode) -> Result<bool, StoreError> {
+        self.has_link(adm).await
+    }
 }

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use koppeling_domain::app::App;
+use koppeling_domain::connect::{CHECKS_RUNNING, ConnectionKind, WITHDRAWN};
 use koppeling_domain::ids::ResourceId;
 use koppeling_domain::koppeling::{
     ConnectionKey, KoppelingSettings, KoppelingState, RevenueLedgers, VatCodes,
@@ -15,7 +16,9 @@ use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 
 use super::html::{self, Nav, csrf_field, esc};
 use super::session::Session;
-use super::{CsrfForm, QueryMap, failure_page, field, html_response, redirect};
+use super::{
+    CsrfForm, QueryMap, failure_page, field, html_response, html_response_leading_to, redirect,
+};
 use crate::AppState;
 use crate::dto::parse_date;
 
@@ -31,6 +34,46 @@ fn flash(q: &HashMap<String, String>) -> Option<&'static str> {
             _ => None,
         }
     }
+}
+
+/// What the return from SnelStart's activation page (`?gekoppeld=snelstart`) says: a
+/// notice when the key arrived (and whether the checks passed, still run, or failed), an
+/// error when nothing arrived.
+fn link_outcome(overview: &KoppelingOverview) -> (Option<String>, Option<String>) {
+    if overview.connection != Some(ConnectionKind::SnelstartLink) {
+        return (
+            None,
+            Some("Er is geen koppelsleutel van SnelStart ontvangen. Kies bij Instellingen opnieuw Koppelen met SnelStart en geef in SnelStart toestemming; een koppeling die meer dan 24 uur geleden is gestart, moet u opnieuw starten.".to_owned()),
+        );
+    }
+    match overview.problem.as_deref() {
+        Some(CHECKS_RUNNING) => (
+            Some("De koppelsleutel is via SnelStart ontvangen; de controles lopen nog. Vernieuw deze pagina over enkele seconden.".to_owned()),
+            None,
+        ),
+        Some(problem) => (None, Some(sentence(problem))),
+        None if overview.state == KoppelingState::Active => (
+            Some("De koppelsleutel is via SnelStart ontvangen en de controles zijn geslaagd: de SnelStart koppeling is nu actief.".to_owned()),
+            None,
+        ),
+        None => (
+            Some("De koppelsleutel is via SnelStart ontvangen.".to_owned()),
+            None,
+        ),
+    }
+}
+
+/// `text` with a capital and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 fn overview_page(
@@ -74,7 +117,11 @@ fn overview_page(
         ),
         KoppelingState::Inactive => ("inactive", "Niet actief".to_owned()),
     };
-    let paused_warning = if overview.key_unusable {
+    let paused_warning = if overview.state == KoppelingState::PausedAuth
+        && overview.problem.as_deref() == Some(WITHDRAWN)
+    {
+        r#"<p class="error" role="alert" id="sleutel-ingetrokken">De koppelsleutel is ingetrokken in SnelStart. Koppel opnieuw via <a href="/koppelingen/snelstart/instellingen">Instellingen</a> (Koppelen met SnelStart) of vul daar een nieuwe koppelsleutel in; facturen wachten tot dan.</p>"#
+    } else if overview.key_unusable {
         r#"<p class="error" role="alert" id="sleutel-onbruikbaar"><strong>Sleutel onbruikbaar:</strong> de opgeslagen koppelsleutel kan niet meer worden ontsleuteld (de master key van deze dienst is gewijzigd). Vul bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> de koppelsleutel opnieuw in; de koppeling gaat verder zodra de controles slagen.</p>"#
     } else if overview.state == KoppelingState::PausedAuth {
         r#"<p class="error" role="alert">SnelStart weigert de toegang. Vul bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> een nieuwe koppelsleutel in; de koppeling gaat verder zodra de controles slagen.</p>"#
@@ -107,6 +154,15 @@ fn overview_page(
         KoppelingState::Active => deactivate,
         KoppelingState::PausedAuth => format!("{activate}{deactivate}"),
     };
+    let connection = match overview.connection {
+        Some(ConnectionKind::SnelstartLink) => {
+            r#"<p id="verbinding">Koppelsleutel: ontvangen via <strong>Koppelen met SnelStart</strong></p>"#
+        }
+        Some(ConnectionKind::Pasted) => {
+            r#"<p id="verbinding">Koppelsleutel: ingevuld bij Instellingen</p>"#
+        }
+        None => "",
+    };
     let not_configured = if overview.settings.is_none() {
         r#"<p class="hint">Nog niet ingesteld: kies <a href="/koppelingen/snelstart/instellingen">Instellingen</a> in het menu.</p>"#
     } else {
@@ -123,7 +179,7 @@ fn overview_page(
 <details class="menu"><summary aria-label="Menu van de SnelStart koppeling">&#9776;</summary>
 <ul><li><a href="/koppelingen/snelstart/instellingen">Instellingen</a></li><li><a href="/koppelingen/snelstart/notificatie">Notificatie</a></li></ul></details></div>
 <p>De SnelStart koppeling stuurt factuurgegevens, inclusief de debiteurengegevens, automatisch door naar SnelStart.</p>
-{not_configured}{paused_warning}
+{not_configured}{paused_warning}{connection}
 <p>Laatste synchronisatie: <strong>{last_sync}</strong></p>
 {counts}
 <div class="buttons">{buttons}</div>
@@ -142,9 +198,40 @@ pub(crate) async fn overview<P: App>(
     Query(q): QueryMap,
 ) -> Response {
     match state.service.overview(&session.adm).await {
-        Ok(overview) => html_response(
-            StatusCode::OK,
-            overview_page(&session, &overview, flash(&q), &[], None),
+        Ok(overview) => {
+            let (notice, error) = if q.get("gekoppeld").map(String::as_str) == Some("snelstart") {
+                link_outcome(&overview)
+            } else {
+                (flash(&q).map(str::to_owned), None)
+            };
+            html_response(
+                StatusCode::OK,
+                overview_page(
+                    &session,
+                    &overview,
+                    notice.as_deref(),
+                    &[],
+                    error.as_deref(),
+                ),
+            )
+        }
+        Err(e) => failure_page(&session, e),
+    }
+}
+
+/// `POST /koppelingen/snelstart/koppelen`: a fresh activation link, and the browser to
+/// SnelStart's consent page.
+pub(crate) async fn connect<P: App>(
+    State(state): State<AppState<P>>,
+    CsrfForm(session, _fields): CsrfForm,
+) -> Response {
+    match state.service.connect(&session.adm).await {
+        Ok(Some(link)) => redirect(&link.activation_url),
+        Ok(None) => super::message_page(
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Koppelen met SnelStart staat uit",
+            "Koppelen via SnelStart is op deze installatie niet ingesteld. Vul de koppelsleutel in bij Instellingen.",
         ),
         Err(e) => failure_page(&session, e),
     }
@@ -317,7 +404,18 @@ fn render_settings(
     form: &SettingsForm,
     key_set: bool,
     key_unusable: bool,
+    link: bool,
 ) -> String {
+    let link = if link {
+        format!(
+            r#"<section class="stack" aria-labelledby="koppelen-titel"><h2 id="koppelen-titel">Koppelen met SnelStart</h2>
+<p class="hint" id="koppelen-uitleg">U gaat naar SnelStart, geeft daar toestemming en komt hier terug; SnelStart stuurt de koppelsleutel dan zelf. U hoeft hieronder geen sleutel te plakken.</p>
+<form method="post" action="/koppelingen/snelstart/koppelen">{}<button type="submit" id="koppelen" aria-describedby="koppelen-uitleg">Koppelen met SnelStart</button></form></section>"#,
+            csrf_field(session)
+        )
+    } else {
+        String::new()
+    };
     let general = if form.general.is_empty() {
         String::new()
     } else {
@@ -359,7 +457,7 @@ fn render_settings(
     let body = format!(
         r#"<p class="breadcrumb">Beheer &gt; Koppelingen &gt; SnelStart</p>
 <h1>Instellingen</h1>
-{general}
+{general}{link}
 <form class="stack" method="post" action="/koppelingen/snelstart/instellingen" novalidate>
 {csrf}
 <fieldset><legend>BTW codes</legend>
@@ -446,14 +544,16 @@ pub(crate) async fn settings_page_handler<P: App>(
     match state.service.overview(&session.adm).await {
         Ok(overview) => {
             let settings = overview.settings.clone().unwrap_or_default();
-            html_response(
+            html_response_leading_to(
                 StatusCode::OK,
                 render_settings(
                     session,
                     &SettingsForm::from_settings(&settings),
                     overview.key_set,
                     overview.key_unusable,
+                    state.service.link_enabled(),
                 ),
+                state.service.activation_origin().as_deref(),
             )
         }
         Err(e) => failure_page(session, e),
@@ -544,9 +644,16 @@ pub(crate) async fn save_settings<P: App>(
             Err(e) => return failure_page(&session, e),
         }
     }
-    html_response(
+    html_response_leading_to(
         StatusCode::UNPROCESSABLE_ENTITY,
-        render_settings(&session, &form, overview.key_set, overview.key_unusable),
+        render_settings(
+            &session,
+            &form,
+            overview.key_set,
+            overview.key_unusable,
+            state.service.link_enabled(),
+        ),
+        state.service.activation_origin().as_deref(),
     )
 }
 

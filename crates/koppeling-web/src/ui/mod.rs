@@ -53,6 +53,10 @@ where
             get(koppelingen::settings_page::<P>).post(koppelingen::save_settings::<P>),
         )
         .route(
+            "/koppelingen/snelstart/koppelen",
+            post(koppelingen::connect::<P>),
+        )
+        .route(
             "/koppelingen/snelstart/notificatie",
             get(koppelingen::notify_page::<P>).post(koppelingen::save_notify::<P>),
         )
@@ -89,6 +93,21 @@ pub(crate) type QueryMap = Query<HashMap<String, String>>;
 
 /// An HTML answer with the UI's security headers.
 pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
+    html_response_leading_to(status, body, None)
+}
+
+/// [`html_response`] whose forms may also lead to `origin` (the *Koppelen met SnelStart*
+/// form is answered with a redirect to SnelStart's activation page, and browsers hold a
+/// redirect after a form to the page's `form-action`).
+pub(crate) fn html_response_leading_to(
+    status: StatusCode,
+    body: String,
+    origin: Option<&str>,
+) -> Response {
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+        origin.map(|o| format!(" {o}")).unwrap_or_default()
+    );
     (
         status,
         [
@@ -96,11 +115,8 @@ pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
             (CACHE_CONTROL, "no-store"),
             (X_FRAME_OPTIONS, "DENY"),
             (X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (
-                CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
         ],
+        [(CONTENT_SECURITY_POLICY, csp)],
         body,
     )
         .into_response()

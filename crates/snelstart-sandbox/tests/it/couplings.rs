@@ -104,7 +104,9 @@ async fn consent_delivers_create_once_and_control_regenerates_and_deletes() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["status"], 500);
 
-    // Regenerate: the old key stops working, the new one is delivered and works.
+    // Regenerate: the old key stops working, the new one is delivered and opens the same
+    // administration (its identifier and name move along).
+    let identifier = sandbox.state(&key).unwrap().administratie_identifier;
     let new: Value = http
         .post(format!("{base}/_sandbox/couplings/regenerate"))
         .json(&json!({ "key": key }))
@@ -121,6 +123,10 @@ async fn consent_delivers_create_once_and_control_regenerates_and_deletes() {
     assert_eq!(bodies[1]["ActionType"], "Regenerate");
     assert_eq!(bodies[1]["KoppelSleutel"], new_key.as_str());
     assert_eq!(bodies[1]["ReferenceKey"], "ref-1");
+    assert_eq!(
+        sandbox.state(&new_key).unwrap().administratie_identifier,
+        identifier
+    );
 
     // Delete: the key stops working and Delete is delivered.
     let del = http
