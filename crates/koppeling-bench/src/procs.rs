@@ -80,7 +80,10 @@ impl Proc {
             .await
             .is_err()
         {
-            eprintln!("pid {} did not stop within 30 s of SIGTERM; killing it", self.pid);
+            eprintln!(
+                "pid {} did not stop within 30 s of SIGTERM; killing it",
+                self.pid
+            );
             self.stop().await;
         }
     }
@@ -200,8 +203,7 @@ pub async fn start_koppeling(
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait()? {
-            let log =
-                std::fs::read_to_string(cfg.log).unwrap_or_default();
+            let log = std::fs::read_to_string(cfg.log).unwrap_or_default();
             bail!("koppeling serve exited with {status}:\n{log}");
         }
         if let Ok(r) = http.get(&url).send().await

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::api::{Api, adm_code, koppelsleutel, adm_user};
+use crate::api::{Api, adm_code, adm_user, koppelsleutel};
 
 /// The sandbox routes the read-back calls (product §8.2).
 pub const READBACK_ROUTES: [&str; 4] = [
@@ -88,8 +88,9 @@ impl Payer {
             .collect();
         // A fixed shuffle, so payments do not follow the booking order.
         bookings.sort_by_key(|(id, _)| {
-            id.bytes()
-                .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+            id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            })
         });
         let t: Value = http
             .post(format!("{base}/b2b/token"))
@@ -112,7 +113,13 @@ impl Payer {
     }
 
     /// Books a bank payment of `amount` settling `booking`.
-    async fn pay(&self, http: &reqwest::Client, booking: &str, amount: &str, date: &str) -> anyhow::Result<()> {
+    async fn pay(
+        &self,
+        http: &reqwest::Client,
+        booking: &str,
+        amount: &str,
+        date: &str,
+    ) -> anyhow::Result<()> {
         let r = http
             .post(format!("{}/bankboekingen", self.api))
             .header("Ocp-Apim-Subscription-Key", "sandbox-subscription-key")
@@ -131,7 +138,10 @@ impl Payer {
             .await?;
         let status = r.status().as_u16();
         if status != 201 {
-            bail!("POST bankboekingen: {status} {}", r.text().await.unwrap_or_default());
+            bail!(
+                "POST bankboekingen: {status} {}",
+                r.text().await.unwrap_or_default()
+            );
         }
         Ok(())
     }
@@ -684,7 +694,10 @@ async fn measure(
             break;
         }
         if started.elapsed() > window + Duration::from_secs(60) {
-            bail!("no read-back pass for every read-back administratie within {:?}", window + Duration::from_secs(60));
+            bail!(
+                "no read-back pass for every read-back administratie within {:?}",
+                window + Duration::from_secs(60)
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -809,7 +822,11 @@ async fn ab_run(
             ctx.keys,
             before.boekingen + n,
             Duration::from_secs(120),
-            if on { "booking, read-back on" } else { "booking, read-back off" },
+            if on {
+                "booking, read-back on"
+            } else {
+                "booking, read-back off"
+            },
         )
         .await?;
         let secs = (done - t).as_secs_f64();

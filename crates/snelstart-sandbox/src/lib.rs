@@ -421,8 +421,7 @@ impl SandboxHandle {
     /// the administration or the booking is unknown.
     #[must_use]
     pub fn accountant_delete(&self, koppelsleutel: &str, id: &str) -> bool {
-        uuid::Uuid::parse_str(id)
-            .is_ok_and(|id| self.shared.accountant_delete(koppelsleutel, id))
+        uuid::Uuid::parse_str(id).is_ok_and(|id| self.shared.accountant_delete(koppelsleutel, id))
     }
 
     /// Books a bank or cash booking (the body of `POST /bankboekingen`) as if the customer's
