@@ -18,6 +18,15 @@
 //! must hold. Every invoice carries the description `M:<invoice id>`, which becomes the
 //! booking's `omschrijving`, so its bookings can be found in SnelStart whatever its number.
 //!
+//! The read-back (issue 17) takes part: the bank pays ([`Op::Pay`]), the accountant changes
+//! or deletes a booking in SnelStart ([`Op::Edit`], [`Op::Delete`]), `POST …/rebook`
+//! ([`Op::Rebook`]) and read-back passes ([`Op::Readback`], on the manual clock). Their
+//! invariants: (R1) a deleted booking is never booked again by itself (no booking for the
+//! invoice in SnelStart until a rebook; a full scan shows it `deleted`, still `synced`), and a
+//! rebook books it exactly once ((6) at quiescence); (R3) after a completed pass every synced
+//! invoice's payment is SnelStart's outstanding amount with the matching status; (R4) each
+//! change by the accountant is notified at most once (drift events and notification items).
+//!
 //! Runs: 24 cases of up to 30 steps; `KOPPELING_HEAVY=1`: 128; `KOPPELING_MODEL_CASES=N` and
 //! `KOPPELING_MODEL_STEPS=N` for a long local run; `KOPPELING_MODEL_SEED=N` replays a run
 //! (the seed is printed). Extending it: add a variant to [`Op`], its weight in [`op`], its
@@ -65,6 +74,10 @@ const RELATIONS: usize = 3;
 const DATES: [&str; 2] = ["2026-09-01", "2026-03-02"];
 /// The lease of the sync (`sync.lease_secs`).
 const LEASE: Duration = Duration::from_secs(60);
+/// The dates the accountant moves a booking to ([`Op::Edit`]).
+const EDIT_DATES: [&str; 3] = ["2026-08-15", "2026-08-16", "2026-08-17"];
+/// `readback.full_scan_hours` of the model's read-back passes.
+const READBACK_FULL_SCAN: Duration = Duration::from_secs(3600);
 /// The SnelStart client's request timeout; [`Op::Slow`] answers slower than this.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(400);
 
@@ -188,6 +201,33 @@ pub(crate) enum Op {
     Time {
         secs: u32,
     },
+    /// Read-back (issue 17): the bank pays the booking of the `inv`-th booked invoice (round
+    /// robin over those SnelStart holds) in full or 1.00 (nothing when none is booked or
+    /// nothing is open).
+    Pay {
+        inv: usize,
+        full: bool,
+    },
+    /// The accountant changes the date of the `inv`-th booked invoice's booking in SnelStart
+    /// (`variant` picks the date).
+    Edit {
+        inv: usize,
+        variant: u8,
+    },
+    /// The accountant deletes the `inv`-th booked invoice's booking in SnelStart (its
+    /// payments first).
+    Delete {
+        inv: usize,
+    },
+    /// POST rebook of invoice `inv` (when it exists).
+    Rebook {
+        inv: usize,
+    },
+    /// A read-back pass; `full`: the clock first moves past `readback.full_scan_hours`, so
+    /// the pass is a full scan (deletions).
+    Readback {
+        full: bool,
+    },
 }
 
 impl fmt::Debug for Op {
@@ -231,6 +271,13 @@ impl fmt::Debug for Op {
                 write!(f, "Op::Crash {{ claims: {claims}, delay_ms: {delay_ms} }}")
             }
             Self::Time { secs } => write!(f, "Op::Time {{ secs: {secs} }}"),
+            Self::Pay { inv, full } => write!(f, "Op::Pay {{ inv: {inv}, full: {full} }}"),
+            Self::Edit { inv, variant } => {
+                write!(f, "Op::Edit {{ inv: {inv}, variant: {variant} }}")
+            }
+            Self::Delete { inv } => write!(f, "Op::Delete {{ inv: {inv} }}"),
+            Self::Rebook { inv } => write!(f, "Op::Rebook {{ inv: {inv} }}"),
+            Self::Readback { full } => write!(f, "Op::Readback {{ full: {full} }}"),
         }
     }
 }
@@ -276,8 +323,78 @@ fn op() -> BoxedStrategy<Op> {
             .prop_map(|(rounds, parallel)| Op::Sync { rounds, parallel }),
         3 => (1..4u8, 0..10u8).prop_map(|(claims, delay_ms)| Op::Crash { claims, delay_ms }),
         5 => prop::sample::select(vec![1u32, 5, 61, 900, 3601]).prop_map(|secs| Op::Time { secs }),
+        3 => (0..INVOICES, any::<bool>()).prop_map(|(inv, full)| Op::Pay { inv, full }),
+        1 => (0..INVOICES, 0..3u8).prop_map(|(inv, variant)| Op::Edit { inv, variant }),
+        2 => (0..INVOICES).prop_map(|inv| Op::Delete { inv }),
+        2 => (0..INVOICES).prop_map(|inv| Op::Rebook { inv }),
+        4 => prop::bool::weighted(0.4).prop_map(|full| Op::Readback { full }),
     ]
     .boxed()
+}
+
+/// A random step of the read-back property: invoices booked, then paid, changed and
+/// deleted in SnelStart, rebooked and read back, with fewer faults, so that most cases
+/// reach bookings the accountant can touch.
+fn op_readback() -> BoxedStrategy<Op> {
+    let put = (0..INVOICES, 0..4usize, 0..RELATIONS.min(2), 0..4usize).prop_map(
+        |(inv, number, relation, lines)| Op::Put {
+            inv,
+            number,
+            relation,
+            lines,
+            date: 0,
+            is_final: true,
+        },
+    );
+    prop_oneof![
+        8 => put,
+        1 => (0..INVOICES).prop_map(|inv| Op::Reimport { inv }),
+        10 => (1..3u8, prop::bool::weighted(0.3))
+            .prop_map(|(rounds, parallel)| Op::Sync { rounds, parallel }),
+        6 => (0..INVOICES, any::<bool>()).prop_map(|(inv, full)| Op::Pay { inv, full }),
+        3 => (0..INVOICES, 0..3u8).prop_map(|(inv, variant)| Op::Edit { inv, variant }),
+        4 => (0..INVOICES).prop_map(|inv| Op::Delete { inv }),
+        4 => (0..INVOICES).prop_map(|inv| Op::Rebook { inv }),
+        8 => prop::bool::weighted(0.5).prop_map(|full| Op::Readback { full }),
+        1 => (prop::sample::select(vec![100u8, 30]), any::<u8>())
+            .prop_map(|(rate, seed)| Op::Error5xx { rate, seed }),
+        1 => (prop::sample::select(vec![100u8, 30]), any::<u8>())
+            .prop_map(|(rate, seed)| Op::Lost { rate, seed }),
+        3 => Just(Op::FaultsOff),
+        1 => Just(Op::Deactivate),
+        1 => Just(Op::Activate),
+        1 => (1..4u8, 0..10u8).prop_map(|(claims, delay_ms)| Op::Crash { claims, delay_ms }),
+        2 => prop::sample::select(vec![5u32, 61, 3601]).prop_map(|secs| Op::Time { secs }),
+    ]
+    .boxed()
+}
+
+/// The first steps of every read-back case: four invoices (one a credit note) booked.
+fn readback_preamble() -> Vec<Op> {
+    let mut ops: Vec<Op> = (0..4)
+        .map(|inv| Op::Put {
+            inv,
+            number: inv % NUMBERS.len(),
+            relation: inv % 2,
+            lines: inv,
+            date: 0,
+            is_final: true,
+        })
+        .collect();
+    ops.push(Op::Sync {
+        rounds: 2,
+        parallel: false,
+    });
+    ops
+}
+
+/// Which steps a property draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mix {
+    /// Everything ([`op`]).
+    All,
+    /// Weighted towards the read-back ([`op_readback`]).
+    Readback,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -294,11 +411,18 @@ pub(crate) struct Model {
     revoked: bool,
     faults: Faults,
     numbers: Numbers,
+    /// Read-back: invoices whose booking the accountant deleted and that were not rebooked
+    /// since (invoice → the deleted booking's id).
+    deleted: BTreeMap<usize, String>,
+    /// The accountant's changes and deletions per invoice (each may be notified once).
+    acts: BTreeMap<usize, u32>,
 }
 
 impl Model {
     fn new(numbers: Numbers) -> Self {
         Self {
+            deleted: BTreeMap::new(),
+            acts: BTreeMap::new(),
             numbers,
             invoices: BTreeMap::new(),
             ticked: [true, true, false],
@@ -385,17 +509,20 @@ struct Stats {
     aborted: AtomicU64,
     answered_409: AtomicU64,
     answered_422: AtomicU64,
+    readback_passes: AtomicU64,
     fault_ops: Mutex<BTreeMap<&'static str, u64>>,
     sandbox: Mutex<BTreeMap<u16, u64>>,
 }
 
-/// The figures of each property (the two run in parallel).
-fn stats(numbers: Numbers) -> &'static Stats {
+/// The figures of each property (they run in parallel).
+fn stats(numbers: Numbers, mix: Mix) -> &'static Stats {
     static SHARED: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
     static OWN: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
-    match numbers {
-        Numbers::Shared => &SHARED,
-        Numbers::Own => &OWN,
+    static READBACK: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
+    match (numbers, mix) {
+        (_, Mix::Readback) => &READBACK,
+        (Numbers::Shared, Mix::All) => &SHARED,
+        (Numbers::Own, Mix::All) => &OWN,
     }
 }
 
@@ -443,6 +570,16 @@ fn decimal(v: &Value) -> Option<Decimal> {
         Value::Number(n) => n.to_string().parse().ok(),
         _ => None,
     }
+}
+
+/// Whether the accountant deleted the booking of `inv` (an invoice as the API shows it)
+/// and it was not rebooked since.
+fn deleted(model: &Model, inv: &Value) -> bool {
+    inv["id"]
+        .as_str()
+        .and_then(|i| i.strip_prefix('i'))
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| model.deleted.contains_key(&n))
 }
 
 fn id_eq(a: &Value, b: &Value) -> bool {
@@ -507,7 +644,7 @@ impl Sut {
             service,
             router,
             crashes: 0,
-            stats: stats(Numbers::Shared),
+            stats: stats(Numbers::Shared, Mix::All),
             worker: "main".to_owned(),
             trace: Vec::new(),
         };
@@ -689,6 +826,13 @@ impl Sut {
                     None,
                 )
             }),
+            Op::Rebook { inv } => model.invoices.contains_key(&(inv % INVOICES)).then(|| {
+                (
+                    Method::POST,
+                    format!("/invoices/i{}/rebook", inv % INVOICES),
+                    None,
+                )
+            }),
             _ => None,
         };
         if let Some((method, path, body)) = api {
@@ -729,6 +873,16 @@ impl Sut {
                 Op::Tick { relation, on } => model.ticked[relation % RELATIONS] = *on,
                 Op::Settings { choice } => model.settings = *choice,
                 Op::Key { right } => model.right_key = *right,
+                Op::Rebook { inv } => {
+                    self.stats.fault("rebook accepted");
+                    // Booked again on purpose: from now on one booking again.
+                    if model.deleted.remove(&(inv % INVOICES)).is_none() {
+                        return Err(format!(
+                            "rebook of i{} answered {status} but its booking was never deleted in SnelStart: {answer}",
+                            inv % INVOICES
+                        ));
+                    }
+                }
                 _ => {}
             }
             return Ok(());
@@ -786,6 +940,31 @@ impl Sut {
             }
             Op::Crash { claims, delay_ms } => self.crash(claims, delay_ms).await?,
             Op::Time { secs } => self.clock.advance(Duration::from_secs(u64::from(secs))),
+            Op::Pay { inv, full } => self.pay(inv, full).await,
+            Op::Edit { inv, variant } => {
+                if let Some((inv, booking)) = self.booked(inv).await {
+                    let date = EDIT_DATES[usize::from(variant) % EDIT_DATES.len()];
+                    self.sandbox
+                        .accountant_edit(&self.key, &booking, &json!({"factuurdatum": date}))
+                        .ok_or("the accountant's edit found no booking")?;
+                    *model.acts.entry(inv % INVOICES).or_default() += 1;
+                    self.stats.fault("accountant edit");
+                    self.trace
+                        .push(format!("    edited {booking}: date {date}"));
+                }
+            }
+            Op::Delete { inv } => {
+                if let Some((inv, booking)) = self.booked(inv).await {
+                    if !self.sandbox.accountant_delete(&self.key, &booking) {
+                        return Err(format!("the accountant could not delete {booking}"));
+                    }
+                    model.deleted.insert(inv % INVOICES, booking.clone());
+                    *model.acts.entry(inv % INVOICES).or_default() += 1;
+                    self.stats.fault("accountant delete");
+                    self.trace.push(format!("    deleted {booking}"));
+                }
+            }
+            Op::Readback { full } => self.readback_pass(full, model).await?,
             _ => {} // a Reimport or Retry of an invoice that was never PUT
         }
         Ok(())
@@ -883,8 +1062,203 @@ impl Sut {
         Ok(())
     }
 
+    /// The `k`-th (round robin) synced invoice whose booking SnelStart holds: its number
+    /// `n` of `i<n>` and the booking's id. (Any booked invoice, so that the accountant's
+    /// steps find one whenever there is one.)
+    async fn booked(&self, k: usize) -> Option<(usize, String)> {
+        let state = self.sandbox.state(&self.key)?;
+        let held: Vec<(usize, String)> = self
+            .invoices()
+            .await
+            .iter()
+            .filter(|i| i["sync"]["status"] == "synced")
+            .filter_map(|i| {
+                let n = i["id"].as_str()?.strip_prefix('i')?.parse().ok()?;
+                let id = i["sync"]["snelstart_id"].as_str()?.to_owned();
+                state
+                    .verkoopboekingen
+                    .iter()
+                    .any(|b| id_eq(&b["id"], &json!(id)))
+                    .then_some((n, id))
+            })
+            .collect();
+        if held.is_empty() {
+            return None;
+        }
+        held.get(k % held.len()).cloned()
+    }
+
+    /// The bank pays invoice `inv`'s booking: what is open, or 1.00.
+    async fn pay(&mut self, k: usize, full: bool) {
+        let Some((_, booking)) = self.booked(k).await else {
+            return;
+        };
+        let Some(open) = self.outstanding(&booking) else {
+            return;
+        };
+        let amount = if full { open } else { Decimal::ONE };
+        if open < Decimal::ONE {
+            return; // paid, or a credit note
+        }
+        let paid = self
+            .sandbox
+            .pay(&self.key, &booking, &format!("{amount:.2}"), "2026-09-15");
+        self.stats.fault(if full {
+            "payment in full"
+        } else {
+            "partial payment"
+        });
+        self.trace.push(format!(
+            "    paid {amount:.2} of {open} on {booking}: {paid:?}"
+        ));
+    }
+
+    /// The `openstaandSaldo` of the verkoopfactuur of `booking`.
+    fn outstanding(&self, booking: &str) -> Option<Decimal> {
+        let state = self.sandbox.state(&self.key)?;
+        state
+            .verkoopfacturen
+            .iter()
+            .find(|f| id_eq(&f["verkoopBoeking"]["id"], &json!(booking)))
+            .and_then(|f| decimal(&f["openstaandSaldo"]))
+    }
+
+    /// One read-back pass (after a full scan's period when `full`). A pass that completed
+    /// must leave every synced invoice's payment equal to SnelStart's outstanding amount,
+    /// and a completed full scan every deleted booking's invoice marked deleted.
+    async fn readback_pass(&mut self, full: bool, model: &Model) -> Check {
+        if full {
+            self.clock
+                .advance(READBACK_FULL_SCAN + Duration::from_secs(1));
+        }
+        let active = self.call(Method::GET, "/integrations", None).await.1[0]["state"] == "active";
+        let config = koppeling_domain::sync::ReadbackConfig {
+            full_scan_hours: Decimal::ONE,
+            ..koppeling_domain::sync::ReadbackConfig::default()
+        };
+        let adm = AdministratieCode::parse(ADM).expect("the administratie code");
+        match self.service.readback(&adm, &config).await {
+            Ok(report) => {
+                self.trace.push(format!("    {report:?}"));
+                self.stats.readback_passes.fetch_add(1, Ordering::Relaxed);
+                if active && !report.out_of_budget {
+                    self.stats.fault("read-back pass checked");
+                    self.check_payments(model, report.full_scan).await?;
+                }
+                Ok(())
+            }
+            // SnelStart unreachable, refusing or slow (faults): nothing stored, tried again.
+            Err(koppeling_domain::sync::ServiceError::Unavailable(e)) => {
+                self.trace.push(format!("    read-back failed: {e}"));
+                Ok(())
+            }
+            Err(e) => Err(format!("read-back pass: {e}")),
+        }
+    }
+
+    /// (R3) Every synced invoice whose booking SnelStart holds shows SnelStart's outstanding
+    /// amount and the status that goes with it; (R1) after a full scan, every invoice whose
+    /// booking the accountant deleted is shown deleted (and still synced: never re-booked).
+    async fn check_payments(&self, model: &Model, full_scan: bool) -> Check {
+        let state = self.sandbox.state(&self.key).expect("the administration");
+        for inv in self.invoices().await {
+            if inv["sync"]["status"] != "synced" {
+                continue;
+            }
+            let id = &inv["sync"]["snelstart_id"];
+            let factuur = state
+                .verkoopfacturen
+                .iter()
+                .find(|f| id_eq(&f["verkoopBoeking"]["id"], id));
+            match factuur {
+                Some(f) => {
+                    let open = decimal(&f["openstaandSaldo"]);
+                    let gross = decimal(&f["factuurBedrag"]);
+                    let want = if open == Some(Decimal::ZERO) {
+                        "paid"
+                    } else if open == gross {
+                        "open"
+                    } else {
+                        "partially_paid"
+                    };
+                    if decimal(&inv["payment"]["outstanding"]) != open
+                        || inv["payment"]["status"] != want
+                    {
+                        return Err(format!(
+                            "(R3) after a read-back invoice {} shows payment {} but SnelStart has openstaandSaldo {} of {} ({want})",
+                            inv["id"], inv["payment"], f["openstaandSaldo"], f["factuurBedrag"]
+                        ));
+                    }
+                }
+                None if full_scan => {
+                    let n: usize = inv["id"].as_str().unwrap_or("i9")[1..]
+                        .parse()
+                        .unwrap_or(99);
+                    if !model.deleted.contains_key(&n) || inv["drift"]["kind"] != "deleted" {
+                        return Err(format!(
+                            "(R1) after a full scan invoice {} is synced as {id}, which SnelStart no longer holds, with drift {}",
+                            inv["id"], inv["drift"]
+                        ));
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The read-back's invariants after every step: (R1) a booking the accountant deleted
+    /// is not booked again until a rebook; (R4) each change is notified at most once (one
+    /// drift event and one notification item per accountant act, at most).
+    async fn check_readback(&self, model: &Model) -> Check {
+        let state = self.sandbox.state(&self.key).expect("the administration");
+        for inv in model.deleted.keys() {
+            let tag = format!("M:i{inv}");
+            if let Some(b) = state
+                .verkoopboekingen
+                .iter()
+                .find(|b| b["omschrijving"] == tag.as_str())
+            {
+                return Err(format!(
+                    "(R1) invoice i{inv}'s booking was deleted in SnelStart and not rebooked, yet it was booked again: {}",
+                    booking_summary(b)
+                ));
+            }
+        }
+        let (_, events) = self.call(Method::GET, "/events?limit=1000", None).await;
+        let (_, notes) = self.call(Method::GET, "/notifications", None).await;
+        for inv in 0..INVOICES {
+            let id = format!("i{inv}");
+            let acts = model.acts.get(&inv).copied().unwrap_or(0) as usize;
+            let drift_events = events
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["type"] == "invoice.drift" && e["invoice_id"] == id.as_str())
+                .count();
+            let drift_items = notes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|n| n["items"].as_array().into_iter().flatten())
+                .filter(|i| {
+                    i["subject_id"] == id.as_str()
+                        && i["kind"]
+                            .as_str()
+                            .is_some_and(|k| k.eq_ignore_ascii_case("drift"))
+                })
+                .count();
+            if drift_events > acts || drift_items > acts {
+                return Err(format!(
+                    "(R4) invoice {id}: {drift_events} drift events and {drift_items} drift notifications for {acts} changes by the accountant"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The invariants after every step.
-    async fn check(&self) -> Check {
+    async fn check(&self, model: &Model) -> Check {
         let invoices = self.invoices().await;
         let state = self.sandbox.state(&self.key).expect("the administration");
         let boekingen = &state.verkoopboekingen;
@@ -930,7 +1304,11 @@ impl Sut {
             }
         }
         // (3) A synced invoice's booking exists with its current number, gross and klant.
-        for inv in invoices.iter().filter(|i| i["sync"]["status"] == "synced") {
+        // (Not for a booking the accountant deleted: that one is gone on purpose.)
+        for inv in invoices
+            .iter()
+            .filter(|i| i["sync"]["status"] == "synced" && !deleted(model, i))
+        {
             self.check_booked(inv, boekingen, &state.relaties, "(3)")?;
         }
         Ok(())
@@ -1049,12 +1427,15 @@ impl Sut {
                 }
             }
         }
-        Ok(())
+        // A full read-back pass: payments follow SnelStart, deletions are found (R1, R3).
+        self.trace.push("-- read-back at quiescence".to_owned());
+        self.readback_pass(true, model).await
     }
 
     /// The end-state invariants, at quiescence.
     async fn check_quiescent(&self, model: &Model) -> Check {
-        self.check().await?;
+        self.check(model).await?;
+        self.check_readback(model).await?;
         let invoices = self.invoices().await;
         let state = self.sandbox.state(&self.key).expect("the administration");
         for inv in &invoices {
@@ -1092,7 +1473,15 @@ impl Sut {
                 .iter()
                 .filter(|b| b["omschrijving"] == tag.as_str())
                 .collect();
-            let want = usize::from(status == "synced");
+            // A booking the accountant deleted stays deleted until a rebook (R1).
+            let gone = model.deleted.contains_key(&n);
+            if gone && (status != "synced" || inv["drift"]["kind"] != "deleted") {
+                return Err(format!(
+                    "(R1) at quiescence invoice {id}, whose booking the accountant deleted, is {status} with drift {}",
+                    inv["drift"]
+                ));
+            }
+            let want = usize::from(status == "synced" && !gone);
             if booked.len() != want {
                 return Err(format!(
                     "(6) at quiescence invoice {id} is {status} ({}) with {} booking(s) in SnelStart: {}",
@@ -1106,7 +1495,7 @@ impl Sut {
                 ));
             }
             // (7) The synced content is the latest.
-            if status == "synced" {
+            if want == 1 {
                 self.check_booked(inv, &state.verkoopboekingen, &state.relaties, "(7)")?;
                 if !id_eq(&booked[0]["id"], &inv["sync"]["snelstart_id"]) {
                     return Err(format!(
@@ -1155,8 +1544,12 @@ impl Sut {
 
 /// Runs one case: the steps with the invariants after each, then quiescence.
 pub(crate) async fn run_case(ops: &[Op], numbers: Numbers) -> Result<(), String> {
+    run_case_in(ops, numbers, Mix::All).await
+}
+
+async fn run_case_in(ops: &[Op], numbers: Numbers, mix: Mix) -> Result<(), String> {
     let mut sut = Sut::start().await;
-    sut.stats = stats(numbers);
+    sut.stats = stats(numbers, mix);
     let mut model = Model::new(numbers);
     let result = async {
         for (i, op) in ops.iter().enumerate() {
@@ -1164,7 +1557,10 @@ pub(crate) async fn run_case(ops: &[Op], numbers: Numbers) -> Result<(), String>
             sut.apply(op, &mut model)
                 .await
                 .map_err(|e| format!("step {i} {op:?}: {e}"))?;
-            sut.check()
+            sut.check(&model)
+                .await
+                .map_err(|e| format!("after step {i} {op:?}: {e}"))?;
+            sut.check_readback(&model)
                 .await
                 .map_err(|e| format!("after step {i} {op:?}: {e}"))?;
         }
@@ -1188,7 +1584,7 @@ fn env_number(name: &str) -> Option<u64> {
 
 /// Runs the property: 24 cases of up to 30 steps (128 with `KOPPELING_HEAVY=1`;
 /// `KOPPELING_MODEL_CASES`, `KOPPELING_MODEL_STEPS`, `KOPPELING_MODEL_SEED` to override).
-fn run_property(numbers: Numbers) {
+fn run_property(numbers: Numbers, mix: Mix) {
     let cases = env_number("KOPPELING_MODEL_CASES").unwrap_or(if heavy() { 128 } else { 24 });
     let steps = usize::try_from(env_number("KOPPELING_MODEL_STEPS").unwrap_or(30)).unwrap_or(30);
     let seed = env_number("KOPPELING_MODEL_SEED").unwrap_or_else(|| {
@@ -1196,7 +1592,7 @@ fn run_property(numbers: Numbers) {
     });
     let started = Instant::now();
     eprintln!(
-        "model ({numbers:?} numbers): {cases} cases of up to {steps} steps, seed {seed} (KOPPELING_MODEL_SEED={seed} replays it)"
+        "model ({numbers:?} numbers, {mix:?} steps): {cases} cases of up to {steps} steps, seed {seed} (KOPPELING_MODEL_SEED={seed} replays it)"
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1212,14 +1608,20 @@ fn run_property(numbers: Numbers) {
         max_shrink_time: 120_000,
         ..Config::default()
     });
-    let strategy = prop::collection::vec(op(), 1..=steps);
+    let strategy = match mix {
+        Mix::All => prop::collection::vec(op(), 1..=steps).boxed(),
+        // Four invoices booked first, so the accountant has bookings to touch.
+        Mix::Readback => prop::collection::vec(op_readback(), 1..=steps)
+            .prop_map(|ops| readback_preamble().into_iter().chain(ops).collect())
+            .boxed(),
+    };
     let result = runner.run(&strategy, |ops| {
-        rt.block_on(run_case(&ops, numbers))
+        rt.block_on(run_case_in(&ops, numbers, mix))
             .map_err(TestCaseError::fail)
     });
-    let s = stats(numbers);
+    let s = stats(numbers, mix);
     eprintln!(
-        "model ({numbers:?} numbers): {} cases, {} steps, {} attempts ({} unknown outcomes, {} aborted by a crash), {} answers 409, {} answers 422, in {:?}\n  fault switches: {:?}\n  SnelStart error answers by status: {:?}",
+        "model ({numbers:?} numbers, {mix:?} steps): {} cases, {} steps, {} attempts ({} unknown outcomes, {} aborted by a crash), {} answers 409, {} answers 422, {} read-back passes, in {:?}\n  fault switches and read-back acts: {:?}\n  SnelStart error answers by status: {:?}",
         s.cases.load(Ordering::Relaxed),
         s.steps.load(Ordering::Relaxed),
         s.attempts.load(Ordering::Relaxed),
@@ -1227,6 +1629,7 @@ fn run_property(numbers: Numbers) {
         s.aborted.load(Ordering::Relaxed),
         s.answered_409.load(Ordering::Relaxed),
         s.answered_422.load(Ordering::Relaxed),
+        s.readback_passes.load(Ordering::Relaxed),
         started.elapsed(),
         s.fault_ops.lock().unwrap(),
         s.sandbox.lock().unwrap(),
@@ -1234,7 +1637,7 @@ fn run_property(numbers: Numbers) {
     match result {
         Ok(()) => {}
         Err(TestError::Fail(reason, ops)) => panic!(
-            "model ({numbers:?} numbers): a minimal failing sequence ({} steps):\n  vec!{ops:?}\n{reason}",
+            "model ({numbers:?} numbers, {mix:?} steps): a minimal failing sequence ({} steps):\n  vec!{ops:?}\n{reason}",
             ops.len()
         ),
         Err(TestError::Abort(reason)) => panic!("model: aborted: {reason}"),
@@ -1245,14 +1648,22 @@ fn run_property(numbers: Numbers) {
 /// renames, and everything else.
 #[test]
 fn model_every_final_invoice_is_booked_once_with_its_latest_content() {
-    run_property(Numbers::Shared);
+    run_property(Numbers::Shared, Mix::All);
 }
 
 /// Each invoice draws from its own numbers: renames without collisions, so that other
 /// defects are not hidden behind the (quickly found) number collisions.
 #[test]
 fn model_with_own_numbers_every_final_invoice_is_booked_once_with_its_latest_content() {
-    run_property(Numbers::Own);
+    run_property(Numbers::Own, Mix::All);
+}
+
+/// Issue 17: bookings paid, changed and deleted by the accountant in SnelStart, rebooked and
+/// read back: a deleted booking is never booked again by itself, a rebook books it exactly
+/// once, payments follow SnelStart, each change is notified at most once.
+#[test]
+fn model_readback_follows_snelstart_and_never_rebooks_by_itself() {
+    run_property(Numbers::Own, Mix::Readback);
 }
 
 // ---------------------------------------------------------------------------------------

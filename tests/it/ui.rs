@@ -3,7 +3,8 @@
 //! The walk: log in as a Beheerder, Koppelingen > SnelStart > Instellingen and Notificatie,
 //! Activeren (green bar), tick SnelStart on a numeric relation and see the refusal for a code
 //! with letters, then watch invoices made final through the API appear in the UI as synced,
-//! as failed with reason and hint, and as synced again after *Opnieuw aanbieden*.
+//! as failed with reason and hint, and as synced again after *Opnieuw aanbieden*; paid in
+//! SnelStart, they show as paid (or partly paid) in the *Betaling* column after a read-back.
 //!
 //! Screenshots of the main screens land in `target/ui-screenshots/`.
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test is skipped loudly (and
@@ -19,7 +20,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::helpers::{Db, TestApp, spawn_app_with};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -296,7 +297,10 @@ async fn the_seed_in_a_real_browser() {
         return;
     }
     let started = Instant::now();
-    let app = spawn_app(Db::Sqlite).await.unwrap();
+    // A read-back every second (issue 17): payments show up in the Betaling column.
+    let app = spawn_app_with(Db::Sqlite, |s| s.readback.interval_secs = 1)
+        .await
+        .unwrap();
     seed_data(&app).await;
 
     let driver = Chromedriver::start().await.unwrap();
@@ -598,6 +602,47 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
         booked == ["2026-001", "2026-002"],
         "booked once each: {booked:?}"
     );
+
+    // Paid in SnelStart (issue 17): f1 in full on 20 November, f2 in part. After a
+    // read-back the Betaling column says so, in Dutch.
+    for (id, amount) in [("f1", "148.25"), ("f2", "48.25")] {
+        let (_, invoice) = app
+            .get(&format!("/administraties/{ADM}/invoices/{id}"))
+            .await;
+        let booking = invoice["sync"]["snelstart_id"]
+            .as_str()
+            .context("the booking's id")?
+            .to_owned();
+        let (status, paid) = app
+            .sandbox
+            .pay(&app.key, &booking, amount, "2026-11-20")
+            .context("the payment")?;
+        ensure!(status == 201, "paying {id}: {status} {paid}");
+    }
+    let row = ui
+        .reload_until("/facturen", "#factuur-f1", &["betaald op 20-11-2026"])
+        .await?;
+    ensure!(!row.contains("deels"), "f1 is paid in full: {row}");
+    let row = ui
+        .reload_until(
+            "/facturen",
+            "#factuur-f2",
+            &["deels betaald, open € 100,00"],
+        )
+        .await?;
+    ensure!(row.contains("Gesynchroniseerd"), "f2: {row}");
+    // The Betaling filter: only the paid one.
+    ui.css("#betaling")
+        .await?
+        .select_by_value("betaald")
+        .await?;
+    ui.click_text("form.filter", "Filteren").await?;
+    ui.wait_on("/facturen", "#factuur-f1").await?;
+    ensure!(
+        ui.c.find_all(Locator::Css("tbody tr")).await?.len() == 1,
+        "only the paid invoice under the Betaling filter"
+    );
+    ui.shot("08b-facturen-betaald").await?;
 
     // The Beheerder was told; the synclog keeps the failed attempt.
     // (its link leads back to this invoice, on the port the app really listens on).

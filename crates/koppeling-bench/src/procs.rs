@@ -69,6 +69,25 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Asks the process to stop (SIGTERM: `koppeling serve` finishes its work and releases
+    /// its administraties' leases, so the next process takes them over at once); kills it
+    /// after 30 s.
+    pub async fn terminate(mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "pid {} did not stop within 30 s of SIGTERM; killing it",
+                self.pid
+            );
+            self.stop().await;
+        }
+    }
+
     /// Stops the process (SIGKILL) and reaps it.
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
@@ -121,6 +140,8 @@ pub struct ServeConfig<'a> {
     pub master_key: &'a str,
     pub workers: Option<u32>,
     pub rust_log: &'a str,
+    /// Further configuration (`KOPPELING_…` variables), e.g. the read-back's settings.
+    pub extra_env: &'a [(String, String)],
 }
 
 /// Starts `koppeling serve` and waits for `/healthz`.
@@ -129,11 +150,18 @@ pub async fn start_koppeling(
     http: &reqwest::Client,
 ) -> anyhow::Result<Proc> {
     let mut cmd = Command::new(cfg.bin);
+    // Appended to, so a restarted process adds to the same log.
+    let append = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+    };
     cmd.arg("serve")
         .current_dir(cfg.dir)
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(cfg.log.with_extension("out"))?)
-        .stderr(std::fs::File::create(cfg.log)?)
+        .stdout(append(&cfg.log.with_extension("out"))?)
+        .stderr(append(cfg.log)?)
         .kill_on_drop(true);
     // Only our configuration: nothing inherited from the caller's environment.
     for (k, _) in std::env::vars_os() {
@@ -158,7 +186,12 @@ pub async fn start_koppeling(
         )
         .env("KOPPELING_SECRETS__MASTER_KEY", cfg.master_key)
         .env("RUST_LOG", cfg.rust_log)
+        // JSON lines: the read-back phase reads its passes back from the log.
+        .env("LOG_FORMAT", "json")
         .env("NO_COLOR", "1");
+    for (k, v) in cfg.extra_env {
+        cmd.env(k, v);
+    }
     if let Some(w) = cfg.workers {
         cmd.env("KOPPELING_SYNC__WORKERS", w.to_string());
     }
@@ -170,8 +203,7 @@ pub async fn start_koppeling(
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait()? {
-            let log =
-                std::fs::read_to_string(cfg.log.with_extension("err.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(cfg.log).unwrap_or_default();
             bail!("koppeling serve exited with {status}:\n{log}");
         }
         if let Ok(r) = http.get(&url).send().await
@@ -337,5 +369,50 @@ impl CpuUse {
             self.io_pressure * 100.0,
             self.cpu_pressure * 100.0
         )
+    }
+}
+
+/// Everything needed to (re)start `koppeling serve` on the same data with other settings.
+pub struct Launcher {
+    pub bin: PathBuf,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+    pub database_url: String,
+    pub port: u16,
+    pub token: String,
+    pub sandbox_base: String,
+    pub master_key: String,
+    pub workers: Option<u32>,
+    pub rust_log: String,
+    /// Configuration every start gets (e.g. `snelstart.calls_per_hour`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Launcher {
+    /// Starts `koppeling serve` with `extra` configuration on top of [`Launcher::env`].
+    pub async fn start(
+        &self,
+        extra: &[(String, String)],
+        http: &reqwest::Client,
+    ) -> anyhow::Result<Proc> {
+        let mut env = self.env.clone();
+        env.extend(extra.iter().cloned());
+        start_koppeling(
+            &ServeConfig {
+                bin: &self.bin,
+                dir: &self.dir,
+                log: &self.log,
+                database_url: &self.database_url,
+                port: self.port,
+                token: &self.token,
+                sandbox_base: &self.sandbox_base,
+                master_key: &self.master_key,
+                workers: self.workers,
+                rust_log: &self.rust_log,
+                extra_env: &env,
+            },
+            http,
+        )
+        .await
     }
 }

@@ -414,6 +414,27 @@ pub fn has_payments(admin: &Admin, boeking: Uuid) -> bool {
         .any(|row| settled(&row.json).iter().any(|(b, _)| *b == boeking))
 }
 
+/// The accountant deletes verkoopboeking `id` in SnelStart's own screens: first every bank
+/// and cash booking that settles it (SnelStart refuses to delete a booking with payments,
+/// BOE-0083), then the booking and its verkoopfactuur. `false` for an unknown id.
+pub fn accountant_delete(admin: &mut Admin, id: Uuid) -> bool {
+    if admin.boekingen.get(&id).is_none() {
+        return false;
+    }
+    for kind in [Kind::Bank, Kind::Kas] {
+        let payments: Vec<Uuid> = kind
+            .table_ref(admin)
+            .iter()
+            .filter(|row| settled(&row.json).iter().any(|(b, _)| *b == id))
+            .map(|row| row.id)
+            .collect();
+        for payment in payments {
+            delete(admin, kind, payment);
+        }
+    }
+    crate::boekingen::delete(admin, id).status == 200
+}
+
 /// `POST /_sandbox/accountant/edit`: the accountant changes a verkoopboeking in SnelStart's
 /// own screens: the given top-level fields (any case) are replaced without SnelStart's API
 /// validation, `gewijzigdDoorAccountant` becomes true, `modifiedOn` moves, and the

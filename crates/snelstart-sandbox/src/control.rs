@@ -171,3 +171,27 @@ pub async fn accountant_edit(State(shared): State<Arc<Shared>>, body: Bytes) -> 
         )),
     }
 }
+
+#[derive(Deserialize)]
+struct DeleteBody {
+    key: String,
+    id: uuid::Uuid,
+}
+
+/// `POST /_sandbox/accountant/delete {"key", "id"}`: the accountant deletes a verkoopboeking
+/// in SnelStart, its bank and cash bookings first.
+pub async fn accountant_delete(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<DeleteBody>(&body) {
+        Ok(b) => {
+            if shared.accountant_delete(&b.key, b.id) {
+                respond_json(StatusCode::OK, &json!({ "ok": true }))
+            } else {
+                respond_json(
+                    StatusCode::NOT_FOUND,
+                    &json!({ "error": "no such administration or verkoopboeking" }),
+                )
+            }
+        }
+        Err(e) => bad_request(format!("expected {{\"key\", \"id\"}}: {e}")),
+    }
+}

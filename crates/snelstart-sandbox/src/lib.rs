@@ -416,6 +416,14 @@ impl SandboxHandle {
         self.shared.accountant_edit(koppelsleutel, id, changes)
     }
 
+    /// The accountant deletes verkoopboeking `id` in SnelStart: its bank and cash bookings
+    /// first (as SnelStart requires), then the booking and its verkoopfactuur. `false` when
+    /// the administration or the booking is unknown.
+    #[must_use]
+    pub fn accountant_delete(&self, koppelsleutel: &str, id: &str) -> bool {
+        uuid::Uuid::parse_str(id).is_ok_and(|id| self.shared.accountant_delete(koppelsleutel, id))
+    }
+
     /// Books a bank or cash booking (the body of `POST /bankboekingen`) as if the customer's
     /// bookkeeper entered it; returns the status and body the API would answer.
     pub fn book_payment(

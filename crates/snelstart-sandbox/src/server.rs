@@ -38,6 +38,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/scopes", post(control::scopes))
         .route("/_sandbox/accountant/edit", post(control::accountant_edit))
         .route(
+            "/_sandbox/accountant/delete",
+            post(control::accountant_delete),
+        )
+        .route(
             "/couplings/activate/{app}",
             get(couplings::consent_page).post(couplings::consent_approve),
         )

@@ -350,6 +350,15 @@ impl Shared {
         crate::betalingen::accountant_edit(&mut a, id, changes)
     }
 
+    /// See [`crate::betalingen::accountant_delete`].
+    pub fn accountant_delete(&self, key: &str, id: uuid::Uuid) -> bool {
+        let Some(cell) = self.existing(key) else {
+            return false;
+        };
+        let mut a = lock(&cell.inner);
+        crate::betalingen::accountant_delete(&mut a, id)
+    }
+
     /// Books a bank or cash payment as SnelStart's API would (`POST /bankboekingen`), outside
     /// the API's counters: `(status, body)`.
     pub fn book_payment(
