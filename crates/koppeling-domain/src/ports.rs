@@ -428,7 +428,7 @@ pub struct SyncState {
 }
 
 /// Which invoices a list shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
     /// Only this sync status.
     pub status: Option<SyncStatus>,
@@ -436,6 +436,14 @@ pub struct InvoiceFilter {
     pub payment: Option<crate::readback::PaymentStatus>,
     /// Only invoices with drift.
     pub drift: bool,
+    /// Only invoices dated on or after this day (reconciliation, product §8.3).
+    pub from: Option<chrono::NaiveDate>,
+    /// Only invoices dated on or before this day.
+    pub to: Option<chrono::NaiveDate>,
+    /// Only final invoices.
+    pub final_only: bool,
+    /// Only the invoices of this relation (the preview, product §8.3).
+    pub relation_id: Option<ResourceId>,
 }
 
 impl From<Option<SyncStatus>> for InvoiceFilter {

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -320,6 +320,8 @@ pub struct MonthBar {
 pub struct Reconciliation {
     /// The period.
     pub period: Period,
+    /// When SnelStart was read.
+    pub checked_at: DateTime<Utc>,
     /// Radar360's side.
     pub radar360: RadarSide,
     /// SnelStart's side.
@@ -382,9 +384,10 @@ fn month_index(months: &[(i32, u32)], d: NaiveDate) -> Option<usize> {
     months.iter().position(|m| *m == (d.year(), d.month()))
 }
 
-/// Compares both sides over `period` (see the module documentation).
+/// Compares both sides over `period` (see the module documentation); SnelStart was read at
+/// `checked_at`.
 #[must_use]
-pub fn reconcile(period: Period, input: &Input) -> Reconciliation {
+pub fn reconcile(period: Period, input: &Input, checked_at: DateTime<Utc>) -> Reconciliation {
     let months = period.months();
     let mut bars: Vec<MonthBar> = months
         .iter()
@@ -545,6 +548,7 @@ pub fn reconcile(period: Period, input: &Input) -> Reconciliation {
     }
     Reconciliation {
         period,
+        checked_at,
         radar360: radar,
         snelstart: snel,
         matched,

@@ -213,7 +213,7 @@ fn a_period_with_every_kind_of_difference() {
     input.mutations.push(credit("4000", "F-a", dec!(999.00)));
 
     assert_eq!(to_confirm(&input.expected, &input.listed), vec!["bd", "bx"]);
-    let r = reconcile(q1(), &input);
+    let r = reconcile(q1(), &input, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     assert_eq!(
         kinds(&r),
         vec![
@@ -312,7 +312,7 @@ fn a_deletion_known_to_the_read_back_needs_no_confirmation() {
         ledgers: ledgers(),
         ..Input::default()
     };
-    let r = reconcile(q1(), &input);
+    let r = reconcile(q1(), &input, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     assert_eq!(kinds(&r), vec![("deleted_in_snelstart", "F-x")]);
     assert_eq!(r.matched, 0);
 }
@@ -329,7 +329,7 @@ fn an_unsynced_invoice_found_by_number_is_compared_not_missing() {
         ledgers: ledgers(),
         ..Input::default()
     };
-    let r = reconcile(q1(), &input);
+    let r = reconcile(q1(), &input, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     assert!(r.differences.is_empty(), "{:?}", r.differences);
     assert_eq!(r.matched, 1);
 }
@@ -345,7 +345,7 @@ fn credit_notes_count_negative_on_both_sides() {
         ledgers: ledgers(),
         ..Input::default()
     };
-    let r = reconcile(q1(), &input);
+    let r = reconcile(q1(), &input, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     assert_eq!(r.matched, 1);
     assert_eq!(
         r.snelstart.by_class[&ReportClass::High],
@@ -408,7 +408,7 @@ proptest! {
             input.expected.push(expected(&inv, Some(&format!("b{i}"))));
             all.push(inv);
         }
-        let r = reconcile(q1(), &input);
+        let r = reconcile(q1(), &input, chrono::DateTime::<chrono::Utc>::MIN_UTC);
         prop_assert!(r.differences.is_empty(), "{:?}", r.differences);
         prop_assert_eq!(r.matched, all.len() as u64);
         prop_assert_eq!(&r.radar360.by_class, &r.snelstart.by_class);
@@ -423,7 +423,7 @@ proptest! {
         if !booked_before {
             input.expected[gone].booking_id = None;
         }
-        let r = reconcile(q1(), &input);
+        let r = reconcile(q1(), &input, chrono::DateTime::<chrono::Utc>::MIN_UTC);
         let want = if booked_before { "deleted_in_snelstart" } else { "missing_in_snelstart" };
         prop_assert_eq!(kinds(&r), vec![(want, number.as_str())]);
         prop_assert_eq!(r.matched, all.len() as u64 - 1);

@@ -570,8 +570,7 @@ fn the_response_models_read_the_schema_names() {
         schema(&spec, "GrootboekMutaties.GrootboekMutatieModel"),
         0,
     );
-    let m: koppeling_snelstart::client::wire::Grootboekmutatie =
-        serde_json::from_value(m).unwrap();
+    let m: koppeling_snelstart::client::wire::Grootboekmutatie = serde_json::from_value(m).unwrap();
     assert!(
         m.grootboek.is_some()
             && m.datum.is_some()

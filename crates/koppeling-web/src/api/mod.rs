@@ -24,6 +24,7 @@ mod admin;
 mod integrations;
 mod invoices;
 mod readback;
+pub(crate) mod reconciliation;
 mod relations;
 
 mod connect;
@@ -64,6 +65,14 @@ where
         .route(
             "/administraties/{adm}/relations/{id}/snelstart",
             put(relations::put_snelstart::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/relations/{id}/snelstart/preview",
+            get(reconciliation::preview::<S, A, N, C>),
+        )
+        .route(
+            "/administraties/{adm}/reconciliation",
+            get(reconciliation::reconciliation::<S, A, N, C>),
         )
         .route(
             "/administraties/{adm}/invoices",

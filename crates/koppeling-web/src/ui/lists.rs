@@ -523,6 +523,7 @@ pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
             _ => None,
         },
         drift: q.get("gewijzigd").is_some_and(|v| !v.is_empty()),
+        ..Default::default()
     };
     let page = q
         .get("page")
