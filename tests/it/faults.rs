@@ -1205,7 +1205,7 @@ mod bad_input {
             let report = rt.block_on(async {
                 tokio::time::timeout(
                     Duration::from_secs(30),
-                    koppeling_web::import::import_jsonl(&service, &adm, &text),
+                    koppeling_web::import::import_jsonl(service.as_ref(), &adm, &text),
                 )
                 .await
             });

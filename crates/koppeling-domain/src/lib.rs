@@ -4,6 +4,7 @@
 //! composes them into a [`sync::Service`].
 #![deny(clippy::float_arithmetic)]
 
+pub mod app;
 pub mod auth;
 pub mod booking;
 pub mod connect;

@@ -31,6 +31,7 @@ use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
 
 mod admin;
+mod queries;
 mod readback;
 mod reconcile;
 pub use admin::{KoppelingOverview, PausedWaiting, ServiceError};

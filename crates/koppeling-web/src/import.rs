@@ -6,9 +6,9 @@
 
 use std::fmt;
 
+use koppeling_domain::app::App;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
-use koppeling_domain::sync::{Service, ServiceError};
+use koppeling_domain::sync::ServiceError;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
@@ -164,16 +164,9 @@ fn split_line(line: &str) -> Result<(LineType, ResourceId, Value), Refusal> {
     Ok((kind, id, Value::Object(object)))
 }
 
-async fn apply<S, A, N, C>(
-    service: &Service<S, A, N, C>,
-    adm: &AdministratieCode,
-    line: &str,
-) -> Result<(), Refusal>
+async fn apply<P>(service: &P, adm: &AdministratieCode, line: &str) -> Result<(), Refusal>
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     let (kind, id, body) = split_line(line)?;
     match kind {
@@ -287,16 +280,9 @@ where
 
 /// Imports JSON lines into administratie `adm` (which the caller has checked exists).
 /// Blank lines are skipped; line numbers count every line of `input` from 1.
-pub async fn import_jsonl<S, A, N, C>(
-    service: &Service<S, A, N, C>,
-    adm: &AdministratieCode,
-    input: &str,
-) -> ImportReport
+pub async fn import_jsonl<P>(service: &P, adm: &AdministratieCode, input: &str) -> ImportReport
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     match import_reader(service, adm, input.as_bytes()).await {
         Ok(report) => report,
@@ -310,16 +296,13 @@ where
 ///
 /// # Errors
 /// A read error of `reader` (the lines before it were applied).
-pub async fn import_reader<S, A, N, C, R>(
-    service: &Service<S, A, N, C>,
+pub async fn import_reader<P, R>(
+    service: &P,
     adm: &AdministratieCode,
     mut reader: R,
 ) -> std::io::Result<ImportReport>
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
     R: tokio::io::AsyncBufRead + Unpin,
 {
     let mut report = ImportReport::default();

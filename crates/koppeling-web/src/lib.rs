@@ -1,8 +1,9 @@
 //! The koppeling's HTTP side: the JSON API under `/api/v1`, the Dutch admin UI and the import.
 //!
-//! [`router`] serves everything; it is generic over the domain's ports so that tests can
-//! drive it with mocks and the app with the real adapters. This crate knows no outbound
-//! adapter: it talks to the domain's [`Service`] only.
+//! [`router`] serves everything; it is generic over one type, the domain's inbound port
+//! [`App`] (implemented by `koppeling_domain::sync::Service`), so that tests can drive it
+//! with `MockApp` and the app with the real service. This crate knows no outbound port or
+//! adapter: it cannot reach past the use case into the store.
 // The hand-written OpenAPI document is one large `json!` (issue 14 replaces it).
 #![recursion_limit = "256"]
 
@@ -12,8 +13,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
-use koppeling_domain::sync::Service;
+use koppeling_domain::app::App;
 use secrecy::SecretString;
 use tower_http::trace::TraceLayer;
 
@@ -81,16 +81,16 @@ pub struct WebConfig {
 pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Everything a handler needs; cloned per request (all fields are shared).
-pub(crate) struct AppState<S, A, N, C> {
+pub(crate) struct AppState<P> {
     /// The domain service.
-    pub(crate) service: Arc<Service<S, A, N, C>>,
+    pub(crate) service: Arc<P>,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub(crate) proxies: Arc<client_ip::TrustedProxies>,
     /// Whether cookies carry `Secure`.
     pub(crate) secure_cookies: bool,
 }
 
-impl<S, A, N, C> Clone for AppState<S, A, N, C> {
+impl<P> Clone for AppState<P> {
     fn clone(&self) -> Self {
         Self {
             service: Arc::clone(&self.service),
@@ -102,16 +102,9 @@ impl<S, A, N, C> Clone for AppState<S, A, N, C> {
 
 /// The whole HTTP surface: `/api/v1` (bearer token), `/healthz`, `/metrics`,
 /// `/api/v1/openapi.json` and the admin UI at `/`.
-pub fn router<S, A, N, C>(
-    service: Arc<Service<S, A, N, C>>,
-    config: WebConfig,
-    metrics: MetricsFn,
-) -> Router
+pub fn router<P>(service: Arc<P>, config: WebConfig, metrics: MetricsFn) -> Router
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     // `serve` validates the setting first (`validate_config`); here a bad entry is ignored.
     let proxies = client_ip::TrustedProxies::parse(&config.trusted_proxies).unwrap_or_else(|e| {

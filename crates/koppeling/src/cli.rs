@@ -274,7 +274,8 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 }
                 Err(error) => return Err(error.into()),
             };
-            let koppeling = service.store().get_koppeling(&adm).await?;
+            let overview = service.overview(&adm).await?;
+            let configured = overview.settings.is_some();
             let checks = [
                 ("settings", "instellingen"),
                 ("key", "koppelsleutel"),
@@ -283,9 +284,9 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
             ];
             // The ledgers and the verkoopboek are read from SnelStart: without access they
             // were not checked, and saying `ok` would be a lie.
-            let no_access = if koppeling.is_none() {
+            let no_access = if !configured {
                 Some("the koppeling is not configured yet")
-            } else if koppeling.as_ref().is_some_and(|k| k.key.is_none()) {
+            } else if !overview.key_set {
                 Some("no koppelsleutel entered")
             } else if problems.iter().any(|p| p.field == "subscription_key") {
                 Some("SnelStart refused the subscription key")
@@ -339,7 +340,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 .unwrap_or_else(|| SecretString::from(String::new()));
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
             let report = koppeling_web::import::import_reader(
-                &service,
+                service.as_ref(),
                 &adm,
                 tokio::io::BufReader::with_capacity(64 * 1024, input),
             )

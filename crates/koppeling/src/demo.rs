@@ -10,7 +10,7 @@ use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::money::{VatClass, format_cents};
-use koppeling_domain::ports::{Admin, Administratie, Store};
+use koppeling_domain::ports::{Admin, Administratie};
 use koppeling_domain::relation::{Address, Relation, RelationKind};
 use rand::RngCore;
 use rust_decimal::Decimal;
@@ -371,8 +371,7 @@ async fn seed(
 
 async fn print_table(service: &Arc<LiveService>, adm: &AdministratieCode) -> anyhow::Result<()> {
     let mut rows = service
-        .store()
-        .list_invoices(adm, &None.into(), 1)
+        .invoices(adm, &None.into(), 1)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     rows.sort_by(|a, b| a.0.number.cmp(&b.0.number));

@@ -3,17 +3,17 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::app::App;
 use secrecy::ExposeSecret;
 
-use super::{PathParams, body, ok, path_adm, path_adm_id, put_answer, store_error};
+use super::{PathParams, body, ok, path_adm, path_adm_id, put_answer};
 use crate::AppState;
 use crate::dto::{AdminResponse, AdministratieResponse, PutAdminBody, PutAdministratieBody};
 use crate::error::ApiError;
 
 /// `PUT /administraties/{adm}`.
-pub(crate) async fn put_administratie<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn put_administratie<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -25,8 +25,8 @@ pub(crate) async fn put_administratie<S: Store, A: Accounting, N: Notifier, C: C
 }
 
 /// `GET /administraties`: every administratie, by code.
-pub(crate) async fn list_administraties<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn list_administraties<P: App>(
+    State(state): State<AppState<P>>,
 ) -> Result<Response, ApiError> {
     let all = state.service.list_administraties().await?;
     let list: Vec<AdministratieResponse> = all.iter().map(AdministratieResponse::from).collect();
@@ -34,8 +34,8 @@ pub(crate) async fn list_administraties<S: Store, A: Accounting, N: Notifier, C:
 }
 
 /// `GET /administraties/{adm}`.
-pub(crate) async fn get_administratie<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn get_administratie<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
@@ -44,8 +44,8 @@ pub(crate) async fn get_administratie<S: Store, A: Accounting, N: Notifier, C: C
 }
 
 /// `PUT /administraties/{adm}/admins/{id}`: the password is hashed here and never shown.
-pub(crate) async fn put_admin<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn put_admin<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -56,13 +56,7 @@ pub(crate) async fn put_admin<S: Store, A: Accounting, N: Notifier, C: Clock>(
         Some(password) => Some(hash_blocking(password.expose_secret().to_owned()).await?),
     };
     let put = state.service.put_admin(&adm, &admin, hash).await?;
-    let stored = state
-        .service
-        .store()
-        .get_admin(&adm, &id)
-        .await
-        .map_err(store_error)?
-        .unwrap_or(admin);
+    let stored = state.service.admin(&adm, &id).await?.unwrap_or(admin);
     Ok(put_answer(put, &AdminResponse::from(&stored)))
 }
 
@@ -78,35 +72,28 @@ pub(crate) async fn hash_blocking(plain: String) -> Result<String, ApiError> {
 }
 
 /// `GET /administraties/{adm}/admins/{id}`.
-pub(crate) async fn get_admin<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn get_admin<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
     state.service.get_administratie(&adm).await?;
     let admin = state
         .service
-        .store()
-        .get_admin(&adm, &id)
-        .await
-        .map_err(store_error)?
+        .admin(&adm, &id)
+        .await?
         .ok_or_else(|| ApiError::not_found(&format!("Beheerder {id}")))?;
     Ok(ok(&AdminResponse::from(&admin)))
 }
 
 /// `GET /administraties/{adm}/admins`.
-pub(crate) async fn list_admins<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn list_admins<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
     state.service.get_administratie(&adm).await?;
-    let admins = state
-        .service
-        .store()
-        .list_admins(&adm)
-        .await
-        .map_err(store_error)?;
+    let admins = state.service.admins(&adm).await?;
     let list: Vec<AdminResponse> = admins.iter().map(AdminResponse::from).collect();
     Ok(ok(&list))
 }

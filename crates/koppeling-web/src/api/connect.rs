@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::app::App;
 
 use super::{PathParams, ok, path_adm};
 use crate::AppState;
@@ -11,8 +11,8 @@ use crate::error::ApiError;
 
 /// `POST /administraties/{adm}/integrations/snelstart/connect`: 200
 /// `{"activation_url","reference_expires_at"}`, or 422 `connect_unavailable`.
-pub(crate) async fn connect<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn connect<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::app::App;
 use serde::Serialize;
 
 use super::{PathParams, body, ok, path_adm, put_answer};
@@ -12,8 +12,8 @@ use crate::dto::{IntegrationResponse, PutSettingsBody};
 use crate::error::{ApiError, ProblemJson};
 
 /// `GET /administraties/{adm}/integrations`: the overview of all koppelingen.
-pub(crate) async fn list<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn list<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
@@ -22,8 +22,8 @@ pub(crate) async fn list<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `GET /administraties/{adm}/integrations/snelstart`.
-pub(crate) async fn get<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn get<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
@@ -32,8 +32,8 @@ pub(crate) async fn get<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `PUT /administraties/{adm}/integrations/snelstart`: answers with `key_set`, never the key.
-pub(crate) async fn put_settings<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn put_settings<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -46,8 +46,8 @@ pub(crate) async fn put_settings<S: Store, A: Accounting, N: Notifier, C: Clock>
 
 /// `POST …/integrations/snelstart/activate`: 200 with the overview entry, or 422
 /// `activation_failed` with the problems.
-pub(crate) async fn activate<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn activate<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
@@ -56,8 +56,8 @@ pub(crate) async fn activate<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `POST …/integrations/snelstart/deactivate`.
-pub(crate) async fn deactivate<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn deactivate<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;
@@ -72,8 +72,8 @@ struct CheckResponse {
 }
 
 /// `POST …/integrations/snelstart/check`: the activation checks without activating.
-pub(crate) async fn check<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn check<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let adm = path_adm(params)?;

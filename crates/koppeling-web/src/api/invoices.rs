@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
+use koppeling_domain::app::App;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
-use koppeling_domain::ports::{Accounting, Clock, InvoiceFilter, Notifier, Store, SyncStatus};
+use koppeling_domain::ports::{InvoiceFilter, SyncStatus};
 use koppeling_domain::readback::PaymentStatus;
 
-use super::{
-    PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query, store_error,
-};
+use super::{PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query};
 use crate::AppState;
 use crate::dto::{InvoiceResponse, PutInvoiceBody};
 use crate::error::ApiError;
@@ -20,8 +19,8 @@ use crate::error::ApiError;
 /// progress and the content changes, `outcome_unknown` while the outcome of its booking is
 /// being looked up, `number_taken` (field `number`) when another final invoice has the
 /// number.
-pub(crate) async fn put_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn put_invoice<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -36,8 +35,8 @@ pub(crate) async fn put_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `GET /administraties/{adm}/invoices/{id}`.
-pub(crate) async fn get_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn get_invoice<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
@@ -45,17 +44,15 @@ pub(crate) async fn get_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// 200 with the invoice as stored now (its totals, sync state, payment and drift).
-pub(crate) async fn invoice_answer<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    state: &AppState<S, A, N, C>,
+pub(crate) async fn invoice_answer<P: App>(
+    state: &AppState<P>,
     adm: &AdministratieCode,
     id: &ResourceId,
 ) -> Result<Response, ApiError> {
     let (invoice, sync) = state
         .service
-        .store()
-        .get_invoice(adm, id)
-        .await
-        .map_err(store_error)?
+        .invoice(adm, id)
+        .await?
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
     Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
 }
@@ -106,8 +103,8 @@ fn drift_filter(q: &HashMap<String, String>) -> Result<bool, ApiError> {
 
 /// `GET /administraties/{adm}/invoices?status=&payment=&drift=&page=`: newest first, 100 a
 /// page.
-pub(crate) async fn list_invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn list_invoices<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -121,12 +118,7 @@ pub(crate) async fn list_invoices<S: Store, A: Accounting, N: Notifier, C: Clock
     };
     let page = page(&q)?;
     state.service.get_administratie(&adm).await?;
-    let invoices = state
-        .service
-        .store()
-        .list_invoices(&adm, &filter, page)
-        .await
-        .map_err(store_error)?;
+    let invoices = state.service.invoices(&adm, &filter, page).await?;
     let list: Vec<InvoiceResponse> = invoices
         .iter()
         .map(|(invoice, sync)| InvoiceResponse::new(invoice, sync.as_ref()))
@@ -136,18 +128,16 @@ pub(crate) async fn list_invoices<S: Store, A: Accounting, N: Notifier, C: Clock
 
 /// `POST /administraties/{adm}/invoices/{id}/retry`: re-queues a failed invoice and answers
 /// with the invoice; 409 `not_failed` otherwise.
-pub(crate) async fn retry_invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn retry_invoice<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
     let sync = state.service.retry_invoice(&adm, &id).await?;
     let (invoice, sync) = state
         .service
-        .store()
-        .get_invoice(&adm, &id)
-        .await
-        .map_err(store_error)?
+        .invoice(&adm, &id)
+        .await?
         .map(|(invoice, stored)| (invoice, stored.or(Some(sync))))
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
     Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
@@ -172,8 +162,8 @@ fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, Api
 
 /// `GET /administraties/{adm}/sync-log?status=failed&invoice_id=&limit=`: attempts, newest
 /// first.
-pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn sync_log<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -193,23 +183,21 @@ pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
     let limit = limit(&q, 500, 5000)?;
     let invoice_id = q.get("invoice_id").filter(|s| !s.is_empty()).cloned();
     state.service.get_administratie(&adm).await?;
-    let store = state.service.store();
+    let store = &state.service;
     let rows = match invoice_id {
-        Some(invoice_id) => store
-            .invoice_sync_log(&adm, &invoice_id, only_failed, limit)
-            .await
-            .map_err(store_error)?,
-        None => store
-            .sync_log(&adm, only_failed, limit)
-            .await
-            .map_err(store_error)?,
+        Some(invoice_id) => {
+            store
+                .invoice_sync_log(&adm, &invoice_id, only_failed, limit)
+                .await?
+        }
+        None => store.sync_log(&adm, only_failed, limit).await?,
     };
     Ok(ok(&rows))
 }
 
 /// `GET /administraties/{adm}/notifications`: what was sent to the Beheerder, newest first.
-pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn notifications<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -217,11 +205,6 @@ pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock
     let q = query(q)?;
     let limit = limit(&q, 100, 1000)?;
     state.service.get_administratie(&adm).await?;
-    let rows = state
-        .service
-        .store()
-        .notifications(&adm, limit)
-        .await
-        .map_err(store_error)?;
+    let rows = state.service.notifications(&adm, limit).await?;
     Ok(ok(&rows))
 }

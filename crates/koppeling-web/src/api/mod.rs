@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use koppeling_domain::app::App;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Put, Store};
+use koppeling_domain::ports::Put;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -30,41 +31,32 @@ mod relations;
 mod connect;
 
 /// The `/api/v1` routes; everything but `openapi.json` needs the bearer token.
-pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>, token: Arc<ApiToken>) -> Router
+pub(crate) fn router<P>(state: AppState<P>, token: Arc<ApiToken>) -> Router
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     Router::new()
-        .route(
-            "/administraties",
-            get(admin::list_administraties::<S, A, N, C>),
-        )
+        .route("/administraties", get(admin::list_administraties::<P>))
         .route(
             "/administraties/{adm}",
-            put(admin::put_administratie::<S, A, N, C>).get(admin::get_administratie::<S, A, N, C>),
+            put(admin::put_administratie::<P>).get(admin::get_administratie::<P>),
         )
-        .route(
-            "/administraties/{adm}/admins",
-            get(admin::list_admins::<S, A, N, C>),
-        )
+        .route("/administraties/{adm}/admins", get(admin::list_admins::<P>))
         .route(
             "/administraties/{adm}/admins/{id}",
-            put(admin::put_admin::<S, A, N, C>).get(admin::get_admin::<S, A, N, C>),
+            put(admin::put_admin::<P>).get(admin::get_admin::<P>),
         )
         .route(
             "/administraties/{adm}/relations",
-            get(relations::list_relations::<S, A, N, C>),
+            get(relations::list_relations::<P>),
         )
         .route(
             "/administraties/{adm}/relations/{id}",
-            put(relations::put_relation::<S, A, N, C>).get(relations::get_relation::<S, A, N, C>),
+            put(relations::put_relation::<P>).get(relations::get_relation::<P>),
         )
         .route(
             "/administraties/{adm}/relations/{id}/snelstart",
-            put(relations::put_snelstart::<S, A, N, C>),
+            put(relations::put_snelstart::<P>),
         )
         .route(
             "/administraties/{adm}/relations/{id}/snelstart/preview",
@@ -76,55 +68,52 @@ where
         )
         .route(
             "/administraties/{adm}/invoices",
-            get(invoices::list_invoices::<S, A, N, C>),
+            get(invoices::list_invoices::<P>),
         )
         .route(
             "/administraties/{adm}/invoices/{id}",
-            put(invoices::put_invoice::<S, A, N, C>).get(invoices::get_invoice::<S, A, N, C>),
+            put(invoices::put_invoice::<P>).get(invoices::get_invoice::<P>),
         )
         .route(
             "/administraties/{adm}/invoices/{id}/retry",
-            post(invoices::retry_invoice::<S, A, N, C>),
+            post(invoices::retry_invoice::<P>),
         )
         .route(
             "/administraties/{adm}/invoices/{id}/rebook",
-            post(readback::rebook::<S, A, N, C>),
+            post(readback::rebook::<P>),
         )
-        .route(
-            "/administraties/{adm}/events",
-            get(readback::events::<S, A, N, C>),
-        )
+        .route("/administraties/{adm}/events", get(readback::events::<P>))
         .route(
             "/administraties/{adm}/sync-log",
-            get(invoices::sync_log::<S, A, N, C>),
+            get(invoices::sync_log::<P>),
         )
         .route(
             "/administraties/{adm}/notifications",
-            get(invoices::notifications::<S, A, N, C>),
+            get(invoices::notifications::<P>),
         )
         .route(
             "/administraties/{adm}/integrations",
-            get(integrations::list::<S, A, N, C>),
+            get(integrations::list::<P>),
         )
         .route(
             "/administraties/{adm}/integrations/snelstart",
-            put(integrations::put_settings::<S, A, N, C>).get(integrations::get::<S, A, N, C>),
+            put(integrations::put_settings::<P>).get(integrations::get::<P>),
         )
         .route(
             "/administraties/{adm}/integrations/snelstart/activate",
-            post(integrations::activate::<S, A, N, C>),
+            post(integrations::activate::<P>),
         )
         .route(
             "/administraties/{adm}/integrations/snelstart/deactivate",
-            post(integrations::deactivate::<S, A, N, C>),
+            post(integrations::deactivate::<P>),
         )
         .route(
             "/administraties/{adm}/integrations/snelstart/check",
-            post(integrations::check::<S, A, N, C>),
+            post(integrations::check::<P>),
         )
         .route(
             "/administraties/{adm}/integrations/snelstart/connect",
-            post(connect::connect::<S, A, N, C>),
+            post(connect::connect::<P>),
         )
         .route_layer(from_fn_with_state(token, require_bearer))
         .route("/openapi.json", get(crate::openapi::serve))
@@ -250,9 +239,4 @@ pub(crate) fn put_answer<T: Serialize>(put: Put, resource: &T) -> Response {
 /// 200 with `resource`.
 pub(crate) fn ok<T: Serialize>(resource: &T) -> Response {
     (StatusCode::OK, axum::Json(resource)).into_response()
-}
-
-/// A store failure: 404/409 pass through, anything else is a 500.
-pub(crate) fn store_error(error: koppeling_domain::ports::StoreError) -> ApiError {
-    ApiError::from(koppeling_domain::sync::ServiceError::from(error))
 }

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::app::App;
 use serde::Serialize;
 
 use super::{PathParams, QueryParams, ok, path_adm, path_adm_id, query};
@@ -13,8 +13,8 @@ use crate::error::ApiError;
 
 /// `POST /administraties/{adm}/invoices/{id}/rebook`: books an invoice deleted in SnelStart
 /// again, on purpose (exactly-once rules apply); 409 `not_deleted` otherwise.
-pub(crate) async fn rebook<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn rebook<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
@@ -35,8 +35,8 @@ struct EventResponse {
 
 /// `GET /administraties/{adm}/events?after=ID&limit=N`: ascending ids, gapless per
 /// administratie; `after` defaults to 0, `limit` to 100, over 1000 is 400.
-pub(crate) async fn events<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn events<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     q: QueryParams,
 ) -> Result<Response, ApiError> {

@@ -3,54 +3,44 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::app::App;
 
-use super::{
-    PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query, store_error,
-};
+use super::{PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query};
 use crate::AppState;
 use crate::dto::{PutRelationBody, PutSnelstartBody, RelationResponse};
 use crate::error::ApiError;
 
 /// `PUT /administraties/{adm}/relations/{id}`.
-pub(crate) async fn put_relation<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn put_relation<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
     let relation = body::<PutRelationBody>(&bytes)?.into_domain(id.clone());
     let put = state.service.put_relation(&adm, &relation).await?;
-    let stored = state
-        .service
-        .store()
-        .get_relation(&adm, &id)
-        .await
-        .map_err(store_error)?
-        .unwrap_or(relation);
+    let stored = state.service.relation(&adm, &id).await?.unwrap_or(relation);
     Ok(put_answer(put, &RelationResponse::from(&stored)))
 }
 
 /// `GET /administraties/{adm}/relations/{id}`.
-pub(crate) async fn get_relation<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn get_relation<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
     state.service.get_administratie(&adm).await?;
     let relation = state
         .service
-        .store()
-        .get_relation(&adm, &id)
-        .await
-        .map_err(store_error)?
+        .relation(&adm, &id)
+        .await?
         .ok_or_else(|| ApiError::not_found(&format!("relation {id}")))?;
     Ok(ok(&RelationResponse::from(&relation)))
 }
 
 /// `GET /administraties/{adm}/relations?page=N`, ordered by code, 100 a page.
-pub(crate) async fn list_relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn list_relations<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -58,20 +48,15 @@ pub(crate) async fn list_relations<S: Store, A: Accounting, N: Notifier, C: Cloc
     // Paged as the invoice list is (issue 13): `?page=N`, 100 a page, ordered by code.
     let page = page(&query(q)?)?;
     state.service.get_administratie(&adm).await?;
-    let (relations, _total) = state
-        .service
-        .store()
-        .list_relations_page(&adm, "", page, 100)
-        .await
-        .map_err(store_error)?;
+    let (relations, _total) = state.service.relations_page(&adm, "", page, 100).await?;
     let list: Vec<RelationResponse> = relations.iter().map(RelationResponse::from).collect();
     Ok(ok(&list))
 }
 
 /// `PUT /administraties/{adm}/relations/{id}/snelstart`: 422 with the reason when the code
 /// is not numeric, 409 when another ticked relation has the same relatiecode.
-pub(crate) async fn put_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn put_snelstart<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {

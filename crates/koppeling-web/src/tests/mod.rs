@@ -25,6 +25,7 @@ use crate::{WebConfig, router};
 
 mod api;
 mod import;
+mod port;
 mod ui;
 
 pub(crate) const TOKEN: &str = "test-api-token-of-32-characters!";

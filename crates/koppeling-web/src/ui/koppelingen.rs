@@ -5,17 +5,17 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use koppeling_domain::app::App;
 use koppeling_domain::ids::ResourceId;
 use koppeling_domain::koppeling::{
     ConnectionKey, KoppelingSettings, KoppelingState, RevenueLedgers, VatCodes,
 };
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 use koppeling_domain::problem::Problem;
 use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 
 use super::html::{self, Nav, csrf_field, esc};
 use super::session::Session;
-use super::{CsrfForm, QueryMap, failure_page, field, html_response, redirect, store_failure};
+use super::{CsrfForm, QueryMap, failure_page, field, html_response, redirect};
 use crate::AppState;
 use crate::dto::parse_date;
 
@@ -136,8 +136,8 @@ fn overview_page(
 }
 
 /// `GET /koppelingen`.
-pub(crate) async fn overview<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn overview<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
     Query(q): QueryMap,
 ) -> Response {
@@ -151,8 +151,8 @@ pub(crate) async fn overview<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `POST /koppelingen/snelstart/activeren`.
-pub(crate) async fn activate<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn activate<P: App>(
+    State(state): State<AppState<P>>,
     CsrfForm(session, _fields): CsrfForm,
 ) -> Response {
     let (status, problems, error) = match state.service.activate(&session.adm).await {
@@ -179,8 +179,8 @@ pub(crate) async fn activate<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `POST /koppelingen/snelstart/deactiveren`.
-pub(crate) async fn deactivate<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn deactivate<P: App>(
+    State(state): State<AppState<P>>,
     CsrfForm(session, _fields): CsrfForm,
 ) -> Response {
     match state.service.deactivate(&session.adm).await {
@@ -439,8 +439,8 @@ fn render_settings(
 }
 
 /// `GET /koppelingen/snelstart/instellingen`.
-pub(crate) async fn settings_page_handler<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    state: &AppState<S, A, N, C>,
+pub(crate) async fn settings_page_handler<P: App>(
+    state: &AppState<P>,
     session: &Session,
 ) -> Response {
     match state.service.overview(&session.adm).await {
@@ -461,16 +461,16 @@ pub(crate) async fn settings_page_handler<S: Store, A: Accounting, N: Notifier, 
 }
 
 /// `GET /koppelingen/snelstart/instellingen`.
-pub(crate) async fn settings_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn settings_page<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
 ) -> Response {
     settings_page_handler(&state, &session).await
 }
 
 /// `POST /koppelingen/snelstart/instellingen`.
-pub(crate) async fn save_settings<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn save_settings<P: App>(
+    State(state): State<AppState<P>>,
     CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
     let overview = match state.service.overview(&session.adm).await {
@@ -609,8 +609,8 @@ fn render_notify(
 }
 
 /// `GET /koppelingen/snelstart/notificatie`.
-pub(crate) async fn notify_page_handler<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    state: &AppState<S, A, N, C>,
+pub(crate) async fn notify_page_handler<P: App>(
+    state: &AppState<P>,
     session: &Session,
     chosen_override: Option<Option<String>>,
     error: Option<&str>,
@@ -620,9 +620,9 @@ pub(crate) async fn notify_page_handler<S: Store, A: Accounting, N: Notifier, C:
         Ok(o) => o,
         Err(e) => return failure_page(session, e),
     };
-    let admins = match state.service.store().list_admins(&session.adm).await {
+    let admins = match state.service.admins(&session.adm).await {
         Ok(a) => a,
-        Err(e) => return store_failure(session, e),
+        Err(e) => return failure_page(session, e),
     };
     let chosen = chosen_override.unwrap_or_else(|| {
         overview
@@ -637,16 +637,16 @@ pub(crate) async fn notify_page_handler<S: Store, A: Accounting, N: Notifier, C:
 }
 
 /// `GET /koppelingen/snelstart/notificatie`.
-pub(crate) async fn notify_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn notify_page<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
 ) -> Response {
     notify_page_handler(&state, &session, None, None, StatusCode::OK).await
 }
 
 /// `POST /koppelingen/snelstart/notificatie`.
-pub(crate) async fn save_notify<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn save_notify<P: App>(
+    State(state): State<AppState<P>>,
     CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
     let raw = field(&submitted, "notify_admin_id")

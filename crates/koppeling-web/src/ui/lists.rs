@@ -8,11 +8,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use koppeling_domain::app::App;
 use koppeling_domain::ids::ResourceId;
 use koppeling_domain::invoice::{Invoice, InvoiceStatus};
-use koppeling_domain::ports::{
-    Accounting, AttemptLog, Clock, Notifier, Store, SyncState, SyncStatus,
-};
+use koppeling_domain::ports::{AttemptLog, SyncState, SyncStatus};
 use koppeling_domain::readback::PaymentStatus;
 use koppeling_domain::relation::Relation;
 use koppeling_domain::sync::ServiceError;
@@ -21,7 +20,6 @@ use super::html::{self, Nav, csrf_field, esc, url};
 use super::session::Session;
 use super::{
     CsrfForm, QueryMap, failure_page, field, html_response, message_page, not_found_page, redirect,
-    store_failure,
 };
 use crate::AppState;
 
@@ -146,8 +144,8 @@ fn relations_page(
 }
 
 /// `GET /relaties?q=`.
-pub(crate) async fn relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn relations<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
     Query(q): QueryMap,
 ) -> Response {
@@ -159,15 +157,14 @@ pub(crate) async fn relations<S: Store, A: Accounting, N: Notifier, C: Clock>(
     );
     match state
         .service
-        .store()
-        .list_relations_page(&session.adm, search, page, RELATIONS_PER_PAGE)
+        .relations_page(&session.adm, search, page, RELATIONS_PER_PAGE)
         .await
     {
         Ok((list, total)) => html_response(
             StatusCode::OK,
             relations_page(&session, &list, search, page, total, None),
         ),
-        Err(e) => store_failure(&session, e),
+        Err(e) => failure_page(&session, e),
     }
 }
 
@@ -199,8 +196,8 @@ fn refusal_text(relation: Option<&Relation>, error: &ServiceError) -> Option<Str
 }
 
 /// `POST /relaties/{id}/snelstart`: the checkbox; a refusal is shown inline.
-pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn set_snelstart<P: App>(
+    State(state): State<AppState<P>>,
     path: Result<Path<String>, PathRejection>,
     CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
@@ -234,16 +231,15 @@ pub(crate) async fn set_snelstart<S: Store, A: Accounting, N: Notifier, C: Clock
     };
     let (list, total) = match state
         .service
-        .store()
-        .list_relations_page(&session.adm, &search, page, RELATIONS_PER_PAGE)
+        .relations_page(&session.adm, &search, page, RELATIONS_PER_PAGE)
         .await
     {
         Ok(found) => found,
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
-    let refused = match state.service.store().get_relation(&session.adm, &id).await {
+    let refused = match state.service.relation(&session.adm, &id).await {
         Ok(found) => found,
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
     let relation = refused.as_ref();
     match refusal_text(relation, &error) {
@@ -491,26 +487,25 @@ fn invoices_page(
     html::page(session, Nav::Facturen, "Facturen", &body)
 }
 
-async fn relation_names<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    state: &AppState<S, A, N, C>,
+async fn relation_names<P: App>(
+    state: &AppState<P>,
     session: &Session,
 ) -> Result<HashMap<String, String>, Response> {
     state
         .service
-        .store()
-        .list_relations(&session.adm)
+        .relations(&session.adm)
         .await
         .map(|list| {
             list.into_iter()
                 .map(|r| (r.id.to_string(), format!("{} ({})", r.name, r.code)))
                 .collect()
         })
-        .map_err(|e| store_failure(session, e))
+        .map_err(|e| failure_page(session, e))
 }
 
 /// `GET /facturen?status=&page=`.
-pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn invoices<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
     Query(q): QueryMap,
 ) -> Response {
@@ -530,14 +525,9 @@ pub(crate) async fn invoices<S: Store, A: Accounting, N: Notifier, C: Clock>(
         .and_then(|p| p.parse::<u32>().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1);
-    let list = match state
-        .service
-        .store()
-        .list_invoices(&session.adm, &filter, page)
-        .await
-    {
+    let list = match state.service.invoices(&session.adm, &filter, page).await {
         Ok(list) => list,
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
     let names = match relation_names(&state, &session).await {
         Ok(n) => n,
@@ -677,31 +667,31 @@ fn invoice_page(
 }
 
 /// `GET /facturen/{id}`: one invoice with its attempt log.
-pub(crate) async fn invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn invoice<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let Some(id) = path_id(path) else {
         return not_found_page(&session, "Deze factuur");
     };
-    let store = state.service.store();
-    let (invoice, sync) = match store.get_invoice(&session.adm, &id).await {
+    let store = &state.service;
+    let (invoice, sync) = match store.invoice(&session.adm, &id).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found_page(&session, &format!("Factuur {id}")),
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
-    let relation = match store.get_relation(&session.adm, &invoice.relation_id).await {
+    let relation = match store.relation(&session.adm, &invoice.relation_id).await {
         Ok(Some(r)) => format!("{} ({})", r.name, r.code),
         Ok(None) => invoice.relation_id.to_string(),
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
     let attempts = match store
         .invoice_sync_log(&session.adm, id.as_str(), false, 10_000)
         .await
     {
         Ok(rows) => rows,
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
     html_response(
         StatusCode::OK,
@@ -710,8 +700,8 @@ pub(crate) async fn invoice<S: Store, A: Accounting, N: Notifier, C: Clock>(
 }
 
 /// `POST /facturen/{id}/opnieuw`: re-queues a failed invoice.
-pub(crate) async fn retry<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn retry<P: App>(
+    State(state): State<AppState<P>>,
     path: Result<Path<String>, PathRejection>,
     CsrfForm(session, submitted): CsrfForm,
 ) -> Response {
@@ -738,13 +728,13 @@ pub(crate) async fn retry<S: Store, A: Accounting, N: Notifier, C: Clock>(
 // Notificaties and synclog
 
 /// `GET /notificaties`.
-pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn notifications<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
 ) -> Response {
-    let list = match state.service.store().notifications(&session.adm, 200).await {
+    let list = match state.service.notifications(&session.adm, 200).await {
         Ok(list) => list,
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
     let mut items = String::new();
     for record in &list {
@@ -785,20 +775,15 @@ pub(crate) async fn notifications<S: Store, A: Accounting, N: Notifier, C: Clock
 }
 
 /// `GET /synclog?alleen_mislukt=1`.
-pub(crate) async fn sync_log<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn sync_log<P: App>(
+    State(state): State<AppState<P>>,
     session: Session,
     Query(q): QueryMap,
 ) -> Response {
     let only_failed = q.get("alleen_mislukt").is_some_and(|v| !v.is_empty());
-    let rows = match state
-        .service
-        .store()
-        .sync_log(&session.adm, only_failed, 500)
-        .await
-    {
+    let rows = match state.service.sync_log(&session.adm, only_failed, 500).await {
         Ok(rows) => rows,
-        Err(e) => return store_failure(&session, e),
+        Err(e) => return failure_page(&session, e),
     };
     let checked = if only_failed { " checked" } else { "" };
     let body = format!(

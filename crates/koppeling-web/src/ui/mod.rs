@@ -14,7 +14,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
+use koppeling_domain::app::App;
 use koppeling_domain::sync::ServiceError;
 use std::collections::HashMap;
 
@@ -31,49 +31,38 @@ pub(crate) use session::Session;
 use session::{clear_cookie, cookie, session_cookie};
 
 /// The UI routes.
-pub(crate) fn router<S, A, N, C>(state: AppState<S, A, N, C>) -> Router
+pub(crate) fn router<P>(state: AppState<P>) -> Router
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     Router::new()
-        .route("/", get(home::<S, A, N, C>))
-        .route(
-            "/login",
-            get(login_page::<S, A, N, C>).post(login::<S, A, N, C>),
-        )
-        .route("/logout", post(logout::<S, A, N, C>))
-        .route("/koppelingen", get(koppelingen::overview::<S, A, N, C>))
+        .route("/", get(home::<P>))
+        .route("/login", get(login_page::<P>).post(login::<P>))
+        .route("/logout", post(logout::<P>))
+        .route("/koppelingen", get(koppelingen::overview::<P>))
         .route(
             "/koppelingen/snelstart/activeren",
-            post(koppelingen::activate::<S, A, N, C>),
+            post(koppelingen::activate::<P>),
         )
         .route(
             "/koppelingen/snelstart/deactiveren",
-            post(koppelingen::deactivate::<S, A, N, C>),
+            post(koppelingen::deactivate::<P>),
         )
         .route(
             "/koppelingen/snelstart/instellingen",
-            get(koppelingen::settings_page::<S, A, N, C>)
-                .post(koppelingen::save_settings::<S, A, N, C>),
+            get(koppelingen::settings_page::<P>).post(koppelingen::save_settings::<P>),
         )
         .route(
             "/koppelingen/snelstart/notificatie",
-            get(koppelingen::notify_page::<S, A, N, C>)
-                .post(koppelingen::save_notify::<S, A, N, C>),
+            get(koppelingen::notify_page::<P>).post(koppelingen::save_notify::<P>),
         )
-        .route("/relaties", get(lists::relations::<S, A, N, C>))
-        .route(
-            "/relaties/{id}/snelstart",
-            post(lists::set_snelstart::<S, A, N, C>),
-        )
-        .route("/facturen", get(lists::invoices::<S, A, N, C>))
-        .route("/facturen/{id}", get(lists::invoice::<S, A, N, C>))
-        .route("/facturen/{id}/opnieuw", post(lists::retry::<S, A, N, C>))
-        .route("/notificaties", get(lists::notifications::<S, A, N, C>))
-        .route("/synclog", get(lists::sync_log::<S, A, N, C>))
+        .route("/relaties", get(lists::relations::<P>))
+        .route("/relaties/{id}/snelstart", post(lists::set_snelstart::<P>))
+        .route("/facturen", get(lists::invoices::<P>))
+        .route("/facturen/{id}", get(lists::invoice::<P>))
+        .route("/facturen/{id}/opnieuw", post(lists::retry::<P>))
+        .route("/notificaties", get(lists::notifications::<P>))
+        .route("/synclog", get(lists::sync_log::<P>))
         .with_state(state)
 }
 
@@ -235,14 +224,6 @@ fn with_retry_after(mut response: Response) -> Response {
     response
 }
 
-/// A store failure in the UI.
-pub(crate) fn store_failure(
-    session: &Session,
-    error: koppeling_domain::ports::StoreError,
-) -> Response {
-    failure_page(session, ServiceError::from(error))
-}
-
 /// Any other path: a plain Dutch 404 page.
 pub(crate) async fn not_found() -> Response {
     html_response(
@@ -254,10 +235,7 @@ pub(crate) async fn not_found() -> Response {
     )
 }
 
-async fn home<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
-    headers: HeaderMap,
-) -> Response {
+async fn home<P: App>(State(state): State<AppState<P>>, headers: HeaderMap) -> Response {
     if current(&state, &headers).await.is_some() {
         redirect("/koppelingen")
     } else {
@@ -314,8 +292,8 @@ fn login_response(
     response
 }
 
-async fn login_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+async fn login_page<P: App>(
+    State(state): State<AppState<P>>,
     headers: HeaderMap,
     Query(q): QueryMap,
 ) -> Response {
@@ -329,18 +307,15 @@ async fn login_page<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// The client address of the request (see [`crate::client_ip`]).
 pub(crate) struct ClientAddress(pub(crate) String);
 
-impl<S, A, N, C> axum::extract::FromRequestParts<AppState<S, A, N, C>> for ClientAddress
+impl<P> axum::extract::FromRequestParts<AppState<P>> for ClientAddress
 where
-    S: Send + Sync,
-    A: Send + Sync,
-    N: Send + Sync,
-    C: Send + Sync,
+    P: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &AppState<S, A, N, C>,
+        state: &AppState<P>,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self(state.proxies.client(parts)))
     }
@@ -368,8 +343,8 @@ fn login_failure(secure: bool, email: &str, error: &ServiceError) -> Response {
     )
 }
 
-async fn login<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+async fn login<P: App>(
+    State(state): State<AppState<P>>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     form: FormBody,
@@ -484,8 +459,8 @@ fn too_many_attempts(secure: bool, email: &str, wait: std::time::Duration) -> Re
     response
 }
 
-async fn logout<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+async fn logout<P: App>(
+    State(state): State<AppState<P>>,
     headers: HeaderMap,
     form: FormBody,
 ) -> Response {
@@ -513,18 +488,15 @@ async fn logout<S: Store, A: Accounting, N: Notifier, C: Clock>(
 /// wrong or missing token: the 403 "Formulier verlopen" page.
 pub(crate) struct CsrfForm(pub(crate) Session, pub(crate) Fields);
 
-impl<S, A, N, C> axum::extract::FromRequest<AppState<S, A, N, C>> for CsrfForm
+impl<P> axum::extract::FromRequest<AppState<P>> for CsrfForm
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     type Rejection = Response;
 
     async fn from_request(
         request: axum::extract::Request,
-        state: &AppState<S, A, N, C>,
+        state: &AppState<P>,
     ) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let session =

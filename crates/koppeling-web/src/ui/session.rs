@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::response::Response;
+use koppeling_domain::app::App;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -142,15 +142,9 @@ pub(crate) fn clear_login_cookie(secure: bool) -> String {
 }
 
 /// The session of the request, if any (a store failure counts as none, logged).
-pub(crate) async fn current<S, A, N, C>(
-    state: &AppState<S, A, N, C>,
-    headers: &HeaderMap,
-) -> Option<Session>
+pub(crate) async fn current<P>(state: &AppState<P>, headers: &HeaderMap) -> Option<Session>
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     let id = cookie(headers, cookie_name(state.secure_cookies))?;
     if id.len() != 64 {
@@ -173,18 +167,15 @@ where
     }
 }
 
-impl<S, A, N, C> FromRequestParts<AppState<S, A, N, C>> for Session
+impl<P> FromRequestParts<AppState<P>> for Session
 where
-    S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
+    P: App,
 {
     type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState<S, A, N, C>,
+        state: &AppState<P>,
     ) -> Result<Self, Self::Rejection> {
         current(state, &parts.headers)
             .await

@@ -1,0 +1,160 @@
+//! Handler tests against the one inbound port: the router is driven with `MockApp`, so each
+//! test scripts what the use case answers, never the store calls it makes inside (issue 14).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use koppeling_domain::app::MockApp;
+use koppeling_domain::ports::{Administratie, AttemptLog, SyncState, SyncStatus};
+use koppeling_domain::sync::ServiceError;
+
+use super::{TOKEN, adm, call, invoice, now, ready, send};
+use crate::{WebConfig, router};
+
+fn app_with(mock: MockApp) -> Router {
+    router(
+        Arc::new(mock),
+        WebConfig {
+            api_token: TOKEN.to_owned().into(),
+            previous_api_tokens: Vec::new(),
+            secure_cookies: false,
+            public_url: "http://127.0.0.1".to_owned(),
+            trusted_proxies: Vec::new(),
+        },
+        Arc::new(String::new),
+    )
+}
+
+fn known_administratie(mock: &mut MockApp) {
+    mock.expect_get_administratie().returning(|code| {
+        ready(Ok(Administratie {
+            code: code.clone(),
+            name: "Kantoor B.V.".into(),
+        }))
+    });
+}
+
+fn attempt(invoice_id: &str) -> AttemptLog {
+    AttemptLog {
+        invoice_id: invoice_id.to_owned(),
+        invoice_number: Some("2026-001".to_owned()),
+        attempt: 1,
+        at: now(),
+        outcome: "synced".to_owned(),
+        error_class: None,
+        snelstart_code: None,
+        message: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_sync_log_for_one_invoice_asks_the_use_case_for_that_invoice_with_the_given_limit() {
+    let mut mock = MockApp::new();
+    known_administratie(&mut mock);
+    mock.expect_invoice_sync_log()
+        .withf(|a, id, only_failed, limit| {
+            *a == adm() && id == "inv-1" && *only_failed && *limit == 7
+        })
+        .times(1)
+        .returning(|_, id, _, _| ready(Ok(vec![attempt(id)])));
+    mock.expect_sync_log().never();
+    let app = app_with(mock);
+    let answer = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/sync-log?invoice_id=inv-1&status=failed&limit=7",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let rows = answer.json();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1));
+    assert_eq!(rows[0]["invoice_id"], "inv-1");
+    assert_eq!(rows[0]["invoice_number"], "2026-001");
+}
+
+#[tokio::test]
+async fn an_invoice_the_use_case_does_not_know_is_404_naming_it() {
+    let mut mock = MockApp::new();
+    mock.expect_invoice().returning(|_, _| ready(Ok(None)));
+    let app = app_with(mock);
+    let answer = call(
+        &app,
+        Method::GET,
+        "/api/v1/administraties/kantoor/invoices/inv-9",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
+    assert!(answer.json()["message"].as_str().unwrap().contains("inv-9"));
+}
+
+#[tokio::test]
+async fn a_retry_the_use_case_refuses_is_409_with_its_code_and_nothing_else_is_asked() {
+    let mut mock = MockApp::new();
+    mock.expect_retry_invoice().times(1).returning(|_, _| {
+        ready(Err(ServiceError::Conflict {
+            code: "not_failed".to_owned(),
+            message: "invoice inv-1 is not failed".to_owned(),
+            field: None,
+        }))
+    });
+    mock.expect_invoice().never();
+    let app = app_with(mock);
+    let answer = call(
+        &app,
+        Method::POST,
+        "/api/v1/administraties/kantoor/invoices/inv-1/retry",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text);
+    assert_eq!(answer.json()["error"], "not_failed");
+}
+
+#[tokio::test]
+async fn a_retried_invoice_is_answered_with_the_sync_state_the_use_case_returned() {
+    let mut mock = MockApp::new();
+    mock.expect_retry_invoice().times(1).returning(|_, _| {
+        ready(Ok(SyncState {
+            status: SyncStatus::Queued,
+            snelstart_id: None,
+            error: None,
+            hint: None,
+            attempts: 0,
+            next_attempt_at: None,
+            updated_at: now(),
+            payment: None,
+            drift: None,
+        }))
+    });
+    // The stored row has no sync state yet: the answer shows the one retry returned.
+    mock.expect_invoice()
+        .returning(|_, _| ready(Ok(Some((invoice(), None)))));
+    let app = app_with(mock);
+    let answer = call(
+        &app,
+        Method::POST,
+        "/api/v1/administraties/kantoor/invoices/inv-1/retry",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.json()["sync"]["status"], "queued");
+}
+
+#[tokio::test]
+async fn the_ui_without_a_session_cookie_redirects_to_login_without_asking_the_use_case() {
+    let mut mock = MockApp::new();
+    mock.expect_session().never();
+    mock.expect_invoices().never();
+    let app = app_with(mock);
+    let request = axum::http::Request::builder()
+        .uri("/facturen")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let answer = send(&app, request).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers["location"], "/login");
+}
