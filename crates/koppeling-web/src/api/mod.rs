@@ -60,11 +60,11 @@ where
         )
         .route(
             "/administraties/{adm}/relations/{id}/snelstart/preview",
-            get(reconciliation::preview::<S, A, N, C>),
+            get(reconciliation::preview::<P>),
         )
         .route(
             "/administraties/{adm}/reconciliation",
-            get(reconciliation::reconciliation::<S, A, N, C>),
+            get(reconciliation::reconciliation::<P>),
         )
         .route(
             "/administraties/{adm}/invoices",

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use koppeling_domain::app::App;
 use koppeling_domain::money::format_cents;
-use koppeling_domain::ports::{Accounting, Clock, Notifier, Store};
 use koppeling_domain::reconciliation::{ByClass, DifferenceKind, Period, Preview, Reconciliation};
 use serde::Serialize;
 
@@ -189,8 +189,8 @@ fn day(q: &std::collections::HashMap<String, String>, name: &str) -> Result<Naiv
 }
 
 /// `GET /administraties/{adm}/reconciliation?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]`.
-pub(crate) async fn reconciliation<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn reconciliation<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -274,8 +274,8 @@ impl From<&Preview> for PreviewJson {
 
 /// `GET /administraties/{adm}/relations/{id}/snelstart/preview`: what ticking would do,
 /// writing nothing.
-pub(crate) async fn preview<S: Store, A: Accounting, N: Notifier, C: Clock>(
-    State(state): State<AppState<S, A, N, C>>,
+pub(crate) async fn preview<P: App>(
+    State(state): State<AppState<P>>,
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
