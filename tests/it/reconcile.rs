@@ -593,3 +593,148 @@ async fn the_preview_shows_what_ticking_would_do_and_sends_and_writes_nothing() 
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+/// The browser: log in, open *Aansluiting* for Q1 2026, check the totals and the chart,
+/// download the CSV. Screenshots in `target/screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aansluiting_in_a_real_browser() {
+    if !crate::ui::browser_installed() {
+        return;
+    }
+    let app = spawn_app_with(Db::Sqlite, |_| {}).await.unwrap();
+    let adm = "kantoor";
+    quarter(&app, adm).await;
+    let (status, body) = app
+        .put(
+            &format!("/administraties/{adm}/admins/bea"),
+            json!({"name": "Bea", "email": "bea-kantoor@kantoor.nl", "password": "correct horse battery staple"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let driver = crate::ui::Chromedriver::start().await.unwrap();
+    let client = driver.session().await.unwrap();
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let ui = crate::ui::Ui {
+        c: &client,
+        app: &app,
+        shots,
+    };
+    let walked = aansluiting_walk(&ui).await;
+    if walked.is_err() {
+        let _ = ui.shot("aansluiting-failure").await;
+    }
+    let _ = client.close().await;
+    drop(driver);
+    walked.unwrap();
+    app.stop().await;
+}
+
+async fn aansluiting_walk(ui: &crate::ui::Ui<'_>) -> anyhow::Result<()> {
+    ui.goto("/login").await?;
+    ui.wait_on("/login", "form[action='/login']").await?;
+    ui.fill("email", "bea-kantoor@kantoor.nl").await?;
+    ui.fill("password", "correct horse battery staple").await?;
+    ui.click_text("form[action='/login']", "Inloggen").await?;
+    ui.wait_on("/koppelingen", "#snelstart").await?;
+    ui.click_text("header", "Aansluiting").await?;
+    ui.wait_on("/aansluiting", "form.filter").await?;
+    ui.goto("/aansluiting?soort=kwartaal&jaar=2026&nr=1")
+        .await?;
+    let totals = ui.wait_on("/aansluiting", "#totalen").await?.text().await?;
+    for want in [
+        "€ 230,00",
+        "€ 1.189,00",
+        "€ 48,30",
+        "€ 247,80",
+        "€ 250,00",
+        "€ 582,80",
+        "€ 1.741,30",
+    ] {
+        anyhow::ensure!(totals.contains(want), "{want} missing in {totals:?}");
+    }
+    let high = ui.css("#totalen tr[data-class=high]").await?.text().await?;
+    anyhow::ensure!(
+        high.contains("€ 230,00") && high.contains("€ 1.189,00"),
+        "{high}"
+    );
+    // The chart: a Radar360 and a SnelStart bar for each month, with their values.
+    let bars =
+        ui.c.find_all(fantoccini::Locator::Css("#grafiek rect.bar"))
+            .await?;
+    anyhow::ensure!(bars.len() == 6, "{} bars", bars.len());
+    let mar_snel = ui
+        .css("#grafiek rect.snelstart[data-month='2026-03']")
+        .await?;
+    anyhow::ensure!(mar_snel.attr("data-value").await?.as_deref() == Some("1260.00"));
+    let mar_radar = ui
+        .css("#grafiek rect.radar360[data-month='2026-03']")
+        .await?;
+    anyhow::ensure!(mar_radar.attr("data-value").await?.as_deref() == Some("110.50"));
+    let jan = ui
+        .css("#grafiek rect.radar360[data-month='2026-01']")
+        .await?;
+    anyhow::ensure!(jan.attr("data-value").await?.as_deref() == Some("175.50"));
+    let tall: u32 = mar_snel.attr("height").await?.unwrap_or_default().parse()?;
+    let short: u32 = mar_radar
+        .attr("height")
+        .await?
+        .unwrap_or_default()
+        .parse()?;
+    anyhow::ensure!(tall == 160 && short < tall, "{tall} {short}");
+    let diffs = ui.css("#verschillen").await?.text().await?;
+    for want in [
+        "bedrag wijkt af",
+        "verwijderd in SnelStart",
+        "ontbreekt in SnelStart",
+        "onbekend in Radar360",
+        "HAND-1",
+    ] {
+        anyhow::ensure!(diffs.contains(want), "{want} missing in {diffs:?}");
+    }
+    ui.css("#verschillen a[href='/facturen/f3']").await?;
+    ui.shot("aansluiting").await?;
+    // The CSV download, with the browser's session.
+    let href = ui
+        .css("#csv")
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    // (The page's CSP forbids a script's fetch; the link is followed with the browser's own
+    // session cookie instead, as the download does.)
+    let cookies: Vec<String> =
+        ui.c.get_all_cookies()
+            .await?
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect();
+    let res = reqwest::Client::new()
+        .get(format!("{}{href}", ui.app.base))
+        .header("cookie", cookies.join("; "))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().as_u16() == 200, "{}", res.status());
+    anyhow::ensure!(
+        res.headers()["content-disposition"]
+            .to_str()?
+            .contains("aansluiting-kantoor-2026-01-01-2026-03-31.csv")
+    );
+    let csv = serde_json::Value::String(res.text().await?);
+    let csv = csv.as_str().unwrap_or_default();
+    anyhow::ensure!(
+        csv.starts_with("kind;invoice_id;number;radar360;snelstart\r\n")
+            && csv.contains("amount_differs;f3;2026-003;96,80;105,80"),
+        "{csv:?}"
+    );
+    ui.css("#verschillen a[href='/facturen/f3']")
+        .await?
+        .click()
+        .await?;
+    ui.wait_on("/facturen/f3", "main").await?;
+    ui.shot("aansluiting-factuur").await?;
+    Ok(())
+}

@@ -35,14 +35,14 @@ const WINDOW: (u32, u32) = (1280, 1000);
 const PATIENCE: Duration = Duration::from_secs(15);
 
 /// A chromedriver process of our own on a free port; killed (with its browsers) on drop.
-struct Chromedriver {
+pub(crate) struct Chromedriver {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Chromedriver {
-    async fn start() -> anyhow::Result<Self> {
+    pub(crate) async fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -101,7 +101,7 @@ impl Chromedriver {
     }
 
     /// A headless Chromium session with a fresh profile.
-    async fn session(&self) -> anyhow::Result<Client> {
+    pub(crate) async fn session(&self) -> anyhow::Result<Client> {
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -145,7 +145,7 @@ impl Drop for Chromedriver {
 }
 
 /// Whether the browser is installed; a loud skip (a failure under CI) when not.
-fn browser_installed() -> bool {
+pub(crate) fn browser_installed() -> bool {
     let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|p| !Path::new(p).exists())
@@ -172,20 +172,20 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// The browser, the app and the screenshot folder.
-struct Ui<'a> {
-    c: &'a Client,
-    app: &'a TestApp,
-    shots: PathBuf,
+pub(crate) struct Ui<'a> {
+    pub(crate) c: &'a Client,
+    pub(crate) app: &'a TestApp,
+    pub(crate) shots: PathBuf,
 }
 
 impl Ui<'_> {
-    async fn goto(&self, path: &str) -> anyhow::Result<()> {
+    pub(crate) async fn goto(&self, path: &str) -> anyhow::Result<()> {
         self.c.goto(&format!("{}{path}", self.app.base)).await?;
         Ok(())
     }
 
     /// A PNG of the whole page (the window is stretched to the page's height for it).
-    async fn shot(&self, name: &str) -> anyhow::Result<()> {
+    pub(crate) async fn shot(&self, name: &str) -> anyhow::Result<()> {
         let dims = self
             .c
             .execute(
@@ -211,7 +211,7 @@ impl Ui<'_> {
         Ok(())
     }
 
-    async fn css(&self, selector: &str) -> anyhow::Result<Element> {
+    pub(crate) async fn css(&self, selector: &str) -> anyhow::Result<Element> {
         match self.c.find(Locator::Css(selector)).await {
             Ok(found) => Ok(found),
             Err(e) => {
@@ -229,7 +229,7 @@ impl Ui<'_> {
     }
 
     /// Clicks the button or link whose visible text is `label`, inside `scope`.
-    async fn click_text(&self, scope: &str, label: &str) -> anyhow::Result<()> {
+    pub(crate) async fn click_text(&self, scope: &str, label: &str) -> anyhow::Result<()> {
         let xpath = format!("//*[self::button or self::a][normalize-space(.)='{label}']",);
         let root = self.css(scope).await?;
         match root.find(Locator::XPath(&format!(".{xpath}"))).await {
@@ -239,7 +239,7 @@ impl Ui<'_> {
         }
     }
 
-    async fn fill(&self, id: &str, value: &str) -> anyhow::Result<()> {
+    pub(crate) async fn fill(&self, id: &str, value: &str) -> anyhow::Result<()> {
         let input = self.css(&format!("#{id}")).await?;
         input.clear().await?;
         input.send_keys(value).await?;
@@ -247,7 +247,7 @@ impl Ui<'_> {
     }
 
     /// Waits until the browser is on `path` (without the query) and `selector` shows.
-    async fn wait_on(&self, path: &str, selector: &str) -> anyhow::Result<Element> {
+    pub(crate) async fn wait_on(&self, path: &str, selector: &str) -> anyhow::Result<Element> {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let url = self.c.current_url().await?;
