@@ -196,13 +196,25 @@ fn body(r: &Reconciliation, label: &str, query: &str) -> String {
                 r#"<tr data-kind="{}"><td>{invoice}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 d.kind.as_str(),
                 d.kind.dutch(),
-                esc(d.radar360.as_deref().unwrap_or("—")),
-                esc(d.snelstart.as_deref().unwrap_or("—")),
+                shown(d.radar360.as_deref()),
+                shown(d.snelstart.as_deref()),
             );
         }
         out.push_str("</tbody></table>");
     }
     out
+}
+
+/// A difference's value for people: an amount as `€ 1.210,00`, anything else as it is.
+fn shown(value: Option<&str>) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) => match v.parse::<Decimal>() {
+            // Dates (`2026-04-02`) and relatie ids do not parse as numbers.
+            Ok(amount) => html::euro(amount),
+            _ => esc(v),
+        },
+    }
 }
 
 fn query_string(q: &std::collections::HashMap<String, String>) -> String {
