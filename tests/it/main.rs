@@ -12,6 +12,7 @@ mod model;
 mod notify;
 mod readback;
 mod readme;
+mod reconcile;
 mod sync;
 mod ui;
 // issue 13: the HTTP edge and input limits

@@ -21,6 +21,7 @@ use crate::ports::{
 };
 use crate::problem::Problem;
 use crate::readback::Event;
+use crate::reconciliation::{Period, Preview, Reconciliation};
 use crate::relation::Relation;
 use crate::sync::{ConnectLink, KoppelingOverview, Service, ServiceError};
 
@@ -254,6 +255,22 @@ pub trait App: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<(SessionRecord, String)>, ServiceError>> + Send;
     /// Ends a session.
     fn end_session(&self, id_hash: &str) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    // ---- reconciliation and the preview (product §8.3) ----
+
+    /// Compares the final invoices of ticked relations dated in `period` with SnelStart;
+    /// writes nothing.
+    fn reconciliation(
+        &self,
+        adm: &AdministratieCode,
+        period: Period,
+    ) -> impl Future<Output = Result<Reconciliation, ServiceError>> + Send;
+    /// What ticking relation `id` would do, invoice by invoice; writes nothing.
+    fn preview_relation(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> impl Future<Output = Result<Preview, ServiceError>> + Send;
 }
 
 /// Forwards each method to the inherent method of the same name.
@@ -310,6 +327,8 @@ where
         fn start_session(&self, id_hash: String, adm: AdministratieCode, admin_id: ResourceId) -> ();
         fn session(&self, id_hash: &str) -> Option<(SessionRecord, String)>;
         fn end_session(&self, id_hash: &str) -> ();
+        fn reconciliation(&self, adm: &AdministratieCode, period: Period) -> Reconciliation;
+        fn preview_relation(&self, adm: &AdministratieCode, id: &ResourceId) -> Preview;
     }
 
     fn link_enabled(&self) -> bool {

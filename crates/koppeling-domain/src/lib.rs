@@ -16,5 +16,6 @@ pub mod notification;
 pub mod ports;
 pub mod problem;
 pub mod readback;
+pub mod reconciliation;
 pub mod relation;
 pub mod sync;

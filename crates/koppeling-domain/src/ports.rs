@@ -1,5 +1,6 @@
 //! Ports: the traits the adapters implement (store, SnelStart, notifier, clock).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::readback::{
     BookedInvoice, Event, NewEvent, PushState, ReadbackState, ReadbackUpdate, RemoteBookingDetail,
     RemoteInvoice, RemotePayment,
 };
+use crate::reconciliation::{LedgerRole, Listed, Mutation, Period};
 use crate::relation::{RelatieCode, RelatieData, Relation};
 
 // ---------------------------------------------------------------------------------------
@@ -208,6 +210,53 @@ pub trait Accounting: Send + Sync + 'static {
         conn: &Connection,
         booking_id: &str,
     ) -> impl Future<Output = Result<Option<RemoteBookingDetail>, AccountingError>> + Send;
+
+    /// Reconciliation (product §8.3): every verkoopfactuur dated in `period`
+    /// (`FactuurDatum ge … and FactuurDatum le …`), paged: at most ⌊rows ÷ 500⌋ + 1 calls.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`]; `Transient` with `retry_after` when the administratie's call
+    /// budget cannot serve it now.
+    fn invoices_in_period(
+        &self,
+        conn: &Connection,
+        period: Period,
+    ) -> impl Future<Output = Result<Vec<Listed>, AccountingError>> + Send;
+
+    /// Reconciliation: the koppeling's revenue ledgers (as bookings resolve them from
+    /// `settings`) and the VAT ledgers, by ledger id, with the class each holds.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn reconciliation_ledgers(
+        &self,
+        conn: &Connection,
+        settings: &KoppelingSettings,
+    ) -> impl Future<Output = Result<HashMap<String, LedgerRole>, AccountingError>> + Send;
+
+    /// Reconciliation: every grootboekmutatie dated in `period` on one of `ledger_ids`,
+    /// paged: at most ⌊rows ÷ 500⌋ + 1 calls.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn ledger_mutations(
+        &self,
+        conn: &Connection,
+        period: Period,
+        ledger_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Mutation>, AccountingError>> + Send;
+
+    /// Preview (product §8.3): the factuurnummers SnelStart holds for the relatie with
+    /// `code`, or with SnelStart id `relatie_id` when we know it. Reads only.
+    ///
+    /// # Errors
+    /// Any [`AccountingError`].
+    fn invoice_numbers_of_relatie(
+        &self,
+        conn: &Connection,
+        relatie_id: Option<String>,
+        code: RelatieCode,
+    ) -> impl Future<Output = Result<Vec<String>, AccountingError>> + Send;
 }
 
 /// Delivers events to Radar360's endpoint (`events.url`).
@@ -379,7 +428,7 @@ pub struct SyncState {
 }
 
 /// Which invoices a list shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
     /// Only this sync status.
     pub status: Option<SyncStatus>,
@@ -387,6 +436,14 @@ pub struct InvoiceFilter {
     pub payment: Option<crate::readback::PaymentStatus>,
     /// Only invoices with drift.
     pub drift: bool,
+    /// Only invoices dated on or after this day (reconciliation, product §8.3).
+    pub from: Option<chrono::NaiveDate>,
+    /// Only invoices dated on or before this day.
+    pub to: Option<chrono::NaiveDate>,
+    /// Only final invoices.
+    pub final_only: bool,
+    /// Only the invoices of this relation (the preview, product §8.3).
+    pub relation_id: Option<ResourceId>,
 }
 
 impl From<Option<SyncStatus>> for InvoiceFilter {

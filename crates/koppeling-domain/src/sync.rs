@@ -33,8 +33,10 @@ use crate::relation::{RelatieCode, RelatieData, plan_relatie};
 mod admin;
 mod queries;
 mod readback;
+mod reconcile;
 pub use admin::{KoppelingOverview, PausedWaiting, ServiceError};
 pub use readback::{READBACK_PAGE, ReadbackConfig, ReadbackReport};
+pub use reconcile::MAX_CONFIRM;
 
 mod auth;
 

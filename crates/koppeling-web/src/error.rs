@@ -197,6 +197,22 @@ impl From<ServiceError> for ApiError {
                 "unavailable",
                 sentence(&format!("SnelStart could not be reached: {message}")),
             ),
+            ServiceError::Throttled {
+                retry_after,
+                message,
+            } => {
+                let secs = u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX);
+                Self {
+                    retry_after: Some(secs),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "snelstart_budget",
+                        sentence(&format!(
+                            "The administratie's SnelStart call budget cannot serve this now ({message}); repeat the request after Retry-After seconds"
+                        )),
+                    )
+                }
+            }
             ServiceError::Other(error) => {
                 let error: &(dyn std::error::Error + 'static) = error.as_ref();
                 Self::internal(error)

@@ -131,8 +131,74 @@ fn schemas() -> Value {
         for (name, schema) in readback_schemas().as_object().cloned().unwrap_or_default() {
             map.insert(name, schema);
         }
+        for (name, schema) in reconciliation_schemas()
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+        {
+            map.insert(name, schema);
+        }
     }
     all
+}
+
+/// The reconciliation's and the preview's schemas (product §8.3).
+fn reconciliation_schemas() -> Value {
+    let class = json!({
+        "type": "object", "required": ["base", "vat"],
+        "properties": { "base": money(), "vat": money() }
+    });
+    let by_class = json!({
+        "type": "object", "required": ["high", "low", "zero"],
+        "description": "Totals per VAT class as on the btw-aangifte; `zero` includes reverse charge (both book on ledger function 10)",
+        "properties": { "high": class.clone(), "low": class.clone(), "zero": class }
+    });
+    let problems = json!({ "type": "array", "items": r("Problem") });
+    json!({
+        "Reconciliation": {
+            "type": "object",
+            "required": ["period", "checked_at", "radar360", "snelstart", "matched", "differences"],
+            "properties": {
+                "period": { "type": "object", "required": ["from", "to"], "properties": {
+                    "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" } } },
+                "checked_at": { "type": "string", "format": "date-time", "description": "when SnelStart was read" },
+                "radar360": { "type": "object", "required": ["count", "net", "vat", "gross", "by_class"],
+                    "description": "The final invoices of ticked relations dated in the period",
+                    "properties": { "count": { "type": "integer" }, "net": money(), "vat": money(), "gross": money(), "by_class": by_class.clone() } },
+                "snelstart": { "type": "object", "required": ["count", "gross", "by_class"],
+                    "description": "SnelStart's verkoopfacturen dated in the period; by_class from the grootboekmutaties on the koppeling's revenue ledgers (base) and VAT ledgers (vat) for their invoice numbers",
+                    "properties": { "count": { "type": "integer" }, "gross": money(), "by_class": by_class } },
+                "matched": { "type": "integer", "description": "invoices present on both sides without any difference" },
+                "differences": { "type": "array", "items": r("ReconciliationDifference") }
+            }
+        },
+        "ReconciliationDifference": {
+            "type": "object", "required": ["kind", "invoice_id", "number", "radar360", "snelstart"],
+            "properties": {
+                "kind": { "enum": ["missing_in_snelstart", "unknown_in_radar360", "amount_differs", "date_differs", "relatie_differs", "deleted_in_snelstart"] },
+                "invoice_id": { "type": ["string", "null"], "description": "null for unknown_in_radar360" },
+                "number": { "type": "string" },
+                "radar360": { "type": ["string", "null"], "description": "Radar360's value: the gross (two decimals), the date (YYYY-MM-DD) or the SnelStart relatie id the relation is linked to" },
+                "snelstart": { "type": ["string", "null"], "description": "SnelStart's value, alike" }
+            }
+        },
+        "Preview": {
+            "type": "object", "required": ["relation", "invoices", "totals"],
+            "properties": {
+                "relation": { "type": "object", "required": ["ok", "problems"], "properties": { "ok": { "type": "boolean" }, "problems": problems.clone() } },
+                "invoices": { "type": "array", "items": { "type": "object",
+                    "required": ["invoice_id", "number", "date", "gross", "would", "problems"],
+                    "properties": {
+                        "invoice_id": { "type": "string" }, "number": { "type": "string" },
+                        "date": { "type": "string", "format": "date" }, "gross": money(),
+                        "would": { "enum": ["send", "skip", "fail", "wait_start_date", "already_in_snelstart"] },
+                        "problems": problems
+                    } } },
+                "totals": { "type": "object", "required": ["count", "gross"], "description": "over the invoices that would be sent",
+                    "properties": { "count": { "type": "integer" }, "gross": money() } }
+            }
+        }
+    })
 }
 
 /// The overview and the read-back's schemas (product §8.2), apart to keep `json!` within its
@@ -449,7 +515,13 @@ fn parameters() -> Value {
         "after": { "name": "after", "in": "query", "required": false,
                    "schema": { "type": "integer", "minimum": 0 } },
         "eventLimit": { "name": "limit", "in": "query", "required": false,
-                        "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+                        "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
+        "from": { "name": "from", "in": "query", "required": true,
+                  "schema": { "type": "string", "format": "date" } },
+        "to": { "name": "to", "in": "query", "required": true, "description": "included; at most 366 days after from",
+                "schema": { "type": "string", "format": "date" } },
+        "format": { "name": "format", "in": "query", "required": false,
+                    "schema": { "enum": ["json", "csv"], "default": "json" } }
     })
 }
 
@@ -551,6 +623,12 @@ fn build() -> Value {
             "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OK" } } }
         }
     });
+    let mut paths = paths;
+    if let Some(map) = paths.as_object_mut() {
+        for (path, item) in reconciliation_paths(base) {
+            map.insert(path, item);
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -567,6 +645,38 @@ fn build() -> Value {
             "schemas": capped(schemas())
         }
     })
+}
+
+/// The reconciliation's and the preview's operations (product §8.3).
+fn reconciliation_paths(base: &str) -> Vec<(String, Value)> {
+    let mut reconcile = op(
+        "Reconciliation (aansluiting): the final invoices of ticked relations dated in the period against SnelStart's verkoopfacturen and ledger mutations, totals per VAT class on both sides, matched, and the differences; reads SnelStart (paged listings, ⌊rows ÷ 500⌋ + 1 calls each), writes nothing. 422 for a period that ends before it starts or is longer than 366 days; 409 not_connected without a koppelsleutel; 503 snelstart_budget with Retry-After when the administratie's SnelStart call budget cannot serve it now",
+        &["adm", "from", "to", "format"],
+        None,
+        ("200", r("Reconciliation")),
+        &["400", "401", "404", "409", "422", "503"],
+    );
+    if let Some(ok) = reconcile.pointer_mut("/responses/200/content") {
+        ok["text/csv"] = json!({ "schema": { "type": "string",
+            "description": "With format=csv: the differences, `;`-separated, a header row `kind;invoice_id;number;radar360;snelstart`, amounts with a decimal comma" } });
+    }
+    let preview = op(
+        "What ticking SnelStart on this relation would do, invoice by invoice; writes nothing (reads from SnelStart which of its invoice numbers are already there)",
+        &["adm", "id"],
+        None,
+        ("200", r("Preview")),
+        &["400", "401", "404", "503"],
+    );
+    vec![
+        (
+            format!("{base}/reconciliation"),
+            json!({ "get": reconcile }),
+        ),
+        (
+            format!("{base}/relations/{{id}}/snelstart/preview"),
+            json!({ "get": preview }),
+        ),
+    ]
 }
 
 /// The request bodies whose free-text fields are capped (issue 13).

@@ -21,7 +21,7 @@ use crate::odata::{self, Lit, Query, RowRef};
 use crate::server::ConnKill;
 use crate::state::{Shared, lock};
 use crate::token::parse_form;
-use crate::{betalingen, boekingen, relaties, seed};
+use crate::{betalingen, boekingen, mutaties, relaties, seed};
 
 /// Maximum `$top` on the OData endpoints.
 const MAX_TOP: usize = 500;
@@ -107,6 +107,8 @@ enum Route {
     Factuur(String),
     Grootboeken,
     Grootboek(String),
+    Mutaties,
+    Mutatie(String),
     Dagboeken,
     Landen,
     Land(String),
@@ -158,6 +160,10 @@ fn route(method: &Method, rest: &str) -> Option<(Route, &'static str)> {
         ("GET", ["verkoopfacturen", _]) => (Route::Factuur(id(1)), "GET /v2/verkoopfacturen/{id}"),
         ("GET", ["grootboeken"]) => (Route::Grootboeken, "GET /v2/grootboeken"),
         ("GET", ["grootboeken", _]) => (Route::Grootboek(id(1)), "GET /v2/grootboeken/{id}"),
+        ("GET", ["grootboekmutaties"]) => (Route::Mutaties, "GET /v2/grootboekmutaties"),
+        ("GET", ["grootboekmutaties", _]) => {
+            (Route::Mutatie(id(1)), "GET /v2/grootboekmutaties/{id}")
+        }
         ("GET", ["dagboeken"]) => (Route::Dagboeken, "GET /v2/dagboeken"),
         ("GET", ["landen"]) => (Route::Landen, "GET /v2/landen"),
         ("GET", ["landen", _]) => (Route::Land(id(1)), "GET /v2/landen/{id}"),
@@ -433,7 +439,9 @@ pub fn scopes_of(template: &str) -> &'static [&'static str] {
         }
         ("relaties", false) => &["relaties:read"],
         ("relaties", true) => &["relaties:write"],
-        ("verkoopboekingen" | "grootboeken" | "dagboeken", false) => &["boekhouden:read"],
+        ("verkoopboekingen" | "grootboeken" | "dagboeken" | "grootboekmutaties", false) => {
+            &["boekhouden:read"]
+        }
         ("verkoopboekingen" | "grootboeken" | "dagboeken", true) => &["boekhouden:write"],
         ("verkoopfacturen", _) => &["orders:read"],
         ("bankboekingen", false) => &["bankieren:read"],
@@ -570,6 +578,23 @@ fn handle(
         Route::Grootboek(raw) => with_id(&raw, &mut |id| match a.grootboeken.get(&id) {
             Some(g) => Reply::json(200, &g.json),
             None => Reply::not_found("grootboek", id),
+        }),
+        Route::Mutaties => match odata(&odata::GROOTBOEKMUTATIE) {
+            Err(r) => r,
+            Ok(q) => {
+                let rows = mutaties::rows(a);
+                list(&q, rows.iter().map(RowRef::Json))
+            }
+        },
+        Route::Mutatie(raw) => with_id(&raw, &mut |id| {
+            let wanted = id.to_string();
+            match mutaties::rows(a)
+                .into_iter()
+                .find(|m| m.get("id").and_then(Value::as_str) == Some(wanted.as_str()))
+            {
+                Some(m) => Reply::json(200, &m),
+                None => Reply::not_found("grootboekmutatie", id),
+            }
         }),
         Route::Dagboeken => Reply::raw(200, odata::render_array(a.dagboeken.iter().map(Row::row))),
         Route::Landen => {

@@ -27,6 +27,7 @@ mod control;
 mod errors;
 mod input;
 mod json;
+mod mutaties;
 mod odata;
 mod relaties;
 mod seed;

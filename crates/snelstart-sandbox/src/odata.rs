@@ -270,6 +270,31 @@ const KAS_BANK_PROPS: &[Prop] = &[
     p("Id", "id", Kind::Guid),
 ];
 
+/// `GrootboekMutatieModel` (`/grootboekmutaties`, derived from the verkoopboekingen).
+pub static GROOTBOEKMUTATIE: Schema = Schema {
+    type_name: "SnelStart.B2B.Api.V2.Models.GrootboekMutaties.GrootboekMutatieModel",
+    props: &[
+        p("Grootboek", "grootboek", Kind::Obj(&REF)),
+        p("Kostenplaats", "kostenplaats", Kind::Obj(&REF)),
+        p("Datum", "datum", Kind::Date),
+        p("ModifiedOn", "modifiedOn", Kind::Date),
+        p("Dagboek", "dagboek", Kind::Obj(&REF)),
+        p("Omschrijving", "omschrijving", Kind::Str),
+        p("Debet", "debet", Kind::Dec),
+        p("Credit", "credit", Kind::Dec),
+        p("Saldo", "saldo", Kind::Dec),
+        p("Documents", "documents", Kind::ObjColl(&DOCUMENT)),
+        p("Boekstuk", "boekstuk", Kind::Str),
+        p("FactuurNummer", "factuurNummer", Kind::Str),
+        p(
+            "RelatiePublicIdentifier",
+            "relatiePublicIdentifier",
+            Kind::Obj(&REF),
+        ),
+        p("Id", "id", Kind::Guid),
+    ],
+};
+
 pub static BANKBOEKING: Schema = Schema {
     type_name: "SnelStart.B2B.Api.V2.Models.Bankboekingen.BankboekingModel",
     props: KAS_BANK_PROPS,

@@ -41,6 +41,15 @@ pub enum ServiceError {
     /// SnelStart could not be reached to run the checks (503).
     #[error("SnelStart could not be reached: {0}")]
     Unavailable(String),
+    /// The administratie's SnelStart call budget (or SnelStart's own rate limit) cannot serve
+    /// the request now (503 with `Retry-After`).
+    #[error("SnelStart's call budget cannot serve this now: {message}")]
+    Throttled {
+        /// When to come back.
+        retry_after: std::time::Duration,
+        /// What happened.
+        message: String,
+    },
     /// The database is busy; nothing was written (503 with `Retry-After`).
     #[error("the database is busy: {0}")]
     Busy(String),
@@ -125,7 +134,10 @@ where
     N: Notifier,
     C: Clock,
 {
-    async fn require_adm(&self, adm: &AdministratieCode) -> Result<Administratie, ServiceError> {
+    pub(super) async fn require_adm(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<Administratie, ServiceError> {
         self.store
             .get_administratie(adm)
             .await?

@@ -487,6 +487,21 @@ pub(super) async fn list_invoices(
     if filter.drift {
         where_.push_str(" AND drift_kind IS NOT NULL");
     }
+    if let Some(from) = filter.from {
+        values.push(db::date(Some(from)));
+        where_.push_str(&format!(" AND date >= ${}", values.len()));
+    }
+    if let Some(to) = filter.to {
+        values.push(db::date(Some(to)));
+        where_.push_str(&format!(" AND date <= ${}", values.len()));
+    }
+    if filter.final_only {
+        where_.push_str(" AND status = 'final'");
+    }
+    if let Some(relation) = &filter.relation_id {
+        values.push(s(relation.as_str()));
+        where_.push_str(&format!(" AND relation_id = ${}", values.len()));
+    }
     let filter = where_;
     let n = values.len();
     values.push(i(i64::from(PAGE_SIZE)));

@@ -4,6 +4,7 @@ mod activation;
 mod classify;
 pub(crate) mod mapping;
 mod readback;
+mod reconcile;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,6 +16,7 @@ use koppeling_domain::koppeling::{Connection, KoppelingSettings};
 use koppeling_domain::ports::{Accounting, AccountingError, RemoteBooking, RemoteRelatie, Scoped};
 use koppeling_domain::problem::Problem;
 use koppeling_domain::readback::{RemoteBookingDetail, RemoteInvoice, RemotePayment};
+use koppeling_domain::reconciliation::{LedgerRole, Listed, Mutation, Period};
 use koppeling_domain::relation::{RelatieCode, RelatieData};
 use secrecy::SecretString;
 use tokio::time::Instant;
@@ -514,6 +516,73 @@ impl Accounting for SnelStartAccounting {
             Err(CallError::Api(api)) if api.status == 404 => Ok(None),
             Err(e) => Err(classify(e, Op::Read)),
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie))]
+    async fn invoices_in_period(
+        &self,
+        conn: &Connection,
+        period: Period,
+    ) -> Result<Vec<Listed>, AccountingError> {
+        let rows = self
+            .inner
+            .client
+            .verkoopfacturen_in_period(&target(conn), period.from, period.to)
+            .await
+            .map_err(|e| classify(e, Op::Read))?;
+        Ok(rows.into_iter().filter_map(reconcile::listed).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie))]
+    async fn reconciliation_ledgers(
+        &self,
+        conn: &Connection,
+        settings: &KoppelingSettings,
+    ) -> Result<HashMap<String, LedgerRole>, AccountingError> {
+        let (ledgers, _) = self
+            .ledgers(conn, REFERENCE_TTL)
+            .await
+            .map_err(|e| classify(e, Op::Read))?;
+        Ok(reconcile::ledger_roles(&ledgers, settings))
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie))]
+    async fn ledger_mutations(
+        &self,
+        conn: &Connection,
+        period: Period,
+        ledger_ids: &[String],
+    ) -> Result<Vec<Mutation>, AccountingError> {
+        let rows = self
+            .inner
+            .client
+            .grootboekmutaties(&target(conn), period.from, period.to, ledger_ids)
+            .await
+            .map_err(|e| classify(e, Op::Read))?;
+        Ok(rows.into_iter().filter_map(reconcile::mutation).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie, code = code.get()))]
+    async fn invoice_numbers_of_relatie(
+        &self,
+        conn: &Connection,
+        relatie_id: Option<String>,
+        code: RelatieCode,
+    ) -> Result<Vec<String>, AccountingError> {
+        let id = match relatie_id {
+            Some(id) => Some(id),
+            None => self.find_relatie(conn, code).await?.map(|r| r.id),
+        };
+        let Some(id) = id else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .inner
+            .client
+            .verkoopfacturen_of_relatie(&target(conn), &id)
+            .await
+            .map_err(|e| classify(e, Op::Read))?;
+        Ok(rows.into_iter().filter_map(|f| f.factuurnummer).collect())
     }
 }
 

@@ -26,7 +26,7 @@ fn parse_stamp(text: &str) -> Option<NaiveDateTime> {
         })
 }
 
-fn parse_day(text: &str) -> Option<NaiveDate> {
+pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
     parse_stamp(text).map(|d| d.date())
 }
 

@@ -34,7 +34,10 @@ use metrics::Outcome;
 pub use metrics::{CallCount, CallMetrics};
 pub use odata::Query;
 use untrusted::{BodyError, MAX_BODY, excerpt, is_guid, later, read_capped};
-use wire::{Betaling, Created, Dagboek, Grootboek, Land, Relatie, Verkoopboeking, Verkoopfactuur};
+use wire::{
+    Betaling, Created, Dagboek, Grootboek, Grootboekmutatie, Land, Relatie, Verkoopboeking,
+    Verkoopfactuur,
+};
 
 /// The endpoint templates used for metrics and logs.
 pub mod endpoints {
@@ -60,6 +63,8 @@ pub mod endpoints {
     pub const BANKBOEKINGEN: &str = "/bankboekingen";
     /// `GET /kasboekingen`.
     pub const KASBOEKINGEN: &str = "/kasboekingen";
+    /// `GET /grootboekmutaties`.
+    pub const GROOTBOEKMUTATIES: &str = "/grootboekmutaties";
 }
 
 /// The OData page size (SnelStart's maximum, README §4).
@@ -832,6 +837,94 @@ impl SnelStartClient {
             .await?;
         guid_or_absent("the klant", row.klant_ref().and_then(|k| k.id.as_deref()))?;
         Ok(row)
+    }
+
+    /// Every verkoopfactuur whose `FactuurDatum` lies in `from..=to` (days, both included),
+    /// all pages: ⌊rows ÷ 500⌋ + 1 calls.
+    ///
+    /// # Errors
+    /// Any [`CallError`].
+    pub async fn verkoopfacturen_in_period(
+        &self,
+        target: &Target<'_>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<Verkoopfactuur>, CallError> {
+        let filter = odata::date_range("FactuurDatum", from, to);
+        let rows: Vec<Verkoopfactuur> = self
+            .get_all(
+                target,
+                endpoints::VERKOOPFACTUREN,
+                "/verkoopfacturen",
+                Some(&filter),
+            )
+            .await?;
+        for f in &rows {
+            guid_or_absent(
+                "the verkoopboeking",
+                f.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref()),
+            )?;
+        }
+        Ok(rows)
+    }
+
+    /// Every verkoopfactuur of relatie `relatie_id`, all pages.
+    ///
+    /// # Errors
+    /// Any [`CallError`].
+    pub async fn verkoopfacturen_of_relatie(
+        &self,
+        target: &Target<'_>,
+        relatie_id: &str,
+    ) -> Result<Vec<Verkoopfactuur>, CallError> {
+        if !is_guid(relatie_id) {
+            return Err(CallError::Request(format!(
+                "relatie id {:?} is not a GUID",
+                excerpt(relatie_id, 60)
+            )));
+        }
+        let filter = format!("Relatie/Id eq guid'{relatie_id}'");
+        self.get_all(
+            target,
+            endpoints::VERKOOPFACTUREN,
+            "/verkoopfacturen",
+            Some(&filter),
+        )
+        .await
+    }
+
+    /// Every grootboekmutatie dated in `from..=to` on one of `ledger_ids`, all pages:
+    /// ⌊rows ÷ 500⌋ + 1 calls.
+    ///
+    /// # Errors
+    /// Any [`CallError`].
+    pub async fn grootboekmutaties(
+        &self,
+        target: &Target<'_>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        ledger_ids: &[String],
+    ) -> Result<Vec<Grootboekmutatie>, CallError> {
+        let ledgers: Vec<String> = ledger_ids
+            .iter()
+            .filter(|id| is_guid(id))
+            .map(|id| format!("Grootboek/Id eq guid'{id}'"))
+            .collect();
+        if ledgers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = format!(
+            "({}) and {}",
+            ledgers.join(" or "),
+            odata::date_range("Datum", from, to)
+        );
+        self.get_all(
+            target,
+            endpoints::GROOTBOEKMUTATIES,
+            "/grootboekmutaties",
+            Some(&filter),
+        )
+        .await
     }
 
     /// Every grootboek (all pages).

@@ -18,6 +18,17 @@ pub fn modified_since(stamp: &str) -> String {
     format!("ModifiedOn ge datetime'{stamp}'")
 }
 
+/// `Property ge datetime'<from>T00:00:00' and Property le datetime'<to>T23:59:59'`: the
+/// days `from..=to`, both included.
+#[must_use]
+pub fn date_range(property: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
+    format!(
+        "{property} ge datetime'{}T00:00:00' and {property} le datetime'{}T23:59:59'",
+        from.format("%Y-%m-%d"),
+        to.format("%Y-%m-%d")
+    )
+}
+
 /// `Property eq 123`.
 #[must_use]
 pub fn eq_int(property: &str, value: i64) -> String {
@@ -90,6 +101,11 @@ mod tests {
             "Factuurnummer eq 'F''1'''''"
         );
         assert_eq!(eq_int("Relatiecode", 1001), "Relatiecode eq 1001");
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        assert_eq!(
+            date_range("FactuurDatum", day(1), day(31)),
+            "FactuurDatum ge datetime'2026-03-01T00:00:00' and FactuurDatum le datetime'2026-03-31T23:59:59'"
+        );
     }
 
     #[test]

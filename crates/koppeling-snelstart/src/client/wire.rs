@@ -499,6 +499,25 @@ pub struct Verkoopfactuur {
     pub modified_on: Option<String>,
 }
 
+/// `GrootboekMutatieModel` (read-only): one debet or credit on one ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Grootboekmutatie {
+    /// GUID.
+    pub id: Option<String>,
+    /// The ledger.
+    pub grootboek: Option<Ref>,
+    /// datum.
+    pub datum: Option<String>,
+    /// debet.
+    pub debet: Option<Amount>,
+    /// credit.
+    pub credit: Option<Amount>,
+    /// factuurNummer.
+    pub factuur_nummer: Option<String>,
+}
+
 /// `VerkoopBoekingVerantwoordingsRegelModel`: a bank or cash line that settles a
 /// verkoopboeking.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -565,6 +565,20 @@ fn the_response_models_read_the_schema_names() {
             && f.verval_datum.is_some()
             && f.openstaand_saldo.is_some()
     );
+    let m = sample(
+        &spec,
+        schema(&spec, "GrootboekMutaties.GrootboekMutatieModel"),
+        0,
+    );
+    let m: koppeling_snelstart::client::wire::Grootboekmutatie = serde_json::from_value(m).unwrap();
+    assert!(
+        m.grootboek.is_some()
+            && m.datum.is_some()
+            && m.debet.is_some()
+            && m.credit.is_some()
+            && m.factuur_nummer.is_some()
+            && m.id.is_some()
+    );
     let b = sample(
         &spec,
         schema(&spec, "VerkoopBoekingen.VerkoopBoekingModel"),

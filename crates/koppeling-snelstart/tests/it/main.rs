@@ -6,5 +6,6 @@ mod contract;
 mod faults;
 mod hostile;
 mod readback;
+mod reconcile;
 mod relatie;
 mod support;

@@ -114,6 +114,7 @@ pub(crate) async fn list_invoices<P: App>(
         status: status_filter(&q)?,
         payment: payment_filter(&q)?,
         drift: drift_filter(&q)?,
+        ..InvoiceFilter::default()
     };
     let page = page(&q)?;
     state.service.get_administratie(&adm).await?;

@@ -25,6 +25,7 @@ mod admin;
 mod integrations;
 mod invoices;
 mod readback;
+pub(crate) mod reconciliation;
 mod relations;
 
 mod connect;
@@ -56,6 +57,14 @@ where
         .route(
             "/administraties/{adm}/relations/{id}/snelstart",
             put(relations::put_snelstart::<P>),
+        )
+        .route(
+            "/administraties/{adm}/relations/{id}/snelstart/preview",
+            get(reconciliation::preview::<P>),
+        )
+        .route(
+            "/administraties/{adm}/reconciliation",
+            get(reconciliation::reconciliation::<P>),
         )
         .route(
             "/administraties/{adm}/invoices",

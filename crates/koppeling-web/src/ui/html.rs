@@ -112,6 +112,7 @@ pub(crate) enum Nav {
     Facturen,
     Notificaties,
     Synclog,
+    Aansluiting,
 }
 
 /// A whole page for a logged-in Beheerder.
@@ -130,6 +131,7 @@ pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: &str) -> Stri
         link("/facturen", "Facturen", Nav::Facturen),
         link("/notificaties", "Notificaties", Nav::Notificaties),
         link("/synclog", "Synclog", Nav::Synclog),
+        link("/aansluiting", "Aansluiting", Nav::Aansluiting),
     ]
     .concat();
     document(

@@ -518,6 +518,7 @@ pub(crate) async fn invoices<P: App>(
             _ => None,
         },
         drift: q.get("gewijzigd").is_some_and(|v| !v.is_empty()),
+        ..Default::default()
     };
     let page = q
         .get("page")

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use crate::AppState;
 use crate::auth::{constant_time_eq, dummy_hash, verify_password_bounded};
 
+mod aansluiting;
 pub(crate) mod html;
 mod koppelingen;
 mod lists;
@@ -67,6 +68,8 @@ where
         .route("/facturen/{id}/opnieuw", post(lists::retry::<P>))
         .route("/notificaties", get(lists::notifications::<P>))
         .route("/synclog", get(lists::sync_log::<P>))
+        .route("/aansluiting", get(aansluiting::page::<P>))
+        .route("/aansluiting.csv", get(aansluiting::csv::<P>))
         .with_state(state)
 }
 

@@ -7,5 +7,6 @@ mod control;
 mod couplings;
 mod faults;
 mod helpers;
+mod mutaties;
 mod odata;
 mod relaties;
