@@ -762,7 +762,8 @@ mod tests {
     fn every_operation_lists_503_busy_with_retry_after() {
         let doc = document();
         for (path, item) in doc["paths"].as_object().unwrap() {
-            if path == "/openapi.json" {
+            // The webhook is outside /api/v1 and answers SnelStart, which does not retry.
+            if path == "/openapi.json" || path == "/webhooks/snelstart" {
                 continue;
             }
             for (method, operation) in item.as_object().unwrap() {

@@ -142,6 +142,9 @@ pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
         .expect_readback_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
     store
+        .expect_link_connected()
+        .returning(|_| ready(Ok(false)));
+    store
         .expect_push_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
 }

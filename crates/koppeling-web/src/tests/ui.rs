@@ -491,6 +491,9 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
     store
         .expect_push_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
+    store
+        .expect_link_connected()
+        .returning(|_| ready(Ok(false)));
     let mut reads = 0;
     store.expect_status_counts().returning(move |_| {
         reads += 1;
