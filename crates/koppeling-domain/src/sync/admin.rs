@@ -144,6 +144,19 @@ where
             .ok_or_else(|| ServiceError::NotFound(format!("administratie {adm}")))
     }
 
+    /// The relation `id` of an existing administratie; `NotFound` naming whichever is missing.
+    pub(super) async fn require_relation(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> Result<Relation, ServiceError> {
+        self.require_adm(adm).await?;
+        self.store
+            .get_relation(adm, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("relation {id}")))
+    }
+
     /// Creates or renames an administratie.
     ///
     /// # Errors
@@ -237,12 +250,7 @@ where
         id: &ResourceId,
         enabled: bool,
     ) -> Result<Relation, ServiceError> {
-        self.require_adm(adm).await?;
-        let relation = self
-            .store
-            .get_relation(adm, id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("relation {id}")))?;
+        let relation = self.require_relation(adm, id).await?;
         let code = if enabled {
             let code: RelatieCode = RelatieCode::parse(relation.code.trim())?;
             plan_relatie(&relation).map_err(ServiceError::Invalid)?;

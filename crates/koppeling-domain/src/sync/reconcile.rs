@@ -170,12 +170,7 @@ where
         adm: &AdministratieCode,
         id: &ResourceId,
     ) -> Result<Preview, ServiceError> {
-        self.require_adm(adm).await?;
-        let relation = self
-            .store
-            .get_relation(adm, id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("relation {id}")))?;
+        let relation = self.require_relation(adm, id).await?;
         let filter = InvoiceFilter {
             final_only: true,
             relation_id: Some(id.clone()),
