@@ -221,12 +221,7 @@ fn path_string(path: &serde_path_to_error::Path) -> String {
             serde_path_to_error::Segment::Seq { index } => {
                 let _ = write!(out, "[{index}]");
             }
-            serde_path_to_error::Segment::Map { key } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
+            serde_path_to_error::Segment::Map { key } => push_key(&mut out, key),
             serde_path_to_error::Segment::Enum { variant } => {
                 if !out.is_empty() {
                     out.push('.');
@@ -254,13 +249,40 @@ fn quoted_name(message: &str) -> Option<&str> {
     Some(&message[start..start + len])
 }
 
-fn join_field(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else if parent == name || parent.ends_with(&format!(".{name}")) {
-        parent.to_owned()
+/// Appends one object key to a field path: `a.b` for a plain name, `a[" "]` (the key as a
+/// JSON string) for a key that is blank or holds a character a path would misread, so that
+/// `field` always names something a reader can find in the body.
+fn push_key(out: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(key);
     } else {
-        format!("{parent}.{name}")
+        out.push('[');
+        out.push_str(&serde_json::Value::String(key.to_owned()).to_string());
+        out.push(']');
+    }
+}
+
+fn join_field(parent: &str, name: &str) -> String {
+    let mut leaf = String::new();
+    push_key(&mut leaf, name);
+    if parent.is_empty() {
+        leaf
+    } else if parent == leaf
+        || parent.ends_with(&format!(".{leaf}"))
+        || parent.ends_with(&leaf) && leaf.starts_with('[')
+    {
+        parent.to_owned()
+    } else if leaf.starts_with('[') {
+        format!("{parent}{leaf}")
+    } else {
+        format!("{parent}.{leaf}")
     }
 }
 
@@ -1247,6 +1269,11 @@ mod tests {
         assert_eq!(e.code, "invalid_value");
         let e = from_json::<PutAdministratieBody>(br#"{"name":"a","colour":1}"#).unwrap_err();
         assert_eq!((e.code, e.field.as_str()), ("unknown_field", "colour"));
+        // A key that is blank or not a plain name is named as a JSON string, never as blank.
+        let e = from_json::<PutAdministratieBody>(br#"{"name":"a"," ":null}"#).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("unknown_field", r#"[" "]"#));
+        let e = from_json::<PutAdministratieBody>(br#"{"name":"a","a.b":1}"#).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("unknown_field", r#"["a.b"]"#));
         let e = from_json::<PutRelationBody>(
             br#"{"code":"1","kind":"company","name":"n","address":{"town":"x"}}"#,
         )
