@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::koppeling::KoppelingSettings;
 use crate::money::{VatClass, round_cents};
-use crate::problem::{Problem, check_len};
+use crate::problem::{Problem, Rule, check_len};
 use crate::relation::RelatieCode;
 
 /// Which revenue ledger a line is booked on.
@@ -80,7 +80,7 @@ pub enum Plan {
     /// Send this booking.
     Book(SalesBooking),
     /// Do not send; the reason says why.
-    Skip(String),
+    Skip(Rule),
 }
 
 /// Shortens `text` to `max` characters, ending in "…" when it was longer.
@@ -125,19 +125,11 @@ pub fn plan_booking(
 ) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     if invoice.status != InvoiceStatus::Final {
-        problems.push(Problem::new(
-            "status",
-            "not_final",
-            "only final invoices are sent to SnelStart",
-        ));
+        problems.push(Problem::new("status", Rule::NotFinal));
     }
     let number = invoice.number.trim();
     if number.is_empty() {
-        problems.push(Problem::new(
-            "number",
-            "required",
-            "number must not be empty",
-        ));
+        problems.push(Problem::new("number", Rule::Required));
     }
     check_len(
         &mut problems,
@@ -147,25 +139,18 @@ pub fn plan_booking(
         "factuurnummer",
     );
     if !(0..=999).contains(&invoice.payment_term_days) {
-        problems.push(
-            Problem::new(
-                "payment_term_days",
-                "out_of_range",
-                format!(
-                    "payment_term_days is {}; SnelStart's betalingstermijn holds 0 to 999 days",
-                    invoice.payment_term_days
-                ),
-            )
-            .with_hint("kies een betalingstermijn van 0 tot en met 999 dagen"),
-        );
+        problems.push(Problem::new(
+            "payment_term_days",
+            Rule::OutOfRange {
+                min: 0,
+                max: 999,
+                actual: invoice.payment_term_days.to_string(),
+            },
+        ));
     }
     let (min, max) = snelstart_date_range();
     if invoice.date < min || invoice.date >= max {
-        problems.push(Problem::new(
-            "date",
-            "out_of_range",
-            "date must lie between 1899-12-30 and 2400-12-31 for SnelStart",
-        ));
+        problems.push(Problem::new("date", Rule::DateOutOfRange));
     }
     let has_reverse = invoice
         .lines
@@ -177,14 +162,7 @@ pub fn plan_booking(
         .any(|l| l.vat != VatClass::ReverseCharge && !l.amount().is_zero());
     if has_reverse && has_other {
         // SnelStart BOE-0062: verlegd may not be mixed with other VAT classes.
-        problems.push(
-            Problem::new(
-                "lines",
-                "reverse_charge_mixed",
-                "an invoice with reverse-charge (verlegd) lines may not contain lines of other VAT classes (SnelStart BOE-0062)",
-            )
-            .with_hint("splits de factuur: één factuur voor de verlegde regels en één voor de overige"),
-        );
+        problems.push(Problem::new("lines", Rule::ReverseChargeMixed));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -205,9 +183,7 @@ pub fn plan_booking(
         })
         .collect();
     if lines.is_empty() {
-        return Ok(Plan::Skip(format!(
-            "invoice {number} has no line with a non-zero amount; SnelStart refuses a booking without boekingsregels"
-        )));
+        return Ok(Plan::Skip(Rule::NothingToBook));
     }
 
     let totals = invoice.totals();

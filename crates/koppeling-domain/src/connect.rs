@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::koppeling::ConnectionKey;
-use crate::problem::Problem;
+use crate::problem::{Problem, Rule};
 
 /// How long an unused reference stays valid.
 pub const REFERENCE_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -56,11 +56,7 @@ impl ReferenceKey {
         if ok {
             Ok(Self(SecretString::from(raw.to_owned())))
         } else {
-            Err(Problem::new(
-                "ReferenceKey",
-                "invalid_reference",
-                "ReferenceKey must be 1 to 500 URL-safe characters",
-            ))
+            Err(Problem::new("ReferenceKey", Rule::InvalidReference))
         }
     }
 
@@ -190,11 +186,7 @@ impl WebhookMessage {
         let action = match action.map(ActionType::parse) {
             Some(Some(a)) => Some(a),
             _ => {
-                problems.push(Problem::new(
-                    "ActionType",
-                    "invalid_action",
-                    "ActionType must be Create, Regenerate or Delete",
-                ));
+                problems.push(Problem::new("ActionType", Rule::InvalidAction));
                 None
             }
         };
@@ -205,32 +197,20 @@ impl WebhookMessage {
                 None
             }
             None => {
-                problems.push(Problem::new(
-                    "ReferenceKey",
-                    "required",
-                    "ReferenceKey is required",
-                ));
+                problems.push(Problem::new("ReferenceKey", Rule::Required));
                 None
             }
         };
         let key = match key.map(|k| ConnectionKey::new(k.to_owned())) {
             Some(Ok(k)) => Some(k),
             Some(Err(_)) => {
-                problems.push(Problem::new(
-                    "KoppelSleutel",
-                    "invalid_key",
-                    "KoppelSleutel must be 1 to 4096 characters",
-                ));
+                problems.push(Problem::new("KoppelSleutel", Rule::InvalidKey));
                 None
             }
             None => None,
         };
         if key.is_none() && matches!(action, Some(ActionType::Create | ActionType::Regenerate)) {
-            problems.push(Problem::new(
-                "KoppelSleutel",
-                "required",
-                "KoppelSleutel is required for Create and Regenerate",
-            ));
+            problems.push(Problem::new("KoppelSleutel", Rule::Required));
         }
         match (action, reference) {
             (Some(action), Some(reference)) if problems.is_empty() => Ok(Self {

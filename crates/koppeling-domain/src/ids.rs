@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, Rule};
 
 /// The code of an administratie (a firm, a tenant): `[a-z0-9-]{1,40}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -27,8 +27,9 @@ impl AdministratieCode {
         } else {
             Err(Problem::new(
                 "administratie",
-                "invalid_code",
-                format!("administratie code {raw:?} must be 1 to 40 characters of a-z, 0-9 and -"),
+                Rule::InvalidAdministratieCode {
+                    code: raw.to_owned(),
+                },
             ))
         }
     }
@@ -79,13 +80,7 @@ impl ResourceId {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(Problem::new(
-                field,
-                "invalid_id",
-                format!(
-                    "{field} {raw:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'"
-                ),
-            ))
+            Err(Problem::new(field, Rule::InvalidId { id: raw.to_owned() }))
         }
     }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::ResourceId;
 use crate::money::{VatClass, round_cents, vat_amount};
-use crate::problem::Problem;
+use crate::problem::{Problem, Rule};
 
 /// Draft or final; only final invoices are synchronised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,33 +128,27 @@ impl Invoice {
 pub fn validate_invoice(invoice: &Invoice) -> Result<(), Vec<Problem>> {
     let mut problems = Vec::new();
     if invoice.number.trim().is_empty() {
-        problems.push(Problem::new(
-            "number",
-            "required",
-            "number must not be empty",
-        ));
+        problems.push(Problem::new("number", Rule::Required));
     }
     if invoice.payment_term_days < 0 {
-        problems.push(Problem::new(
-            "payment_term_days",
-            "out_of_range",
-            "payment_term_days must not be negative",
-        ));
+        problems.push(Problem::new("payment_term_days", Rule::Negative));
     }
     for (i, line) in invoice.lines.iter().enumerate() {
         for (name, value) in [("quantity", line.quantity), ("unit_price", line.unit_price)] {
             if value.normalize().scale() > 4 {
                 problems.push(Problem::new(
                     format!("lines[{i}].{name}"),
-                    "too_many_decimals",
-                    format!("lines[{i}].{name} has more than 4 decimals"),
+                    Rule::TooManyDecimals { max: 4 },
                 ));
             }
             if value.abs() > Decimal::from(1_000_000_000_i64) {
                 problems.push(Problem::new(
                     format!("lines[{i}].{name}"),
-                    "out_of_range",
-                    format!("lines[{i}].{name} must be between -1000000000 and 1000000000"),
+                    Rule::OutOfRange {
+                        min: -1_000_000_000,
+                        max: 1_000_000_000,
+                        actual: value.to_string(),
+                    },
                 ));
             }
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::money::VatClass;
-use crate::problem::Problem;
+use crate::problem::{Band, Problem, Rule};
 
 /// The SnelStart BTW codes (grootboekfunctie numbers) per VAT class: exactly 12, 11, 10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,20 +38,19 @@ impl VatCodes {
     /// One problem per wrong code, naming `vat_codes.<class>`.
     pub fn validate(&self) -> Result<(), Vec<Problem>> {
         let mut problems = Vec::new();
-        for (name, got, want, meaning) in [
-            ("high", self.high, 12, "omzet hoog"),
-            ("low", self.low, 11, "omzet laag"),
-            ("zero", self.zero, 10, "omzet onbelast/verlegd"),
+        for (band, got) in [
+            (Band::High, self.high),
+            (Band::Low, self.low),
+            (Band::Zero, self.zero),
         ] {
-            if got != want {
-                problems.push(
-                    Problem::new(
-                        format!("vat_codes.{name}"),
-                        "invalid_vat_code",
-                        format!("BTW code for {name} must be {want} ({meaning}); only the SnelStart codes 12, 11 and 10 are possible, got {got}"),
-                    )
-                    .with_hint(format!("vul {want} in voor {meaning}")),
-                );
+            if got != band.vat_code() {
+                problems.push(Problem::new(
+                    format!("vat_codes.{}", band.key()),
+                    Rule::WrongVatCode {
+                        band,
+                        got: i64::from(got),
+                    },
+                ));
             }
         }
         if problems.is_empty() {
@@ -124,11 +123,7 @@ impl KoppelingSettings {
             Err(p) => p,
         };
         if self.sales_journal_code < 1 {
-            problems.push(Problem::new(
-                "sales_journal_code",
-                "out_of_range",
-                "sales_journal_code must be a positive dagboek number such as 1300",
-            ));
+            problems.push(Problem::new("sales_journal_code", Rule::NotPositive));
         }
         for (name, value) in [
             ("high", self.revenue_ledgers.high),
@@ -138,8 +133,7 @@ impl KoppelingSettings {
             if matches!(value, Some(n) if n < 1) {
                 problems.push(Problem::new(
                     format!("revenue_ledgers.{name}"),
-                    "out_of_range",
-                    format!("revenue_ledgers.{name} must be a positive grootboek number"),
+                    Rule::NotPositive,
                 ));
             }
         }
@@ -163,11 +157,7 @@ impl ConnectionKey {
     pub fn new(raw: String) -> Result<Self, Problem> {
         let trimmed = raw.trim();
         if trimmed.is_empty() || trimmed.len() > 4096 {
-            return Err(Problem::new(
-                "key",
-                "invalid_key",
-                "key must be the koppelsleutel from web.snelstart.nl (1 to 4096 characters)",
-            ));
+            return Err(Problem::new("key", Rule::InvalidKey));
         }
         Ok(Self(SecretString::from(trimmed.to_owned())))
     }

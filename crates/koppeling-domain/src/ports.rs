@@ -43,6 +43,161 @@ pub enum Credential {
     SubscriptionKey,
 }
 
+/// Why SnelStart refused data, sorted by the adapter from SnelStart's error code (README
+/// §8.3). Decisions branch on the variant; [`Rejection::dutch`] and
+/// [`Rejection::dutch_hint`] say it to a Beheerder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// BOE-0021: the factuurnummer exists already.
+    DuplicateInvoiceNumber,
+    /// REL-0008: the relatiecode is in use.
+    RelatiecodeTaken,
+    /// BOE-0039: the booking does not balance.
+    Unbalanced,
+    /// BOE-0042 / BOE-0051: the period of the invoice date is closed.
+    PeriodClosed {
+        /// SnelStart's code.
+        code: String,
+    },
+    /// BOE-0033: the date lies more than 5 years before the current boekjaar.
+    DateTooOld,
+    /// BOE-0008 / 0037 / 0061 / 0082: a revenue ledger or its VAT code is unusable.
+    LedgerUnusable {
+        /// SnelStart's code.
+        code: String,
+    },
+    /// BOE-0054: the relatie is inactive.
+    RelatieInactive,
+    /// BOE-0060: the relatie is no Klant.
+    RelatieNotKlant,
+    /// REL-0087 / REL-0088: the VAT number is refused.
+    VatNumberRefused {
+        /// SnelStart's code.
+        code: String,
+    },
+    /// Another REL- code: the relatie's data is refused.
+    RelatieRefused {
+        /// SnelStart's code.
+        code: String,
+    },
+    /// The request could not be built (nothing was sent).
+    RequestNotBuilt,
+    /// The relation's country is not among SnelStart's landen (nothing was sent).
+    CountryUnknown {
+        /// The ISO code given.
+        country: String,
+    },
+    /// No usable revenue ledger for a line's VAT class (nothing was sent).
+    LedgerUnresolved,
+    /// Any other code (or none).
+    Other {
+        /// SnelStart's code, when it sent one.
+        code: Option<String>,
+    },
+}
+
+impl Rejection {
+    /// SnelStart's error code, when there is one (shown as "SnelStart-foutcode").
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::DuplicateInvoiceNumber => Some("BOE-0021"),
+            Self::RelatiecodeTaken => Some("REL-0008"),
+            Self::Unbalanced => Some("BOE-0039"),
+            Self::DateTooOld => Some("BOE-0033"),
+            Self::RelatieInactive => Some("BOE-0054"),
+            Self::RelatieNotKlant => Some("BOE-0060"),
+            Self::PeriodClosed { code }
+            | Self::LedgerUnusable { code }
+            | Self::VatNumberRefused { code }
+            | Self::RelatieRefused { code } => Some(code),
+            Self::RequestNotBuilt | Self::CountryUnknown { .. } | Self::LedgerUnresolved => None,
+            Self::Other { code } => code.as_deref(),
+        }
+    }
+
+    /// What SnelStart refused, in Dutch.
+    #[must_use]
+    pub fn dutch(&self) -> &'static str {
+        match self {
+            Self::DuplicateInvoiceNumber => "het factuurnummer bestaat al in SnelStart",
+            Self::RelatiecodeTaken => "de relatiecode is in SnelStart al in gebruik",
+            Self::Unbalanced => "de boeking is niet in balans",
+            Self::PeriodClosed { .. } => "de periode van de factuurdatum is geblokkeerd",
+            Self::DateTooOld => "de factuurdatum ligt te ver in het verleden",
+            Self::LedgerUnusable { .. } => "een omzetgrootboek of btw-code is niet bruikbaar",
+            Self::RelatieInactive => "de relatie staat op non-actief",
+            Self::RelatieNotKlant => "de relatie is geen klant",
+            Self::VatNumberRefused { .. } => "het btw-nummer van de relatie wordt afgewezen",
+            Self::RelatieRefused { .. } => "de relatiegegevens worden geweigerd",
+            Self::RequestNotBuilt => "de aanvraag voor SnelStart kon niet worden opgebouwd",
+            Self::CountryUnknown { .. } => "het land van de relatie is in SnelStart onbekend",
+            Self::LedgerUnresolved => {
+                "voor een btw-tarief van de factuur is in SnelStart geen actief omzetgrootboek"
+            }
+            Self::Other { .. } => "de gegevens worden geweigerd",
+        }
+    }
+
+    /// What to do, in Dutch ("Wat te doen").
+    #[must_use]
+    pub fn dutch_hint(&self) -> &'static str {
+        match self {
+            Self::Unbalanced => {
+                "de boeking is niet in balans; controleer de bedragen en btw van de factuur"
+            }
+            Self::PeriodClosed { .. } => {
+                "de periode van de factuurdatum is geblokkeerd in SnelStart; open de periode in SnelStart of corrigeer met een creditnota in een open periode, en bied de factuur opnieuw aan"
+            }
+            Self::DateTooOld => {
+                "de factuurdatum ligt meer dan 5 jaar voor het huidige boekjaar in SnelStart"
+            }
+            Self::LedgerUnusable { .. } | Self::LedgerUnresolved => {
+                "controleer de omzetgrootboeken (BTW codes 12/11/10) in SnelStart en in Instellingen, en bied de factuur daarna opnieuw aan"
+            }
+            Self::RelatieInactive => {
+                "de relatie staat op non-actief in SnelStart; zet haar weer actief en bied de factuur opnieuw aan"
+            }
+            Self::RelatieNotKlant | Self::RelatiecodeTaken => {
+                "de relatie in SnelStart is geen klant; maak haar klant in SnelStart of gebruik een andere relatiecode"
+            }
+            Self::DuplicateInvoiceNumber => {
+                "het factuurnummer bestaat al in SnelStart met een ander bedrag of een andere klant; controleer de factuur in SnelStart"
+            }
+            Self::VatNumberRefused { .. } => {
+                "het btw-nummer van de relatie wordt door SnelStart afgewezen; corrigeer het btw-nummer bij de relatie en bied de factuur opnieuw aan"
+            }
+            Self::RelatieRefused { .. } => {
+                "SnelStart weigert de relatiegegevens; corrigeer de relatie in Radar360 en bied de factuur opnieuw aan"
+            }
+            Self::CountryUnknown { .. } => {
+                "gebruik bij de relatie een ISO-landcode van twee letters die SnelStart kent (zoals NL, BE, DE) en bied de factuur opnieuw aan"
+            }
+            Self::RequestNotBuilt | Self::Other { .. } => {
+                "los de oorzaak op en bied de factuur daarna opnieuw aan"
+            }
+        }
+    }
+}
+
+impl AccountingError {
+    /// What happened, in Dutch, for a Beheerder (the English detail stays in the log).
+    #[must_use]
+    pub fn dutch(&self) -> String {
+        match self {
+            Self::Transient { .. } => {
+                "SnelStart is tijdelijk niet bereikbaar; de koppeling probeert het later opnieuw"
+                    .to_owned()
+            }
+            Self::UnknownOutcome { .. } => "de uitkomst van de boeking in SnelStart is onbekend; de koppeling zoekt haar eerst op en probeert het dan opnieuw".to_owned(),
+            Self::Rejected { rejection, .. } => {
+                format!("SnelStart weigert de factuur: {}", rejection.dutch())
+            }
+            Self::Auth { .. } => "SnelStart weigert de toegang".to_owned(),
+        }
+    }
+}
+
 /// A failure of a SnelStart call, already sorted into the product's error classes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -64,9 +219,9 @@ pub enum AccountingError {
     /// SnelStart refused the data (a 400 business rule): a data error.
     #[error("SnelStart refused: {message}")]
     Rejected {
-        /// SnelStart's error code, e.g. `BOE-0039`.
-        code: Option<String>,
-        /// SnelStart's message.
+        /// Which rule, as the adapter sorted SnelStart's error code.
+        rejection: Rejection,
+        /// SnelStart's message (data only: no decision reads it).
         message: String,
     },
     /// SnelStart refused the credentials.

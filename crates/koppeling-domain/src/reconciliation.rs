@@ -24,7 +24,7 @@ use crate::invoice::{Invoice, InvoiceStatus, Totals};
 use crate::koppeling::KoppelingSettings;
 use crate::money::{VatClass, format_cents, round_cents};
 use crate::ports::{SyncState, SyncStatus};
-use crate::problem::Problem;
+use crate::problem::{Problem, Rule};
 use crate::readback::{DriftKind, RemoteBookingDetail};
 use crate::relation::{RelatieCode, Relation, plan_relatie};
 
@@ -49,16 +49,20 @@ impl Period {
         if to < from {
             return Err(Problem::new(
                 "to",
-                "out_of_range",
-                format!("to ({to}) must not be before from ({from})"),
+                Rule::PeriodReversed {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                },
             ));
         }
         let days = (to - from).num_days() + 1;
         if days > MAX_PERIOD_DAYS {
             return Err(Problem::new(
                 "from",
-                "out_of_range",
-                format!("the period has {days} days; it may have at most {MAX_PERIOD_DAYS}"),
+                Rule::PeriodTooLong {
+                    days,
+                    max: MAX_PERIOD_DAYS,
+                },
             ));
         }
         Ok(Self { from, to })
@@ -732,9 +736,7 @@ pub fn preview(
         } else if let Some(code) = code.filter(|_| relation_problems.is_empty()) {
             match plan_booking(invoice, code, settings) {
                 Ok(Plan::Book(_)) => (Would::Send, Vec::new()),
-                Ok(Plan::Skip(reason)) => {
-                    (Would::Skip, vec![Problem::new("lines", "skipped", reason)])
-                }
+                Ok(Plan::Skip(reason)) => (Would::Skip, vec![Problem::new("lines", reason)]),
                 Err(problems) => (Would::Fail, problems),
             }
         } else {

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ResourceId;
-use crate::problem::{Problem, check_len};
+use crate::problem::{Problem, Rule, check_len};
 
 /// A SnelStart `relatiecode`: the Radar360 relation code read as a positive `i32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -21,19 +21,19 @@ impl RelatieCode {
         if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Problem::new(
                 "code",
-                "code_not_numeric",
-                format!("relation code {raw:?} contains characters other than digits; SnelStart accepts numeric relation codes only"),
-            )
-            .with_hint("maak de relatiecode numeriek (alleen cijfers) en vink SnelStart daarna opnieuw aan"));
+                Rule::CodeNotNumeric {
+                    code: raw.to_owned(),
+                },
+            ));
         }
         match raw.parse::<i32>() {
             Ok(n) if n >= 1 => Ok(Self(n)),
             _ => Err(Problem::new(
                 "code",
-                "code_out_of_range",
-                format!("relation code {raw:?} is outside 1..=2147483647, the range of a SnelStart relatiecode"),
-            )
-            .with_hint("kies een relatiecode tussen 1 en 2147483647")),
+                Rule::CodeOutOfRange {
+                    code: raw.to_owned(),
+                },
+            )),
         }
     }
 
@@ -244,31 +244,30 @@ fn is_iso2(country: &str) -> bool {
 pub fn validate_relation(relation: &Relation) -> Result<(), Vec<Problem>> {
     let mut problems = Vec::new();
     if relation.code.trim().is_empty() {
-        problems.push(Problem::new("code", "required", "code must not be empty"));
+        problems.push(Problem::new("code", Rule::Required));
     }
     if relation.name.trim().is_empty() {
-        problems.push(Problem::new("name", "required", "name must not be empty"));
+        problems.push(Problem::new("name", Rule::Required));
     }
     if let Some(country) = relation.address.as_ref().and_then(|a| a.country.as_deref())
         && !is_iso2(country)
     {
         problems.push(Problem::new(
             "address.country",
-            "invalid_country",
-            format!("country {country:?} must be an ISO 3166-1 alpha-2 code such as NL"),
+            Rule::InvalidCountry {
+                country: country.to_owned(),
+            },
         ));
     }
     if let Some(iban) = relation.iban.as_deref().filter(|s| !s.trim().is_empty())
         && !iban_is_valid(iban)
     {
-        problems.push(
-            Problem::new(
-                "iban",
-                "invalid_iban",
-                format!("IBAN {iban:?} has a wrong format or checksum"),
-            )
-            .with_hint("controleer het IBAN-nummer"),
-        );
+        problems.push(Problem::new(
+            "iban",
+            Rule::InvalidIban {
+                iban: iban.to_owned(),
+            },
+        ));
     }
     if let Some(vat) = relation
         .vat_number
@@ -276,14 +275,12 @@ pub fn validate_relation(relation: &Relation) -> Result<(), Vec<Problem>> {
         .filter(|s| !s.trim().is_empty())
         && !vat_number_is_valid(vat)
     {
-        problems.push(
-                Problem::new(
-                    "vat_number",
-                    "invalid_vat_number",
-                    format!("VAT number {vat:?} is not a valid format (e.g. NL123456789B01)"),
-                )
-                .with_hint("controleer het btw-nummer: landcode gevolgd door cijfers/letters, zonder spaties of punten"),
-            );
+        problems.push(Problem::new(
+            "vat_number",
+            Rule::InvalidVatNumber {
+                vat: vat.to_owned(),
+            },
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -359,14 +356,7 @@ pub fn plan_relatie(relation: &Relation) -> Result<RelatieData, Vec<Problem>> {
     // SnelStart REL-0060: once any address field is filled, straat, postcode and plaats must all be.
     let any_address = street.is_some() || postcode.is_some() || city.is_some();
     if any_address && (street.is_none() || postcode.is_none() || city.is_none()) {
-        problems.push(
-            Problem::new(
-                "address",
-                "incomplete_address",
-                "an address needs street, postcode and city together; SnelStart refuses a partial address (REL-0060)",
-            )
-            .with_hint("vul straat, postcode en plaats aan, of laat het adres helemaal leeg"),
-        );
+        problems.push(Problem::new("address", Rule::IncompleteAddress));
     }
     let country = address.country.clone().unwrap_or_else(|| "NL".to_owned());
     match (code, problems.is_empty()) {

@@ -25,7 +25,7 @@ use crate::notification::{
 };
 use crate::ports::{
     Accounting, AccountingError, Claim, Clock, Credential, ErrorClass, Notifier, Outcome,
-    RelatieLink, SendFailure, Store, StoreError, SyncJob,
+    Rejection, RelatieLink, SendFailure, Store, StoreError, SyncJob,
 };
 use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
@@ -151,21 +151,9 @@ pub fn backoff(attempts: u32, max: Duration) -> Duration {
     Duration::from_secs(secs).min(max)
 }
 
-/// A Dutch hint for a SnelStart error code.
-#[must_use]
-pub fn hint_for_code(code: Option<&str>) -> String {
-    match code {
-        Some("BOE-0039") => "de boeking is niet in balans; controleer de bedragen en btw van de factuur".to_owned(),
-        Some("BOE-0042" | "BOE-0051") => "de periode van de factuurdatum is geblokkeerd in SnelStart; open de periode in SnelStart of corrigeer met een creditnota in een open periode, en bied de factuur opnieuw aan".to_owned(),
-        Some("BOE-0033") => "de factuurdatum ligt meer dan 5 jaar voor het huidige boekjaar in SnelStart".to_owned(),
-        Some("BOE-0008" | "BOE-0037" | "BOE-0061" | "BOE-0082") => "controleer de omzetgrootboeken (BTW codes 12/11/10) in SnelStart en in Instellingen, en bied de factuur daarna opnieuw aan".to_owned(),
-        Some("BOE-0054") => "de relatie staat op non-actief in SnelStart; zet haar weer actief en bied de factuur opnieuw aan".to_owned(),
-        Some("BOE-0060") => "de relatie in SnelStart is geen klant; maak haar klant in SnelStart of gebruik een andere relatiecode".to_owned(),
-        Some("BOE-0021") => "het factuurnummer bestaat al in SnelStart met een ander bedrag of een andere klant; controleer de factuur in SnelStart".to_owned(),
-        Some("REL-0088" | "REL-0087") => "het btw-nummer van de relatie wordt door SnelStart afgewezen; corrigeer het btw-nummer bij de relatie en bied de factuur opnieuw aan".to_owned(),
-        Some(code) if code.starts_with("REL-") => "SnelStart weigert de relatiegegevens; corrigeer de relatie in Radar360 en bied de factuur opnieuw aan".to_owned(),
-        _ => "los de oorzaak op en bied de factuur daarna opnieuw aan".to_owned(),
-    }
+/// A known refusal in Dutch: "SnelStart weigert de factuur: <why>".
+fn error_dutch(rejection: &Rejection) -> String {
+    format!("SnelStart weigert de factuur: {}", rejection.dutch())
 }
 
 /// The next step after an [`AccountingError`].
@@ -207,14 +195,17 @@ enum Step {
 }
 
 fn problems_outcome(job: &SyncJob, problems: &[Problem], prefix: &str) -> Step {
-    let reason = problems
+    let problems: Vec<Problem> = problems
         .iter()
-        .map(|p| format!("{prefix}{}: {}", p.field, p.message))
-        .collect::<Vec<_>>()
-        .join("; ");
+        .map(|p| match prefix.strip_suffix('.') {
+            Some(prefix) => p.clone().under(prefix),
+            None => p.clone(),
+        })
+        .collect();
+    let reason = crate::problem::describe_dutch(&problems);
     let hint = problems
         .iter()
-        .find_map(|p| p.hint.clone())
+        .find_map(Problem::dutch_hint)
         .unwrap_or_else(|| {
             "corrigeer de gegevens in Radar360; de factuur wordt daarna opnieuw aangeboden"
                 .to_owned()
@@ -357,7 +348,7 @@ where
     ) -> Result<AttemptReport, StoreError> {
         let Some(job) = job else {
             let outcome = Outcome::Skipped {
-                reason: "the invoice or its relation no longer exists".to_owned(),
+                reason: "de factuur of haar relatie bestaat niet meer".to_owned(),
             };
             let recorded = self
                 .store
@@ -365,7 +356,7 @@ where
                     claim,
                     self.clock.now(),
                     &outcome,
-                    "invoice or relation removed",
+                    "factuur of relatie verwijderd",
                     None,
                 )
                 .await?;
@@ -390,7 +381,10 @@ where
                 let number = &job.invoice.number;
                 let Step::Done(failed, log, notice) = self.conflict(
                     &job,
-                    format!("factuurnummer {number} already exists in SnelStart as another invoice's booking ({message}); it was not booked again"),
+                    {
+                        tracing::warn!(%message, "the booking found is another invoice's");
+                        format!("factuurnummer {number} bestaat al in SnelStart als boeking van een andere factuur; deze factuur is niet opnieuw geboekt")
+                    },
                 );
                 outcome = failed;
                 self.store
@@ -426,9 +420,7 @@ where
             .unwrap_or_else(|| "a panic".to_owned());
         tracing::error!(panic = %what, "the attempt panicked; the invoice is released and looked up before it is sent again");
         let now = self.clock.now();
-        let error = format!(
-            "internal error in the koppeling ({what}); the invoice is looked up in SnelStart and retried"
-        );
+        let error = "interne fout in de koppeling; de factuur wordt in SnelStart opgezocht en opnieuw aangeboden".to_owned();
         Step::Done(
             Outcome::Retry {
                 next_attempt_at: later(now, backoff(claim.attempts, self.config.max_backoff)),
@@ -475,12 +467,8 @@ where
             ));
         }
         let Some(key) = koppeling.key.clone() else {
-            self.pause(
-                &claim.administratie,
-                Credential::ConnectionKey,
-                "no koppelsleutel is set",
-            )
-            .await?;
+            self.pause(&claim.administratie, Credential::ConnectionKey)
+                .await?;
             return Ok(Step::Done(
                 Outcome::Release {
                     needs_lookup: claim.needs_lookup,
@@ -520,7 +508,7 @@ where
         if !job.relation.snelstart_enabled {
             return Ok(Step::Done(
                 Outcome::Unqueued,
-                "the relation is not ticked for SnelStart (any more): not sent".to_owned(),
+                "de relatie is niet (meer) aangevinkt voor SnelStart: niet verstuurd".to_owned(),
                 None,
             ));
         }
@@ -528,8 +516,9 @@ where
             && invoice.date < start
         {
             let reason = format!(
-                "invoice date {} is before the koppeling's start_date {start}",
-                invoice.date
+                "de factuurdatum {} ligt voor de startdatum {} van de koppeling",
+                invoice.date.format("%d-%m-%Y"),
+                start.format("%d-%m-%Y")
             );
             return Ok(Step::Done(
                 Outcome::Skipped {
@@ -545,7 +534,8 @@ where
         };
         let booking = match plan_booking(invoice, data.code, &koppeling.settings) {
             Ok(Plan::Book(booking)) => booking,
-            Ok(Plan::Skip(reason)) => {
+            Ok(Plan::Skip(rule)) => {
+                let reason = Problem::new("lines", rule).dutch();
                 return Ok(Step::Done(
                     Outcome::Skipped {
                         reason: reason.clone(),
@@ -588,12 +578,13 @@ where
         match self.accounting.book_sale(&conn, &booking, &klant_id).await {
             Ok(id) => Ok(Step::Done(
                 Outcome::Synced { snelstart_id: id },
-                "booked".to_owned(),
+                "geboekt".to_owned(),
                 None,
             )),
             Err(AccountingError::Rejected {
-                code: Some(code), ..
-            }) if code == "BOE-0021" => {
+                rejection: Rejection::DuplicateInvoiceNumber,
+                ..
+            }) => {
                 let ours = Ours {
                     number: &booking.invoice_number,
                     total: booking.total,
@@ -634,24 +625,25 @@ where
                 Outcome::Synced {
                     snelstart_id: found.id.clone(),
                 },
-                "already in SnelStart: adopted".to_owned(),
+                "al in SnelStart: overgenomen".to_owned(),
                 None,
             );
         }
         let differs = if !number_matches {
             format!(
-                "factuurnummer {:?}",
+                "factuurnummer \"{}\"",
                 found.number.as_deref().unwrap_or_default()
             )
         } else if !total_matches {
-            found
-                .total
-                .map_or_else(|| "an unknown total".to_owned(), |t| format!("total {t}"))
+            found.total.map_or_else(
+                || "een onbekend totaal".to_owned(),
+                |t| format!("totaal {t}"),
+            )
         } else {
-            "another klant".to_owned()
+            "een andere klant".to_owned()
         };
         let message = format!(
-            "factuurnummer {} already exists in SnelStart with {differs} (ours: total {}); it was not booked again",
+            "factuurnummer {} bestaat al in SnelStart met {differs} (deze factuur: totaal {}); zij is niet opnieuw geboekt",
             ours.number, ours.total
         );
         self.conflict(job, message)
@@ -660,19 +652,21 @@ where
     /// The invoice fails with BOE-0021: its number is taken in SnelStart by a booking that
     /// is not (provably) this invoice's.
     fn conflict(&self, job: &SyncJob, message: String) -> Step {
-        let hint = hint_for_code(Some("BOE-0021"));
+        let rejection = Rejection::DuplicateInvoiceNumber;
+        let code = rejection.code().map(str::to_owned);
+        let hint = rejection.dutch_hint().to_owned();
         let item = self.item(
             job,
             NoticeKind::InvoiceFailed,
             message.clone(),
-            Some("BOE-0021".to_owned()),
+            code.clone(),
             Some(hint.clone()),
         );
         Step::Done(
             Outcome::Failed {
                 error: message.clone(),
                 hint: Some(hint),
-                snelstart_code: Some("BOE-0021".to_owned()),
+                snelstart_code: code,
                 class: ErrorClass::Data,
             },
             message,
@@ -731,8 +725,9 @@ where
             Ok(id) => id,
             // REL-0008: the relatiecode is in use; Radar360 is leading, so adopt a Klant.
             Err(AccountingError::Rejected {
-                code: Some(code), ..
-            }) if code == "REL-0008" => self.adopt_relatie(conn, data.code, data).await?,
+                rejection: Rejection::RelatiecodeTaken,
+                ..
+            }) => self.adopt_relatie(conn, data.code, data).await?,
             Err(error) => return Err(error.into()),
         };
         self.store
@@ -762,7 +757,7 @@ where
                 Ok(found.id)
             }
             Some(_) => Err(EnsureError::NotKlant(format!(
-                "relatiecode {code} is used in SnelStart by a relatie that is not a Klant"
+                "relatiecode {code} is in SnelStart in gebruik bij een relatie die geen klant is"
             ))),
             None => Err(EnsureError::Accounting(AccountingError::Transient {
                 retry_after: None,
@@ -797,12 +792,13 @@ where
                     self.item(
                         job,
                         NoticeKind::StillFailing,
-                        format!("SnelStart is al meer dan een uur niet bereikbaar voor deze factuur: {error}"),
+                        "SnelStart is al meer dan een uur niet bereikbaar voor deze factuur".to_owned(),
                         None,
                         Some("er is niets voor u te doen; de koppeling blijft het proberen. Blijft dit zo, neem dan contact op met de beheerder van de koppeling".to_owned()),
                     )
                 });
-                let message = error.to_string();
+                tracing::info!(%error, "SnelStart call failed; retried later");
+                let message = error.dutch();
                 Ok(Step::Done(
                     Outcome::Retry {
                         next_attempt_at: later(now, after),
@@ -816,12 +812,25 @@ where
                 ))
             }
             NextStep::Fail => {
-                let (code, message) = match error {
-                    AccountingError::Rejected { code, message } => (code.clone(), message.clone()),
-                    other => (None, other.to_string()),
+                tracing::info!(%error, "SnelStart refused the invoice");
+                let (code, reason, hint) = match error {
+                    AccountingError::Rejected { rejection, message } => (
+                        rejection.code().map(str::to_owned),
+                        match rejection {
+                            // No words of our own: SnelStart's message (its own words) says it.
+                            Rejection::Other { .. } => {
+                                format!("SnelStart weigert de factuur: {message}")
+                            }
+                            known => error_dutch(known),
+                        },
+                        rejection.dutch_hint().to_owned(),
+                    ),
+                    other => (
+                        None,
+                        other.dutch(),
+                        Rejection::Other { code: None }.dutch_hint().to_owned(),
+                    ),
                 };
-                let reason = format!("SnelStart weigert de factuur: {message}");
-                let hint = hint_for_code(code.as_deref());
                 let item = self.item(
                     job,
                     NoticeKind::InvoiceFailed,
@@ -841,8 +850,8 @@ where
                 ))
             }
             NextStep::Pause(credential) => {
-                self.pause(&claim.administratie, credential, &error.to_string())
-                    .await?;
+                tracing::warn!(%error, "SnelStart refused a credential");
+                self.pause(&claim.administratie, credential).await?;
                 Ok(Step::Done(
                     Outcome::Release {
                         needs_lookup: claim.needs_lookup || lookup_pending,
@@ -911,14 +920,13 @@ where
         &self,
         adm: &AdministratieCode,
         credential: Credential,
-        reason: &str,
     ) -> Result<(), StoreError> {
         match credential {
             Credential::ConnectionKey => {
                 if self
                     .pause_with_notice(
                         adm,
-                        format!("SnelStart weigert de koppelsleutel: {reason}"),
+                        "SnelStart weigert de koppelsleutel".to_owned(),
                         "genereer een nieuwe koppelsleutel op web.snelstart.nl en vul die in bij Instellingen; de koppeling hervat zodra de sleutel werkt",
                     )
                     .await?
@@ -927,9 +935,8 @@ where
                 }
             }
             Credential::SubscriptionKey => {
-                let problem = format!(
-                    "SnelStart weigert de subscription key van de koppeling (operator): {reason}"
-                );
+                let problem =
+                    "SnelStart weigert de subscription key van de koppeling (operator)".to_owned();
                 let changed = self.store.set_all_paused(Some(problem)).await?;
                 if !changed.is_empty() {
                     tracing::error!(

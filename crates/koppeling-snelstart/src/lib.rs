@@ -4,7 +4,7 @@
 //!
 //! | SnelStart answer | read (GET) | write (POST/PUT) |
 //! |---|---|---|
-//! | 400 (business rule, model state, OData) | `Rejected { code, message }` | same |
+//! | 400 (business rule, model state, OData) | `Rejected { rejection, message }` (`rejection` sorted from the error code by `accounting::classify::rejection`) | same |
 //! | 401 APIM "subscription key" | `Auth { SubscriptionKey }` | same |
 //! | 401 otherwise (after one renewal of a cached token) | `Auth { ConnectionKey }` | same |
 //! | token endpoint 400/401/403 | `Auth { ConnectionKey }` | same |

@@ -16,7 +16,7 @@ use koppeling_domain::koppeling::{
 };
 use koppeling_domain::money::{VatClass, format_cents};
 use koppeling_domain::ports::{Admin, Administratie, StatusCounts, SyncState, SyncStatus};
-use koppeling_domain::problem::Problem;
+use koppeling_domain::problem::{Band, Problem, Rule};
 use koppeling_domain::relation::{Address, Relation, RelationKind};
 use koppeling_domain::sync::KoppelingOverview;
 use rust_decimal::Decimal;
@@ -534,8 +534,10 @@ impl PutAdminBody {
             if !(crate::MIN_PASSWORD_LEN..=1024).contains(&len) {
                 return Err(vec![Problem::new(
                     "password",
-                    "invalid_password",
-                    "password must have 12 to 1024 characters",
+                    Rule::InvalidPassword {
+                        min: crate::MIN_PASSWORD_LEN,
+                        max: 1024,
+                    },
                 )]);
             }
         }
@@ -705,11 +707,10 @@ fn id_matches(body_id: Option<&str>, path_id: &ResourceId, problems: &mut Vec<Pr
     {
         problems.push(Problem::new(
             "id",
-            "id_mismatch",
-            format!(
-                "id {given:?} differs from the path's id {:?}",
-                path_id.as_str()
-            ),
+            Rule::IdMismatch {
+                given: given.to_owned(),
+                path: path_id.as_str().to_owned(),
+            },
         ));
     }
 }
@@ -798,13 +799,16 @@ pub struct PutSettingsBody {
     pub revenue_ledgers: Option<RevenueLedgersBody>,
 }
 
-fn small_int<T: TryFrom<i64>>(value: i64, field: &str, problems: &mut Vec<Problem>) -> Option<T> {
-    T::try_from(value)
+fn small_int(value: i64, field: &str, problems: &mut Vec<Problem>) -> Option<i32> {
+    i32::try_from(value)
         .map_err(|_| {
             problems.push(Problem::new(
                 field,
-                "out_of_range",
-                format!("{field} {value} is out of range"),
+                Rule::OutOfRange {
+                    min: i64::from(i32::MIN),
+                    max: i64::from(i32::MAX),
+                    actual: value.to_string(),
+                },
             ));
         })
         .ok()
@@ -822,32 +826,29 @@ impl PutSettingsBody {
         let vat_codes = match self.vat_codes {
             None => defaults.vat_codes,
             Some(codes) => {
-                let mut code = |name: &str, value: i64, want: u8| -> u8 {
+                let mut code = |band: Band, value: i64| -> u8 {
                     u8::try_from(value).unwrap_or_else(|_| {
                         problems.push(Problem::new(
-                            format!("vat_codes.{name}"),
-                            "invalid_vat_code",
-                            format!("BTW code for {name} must be {want}; only the SnelStart codes 12, 11 and 10 are possible, got {value}"),
+                            format!("vat_codes.{}", band.key()),
+                            Rule::WrongVatCode { band, got: value },
                         ));
-                        want
+                        band.vat_code()
                     })
                 };
                 VatCodes {
-                    high: code("high", codes.high, 12),
-                    low: code("low", codes.low, 11),
-                    zero: code("zero", codes.zero, 10),
+                    high: code(Band::High, codes.high),
+                    low: code(Band::Low, codes.low),
+                    zero: code(Band::Zero, codes.zero),
                 }
             }
         };
         let sales_journal_code = match self.sales_journal_code {
             None => defaults.sales_journal_code,
-            Some(v) => small_int::<i32>(v, "sales_journal_code", &mut problems).unwrap_or_default(),
+            Some(v) => small_int(v, "sales_journal_code", &mut problems).unwrap_or_default(),
         };
         let ledgers = self.revenue_ledgers.unwrap_or_default();
         let mut ledger = |name: &str, value: Option<i64>| {
-            value.and_then(|v| {
-                small_int::<i32>(v, &format!("revenue_ledgers.{name}"), &mut problems)
-            })
+            value.and_then(|v| small_int(v, &format!("revenue_ledgers.{name}"), &mut problems))
         };
         let revenue_ledgers = RevenueLedgers {
             high: ledger("high", ledgers.high),

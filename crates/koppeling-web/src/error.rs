@@ -27,9 +27,9 @@ impl From<&Problem> for ProblemJson {
     fn from(p: &Problem) -> Self {
         Self {
             field: (!p.field.is_empty()).then(|| p.field.clone()),
-            code: p.code.clone(),
-            message: p.message.clone(),
-            hint: p.hint.clone(),
+            code: p.code().to_owned(),
+            message: p.message(),
+            hint: p.hint(),
         }
     }
 }
@@ -114,13 +114,13 @@ impl ApiError {
             );
         };
         let message = if problems.len() == 1 {
-            sentence(&first.message)
+            sentence(&first.message())
         } else {
             sentence(&koppeling_domain::problem::describe(problems))
         };
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: first.code.clone(),
+            code: first.code().to_owned(),
             message,
             field: (!first.field.is_empty()).then(|| first.field.clone()),
             problems: Some(problems.iter().map(ProblemJson::from).collect()),

@@ -82,12 +82,13 @@ fn service_refusal(error: ServiceError) -> Refusal {
             problems
                 .into_iter()
                 .map(|p| {
+                    let message = p.message();
                     let field = if p.field.is_empty() {
                         "id".to_owned()
                     } else {
                         p.field
                     };
-                    (field, p.message)
+                    (field, message)
                 })
                 .collect(),
         ),
@@ -154,10 +155,10 @@ fn split_line(line: &str) -> Result<(LineType, ResourceId, Value), Refusal> {
     let id = match object.remove("id") {
         None => return Err(Refusal::one("id", "id is required")),
         Some(Value::String(raw)) => {
-            ResourceId::parse(&raw).map_err(|p| Refusal::one("id", p.message))?
+            ResourceId::parse(&raw).map_err(|p| Refusal::one("id", p.message()))?
         }
         Some(Value::Number(n)) => {
-            ResourceId::parse(n.as_str()).map_err(|p| Refusal::one("id", p.message))?
+            ResourceId::parse(n.as_str()).map_err(|p| Refusal::one("id", p.message()))?
         }
         Some(_) => return Err(Refusal::one("id", "id must be a string")),
     };

@@ -149,13 +149,13 @@ fn check_of(problem: &koppeling_domain::problem::Problem) -> Option<&'static str
         .into_iter()
         .find(|x| {
             problem.field.starts_with(x)
-                || problem.code.starts_with(x)
+                || problem.code().starts_with(x)
                 || (*x == "settings" && settings_field)
         })
 }
 
 fn parse_adm(raw: &str) -> anyhow::Result<AdministratieCode> {
-    AdministratieCode::parse(raw).map_err(|p| anyhow::anyhow!("--administratie: {}", p.message))
+    AdministratieCode::parse(raw).map_err(|p| anyhow::anyhow!("--administratie: {}", p.message()))
 }
 
 async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
@@ -309,12 +309,12 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                     }
                 } else {
                     for p in mine {
-                        println!("PROBLEM {label}: {}", p.message);
+                        println!("PROBLEM {label}: {}", p.dutch());
                     }
                 }
             }
             for p in problems.iter().filter(|p| check_of(p).is_none()) {
-                println!("PROBLEM {}: {}", p.field, p.message);
+                println!("PROBLEM {}: {}", p.field, p.dutch());
             }
             Ok(u8::from(!problems.is_empty()))
         }

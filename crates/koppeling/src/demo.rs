@@ -125,7 +125,7 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
         settings.subscription_key()?,
         startup::worker_id(),
     )?;
-    let adm = AdministratieCode::parse("demo").map_err(|p| anyhow::anyhow!(p.message))?;
+    let adm = AdministratieCode::parse("demo").map_err(|p| anyhow::anyhow!(p.message()))?;
     seed(&service, &adm, &koppelsleutel).await?;
 
     println!(
@@ -280,7 +280,7 @@ async fn seed(
         ..KoppelingSettings::default()
     };
     let key =
-        ConnectionKey::new(koppelsleutel.to_owned()).map_err(|p| anyhow::anyhow!(p.message))?;
+        ConnectionKey::new(koppelsleutel.to_owned()).map_err(|p| anyhow::anyhow!(p.message()))?;
     service
         .put_koppeling(adm, &settings, Some(key))
         .await

@@ -512,7 +512,7 @@ fn the_preview_says_invoice_by_invoice_what_ticking_would_do() {
 
     let p = preview(&relation("A12"), &invoices, Some(&settings), &in_snelstart);
     assert!(!p.relation_ok);
-    assert_eq!(p.relation_problems[0].code, "code_not_numeric");
+    assert_eq!(p.relation_problems[0].code(), "code_not_numeric");
     let s = p.invoices.iter().find(|l| l.invoice_id == "s").unwrap();
     assert_eq!(s.would, Would::Fail);
     assert_eq!(s.problems[0].field, "relation.code");

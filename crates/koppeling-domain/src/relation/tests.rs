@@ -40,8 +40,8 @@ fn relation_codes() {
     for (raw, want) in cases {
         let got = RelatieCode::parse(raw)
             .map(RelatieCode::get)
-            .map_err(|p| p.code);
-        assert_eq!(got, want.map_err(str::to_owned), "{raw:?}");
+            .map_err(|p| p.code());
+        assert_eq!(got, want, "{raw:?}");
     }
 }
 

@@ -12,7 +12,7 @@ use crate::ports::{
     Accounting, AccountingError, Admin, Administratie, Clock, Credential, Notifier, Put,
     StatusCounts, Store, StoreError, SyncState,
 };
-use crate::problem::Problem;
+use crate::problem::{Problem, Rule};
 use crate::relation::{RelatieCode, Relation, plan_relatie, validate_relation};
 
 /// A failure of a management operation, mapped to an HTTP status by the web adapter.
@@ -163,7 +163,7 @@ where
     /// `Invalid` for an empty name.
     pub async fn put_administratie(&self, adm: &Administratie) -> Result<Put, ServiceError> {
         if adm.name.trim().is_empty() {
-            return Err(Problem::new("name", "required", "name must not be empty").into());
+            return Err(Problem::new("name", Rule::Required).into());
         }
         Ok(self.store.put_administratie(adm).await?)
     }
@@ -202,13 +202,14 @@ where
         self.require_adm(adm).await?;
         let mut problems = Vec::new();
         if admin.name.trim().is_empty() {
-            problems.push(Problem::new("name", "required", "name must not be empty"));
+            problems.push(Problem::new("name", Rule::Required));
         }
         if !email_is_plausible(&admin.email) {
             problems.push(Problem::new(
                 "email",
-                "invalid_email",
-                format!("email {:?} is not a valid e-mail address", admin.email),
+                Rule::InvalidEmail {
+                    email: admin.email.clone(),
+                },
             ));
         }
         if !problems.is_empty() {
@@ -284,11 +285,9 @@ where
                 self.require_adm(adm).await?;
                 Err(Problem::new(
                     "relation_id",
-                    "unknown_relation",
-                    format!(
-                        "relation {} does not exist in this administratie",
-                        invoice.relation_id
-                    ),
+                    Rule::UnknownRelation {
+                        id: invoice.relation_id.to_string(),
+                    },
                 )
                 .into())
             }
@@ -328,8 +327,7 @@ where
         {
             problems.push(Problem::new(
                 "notify_admin_id",
-                "unknown_admin",
-                format!("Beheerder {id} does not exist in this administratie"),
+                Rule::UnknownAdmin { id: id.to_string() },
             ));
         }
         if !problems.is_empty() {
@@ -381,23 +379,15 @@ where
     pub async fn check(&self, adm: &AdministratieCode) -> Result<Vec<Problem>, ServiceError> {
         self.require_adm(adm).await?;
         let Some(koppeling) = self.store.get_koppeling(adm).await? else {
-            return Ok(vec![Problem::new(
-                "settings",
-                "not_configured",
-                "de SnelStart koppeling is nog niet ingesteld; vul eerst Instellingen in",
-            )]);
+            return Ok(vec![Problem::new("settings", Rule::NotConfigured)]);
         };
         let mut problems = koppeling.settings.validate().err().unwrap_or_default();
         if koppeling.key_unusable {
-            problems.push(Problem::new(
-                "key",
-                "key_unusable",
-                crate::sync::UNUSABLE_KEY_PROBLEM,
-            ));
+            problems.push(Problem::new("key", Rule::KeyUnusable));
             return Ok(problems);
         }
         let Some(key) = koppeling.key.clone() else {
-            problems.push(Problem::new("key", "key_missing", "er is geen koppelsleutel ingevuld; genereer er een op web.snelstart.nl en vul die in bij Instellingen"));
+            problems.push(Problem::new("key", Rule::KeyMissing));
             return Ok(problems);
         };
         let conn = Connection {
@@ -415,19 +405,13 @@ where
             Err(AccountingError::Auth {
                 credential: Credential::SubscriptionKey,
                 ..
-            }) => problems.push(
-                Problem::new(
-                    "subscription_key",
-                    "subscription_key_refused",
-                    "SnelStart weigert de subscription key van deze koppeling-installatie; dit lost de beheerder van de koppeling op (snelstart.subscription_key), niet uw koppelsleutel",
-                )
-                .with_hint("neem contact op met de beheerder van de koppeling; uw koppelsleutel hoeft niet te worden vervangen"),
-            ),
-            Err(AccountingError::Auth { message, .. }) => problems.push(Problem::new(
-                "key",
-                "key_refused",
-                format!("SnelStart weigert de toegang: {message}"),
+            }) => problems.push(Problem::new(
+                "subscription_key",
+                Rule::SubscriptionKeyRefused,
             )),
+            Err(AccountingError::Auth { .. }) => {
+                problems.push(Problem::new("key", Rule::KeyRefused))
+            }
             Err(error) => return Err(ServiceError::Unavailable(error.to_string())),
         }
         Ok(problems)

@@ -8,7 +8,7 @@ use crate::connect::{ReferenceKey, WebhookApplied, WebhookEffect, WebhookMessage
 use crate::ids::AdministratieCode;
 use crate::notification::{NoticeKind, NotificationItem};
 use crate::ports::{Accounting, Clock, Notifier, Store};
-use crate::problem::Problem;
+use crate::problem::{Problem, Rule};
 
 /// The answer of `connect`: where to send the browser, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,13 +148,7 @@ where
         };
         let problems = match self.check(adm).await {
             Ok(problems) => problems,
-            Err(ServiceError::Unavailable(message)) => vec![Problem::new(
-                "snelstart",
-                "unavailable",
-                format!(
-                    "SnelStart was niet bereikbaar voor de controles ({message}); kies later Activeren"
-                ),
-            )],
+            Err(ServiceError::Unavailable(_)) => vec![Problem::new("snelstart", Rule::Unavailable)],
             Err(e) => return Err(e),
         };
         let Some(koppeling) = self.store.get_koppeling(adm).await? else {
@@ -173,7 +167,7 @@ where
         }
         let reasons: Vec<String> = problems
             .iter()
-            .map(|p| p.hint.clone().unwrap_or_else(|| p.message.clone()))
+            .map(|p| p.dutch_hint().unwrap_or_else(|| p.dutch()))
             .collect();
         let problem = format!(
             "de koppelsleutel is via SnelStart ontvangen, maar de controles slagen niet: {}",

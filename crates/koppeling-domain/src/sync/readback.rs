@@ -471,8 +471,7 @@ where
         if limit == 0 || limit > 1000 {
             return Err(crate::problem::Problem::new(
                 "limit",
-                "invalid_limit",
-                "limit must be between 1 and 1000",
+                crate::problem::Rule::InvalidLimit { max: 1000 },
             )
             .into());
         }

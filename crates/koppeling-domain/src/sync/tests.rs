@@ -315,7 +315,7 @@ fn boe_0021_with_a_matching_booking_is_adopted() {
     let mut accounting = MockAccounting::new();
     accounting.expect_book_sale().times(1).returning(|_, _, _| {
         ready(Err(AccountingError::Rejected {
-            code: Some("BOE-0021".into()),
+            rejection: Rejection::DuplicateInvoiceNumber,
             message: "Het factuurnummer bestaat al".into(),
         }))
     });
@@ -342,7 +342,7 @@ fn boe_0021_with_another_total_fails_with_a_clear_reason() {
     let mut accounting = MockAccounting::new();
     accounting.expect_book_sale().returning(|_, _, _| {
         ready(Err(AccountingError::Rejected {
-            code: Some("BOE-0021".into()),
+            rejection: Rejection::DuplicateInvoiceNumber,
             message: "Het factuurnummer bestaat al".into(),
         }))
     });
@@ -363,7 +363,7 @@ fn boe_0021_with_another_total_fails_with_a_clear_reason() {
             hint,
         } => {
             assert!(
-                error.contains("2026-001") && error.contains("total 50"),
+                error.contains("2026-001") && error.contains("totaal 50"),
                 "{error}"
             );
             assert_eq!(snelstart_code.as_deref(), Some("BOE-0021"));
@@ -485,7 +485,9 @@ fn a_business_rejection_fails_that_invoice_with_code_hint_and_notice() {
     let mut accounting = MockAccounting::new();
     accounting.expect_book_sale().returning(|_, _, _| {
         ready(Err(AccountingError::Rejected {
-            code: Some("BOE-0042".into()),
+            rejection: Rejection::PeriodClosed {
+                code: "BOE-0042".into(),
+            },
             message: "Periode geblokkeerd".into(),
         }))
     });
@@ -522,7 +524,7 @@ fn a_relatiecode_in_use_by_a_klant_is_adopted_and_updated() {
     let mut accounting = MockAccounting::new();
     accounting.expect_create_relatie().returning(|_, _| {
         ready(Err(AccountingError::Rejected {
-            code: Some("REL-0008".into()),
+            rejection: Rejection::RelatiecodeTaken,
             message: "Relatiecode reeds in gebruik".into(),
         }))
     });
@@ -554,7 +556,7 @@ fn a_relatiecode_used_by_a_supplier_fails_the_invoice() {
     let mut accounting = MockAccounting::new();
     accounting.expect_create_relatie().returning(|_, _| {
         ready(Err(AccountingError::Rejected {
-            code: Some("REL-0008".into()),
+            rejection: Rejection::RelatiecodeTaken,
             message: "in gebruik".into(),
         }))
     });
@@ -568,7 +570,7 @@ fn a_relatiecode_used_by_a_supplier_fails_the_invoice() {
     accounting.expect_book_sale().never();
     let report = run(&sut(store, accounting), &claim(0, false));
     assert!(
-        matches!(report.outcome, Outcome::Failed { ref error, .. } if error.contains("not a Klant"))
+        matches!(report.outcome, Outcome::Failed { ref error, .. } if error.contains("geen klant"))
     );
 }
 
@@ -579,7 +581,7 @@ fn a_non_numeric_code_never_reaches_snelstart() {
     let report = run(&sut(store, accounting), &claim(0, false));
     match report.outcome {
         Outcome::Failed { error, hint, .. } => {
-            assert!(error.contains("relation.code"), "{error}");
+            assert!(error.contains("Relatiecode \"A-12\""), "{error}");
             assert!(hint.unwrap().contains("numeriek"));
         }
         other => panic!("{other:?}"),
@@ -597,7 +599,7 @@ fn an_all_zero_invoice_is_skipped_without_a_call() {
     let (store, _) = with_store(j);
     let report = run(&sut(store, MockAccounting::new()), &claim(0, false));
     assert!(
-        matches!(report.outcome, Outcome::Skipped { ref reason } if reason.contains("non-zero"))
+        matches!(report.outcome, Outcome::Skipped { ref reason } if reason.contains("geen regel met een bedrag"))
     );
 }
 
@@ -608,7 +610,7 @@ fn an_invoice_before_the_start_date_is_skipped() {
     let (store, _) = with_store(j);
     let report = run(&sut(store, MockAccounting::new()), &claim(0, false));
     assert!(
-        matches!(report.outcome, Outcome::Skipped { ref reason } if reason.contains("start_date"))
+        matches!(report.outcome, Outcome::Skipped { ref reason } if reason.contains("startdatum"))
     );
 }
 
@@ -634,7 +636,7 @@ fn one_failing_invoice_does_not_block_the_next() {
             *n += 1;
             if *n == 1 {
                 ready(Err(AccountingError::Rejected {
-                    code: Some("BOE-0039".into()),
+                    rejection: Rejection::Unbalanced,
                     message: "niet in balans".into(),
                 }))
             } else {
@@ -827,7 +829,7 @@ fn a_refused_look_up_keeps_the_outcome_unknown_instead_of_failing() {
     let mut accounting = MockAccounting::new();
     accounting.expect_find_booking().returning(|_, _| {
         ready(Err(AccountingError::Rejected {
-            code: None,
+            rejection: Rejection::Other { code: None },
             message: "bad request".into(),
         }))
     });
@@ -857,7 +859,7 @@ fn a_panicking_attempt_releases_its_claim_for_a_look_up() {
         } => {
             assert!(needs_lookup, "the panic may have come after the POST");
             assert!(*next_attempt_at > now());
-            assert!(error.contains("an answer nobody foresaw"), "{error}");
+            assert!(error.contains("interne fout"), "{error}");
         }
         other => panic!("expected a retry, got {other:?}"),
     }

@@ -37,7 +37,7 @@ pub(super) fn koppeling_from(st: &SeaOrmStore, row: RowRef<'_>) -> R<Koppeling> 
         let key = st
             .cipher
             .decrypt(adm.as_str(), &enc)
-            .and_then(|plain| ConnectionKey::new(plain).map_err(|p| anyhow!(p.message)));
+            .and_then(|plain| ConnectionKey::new(plain).map_err(|p| anyhow!(p.message())));
         match key {
             Ok(key) => Some(key),
             Err(error) => {

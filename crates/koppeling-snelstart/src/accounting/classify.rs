@@ -1,6 +1,6 @@
 //! Sorting client failures into the product's error classes ([`AccountingError`]).
 
-use koppeling_domain::ports::{AccountingError, Credential};
+use koppeling_domain::ports::{AccountingError, Credential, Rejection};
 
 use crate::client::untrusted::clamp_wait;
 use crate::client::{ApiError, CallError};
@@ -74,7 +74,7 @@ fn classify_unclamped(err: CallError, op: Op) -> AccountingError {
             },
         },
         CallError::Request(m) => AccountingError::Rejected {
-            code: None,
+            rejection: Rejection::RequestNotBuilt,
             message: format!("the request for SnelStart could not be built: {m}"),
         },
         // CallError is non_exhaustive only for other crates.
@@ -119,9 +119,29 @@ fn classify_api(e: ApiError, op: Op) -> AccountingError {
             },
         },
         _ => AccountingError::Rejected {
-            code: e.code,
+            rejection: rejection(e.code),
             message: e.message,
         },
+    }
+}
+
+/// Sorts SnelStart's error code (README §8.3, `foutcodes-v2.json`) into a [`Rejection`].
+pub(crate) fn rejection(code: Option<String>) -> Rejection {
+    let Some(code) = code else {
+        return Rejection::Other { code: None };
+    };
+    match code.as_str() {
+        "BOE-0021" => Rejection::DuplicateInvoiceNumber,
+        "REL-0008" => Rejection::RelatiecodeTaken,
+        "BOE-0039" => Rejection::Unbalanced,
+        "BOE-0033" => Rejection::DateTooOld,
+        "BOE-0054" => Rejection::RelatieInactive,
+        "BOE-0060" => Rejection::RelatieNotKlant,
+        "BOE-0042" | "BOE-0051" => Rejection::PeriodClosed { code },
+        "BOE-0008" | "BOE-0037" | "BOE-0061" | "BOE-0082" => Rejection::LedgerUnusable { code },
+        "REL-0087" | "REL-0088" => Rejection::VatNumberRefused { code },
+        c if c.starts_with("REL-") => Rejection::RelatieRefused { code },
+        _ => Rejection::Other { code: Some(code) },
     }
 }
 
@@ -148,7 +168,7 @@ mod tests {
         assert_eq!(
             err,
             AccountingError::Rejected {
-                code: Some("BOE-0021".into()),
+                rejection: Rejection::DuplicateInvoiceNumber,
                 message: "Het factuurnummer bestaat al".into()
             }
         );
@@ -164,10 +184,11 @@ mod tests {
             ),
             Op::Write,
         );
-        let AccountingError::Rejected { code, message } = err else {
+        let AccountingError::Rejected { rejection, message } = err else {
             panic!("{err:?}")
         };
-        assert_eq!(code.as_deref(), Some("BOE-0039"));
+        assert_eq!(rejection, Rejection::Unbalanced);
+        assert_eq!(rejection.code(), Some("BOE-0039"));
         assert_eq!(
             message,
             "BOE-0039: De boeking is niet in balans; BOE-0028: Bedrag nul"
@@ -334,7 +355,13 @@ mod tests {
             ),
             Op::Read,
         );
-        assert!(matches!(err, AccountingError::Rejected { code: None, .. }));
+        assert!(matches!(
+            err,
+            AccountingError::Rejected {
+                rejection: Rejection::Other { code: None },
+                ..
+            }
+        ));
         let err = classify(
             api(
                 404,
@@ -343,6 +370,8 @@ mod tests {
             ),
             Op::Write,
         );
-        assert!(matches!(err, AccountingError::Rejected { code: Some(c), .. } if c == "REL-0005"));
+        assert!(
+            matches!(err, AccountingError::Rejected { rejection: Rejection::RelatieRefused { ref code }, .. } if code == "REL-0005")
+        );
     }
 }

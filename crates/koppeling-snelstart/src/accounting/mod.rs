@@ -13,7 +13,9 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use koppeling_domain::booking::{RevenueLedger, SalesBooking};
 use koppeling_domain::koppeling::{Connection, KoppelingSettings};
-use koppeling_domain::ports::{Accounting, AccountingError, RemoteBooking, RemoteRelatie, Scoped};
+use koppeling_domain::ports::{
+    Accounting, AccountingError, Rejection, RemoteBooking, RemoteRelatie, Scoped,
+};
 use koppeling_domain::problem::Problem;
 use koppeling_domain::readback::{RemoteBookingDetail, RemoteInvoice, RemotePayment};
 use koppeling_domain::reconciliation::{LedgerRole, Listed, Mutation, Period};
@@ -32,8 +34,6 @@ const REFERENCE_TTL: Duration = Duration::from_secs(600);
 /// The longest a call waits for the administratie's limits before it gives up with
 /// `Transient { retry_after }` so that the caller can re-queue the work.
 const MAX_WAIT: Duration = Duration::from_secs(2);
-/// SnelStart codes after which the cached ledgers are not trusted any more.
-const LEDGER_CODES: &[&str] = &["BOE-0008", "BOE-0037", "BOE-0061", "BOE-0082"];
 
 /// The adapter's settings (product §5, `snelstart.*`).
 #[derive(Debug, Clone)]
@@ -183,7 +183,9 @@ impl SnelStartAccounting {
                 }
                 if fetched_now {
                     return Err(AccountingError::Rejected {
-                        code: None,
+                        rejection: Rejection::CountryUnknown {
+                            country: wanted.to_owned(),
+                        },
                         message: format!(
                             "country {wanted:?} is not among SnelStart's landen; use an ISO 3166-1 alpha-2 code that SnelStart knows (such as NL, BE, DE) in the relation's address"
                         ),
@@ -228,12 +230,12 @@ impl SnelStartAccounting {
                     .await
                     .map_err(|e| classify(e, Op::Read))?;
                 resolve_all(&ledgers, booking).map_err(|message| AccountingError::Rejected {
-                    code: None,
+                    rejection: Rejection::LedgerUnresolved,
                     message,
                 })
             }
             Err(message) => Err(AccountingError::Rejected {
-                code: None,
+                rejection: Rejection::LedgerUnresolved,
                 message,
             }),
         }
@@ -406,9 +408,9 @@ impl Accounting for SnelStartAccounting {
             Err(e) => {
                 let err = classify(e, Op::Write);
                 if let AccountingError::Rejected {
-                    code: Some(code), ..
+                    rejection: Rejection::LedgerUnusable { .. },
+                    ..
                 } = &err
-                    && LEDGER_CODES.contains(&code.as_str())
                 {
                     self.forget_ledgers(conn).await;
                 }

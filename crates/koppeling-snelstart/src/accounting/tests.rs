@@ -15,6 +15,7 @@ use crate::client::wire::{
     Amount, BtwSoort, Dagboek, Grootboek, Grootboekfunctie, Land, Relatie, Verkoopboeking,
     Verkoopfactuur,
 };
+use koppeling_domain::problem::Band;
 
 fn relatie_data() -> RelatieData {
     RelatieData {
@@ -339,28 +340,29 @@ fn the_lowest_numbered_active_ledger_with_the_function_is_used() {
 #[test]
 fn activation_names_the_ledger_and_the_fix() {
     let l = ledgers();
-    assert!(check_ledger(&l, "high", 12, None, "omzet hoog").is_none());
-    assert!(check_ledger(&l, "low", 11, Some(8010), "omzet laag").is_none());
-    let p = check_ledger(&l, "zero", 10, None, "omzet onbelast/verlegd").unwrap();
+    assert!(check_ledger(&l, Band::High, 12, None).is_none());
+    assert!(check_ledger(&l, Band::Low, 11, Some(8010)).is_none());
+    let p = check_ledger(&l, Band::Zero, 10, None).unwrap();
     assert_eq!(
-        (p.code.as_str(), p.field.as_str()),
+        (p.code(), p.field.as_str()),
         ("ledger_inactive", "vat_codes.zero")
     );
-    assert!(p.message.contains("8020"), "{}", p.message);
-    let p = check_ledger(&l, "high", 12, Some(4242), "omzet hoog").unwrap();
+    assert!(p.dutch().contains("8020"), "{}", p.dutch());
+    let p = check_ledger(&l, Band::High, 12, Some(4242)).unwrap();
     assert_eq!(
-        (p.code.as_str(), p.field.as_str()),
+        (p.code(), p.field.as_str()),
         ("ledger_missing", "revenue_ledgers.high")
     );
-    assert!(p.message.contains("4242") && p.message.contains("Instellingen"));
-    let p = check_ledger(&l, "high", 12, Some(7990), "omzet hoog").unwrap();
-    assert_eq!(p.code, "ledger_inactive");
-    let p = check_ledger(&l, "low", 11, Some(8000), "omzet laag").unwrap();
-    assert_eq!(p.code, "ledger_wrong_function");
+    assert!(p.dutch().contains("4242") && p.dutch().contains("Instellingen"));
+    assert!(p.message().contains("4242"), "{}", p.message());
+    let p = check_ledger(&l, Band::High, 12, Some(7990)).unwrap();
+    assert_eq!(p.code(), "ledger_inactive");
+    let p = check_ledger(&l, Band::Low, 11, Some(8000)).unwrap();
+    assert_eq!(p.code(), "ledger_wrong_function");
     let none: Vec<Grootboek> = Vec::new();
-    let p = check_ledger(&none, "high", 12, None, "omzet hoog").unwrap();
-    assert_eq!(p.code, "ledger_missing");
-    assert!(p.message.contains("12"));
+    let p = check_ledger(&none, Band::High, 12, None).unwrap();
+    assert_eq!(p.code(), "ledger_missing");
+    assert!(p.message().contains("12"));
 }
 
 #[test]
@@ -373,19 +375,19 @@ fn activation_checks_the_sales_journal() {
     .unwrap();
     assert!(check_journal(&dagboeken, 1300).is_none());
     assert_eq!(
-        check_journal(&dagboeken, 1100).unwrap().code,
+        check_journal(&dagboeken, 1100).unwrap().code(),
         "journal_not_sales"
     );
     assert_eq!(
-        check_journal(&dagboeken, 1310).unwrap().code,
+        check_journal(&dagboeken, 1310).unwrap().code(),
         "journal_inactive"
     );
     let p = check_journal(&dagboeken, 1400).unwrap();
     assert_eq!(
-        (p.code.as_str(), p.field.as_str()),
+        (p.code(), p.field.as_str()),
         ("journal_missing", "sales_journal_code")
     );
-    assert!(p.message.contains("1400"));
+    assert!(p.message().contains("1400") && p.dutch().contains("1400"));
 }
 
 #[test]

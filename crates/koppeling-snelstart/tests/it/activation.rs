@@ -51,7 +51,7 @@ async fn a_removed_or_inactive_ledger_and_a_missing_journal_are_problems() {
         .unwrap();
     let codes: Vec<(&str, &str)> = problems
         .iter()
-        .map(|p| (p.code.as_str(), p.field.as_str()))
+        .map(|p| (p.code(), p.field.as_str()))
         .collect();
     assert_eq!(
         codes,
@@ -62,14 +62,14 @@ async fn a_removed_or_inactive_ledger_and_a_missing_journal_are_problems() {
         ]
     );
     assert!(
-        problems[1].message.contains("8020"),
+        problems[1].dutch().contains("8020"),
         "{}",
-        problems[1].message
+        problems[1].dutch()
     );
     assert!(
-        problems[2].message.contains("1400"),
+        problems[2].dutch().contains("1400"),
         "{}",
-        problems[2].message
+        problems[2].dutch()
     );
 
     let configured = KoppelingSettings {
@@ -88,7 +88,7 @@ async fn a_removed_or_inactive_ledger_and_a_missing_journal_are_problems() {
         .unwrap();
     let codes: Vec<(&str, &str)> = problems
         .iter()
-        .map(|p| (p.code.as_str(), p.field.as_str()))
+        .map(|p| (p.code(), p.field.as_str()))
         .collect();
     assert_eq!(
         codes,
@@ -99,9 +99,9 @@ async fn a_removed_or_inactive_ledger_and_a_missing_journal_are_problems() {
         ]
     );
     assert!(
-        problems[0].message.contains("8010"),
+        problems[0].dutch().contains("8010"),
         "{}",
-        problems[0].message
+        problems[0].dutch()
     );
 }
 
@@ -119,7 +119,7 @@ async fn activation_refreshes_the_ledgers_the_bookings_use() {
         .await
         .unwrap();
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].code, "ledger_inactive");
+    assert_eq!(problems[0].code(), "ledger_inactive");
 }
 
 #[tokio::test]
@@ -132,11 +132,11 @@ async fn a_refused_key_is_a_key_refused_problem() {
         .await
         .unwrap();
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].code, "key_refused");
+    assert_eq!(problems[0].code(), "key_refused");
     assert_eq!(problems[0].field, "key");
     assert_eq!(
-        problems[0].message,
-        "De koppelsleutel wordt door SnelStart geweigerd; genereer een nieuwe sleutel op web.snelstart.nl en vul die in bij Instellingen"
+        problems[0].dutch(),
+        "De koppelsleutel wordt door SnelStart geweigerd; genereer een nieuwe sleutel op web.snelstart.nl en vul die in bij Instellingen."
     );
 }
 

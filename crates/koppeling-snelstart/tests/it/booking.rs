@@ -1,6 +1,6 @@
 //! Verkoopboekingen: booking, lookup by factuurnummer, BOE-0021, token reuse and one call per booking.
 
-use koppeling_domain::ports::{Accounting, AccountingError};
+use koppeling_domain::ports::{Accounting, AccountingError, Rejection};
 use rust_decimal_macros::dec;
 
 use crate::support::{booking, env, relatie_data};
@@ -100,7 +100,13 @@ async fn a_second_post_of_the_same_number_is_rejected_with_boe_0021() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, AccountingError::Rejected { code: Some(c), .. } if c == "BOE-0021"),
+        matches!(
+            &err,
+            AccountingError::Rejected {
+                rejection: Rejection::DuplicateInvoiceNumber,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -190,7 +196,7 @@ async fn a_configured_revenue_ledger_is_used_and_a_missing_one_is_a_data_error()
         .await
         .unwrap_err();
     let AccountingError::Rejected {
-        code: None,
+        rejection: Rejection::LedgerUnresolved,
         message,
     } = &err
     else {

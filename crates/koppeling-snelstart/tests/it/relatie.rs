@@ -1,6 +1,6 @@
 //! Relaties: create, find by relatiecode, read-modify-write update, REL-0008, unknown countries.
 
-use koppeling_domain::ports::{Accounting, AccountingError};
+use koppeling_domain::ports::{Accounting, AccountingError, Rejection};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_snelstart::client::Target;
 use serde_json::Value;
@@ -117,7 +117,13 @@ async fn a_relatiecode_in_use_is_rejected_with_rel_0008() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, AccountingError::Rejected { code: Some(c), .. } if c == "REL-0008"),
+        matches!(
+            &err,
+            AccountingError::Rejected {
+                rejection: Rejection::RelatiecodeTaken,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -133,7 +139,7 @@ async fn an_unknown_country_is_rejected_before_anything_is_written() {
         .await
         .unwrap_err();
     let AccountingError::Rejected {
-        code: None,
+        rejection: Rejection::CountryUnknown { .. },
         message,
     } = &err
     else {

@@ -160,13 +160,13 @@ pub(crate) fn path_ids(
     })?;
     let adm_raw = params.get("adm").map(String::as_str).unwrap_or_default();
     let adm = AdministratieCode::parse(adm_raw).map_err(|p| {
-        ApiError::bad_request("invalid_path", crate::error::sentence(&p.message))
+        ApiError::bad_request("invalid_path", crate::error::sentence(&p.message()))
             .with_field("administratie")
     })?;
     let id = match params.get("id") {
         None => None,
         Some(raw) => Some(ResourceId::parse(raw).map_err(|p| {
-            ApiError::bad_request("invalid_path", crate::error::sentence(&p.message))
+            ApiError::bad_request("invalid_path", crate::error::sentence(&p.message()))
                 .with_field("id")
         })?),
     };

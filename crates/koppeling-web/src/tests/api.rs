@@ -278,14 +278,10 @@ async fn a_failed_activation_lists_the_problems() {
     store.expect_set_koppeling_active().never();
     let mut accounting = MockAccounting::new();
     accounting.expect_check_activation().returning(|_, _| {
-        ready(Ok(vec![
-            Problem::new(
-                "sales_journal_code",
-                "journal_missing",
-                "Dagboek 1300 (Verkoopboek code) bestaat niet in SnelStart",
-            )
-            .with_hint("vul het nummer van het verkoopdagboek in, meestal 1300"),
-        ]))
+        ready(Ok(vec![Problem::new(
+            "sales_journal_code",
+            koppeling_domain::problem::Rule::JournalMissing { number: 1300 },
+        )]))
     });
     let app = app(store, accounting);
     // Act
@@ -306,7 +302,7 @@ async fn a_failed_activation_lists_the_problems() {
         json["problems"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("Dagboek 1300")
+            .contains("dagboek 1300")
     );
     assert!(!answer.text.contains(SECRET_KEY));
 }

@@ -267,88 +267,9 @@ pub(crate) fn outcome_label(outcome: &str) -> &str {
     }
 }
 
-fn meaning(class: &str) -> &'static str {
-    match class {
-        "high" => "omzet hoog",
-        "low" => "omzet laag",
-        _ => "omzet onbelast/verlegd",
-    }
-}
-
-/// A problem in Dutch: the domain's English rules are translated, SnelStart's checks are
-/// already Dutch.
+/// A problem in Dutch: the domain's Dutch renderer ([`Problem::dutch`]).
 pub(crate) fn dutch(problem: &Problem) -> String {
-    let last = problem.field.rsplit('.').next().unwrap_or_default();
-    let text = match problem.code.as_str() {
-        "invalid_vat_code" => {
-            let want = match last {
-                "high" => "12",
-                "low" => "11",
-                _ => "10",
-            };
-            if problem.message.contains("bestaat niet in SnelStart") {
-                problem.message.clone()
-            } else {
-                format!(
-                    "De BTW code voor {} moet {want} zijn; andere BTW codes dan 12, 11 en 10 zijn niet mogelijk",
-                    meaning(last)
-                )
-            }
-        }
-        "out_of_range" if problem.field == "sales_journal_code" => {
-            "De Verkoopboek code moet een positief dagboeknummer zijn, bijvoorbeeld 1300".to_owned()
-        }
-        "out_of_range" if problem.field.starts_with("revenue_ledgers") => format!(
-            "Het omzetgrootboek voor {} moet een positief grootboeknummer zijn",
-            meaning(last)
-        ),
-        "unknown_admin" => "Deze Beheerder bestaat niet in deze administratie".to_owned(),
-        "invalid_key" => {
-            "Vul de koppelsleutel in die u op web.snelstart.nl heeft gegenereerd".to_owned()
-        }
-        "not_configured" | "key_missing" => problem.message.clone(),
-        "code_not_numeric" => {
-            "Deze relatiecode bevat letters of andere tekens: relatiecodes met letters worden niet geaccepteerd door SnelStart. Maak de relatiecode numeriek (alleen cijfers) om met SnelStart te synchroniseren".to_owned()
-        }
-        "code_out_of_range" => {
-            "Deze relatiecode valt buiten 1 tot en met 2147483647, het bereik van een SnelStart relatiecode".to_owned()
-        }
-        "code_taken" => {
-            "Deze relatiecode is al in gebruik bij een andere relatie die met SnelStart synchroniseert (bijvoorbeeld 007 en 7)".to_owned()
-        }
-        "too_long" => {
-            let max = problem
-                .message
-                .rsplit(' ')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            format!(
-                "{} is te lang voor SnelStart (maximaal {max} tekens); maak het korter",
-                field_label(&problem.field)
-            )
-        }
-        "incomplete_address" => {
-            "Het adres is onvolledig: vul straat, postcode en plaats aan, of laat het adres helemaal leeg".to_owned()
-        }
-        "invalid_iban" => "Het IBAN-nummer heeft een verkeerde vorm of controlegetal".to_owned(),
-        "invalid_vat_number" => "Het btw-nummer heeft geen geldige vorm (bijvoorbeeld NL123456789B01)".to_owned(),
-        "invalid_country" => "Het land moet een ISO-landcode van twee letters zijn, zoals NL".to_owned(),
-        "required" => format!("{} is verplicht", field_label(&problem.field)),
-        "invalid_date" => "Vul een datum in als JJJJ-MM-DD".to_owned(),
-        "not_a_number" => format!("{} moet een getal zijn", field_label(&problem.field)),
-        _ => match &problem.hint {
-            Some(hint) if !problem.message.contains(hint.as_str()) => {
-                format!("{}. {}", problem.message.trim_end_matches('.'), capitalize(hint))
-            }
-            _ => problem.message.clone(),
-        },
-    };
-    let mut text = capitalize(text.trim());
-    if !text.ends_with(['.', '!', '?']) {
-        text.push('.');
-    }
-    text
+    problem.dutch()
 }
 
 /// `text` with its first letter upper-case.
@@ -357,29 +278,6 @@ pub(crate) fn capitalize(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-/// The Dutch label of a field path.
-pub(crate) fn field_label(field: &str) -> String {
-    match field {
-        "name" => "De naam".to_owned(),
-        "code" => "De relatiecode".to_owned(),
-        "address.street" => "De straat met huisnummer".to_owned(),
-        "address.postcode" => "De postcode".to_owned(),
-        "address.city" => "De plaats".to_owned(),
-        "phone" => "Het telefoonnummer".to_owned(),
-        "email" => "Het e-mailadres".to_owned(),
-        "coc_number" => "Het KvK-nummer".to_owned(),
-        "sales_journal_code" => "De Verkoopboek code".to_owned(),
-        "vat_codes.high" => "De BTW code omzet hoog".to_owned(),
-        "vat_codes.low" => "De BTW code omzet laag".to_owned(),
-        "vat_codes.zero" => "De BTW code omzet onbelast/verlegd".to_owned(),
-        "revenue_ledgers.high" => "Het omzetgrootboek hoog".to_owned(),
-        "revenue_ledgers.low" => "Het omzetgrootboek laag".to_owned(),
-        "revenue_ledgers.zero" => "Het omzetgrootboek onbelast/verlegd".to_owned(),
-        "start_date" => "De startdatum".to_owned(),
-        other => format!("Het veld {other}"),
     }
 }
 
@@ -415,14 +313,17 @@ mod tests {
 
     #[test]
     fn problems_read_in_dutch() {
-        let p = Problem::new("code", "code_not_numeric", "relation code \"A1\" ...");
+        use koppeling_domain::problem::{Band, Rule};
+        let p = Problem::new("code", Rule::CodeNotNumeric { code: "A1".into() });
         assert!(
             dutch(&p).contains("relatiecodes met letters worden niet geaccepteerd door SnelStart")
         );
         let p = Problem::new(
             "vat_codes.low",
-            "invalid_vat_code",
-            "BTW code for low must be 11",
+            Rule::WrongVatCode {
+                band: Band::Low,
+                got: 12,
+            },
         );
         assert!(dutch(&p).contains("omzet laag moet 11"));
     }

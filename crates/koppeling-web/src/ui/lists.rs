@@ -175,7 +175,7 @@ fn refusal_text(relation: Option<&Relation>, error: &ServiceError) -> Option<Str
         ServiceError::Invalid(problems) => Some(
             problems
                 .iter()
-                .map(|p| match p.code.as_str() {
+                .map(|p| match p.code() {
                     "code_not_numeric" => format!(
                         "Relatiecode \"{code}\" kan niet naar SnelStart: relatiecodes met letters worden niet geaccepteerd door SnelStart. Maak de relatiecode numeriek (alleen cijfers) en zet het vinkje daarna opnieuw."
                     ),

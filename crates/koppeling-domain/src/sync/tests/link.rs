@@ -78,15 +78,20 @@ fn a_created_key_that_passes_the_checks_activates_the_koppeling() {
 #[test]
 fn a_created_key_that_fails_the_checks_keeps_the_state_and_notifies_once() {
     // Arrange
-    let refused = Problem::new("sales_journal_code", "journal_missing", "no journal 1300")
-        .with_hint("maak dagboek 1300 aan in SnelStart");
+    let refused = Problem::new(
+        "sales_journal_code",
+        crate::problem::Rule::JournalMissing { number: 1300 },
+    );
     let (mut store, accounting) = ports(koppeling(false, false), vec![refused]);
     store
         .expect_set_koppeling_problem()
         .times(1)
         .returning(|_, problem, notice, _| {
             assert!(problem.contains("controles slagen niet"), "{problem}");
-            assert!(problem.contains("maak dagboek 1300 aan"), "{problem}");
+            assert!(
+                problem.contains("verkoopdagboek in, meestal 1300"),
+                "{problem}"
+            );
             assert_eq!(notice.kind, NoticeKind::LinkFailed);
             ready(Ok(()))
         });
