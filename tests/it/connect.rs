@@ -416,7 +416,7 @@ async fn the_whole_link_flow(db: Db) {
     // Assert: paused at once (stored before the answer), the key gone, no SnelStart call.
     let k = koppeling(&app, adm).await;
     assert_eq!(k["state"], "paused_auth", "{k}");
-    assert_eq!(k["problem"], "de koppelsleutel is ingetrokken in SnelStart");
+    assert_eq!(k["problem"], "the koppelsleutel was withdrawn in SnelStart");
     assert_eq!(k["key_set"], false);
     assert!(k["connection"].is_null(), "{k}");
     let (calls, tokens) = (
@@ -563,7 +563,7 @@ async fn a_replayed_create_notifies_no_one_again_and_a_pasted_key_ends_the_link(
     let k = wait_koppeling(&app, adm, |k| {
         k["problem"]
             .as_str()
-            .is_some_and(|p| p.contains("controles slagen niet"))
+            .is_some_and(|p| p.contains("activation checks fail"))
     })
     .await;
     assert_eq!(k["state"], "inactive", "{k}");

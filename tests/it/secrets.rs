@@ -284,7 +284,7 @@ async fn rotate_scenario(postgres: bool) {
     assert!(
         k["problem"]
             .as_str()
-            .is_some_and(|p| p.starts_with("sleutel onbruikbaar")),
+            .is_some_and(|p| p.starts_with("the stored koppelsleutel cannot be decrypted")),
         "{k}"
     );
     let (status, body) = serve

@@ -223,13 +223,6 @@ impl WebhookMessage {
     }
 }
 
-/// The `problem` of a koppeling whose key arrived through the link while the activation
-/// checks still run (visible if the process stops before they finish).
-pub const CHECKS_RUNNING: &str = "koppelsleutel ontvangen via SnelStart; de controles lopen";
-
-/// The `problem` of a koppeling whose key SnelStart withdrew (`Delete`).
-pub const WITHDRAWN: &str = "de koppelsleutel is ingetrokken in SnelStart";
-
 /// The state of a stored reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReferenceStatus {
@@ -286,12 +279,12 @@ pub enum WebhookEffect {
     /// `Create` for a pending reference: the key is stored (replacing a pasted one), the
     /// reference becomes the connection (the administratie's other ones void), the
     /// koppeling is made with default settings when absent and its `problem` is
-    /// [`CHECKS_RUNNING`]; the activation checks follow after the answer.
+    /// [`crate::pause::PauseReason::ChecksRunning`]; the activation checks follow after the answer.
     Connect,
     /// `Regenerate` for the connection: the key is replaced; the checks follow.
     Replace,
     /// `Delete` for the connection: the key is removed, an active koppeling pauses with
-    /// [`WITHDRAWN`], one notice is queued.
+    /// [`crate::pause::PauseReason::KeyWithdrawn`], one notice is queued.
     Withdraw,
 }
 
@@ -331,10 +324,12 @@ pub fn withdrawn_notice() -> crate::notification::NotificationItem {
         subject_type: "koppeling".to_owned(),
         subject_id: String::new(),
         label: "SnelStart".to_owned(),
-        reason: WITHDRAWN.to_owned(),
+        reason: crate::pause::PauseReason::KeyWithdrawn.dutch(),
         snelstart_code: None,
         hint: Some(
-            "koppel opnieuw via Instellingen > Koppelen met SnelStart, of vul een nieuwe koppelsleutel in; facturen wachten tot dan".to_owned(),
+            crate::pause::PauseReason::KeyWithdrawn
+                .dutch_hint()
+                .to_owned(),
         ),
     }
 }

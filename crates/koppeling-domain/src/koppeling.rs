@@ -221,8 +221,8 @@ pub struct Koppeling {
     pub active: bool,
     /// Paused because SnelStart refuses the credentials.
     pub paused: bool,
-    /// Why it is paused, in a sentence.
-    pub problem: Option<String>,
+    /// Why it is paused (or held while the link's checks run or fail).
+    pub problem: Option<crate::pause::PauseReason>,
     /// When an invoice was last synced.
     pub last_sync_at: Option<DateTime<Utc>>,
 }

@@ -14,6 +14,7 @@ pub mod invoice;
 pub mod koppeling;
 pub mod money;
 pub mod notification;
+pub mod pause;
 pub mod ports;
 pub mod problem;
 pub mod readback;

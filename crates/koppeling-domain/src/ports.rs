@@ -1043,7 +1043,7 @@ pub trait Store: Send + Sync + 'static {
     fn set_koppeling_paused(
         &self,
         adm: &AdministratieCode,
-        problem: Option<String>,
+        problem: Option<crate::pause::PauseReason>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Pauses every active koppeling (subscription key refused) or resumes those paused for
     /// that reason; returns the administraties whose state changed.
@@ -1052,7 +1052,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Other`].
     fn set_all_paused(
         &self,
-        problem: Option<String>,
+        problem: Option<crate::pause::PauseReason>,
     ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
 
     // --- the work queue ---
@@ -1442,7 +1442,7 @@ pub trait Store: Send + Sync + 'static {
     fn set_koppeling_problem(
         &self,
         adm: &AdministratieCode,
-        problem: &str,
+        problem: &crate::pause::PauseReason,
         notice: &NotificationItem,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

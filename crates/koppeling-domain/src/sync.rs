@@ -23,6 +23,7 @@ use crate::notification::{
     DispatchReport, NoticeKind, NotificationItem, OutgoingMail, StoredNotification, render,
     send_backoff,
 };
+use crate::pause::PauseReason;
 use crate::ports::{
     Accounting, AccountingError, Claim, Clock, Credential, ErrorClass, Notifier, Outcome,
     Rejection, RelatieLink, SendFailure, Store, StoreError, SyncJob,
@@ -139,10 +140,6 @@ fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 /// The longest wait a `Retry-After` from SnelStart can impose (product.md §3; the client
 /// clamps too: input from SnelStart is untrusted).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
-/// The `problem` of a koppeling whose stored koppelsleutel no configured master key
-/// decrypts (the UI calls it "sleutel onbruikbaar").
-pub const UNUSABLE_KEY_PROBLEM: &str = "sleutel onbruikbaar: de opgeslagen koppelsleutel kan met geen van de ingestelde master keys worden ontsleuteld; vul de koppelsleutel opnieuw in bij Instellingen";
 
 /// The back-off before attempt `attempts + 1`: 2^attempts seconds, capped.
 #[must_use]
@@ -870,11 +867,7 @@ where
     /// A store failure.
     pub async fn pause_unusable_key(&self, adm: &AdministratieCode) -> Result<(), StoreError> {
         if self
-            .pause_with_notice(
-                adm,
-                UNUSABLE_KEY_PROBLEM.to_owned(),
-                "vul de koppelsleutel opnieuw in bij Instellingen (genereer zo nodig een nieuwe op web.snelstart.nl); de koppeling hervat zodra de sleutel werkt",
-            )
+            .pause_with_notice(adm, PauseReason::KeyUnusable)
             .await?
         {
             tracing::warn!(adm = %adm, "koppeling paused: the stored koppelsleutel cannot be decrypted (secrets.master_key changed without listing the old key in secrets.previous_master_keys?)");
@@ -882,17 +875,17 @@ where
         Ok(())
     }
 
-    /// Pauses the koppeling of `adm` with `problem` and, when that changed its state, queues
-    /// one notice to the Beheerder with `hint`. Returns whether the state changed.
+    /// Pauses the koppeling of `adm` for `reason` and, when that changed its state, queues
+    /// one notice to the Beheerder (the reason and what to do, in Dutch). Returns whether
+    /// the state changed.
     async fn pause_with_notice(
         &self,
         adm: &AdministratieCode,
-        problem: String,
-        hint: &str,
+        reason: PauseReason,
     ) -> Result<bool, StoreError> {
         let changed = self
             .store
-            .set_koppeling_paused(adm, Some(problem.clone()))
+            .set_koppeling_paused(adm, Some(reason.clone()))
             .await?;
         if changed {
             let item = NotificationItem {
@@ -900,9 +893,9 @@ where
                 subject_type: "koppeling".to_owned(),
                 subject_id: String::new(),
                 label: "SnelStart".to_owned(),
-                reason: problem,
+                reason: reason.dutch(),
                 snelstart_code: None,
-                hint: Some(hint.to_owned()),
+                hint: Some(reason.dutch_hint().to_owned()),
             };
             self.store
                 .queue_notice(adm, &item, self.clock.now())
@@ -923,21 +916,15 @@ where
     ) -> Result<(), StoreError> {
         match credential {
             Credential::ConnectionKey => {
-                if self
-                    .pause_with_notice(
-                        adm,
-                        "SnelStart weigert de koppelsleutel".to_owned(),
-                        "genereer een nieuwe koppelsleutel op web.snelstart.nl en vul die in bij Instellingen; de koppeling hervat zodra de sleutel werkt",
-                    )
-                    .await?
-                {
+                if self.pause_with_notice(adm, PauseReason::KeyRefused).await? {
                     tracing::warn!(adm = %adm, "koppeling paused: SnelStart refuses the koppelsleutel");
                 }
             }
             Credential::SubscriptionKey => {
-                let problem =
-                    "SnelStart weigert de subscription key van de koppeling (operator)".to_owned();
-                let changed = self.store.set_all_paused(Some(problem)).await?;
+                let changed = self
+                    .store
+                    .set_all_paused(Some(PauseReason::SubscriptionKeyRefused))
+                    .await?;
                 if !changed.is_empty() {
                     tracing::error!(
                         paused = changed.len(),
@@ -962,10 +949,7 @@ where
             let Some(koppeling) = self.store.get_koppeling(&adm.code).await? else {
                 continue;
             };
-            let for_subscription = koppeling
-                .problem
-                .as_deref()
-                .is_some_and(|p| p.contains("subscription key"));
+            let for_subscription = koppeling.problem == Some(PauseReason::SubscriptionKeyRefused);
             if !(koppeling.active && koppeling.paused && for_subscription) {
                 continue;
             }

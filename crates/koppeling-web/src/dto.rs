@@ -15,6 +15,7 @@ use koppeling_domain::koppeling::{
     ConnectionKey, KoppelingSettings, KoppelingState, RevenueLedgers, VatCodes,
 };
 use koppeling_domain::money::{VatClass, format_cents};
+use koppeling_domain::pause::PauseReason;
 use koppeling_domain::ports::{Admin, Administratie, StatusCounts, SyncState, SyncStatus};
 use koppeling_domain::problem::{Band, Problem, Rule};
 use koppeling_domain::relation::{Address, Relation, RelationKind};
@@ -1204,7 +1205,7 @@ impl From<KoppelingOverview> for IntegrationResponse {
             name: o.name,
             active: o.active,
             state: o.state,
-            problem: o.problem,
+            problem: o.problem.as_ref().map(PauseReason::english),
             last_sync_at: o.last_sync_at,
             counts: o.counts,
             features: o.features,

@@ -253,7 +253,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                     p.waiting,
                     if p.waiting == 1 { "" } else { "s" },
                     if p.waiting == 1 { "s" } else { "" },
-                    p.problem.as_deref().unwrap_or("no reason recorded")
+                    p.problem.as_ref().map_or_else(
+                        || "no reason recorded".to_owned(),
+                        koppeling_domain::pause::PauseReason::english
+                    )
                 );
             }
             if !paused.is_empty() {

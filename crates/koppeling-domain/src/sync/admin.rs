@@ -93,7 +93,7 @@ pub struct KoppelingOverview {
     /// inactive, active or paused_auth.
     pub state: KoppelingState,
     /// Why it is paused.
-    pub problem: Option<String>,
+    pub problem: Option<crate::pause::PauseReason>,
     /// Last sync.
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Counts per status.
@@ -124,7 +124,7 @@ pub struct PausedWaiting {
     /// Invoices that wait (queued or in progress).
     pub waiting: u64,
     /// Why it is paused.
-    pub problem: Option<String>,
+    pub problem: Option<crate::pause::PauseReason>,
 }
 
 impl<S, A, N, C> Service<S, A, N, C>

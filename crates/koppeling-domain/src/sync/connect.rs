@@ -169,18 +169,17 @@ where
             .iter()
             .map(|p| p.dutch_hint().unwrap_or_else(|| p.dutch()))
             .collect();
-        let problem = format!(
-            "de koppelsleutel is via SnelStart ontvangen, maar de controles slagen niet: {}",
-            reasons.join("; ")
-        );
+        let problem = crate::pause::PauseReason::ChecksFailed {
+            detail: reasons.join("; "),
+        };
         let notice = NotificationItem {
             kind: NoticeKind::LinkFailed,
             subject_type: "koppeling".to_owned(),
             subject_id: String::new(),
             label: "SnelStart".to_owned(),
-            reason: problem.clone(),
+            reason: problem.dutch(),
             snelstart_code: None,
-            hint: Some("los de problemen op bij Instellingen en kies daarna Activeren".to_owned()),
+            hint: Some(problem.dutch_hint().to_owned()),
         };
         self.store
             .set_koppeling_problem(adm, &problem, &notice, self.clock.now())

@@ -465,7 +465,10 @@ fn a_refused_key_pauses_the_koppeling_and_notifies_once() {
 fn a_refused_subscription_key_pauses_every_koppeling() {
     let (mut store, _) = with_store(job("1001", Some(current_link())));
     store.expect_set_all_paused().times(1).returning(|problem| {
-        assert!(problem.unwrap().contains("subscription key"));
+        assert_eq!(
+            problem,
+            Some(crate::pause::PauseReason::SubscriptionKeyRefused)
+        );
         ready(Ok(vec![adm()]))
     });
     let mut accounting = MockAccounting::new();
@@ -663,8 +666,7 @@ fn backoff_grows_and_is_capped() {
 fn a_refused_subscription_key_is_probed_and_every_koppeling_resumes_when_it_works_again() {
     let mut paused = job("1001", None).koppeling;
     paused.paused = true;
-    paused.problem =
-        Some("SnelStart weigert de subscription key van de koppeling (operator): 401".into());
+    paused.problem = Some(crate::pause::PauseReason::SubscriptionKeyRefused);
     let mut store = MockStore::new();
     store.expect_list_administraties().returning(|| {
         ready(Ok(vec![crate::ports::Administratie {
@@ -947,11 +949,9 @@ fn an_unusable_key_pauses_once_without_calling_snelstart() {
         .expect_set_koppeling_paused()
         .times(2)
         .returning(move |_, problem| {
-            assert!(
-                problem
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with("sleutel onbruikbaar")),
-                "{problem:?}"
+            assert_eq!(
+                problem.as_ref(),
+                Some(&crate::pause::PauseReason::KeyUnusable)
             );
             ready(Ok(changed.lock().unwrap().remove(0)))
         });

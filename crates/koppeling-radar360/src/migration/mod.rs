@@ -17,6 +17,8 @@ mod m20261205_e00001_readback;
 mod m20261205_a00001_sessions;
 
 mod m20261205_d00001_connect_references;
+// issue 14: typed pause reasons
+mod m20261205_f00001_pause_reasons;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_b00001_attempts_by_invoice::Migration),
             Box::new(m20261205_e00001_readback::Migration),
             Box::new(m20261205_d00001_connect_references::Migration),
+            Box::new(m20261205_f00001_pause_reasons::Migration),
         ]
     }
 }

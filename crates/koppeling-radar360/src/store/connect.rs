@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use koppeling_domain::connect::{
-    ActionType, CHECKS_RUNNING, ReferenceStatus, StoredKey, WITHDRAWN, WebhookApplied,
-    WebhookEffect, decide, is_usable, withdrawn_notice,
+    ActionType, ReferenceStatus, StoredKey, WebhookApplied, WebhookEffect, decide, is_usable,
+    withdrawn_notice,
 };
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::notification::NotificationItem;
+use koppeling_domain::pause::PauseReason;
 use koppeling_domain::ports::StoreError;
 
 use super::SeaOrmStore;
@@ -172,7 +173,11 @@ impl SeaOrmStore {
                          paused = CASE WHEN active THEN TRUE ELSE paused END, \
                          paused_for_subscription = FALSE, problem = $1, updated_at = $2 \
                          WHERE adm = $3",
-                        vec![s(WITHDRAWN), self.db.ts(now), s(adm.as_str())],
+                        vec![
+                            s(PauseReason::KeyWithdrawn.to_stored()),
+                            self.db.ts(now),
+                            s(adm.as_str()),
+                        ],
                     ),
                     "withdrawing the koppelsleutel",
                 )
@@ -262,7 +267,7 @@ impl SeaOrmStore {
                     i(i64::from(d.vat_codes.zero)),
                     i(i64::from(d.sales_journal_code)),
                     s(enc),
-                    so(Some(CHECKS_RUNNING)),
+                    so(Some(PauseReason::ChecksRunning.to_stored())),
                     self.db.ts(now),
                 ],
             ),
@@ -289,7 +294,7 @@ impl SeaOrmStore {
     pub async fn set_problem_with_notice(
         &self,
         adm: &AdministratieCode,
-        problem: &str,
+        problem: &PauseReason,
         notice: &NotificationItem,
         now: DateTime<Utc>,
     ) -> R<()> {
@@ -298,7 +303,7 @@ impl SeaOrmStore {
             &*tx,
             self.db.st(
                 "UPDATE koppelingen SET problem = $1, updated_at = $2 WHERE adm = $3",
-                vec![s(problem), self.db.ts(now), s(adm.as_str())],
+                vec![s(problem.to_stored()), self.db.ts(now), s(adm.as_str())],
             ),
             "setting the koppeling's problem",
         )

@@ -6,6 +6,7 @@ use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::koppeling::{
     ConnectionKey, Koppeling, KoppelingSettings, RevenueLedgers, VatCodes,
 };
+use koppeling_domain::pause::PauseReason;
 use koppeling_domain::ports::{Put, StoreError};
 use sea_orm::ConnectionTrait;
 
@@ -71,7 +72,9 @@ pub(super) fn koppeling_from(st: &SeaOrmStore, row: RowRef<'_>) -> R<Koppeling> 
         key_unusable,
         active: col_bool(row, "active")?,
         paused: col_bool(row, "paused")?,
-        problem: col(row, "problem")?,
+        problem: col::<Option<String>>(row, "problem")?
+            .as_deref()
+            .map(PauseReason::from_stored),
         last_sync_at: col(row, "last_sync_at")?,
         administratie: adm,
     })
@@ -229,7 +232,7 @@ pub(super) async fn set_koppeling_active(
 pub(super) async fn set_koppeling_paused(
     st: &SeaOrmStore,
     adm: &AdministratieCode,
-    problem: Option<String>,
+    problem: Option<PauseReason>,
 ) -> R<bool> {
     let now = db::now();
     let tx = st.db.begin().await?;
@@ -255,7 +258,12 @@ pub(super) async fn set_koppeling_paused(
         st.db.st(
             "UPDATE koppelingen SET paused = $1, problem = $2, paused_for_subscription = FALSE, \
              updated_at = $3 WHERE adm = $4",
-            vec![b(pause), so(problem), st.db.ts(now), s(adm.as_str())],
+            vec![
+                b(pause),
+                so(problem.as_ref().map(PauseReason::to_stored)),
+                st.db.ts(now),
+                s(adm.as_str()),
+            ],
         ),
         "pausing the koppeling",
     )
@@ -270,7 +278,7 @@ pub(super) async fn set_koppeling_paused(
 
 pub(super) async fn set_all_paused(
     st: &SeaOrmStore,
-    problem: Option<String>,
+    problem: Option<PauseReason>,
 ) -> R<Vec<AdministratieCode>> {
     let now = db::now();
     let tx = st.db.begin().await?;
@@ -282,7 +290,7 @@ pub(super) async fn set_all_paused(
                     "UPDATE koppelingen SET paused = TRUE, problem = $1, \
                      paused_for_subscription = TRUE, updated_at = $2 \
                      WHERE active AND NOT paused RETURNING adm",
-                    vec![s(p.as_str()), st.db.ts(now)],
+                    vec![s(p.to_stored()), st.db.ts(now)],
                 ),
                 "pausing every koppeling",
             )

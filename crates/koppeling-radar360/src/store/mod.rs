@@ -517,14 +517,14 @@ impl Store for SeaOrmStore {
     async fn set_koppeling_paused(
         &self,
         adm: &AdministratieCode,
-        problem: Option<String>,
+        problem: Option<koppeling_domain::pause::PauseReason>,
     ) -> Result<bool, StoreError> {
         self.koppelingen_changed(koppeling::set_koppeling_paused(self, adm, problem).await)
     }
 
     async fn set_all_paused(
         &self,
-        problem: Option<String>,
+        problem: Option<koppeling_domain::pause::PauseReason>,
     ) -> Result<Vec<AdministratieCode>, StoreError> {
         self.koppelingen_changed(koppeling::set_all_paused(self, problem).await)
     }
@@ -817,7 +817,7 @@ impl Store for SeaOrmStore {
     async fn set_koppeling_problem(
         &self,
         adm: &AdministratieCode,
-        problem: &str,
+        problem: &koppeling_domain::pause::PauseReason,
         notice: &NotificationItem,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {

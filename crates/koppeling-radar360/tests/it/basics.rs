@@ -6,6 +6,7 @@ use koppeling_domain::koppeling::{
     ConnectionKey, KoppelingSettings, KoppelingState, RevenueLedgers,
 };
 use koppeling_domain::notification::{NoticeKind, NotificationItem, StoredNotification};
+use koppeling_domain::pause::PauseReason;
 use koppeling_domain::ports::{
     Admin, Administratie, Outcome, Put, RelatieLink, Store, StoreError, SyncStatus,
 };
@@ -480,33 +481,28 @@ pub async fn koppeling_pause_and_resume(h: Harness) {
         s.set_koppeling_active(active, true).await.unwrap();
     }
     assert!(
-        s.set_koppeling_paused(&d, Some("sleutel geweigerd".into()))
+        s.set_koppeling_paused(&d, Some(PauseReason::KeyRefused))
             .await
             .unwrap()
     );
     assert!(
-        !s.set_koppeling_paused(&d, Some("nog steeds".into()))
+        !s.set_koppeling_paused(&d, Some(PauseReason::KeyUnusable))
             .await
             .unwrap()
     );
     let kd = s.get_koppeling(&d).await.unwrap().unwrap();
     assert_eq!(kd.state(), KoppelingState::PausedAuth);
-    assert_eq!(kd.problem.as_deref(), Some("nog steeds"));
+    assert_eq!(kd.problem, Some(PauseReason::KeyUnusable));
 
     // The subscription key: all active, unpaused koppelingen pause, and only they resume.
     let paused = s
-        .set_all_paused(Some("abonnementssleutel".into()))
+        .set_all_paused(Some(PauseReason::SubscriptionKeyRefused))
         .await
         .unwrap();
     assert_eq!(paused, vec![a.clone(), b.clone()]);
     assert_eq!(
-        s.get_koppeling(&a)
-            .await
-            .unwrap()
-            .unwrap()
-            .problem
-            .as_deref(),
-        Some("abonnementssleutel")
+        s.get_koppeling(&a).await.unwrap().unwrap().problem,
+        Some(PauseReason::SubscriptionKeyRefused)
     );
     assert_eq!(
         s.get_koppeling(&c).await.unwrap().unwrap().state(),
@@ -528,7 +524,9 @@ pub async fn koppeling_pause_and_resume(h: Harness) {
     // Resuming one, and activation clearing a pause.
     assert!(s.set_koppeling_paused(&d, None).await.unwrap());
     assert!(!s.set_koppeling_paused(&d, None).await.unwrap());
-    s.set_koppeling_paused(&b, Some("x".into())).await.unwrap();
+    s.set_koppeling_paused(&b, Some(PauseReason::KeyRefused))
+        .await
+        .unwrap();
     s.set_koppeling_active(&b, true).await.unwrap();
     let kb = s.get_koppeling(&b).await.unwrap().unwrap();
     assert_eq!((kb.paused, kb.problem), (false, None));

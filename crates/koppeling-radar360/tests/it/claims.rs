@@ -424,9 +424,12 @@ pub async fn paused_or_inactive_koppeling_is_not_claimed(h: Harness) {
     let s = &h.store;
     let ok = with_invoices(s, "ok", 1, Some(true)).await;
     let paused = with_invoices(s, "paused", 1, Some(true)).await;
-    s.set_koppeling_paused(&paused, Some("sleutel geweigerd".into()))
-        .await
-        .unwrap();
+    s.set_koppeling_paused(
+        &paused,
+        Some(koppeling_domain::pause::PauseReason::KeyRefused),
+    )
+    .await
+    .unwrap();
     let inactive = with_invoices(s, "inactive", 1, Some(false)).await;
     let none = with_invoices(s, "none", 1, None).await;
     let t = now();
@@ -461,7 +464,11 @@ pub async fn paused_or_inactive_koppeling_is_not_claimed(h: Harness) {
     s.put_invoice(&ok, &invoice("extra", "r1", InvoiceStatus::Final))
         .await
         .unwrap();
-    s.set_all_paused(Some("abonnement".into())).await.unwrap();
+    s.set_all_paused(Some(
+        koppeling_domain::pause::PauseReason::SubscriptionKeyRefused,
+    ))
+    .await
+    .unwrap();
     assert!(
         s.claim_due("w", t, lease, 10, None)
             .await

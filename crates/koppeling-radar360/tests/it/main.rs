@@ -13,6 +13,8 @@ mod readback;
 mod rotate;
 
 mod connect;
+// issue 14: typed pause reasons
+mod pause;
 
 /// Generates one test per engine for each scenario function `path::name(Harness)`.
 macro_rules! scenarios {
@@ -43,6 +45,7 @@ macro_rules! scenarios {
 }
 
 scenarios!(
+    pause::old_pause_sentences_are_converted_and_stay_readable,
     basics::round_trips,
     basics::admin_email_is_unique_across_the_service,
     basics::administraties_are_isolated,

@@ -6,11 +6,12 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use koppeling_domain::app::App;
-use koppeling_domain::connect::{CHECKS_RUNNING, ConnectionKind, WITHDRAWN};
+use koppeling_domain::connect::ConnectionKind;
 use koppeling_domain::ids::ResourceId;
 use koppeling_domain::koppeling::{
     ConnectionKey, KoppelingSettings, KoppelingState, RevenueLedgers, VatCodes,
 };
+use koppeling_domain::pause::PauseReason;
 use koppeling_domain::problem::Problem;
 use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 
@@ -46,12 +47,12 @@ fn link_outcome(overview: &KoppelingOverview) -> (Option<String>, Option<String>
             Some("Er is geen koppelsleutel van SnelStart ontvangen. Kies bij Instellingen opnieuw Koppelen met SnelStart en geef in SnelStart toestemming; een koppeling die meer dan 24 uur geleden is gestart, moet u opnieuw starten.".to_owned()),
         );
     }
-    match overview.problem.as_deref() {
-        Some(CHECKS_RUNNING) => (
+    match &overview.problem {
+        Some(PauseReason::ChecksRunning) => (
             Some("De koppelsleutel is via SnelStart ontvangen; de controles lopen nog. Vernieuw deze pagina over enkele seconden.".to_owned()),
             None,
         ),
-        Some(problem) => (None, Some(sentence(problem))),
+        Some(problem) => (None, Some(sentence(&problem.dutch()))),
         None if overview.state == KoppelingState::Active => (
             Some("De koppelsleutel is via SnelStart ontvangen en de controles zijn geslaagd: de SnelStart koppeling is nu actief.".to_owned()),
             None,
@@ -109,16 +110,16 @@ fn overview_page(
             "paused",
             format!(
                 "Gepauzeerd: {}",
-                overview
-                    .problem
-                    .clone()
-                    .unwrap_or_else(|| "SnelStart weigert de koppelsleutel.".to_owned())
+                overview.problem.as_ref().map_or_else(
+                    || "SnelStart weigert de koppelsleutel.".to_owned(),
+                    |p| sentence(&p.dutch())
+                )
             ),
         ),
         KoppelingState::Inactive => ("inactive", "Niet actief".to_owned()),
     };
     let paused_warning = if overview.state == KoppelingState::PausedAuth
-        && overview.problem.as_deref() == Some(WITHDRAWN)
+        && overview.problem == Some(PauseReason::KeyWithdrawn)
     {
         r#"<p class="error" role="alert" id="sleutel-ingetrokken">De koppelsleutel is ingetrokken in SnelStart. Koppel opnieuw via <a href="/koppelingen/snelstart/instellingen">Instellingen</a> (Koppelen met SnelStart) of vul daar een nieuwe koppelsleutel in; facturen wachten tot dan.</p>"#
     } else if overview.key_unusable {

@@ -18,7 +18,7 @@ fn koppeling(active: bool, paused: bool) -> Koppeling {
         key_unusable: false,
         active,
         paused,
-        problem: Some(crate::connect::CHECKS_RUNNING.into()),
+        problem: Some(crate::pause::PauseReason::ChecksRunning),
         last_sync_at: None,
     }
 }
@@ -87,10 +87,16 @@ fn a_created_key_that_fails_the_checks_keeps_the_state_and_notifies_once() {
         .expect_set_koppeling_problem()
         .times(1)
         .returning(|_, problem, notice, _| {
-            assert!(problem.contains("controles slagen niet"), "{problem}");
+            let crate::pause::PauseReason::ChecksFailed { detail } = problem else {
+                panic!("{problem:?}")
+            };
             assert!(
-                problem.contains("verkoopdagboek in, meestal 1300"),
-                "{problem}"
+                detail.contains("verkoopdagboek in, meestal 1300"),
+                "{detail}"
+            );
+            assert!(
+                notice.reason.contains("controles slagen niet"),
+                "{notice:?}"
             );
             assert_eq!(notice.kind, NoticeKind::LinkFailed);
             ready(Ok(()))
