@@ -25,7 +25,25 @@ pub enum NoticeKind {
     LinkFailed,
 }
 
+/// The reason of a [`NoticeKind::StillFailing`] notice.
+pub const STILL_FAILING_REASON: &str =
+    "SnelStart is al meer dan een uur niet bereikbaar voor deze factuur";
+/// What to do about a [`NoticeKind::StillFailing`] notice.
+pub const STILL_FAILING_HINT: &str = "er is niets voor u te doen; de koppeling blijft het proberen. Blijft dit zo, neem dan contact op met de beheerder van de koppeling";
+/// The reason of a [`NoticeKind::Resumed`] notice.
+pub const RESUMED_REASON: &str = "de koppelsleutel werkt weer";
+
 impl NoticeKind {
+    /// Every kind.
+    pub const ALL: [Self; 6] = [
+        Self::InvoiceFailed,
+        Self::StillFailing,
+        Self::Paused,
+        Self::Resumed,
+        Self::Drift,
+        Self::LinkFailed,
+    ];
+
     /// The wire name.
     #[must_use]
     pub fn as_str(self) -> &'static str {

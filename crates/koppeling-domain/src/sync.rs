@@ -785,13 +785,15 @@ where
         match next {
             NextStep::Retry { after, lookup } => {
                 let failing_since = claim.failing_since.unwrap_or(now);
-                let notice = (now - failing_since >= chrono_duration(self.config.notify_transient_after)).then(|| {
+                let notice = (now - failing_since
+                    >= chrono_duration(self.config.notify_transient_after))
+                .then(|| {
                     self.item(
                         job,
                         NoticeKind::StillFailing,
-                        "SnelStart is al meer dan een uur niet bereikbaar voor deze factuur".to_owned(),
+                        crate::notification::STILL_FAILING_REASON.to_owned(),
                         None,
-                        Some("er is niets voor u te doen; de koppeling blijft het proberen. Blijft dit zo, neem dan contact op met de beheerder van de koppeling".to_owned()),
+                        Some(crate::notification::STILL_FAILING_HINT.to_owned()),
                     )
                 });
                 tracing::info!(%error, "SnelStart call failed; retried later");

@@ -361,7 +361,7 @@ where
                 subject_type: "koppeling".to_owned(),
                 subject_id: String::new(),
                 label: "SnelStart".to_owned(),
-                reason: "de koppelsleutel werkt weer".to_owned(),
+                reason: crate::notification::RESUMED_REASON.to_owned(),
                 snelstart_code: None,
                 hint: None,
             };
