@@ -130,7 +130,10 @@ async fn seed_walkthrough(app: &TestApp) {
     .await;
     let body = app.wait_for_status(adm, "f3", &["failed"], 10).await;
     assert!(
-        body["sync"]["error"].as_str().unwrap().contains("number"),
+        body["sync"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Het factuurnummer is te lang"),
         "{body}"
     );
     let (status, _) = app

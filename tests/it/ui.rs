@@ -185,8 +185,32 @@ impl Ui<'_> {
         Ok(())
     }
 
-    /// A PNG of the whole page (the window is stretched to the page's height for it).
+    /// Fails when the visible text of the page holds an English word (issue 14: a
+    /// Beheerder reads Dutch on every screen). The checker is the domain's
+    /// (`koppeling_domain::english`): whole words that are English and not also Dutch.
+    pub(crate) async fn assert_dutch(&self) -> anyhow::Result<()> {
+        let text = self
+            .c
+            .execute("return document.body.innerText;", Vec::new())
+            .await?;
+        let text = text.as_str().unwrap_or_default();
+        let english: Vec<(&str, Vec<&str>)> = text
+            .lines()
+            .map(|line| (line, koppeling_domain::english::english_words(line)))
+            .filter(|(_, words)| !words.is_empty())
+            .collect();
+        ensure!(
+            english.is_empty(),
+            "English on {}: {english:?}",
+            self.here().await
+        );
+        Ok(())
+    }
+
+    /// A PNG of the whole page (the window is stretched to the page's height for it),
+    /// after checking that the page reads in Dutch: every screen a test visits is shot.
     pub(crate) async fn shot(&self, name: &str) -> anyhow::Result<()> {
+        self.assert_dutch().await?;
         let dims = self
             .c
             .execute(
@@ -247,7 +271,8 @@ impl Ui<'_> {
         Ok(())
     }
 
-    /// Waits until the browser is on `path` (without the query) and `selector` shows.
+    /// Waits until the browser is on `path` (without the query) and `selector` shows, and
+    /// checks that the page reads in Dutch.
     pub(crate) async fn wait_on(&self, path: &str, selector: &str) -> anyhow::Result<Element> {
         let deadline = Instant::now() + PATIENCE;
         loop {
@@ -255,6 +280,7 @@ impl Ui<'_> {
             if url.path() == path
                 && let Ok(found) = self.c.find(Locator::Css(selector)).await
             {
+                self.assert_dutch().await?;
                 return Ok(found);
             }
             ensure!(
@@ -280,6 +306,7 @@ impl Ui<'_> {
                 Err(_) => String::new(),
             };
             if wanted.iter().all(|w| text.contains(w)) {
+                self.assert_dutch().await?;
                 return Ok(text);
             }
             ensure!(

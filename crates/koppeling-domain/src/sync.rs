@@ -191,12 +191,17 @@ enum Step {
     Done(Outcome, String, Option<NotificationItem>),
 }
 
-fn problems_outcome(job: &SyncJob, problems: &[Problem], prefix: &str) -> Step {
+/// The failed outcome of broken rules: of the relation (`subject_is_relation`, fields
+/// under `relation.`) or of the invoice.
+fn problems_outcome(job: &SyncJob, problems: &[Problem], subject_is_relation: bool) -> Step {
     let problems: Vec<Problem> = problems
         .iter()
-        .map(|p| match prefix.strip_suffix('.') {
-            Some(prefix) => p.clone().under(prefix),
-            None => p.clone(),
+        .map(|p| {
+            if subject_is_relation {
+                p.clone().under("relation")
+            } else {
+                p.clone()
+            }
         })
         .collect();
     let reason = crate::problem::describe_dutch(&problems);
@@ -207,7 +212,6 @@ fn problems_outcome(job: &SyncJob, problems: &[Problem], prefix: &str) -> Step {
             "corrigeer de gegevens in Radar360; de factuur wordt daarna opnieuw aangeboden"
                 .to_owned()
         });
-    let subject_is_relation = prefix.starts_with("relation");
     let item = NotificationItem {
         kind: NoticeKind::InvoiceFailed,
         subject_type: if subject_is_relation {
@@ -527,7 +531,7 @@ where
         }
         let data = match plan_relatie(&job.relation) {
             Ok(data) => data,
-            Err(problems) => return Ok(problems_outcome(job, &problems, "relation.")),
+            Err(problems) => return Ok(problems_outcome(job, &problems, true)),
         };
         let booking = match plan_booking(invoice, data.code, &koppeling.settings) {
             Ok(Plan::Book(booking)) => booking,
@@ -541,7 +545,7 @@ where
                     None,
                 ));
             }
-            Err(problems) => return Ok(problems_outcome(job, &problems, "")),
+            Err(problems) => return Ok(problems_outcome(job, &problems, false)),
         };
 
         let klant_id = match self.ensure_relatie(claim, job, &conn, &data).await {
