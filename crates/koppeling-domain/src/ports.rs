@@ -158,8 +158,11 @@ impl Rejection {
             Self::RelatieInactive => {
                 "de relatie staat op non-actief in SnelStart; zet haar weer actief en bied de factuur opnieuw aan"
             }
-            Self::RelatieNotKlant | Self::RelatiecodeTaken => {
+            Self::RelatieNotKlant => {
                 "de relatie in SnelStart is geen klant; maak haar klant in SnelStart of gebruik een andere relatiecode"
+            }
+            Self::RelatiecodeTaken => {
+                "gebruik in Radar360 een relatiecode die in SnelStart vrij is of bij een klant hoort"
             }
             Self::DuplicateInvoiceNumber => {
                 "het factuurnummer bestaat al in SnelStart met een ander bedrag of een andere klant; controleer de factuur in SnelStart"

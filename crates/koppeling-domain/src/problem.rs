@@ -1196,3 +1196,80 @@ pub(crate) mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod rejection_tests {
+    use crate::ports::{AccountingError, Rejection};
+
+    /// Every rejection; the exhaustive match makes a new variant fail to compile until it
+    /// is listed (and so rendered and checked).
+    fn every_rejection() -> Vec<Rejection> {
+        let code = || "BOE-0042".to_owned();
+        let all = vec![
+            Rejection::DuplicateInvoiceNumber,
+            Rejection::RelatiecodeTaken,
+            Rejection::Unbalanced,
+            Rejection::PeriodClosed { code: code() },
+            Rejection::DateTooOld,
+            Rejection::LedgerUnusable { code: code() },
+            Rejection::RelatieInactive,
+            Rejection::RelatieNotKlant,
+            Rejection::VatNumberRefused { code: code() },
+            Rejection::RelatieRefused { code: code() },
+            Rejection::RequestNotBuilt,
+            Rejection::CountryUnknown {
+                country: "XX".into(),
+            },
+            Rejection::LedgerUnresolved,
+            Rejection::Other { code: None },
+        ];
+        for r in &all {
+            match r {
+                Rejection::DuplicateInvoiceNumber
+                | Rejection::RelatiecodeTaken
+                | Rejection::Unbalanced
+                | Rejection::PeriodClosed { .. }
+                | Rejection::DateTooOld
+                | Rejection::LedgerUnusable { .. }
+                | Rejection::RelatieInactive
+                | Rejection::RelatieNotKlant
+                | Rejection::VatNumberRefused { .. }
+                | Rejection::RelatieRefused { .. }
+                | Rejection::RequestNotBuilt
+                | Rejection::CountryUnknown { .. }
+                | Rejection::LedgerUnresolved
+                | Rejection::Other { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_rejection_reads_in_dutch_without_english() {
+        for rejection in every_rejection() {
+            crate::english::assert_dutch(rejection.dutch());
+            crate::english::assert_dutch(rejection.dutch_hint());
+            let error = AccountingError::Rejected {
+                rejection,
+                message: "SnelStart's own words".into(),
+            };
+            // The Beheerder's sentence leaves SnelStart's (possibly English) text out.
+            crate::english::assert_dutch(&error.dutch());
+        }
+        for error in [
+            AccountingError::Transient {
+                retry_after: None,
+                message: "the connection was refused".into(),
+            },
+            AccountingError::UnknownOutcome {
+                message: "the write timed out".into(),
+            },
+            AccountingError::Auth {
+                credential: crate::ports::Credential::ConnectionKey,
+                message: "the token was refused".into(),
+            },
+        ] {
+            crate::english::assert_dutch(&error.dutch());
+        }
+    }
+}
