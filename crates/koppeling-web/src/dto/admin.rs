@@ -1,0 +1,69 @@
+//! The bodies of administraties and Beheerders.
+
+use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::{Admin, Administratie};
+use koppeling_domain::problem::Problem;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// `PUT /administraties/{adm}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutAdministratieBody {
+    /// The firm's name.
+    pub name: String,
+}
+
+impl PutAdministratieBody {
+    /// The administratie with code `code`.
+    #[must_use]
+    pub fn into_domain(self, code: AdministratieCode) -> Administratie {
+        Administratie {
+            code,
+            name: self.name,
+        }
+    }
+}
+
+/// `PUT /administraties/{adm}/admins/{id}`: a Beheerder; the password is write-only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutAdminBody {
+    /// Name.
+    pub name: String,
+    /// E-mail, the log-in.
+    pub email: String,
+    /// Sets the UI log-in when present.
+    #[serde(default)]
+    pub password: Option<SecretString>,
+}
+
+impl PutAdminBody {
+    /// The Beheerder and the plain password to hash, if one was given.
+    ///
+    /// # Errors
+    /// A problem on `password` when it is shorter than 12 or longer than 1024 characters.
+    pub fn into_domain(
+        self,
+        id: ResourceId,
+    ) -> Result<(Admin, Option<SecretString>), Vec<Problem>> {
+        if let Some(password) = &self.password {
+            let len = password.expose_secret().chars().count();
+            if !(crate::MIN_PASSWORD_LEN..=1024).contains(&len) {
+                return Err(vec![Problem::new(
+                    "password",
+                    "invalid_password",
+                    "password must have 12 to 1024 characters",
+                )]);
+            }
+        }
+        Ok((
+            Admin {
+                id,
+                name: self.name,
+                email: self.email.trim().to_owned(),
+            },
+            self.password,
+        ))
+    }
+}
