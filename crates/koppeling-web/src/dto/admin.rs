@@ -7,10 +7,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// `PUT /administraties/{adm}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutAdministratie)]
 pub struct PutAdministratieBody {
-    /// The firm's name.
+    /// The firm's name (not blank).
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: String,
 }
 
@@ -26,15 +28,23 @@ impl PutAdministratieBody {
 }
 
 /// `PUT /administraties/{adm}/admins/{id}`: a Beheerder; the password is write-only.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutAdmin)]
 pub struct PutAdminBody {
-    /// Name.
+    /// Name (not blank).
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: String,
-    /// E-mail, the log-in.
+    /// E-mail, the log-in (unique across the service): `local@domain.tld`, at most 250
+    /// bytes once trimmed, without white space, `<`, `>` or `,`.
+    #[schema(
+        max_length = 250,
+        pattern = r"^\s*[^@\s<>,\u0000]+@[^\s<>,.\u0000][^\s<>,\u0000]*\.[^\s<>,\u0000]*[^\s<>,.\u0000]\s*$"
+    )]
     pub email: String,
     /// Sets the UI log-in when present.
     #[serde(default)]
+    #[schema(value_type = Option<String>, write_only, min_length = 12, max_length = 1024, pattern = r"^[^\u0000]*$")]
     pub password: Option<SecretString>,
 }
 

@@ -13,8 +13,9 @@ fn default_payment_term() -> i64 {
 }
 
 /// One invoice line.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutInvoiceLine)]
 pub struct LineBody {
     /// Description (may be empty).
     #[serde(default)]
@@ -24,31 +25,38 @@ pub struct LineBody {
     /// Unit price excluding VAT, at most 4 decimals.
     pub unit_price: Amount,
     /// `high`, `low`, `zero` or `reverse_charge`.
+    #[schema(value_type = crate::openapi::schemas::VatClass)]
     pub vat: VatClass,
     /// Read-only (the line's amount as GET shows it): accepted and ignored.
     #[serde(default)]
+    #[schema(value_type = Option<ReadOnly>)]
     pub amount: Option<serde::de::IgnoredAny>,
 }
 
 /// `PUT /administraties/{adm}/invoices/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutInvoice)]
 pub struct PutInvoiceBody {
     /// Invoice number (factuurnummer).
     pub number: Text,
     /// The relation it is addressed to.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub relation_id: String,
     /// Invoice date.
     pub date: Date,
     /// Payment term in days (30 when absent).
-    #[serde(default = "default_payment_term")]
+    #[serde(default = "default_payment_term", deserialize_with = "whole")]
+    #[schema(minimum = 0)]
     pub payment_term_days: i64,
     /// `draft` or `final`.
+    #[schema(value_type = crate::openapi::schemas::InvoiceStatus)]
     pub status: InvoiceStatus,
     /// Description.
     #[serde(default)]
     pub description: Option<String>,
     /// Lines.
+    #[serde(deserialize_with = "objects")]
     pub lines: Vec<LineBody>,
     /// The invoice's own id, as GET shows it: accepted when it equals the path's
     /// (`id_mismatch` otherwise), so that a fetched invoice can be PUT back.
@@ -56,18 +64,23 @@ pub struct PutInvoiceBody {
     pub id: Option<String>,
     /// Read-only parts of the representation GET returns: accepted and ignored.
     #[serde(default)]
+    #[schema(value_type = Option<ReadOnly>)]
     pub totals: Option<serde::de::IgnoredAny>,
     /// Read-only.
     #[serde(default)]
+    #[schema(value_type = Option<ReadOnly>)]
     pub sync: Option<serde::de::IgnoredAny>,
     /// Read-only.
     #[serde(default)]
+    #[schema(value_type = Option<ReadOnly>)]
     pub payment: Option<serde::de::IgnoredAny>,
     /// Read-only.
     #[serde(default)]
+    #[schema(value_type = Option<ReadOnly>)]
     pub drift: Option<serde::de::IgnoredAny>,
     /// Read-only.
     #[serde(default)]
+    #[schema(value_type = Option<ReadOnly>)]
     pub documents: Option<serde::de::IgnoredAny>,
 }
 

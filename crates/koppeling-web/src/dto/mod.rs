@@ -75,6 +75,13 @@ mod tests {
             (e.code, e.field.as_str()),
             ("unknown_field", "address.town")
         );
+        // serde would read a struct from an array of its fields: a body is an object.
+        let Err(e) = from_json::<PutSettingsBody>(b" [null, null]") else {
+            panic!("an array is no body");
+        };
+        assert_eq!((e.code, e.field.as_str()), ("invalid_type", ""));
+        let e = from_value::<PutSnelstartBody>(serde_json::json!([true])).unwrap_err();
+        assert_eq!(e.code, "invalid_type");
         let e = from_json::<PutAdministratieBody>(b"{}").unwrap_err();
         assert_eq!((e.code, e.field.as_str()), ("missing_field", "name"));
         let e = from_json::<PutAdministratieBody>(br#"{"name":1}"#).unwrap_err();

@@ -47,6 +47,11 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
             detail: "the body is empty".to_owned(),
         });
     }
+    // serde reads a struct from a JSON array too (`[null, null]` as the fields in order):
+    // every body is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(not_an_object());
+    }
     // JSON can carry U+0000 only as the escape `\u0000`: look closer only then.
     if bytes.windows(6).any(|w| w == br"\u0000")
         && let Ok(parsed) = serde_json::from_slice::<Value>(bytes)
@@ -84,11 +89,24 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
     Ok(value)
 }
 
+/// The refusal of a body that is a JSON array.
+fn not_an_object() -> BodyError {
+    BodyError {
+        code: "invalid_type",
+        field: String::new(),
+        message: "The body must be a JSON object, not an array.".to_owned(),
+        detail: "invalid type: array, expected a JSON object".to_owned(),
+    }
+}
+
 /// Reads a parsed JSON value into `T` (used by the import, line by line).
 ///
 /// # Errors
 /// As [`from_json`].
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, BodyError> {
+    if value.is_array() {
+        return Err(not_an_object());
+    }
     if let Some(error) = nul_error(&value) {
         return Err(error);
     }
@@ -440,6 +458,16 @@ impl<'de> Deserialize<'de> for Text {
         match Value::deserialize(deserializer)? {
             Value::String(s) => Ok(Text(s)),
             Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Text(n.as_str().to_owned())),
+            // A whole number written with a fraction (`1001.0`, JSON Schema's `integer`):
+            // its digits.
+            Value::Number(n)
+                if Decimal::from_str(n.as_str()).is_ok_and(|d| {
+                    d.fract().is_zero() && (i64::try_from(d).is_ok() || u64::try_from(d).is_ok())
+                }) =>
+            {
+                let d = Decimal::from_str(n.as_str()).unwrap_or_default();
+                Ok(Text(d.trunc().normalize().to_string()))
+            }
             other => Err(D::Error::custom(format!(
                 "invalid type: {}, expected a string",
                 kind_of(&other)
@@ -475,3 +503,213 @@ pub(super) fn done<T>(value: Option<T>, problems: Vec<Problem>) -> Result<T, Vec
         _ => Err(problems),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The field types in the OpenAPI document (issue 14): each states what its `Deserialize`
+// accepts, so that the document neither promises more nor less than the reader takes.
+
+/// An amount as a string: digits with at most 4 significant decimals (trailing zeros are
+/// free), at most 1,000,000,000 in size, as [`parse_amount`] and the domain's
+/// `too_many_decimals` / `out_of_range` rules read it.
+pub const AMOUNT_PATTERN: &str = r"^-?0*([0-9]{1,9}(\.[0-9]{1,4}0*)?|1000000000(\.0+)?)$";
+
+/// The most an amount may be in size (the domain's `out_of_range`).
+pub const MAX_AMOUNT: i64 = 1_000_000_000;
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .description(Some(
+                "A decimal as a string or a JSON number, read from its decimal text (never \
+                 through a float): at most 4 decimals, between -1000000000 and 1000000000",
+            ))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(AMOUNT_PATTERN))
+                    .examples(["12.50"]),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(-MAX_AMOUNT))
+                    .maximum(Some(MAX_AMOUNT))
+                    .multiple_of(Some(0.0001)),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
+
+impl utoipa::PartialSchema for Date {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+            .description(Some("A calendar date, YYYY-MM-DD"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Date {}
+
+impl utoipa::PartialSchema for Text {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .description(Some("A text; a whole JSON number is read as its digits"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(MAX_TEXT_CHARS))
+                    .pattern(Some(NON_BLANK_PATTERN)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(i64::MIN))
+                    .maximum(Some(u64::MAX)),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Text {}
+
+/// A text with at least one character that is not white space, and no U+0000 (the domain's
+/// `required` rule; PostgreSQL cannot store U+0000).
+pub const NON_BLANK_PATTERN: &str = r"^[^\u0000]*[^\s\u0000][^\u0000]*$";
+
+/// A text without U+0000 (every string of a body, [`from_json`]).
+pub const NO_NUL_PATTERN: &str = r"^[^\u0000]*$";
+
+// ---------------------------------------------------------------------------------------
+// Shapes JSON Schema states and serde's derive does not enforce on its own (issue 14's
+// conformance run): a whole number may be written `705.0`, and an object is never an array.
+
+/// A JSON number with no fraction as an `i64`: `705` and `705.0` alike (JSON Schema's
+/// `integer`); `705.5` and anything else is refused as serde refuses it.
+fn whole_i64<E: serde::de::Error>(value: &Value) -> Result<i64, E> {
+    use serde::de::Unexpected;
+    if let Value::Number(n) = value {
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        if let Ok(d) =
+            Decimal::from_scientific(n.as_str()).or_else(|_| Decimal::from_str(n.as_str()))
+            && d.fract().is_zero()
+            && let Ok(i) = i64::try_from(d)
+        {
+            return Ok(i);
+        }
+    }
+    let unexpected = match value {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) => Unexpected::Float(f),
+            None => Unexpected::Other("number"),
+        },
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    };
+    Err(E::invalid_type(unexpected, &"i64"))
+}
+
+/// `deserialize_with` for an `i64` field: see [`whole_i64`].
+pub(super) fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    whole_i64(&Value::deserialize(deserializer)?)
+}
+
+/// `deserialize_with` for an optional `i64` field (null or a whole number).
+pub(super) fn whole_opt<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        other => whole_i64(&other).map(Some),
+    }
+}
+
+/// `T` read from a JSON object only (serde's derive would also read it from an array of
+/// its fields in order).
+pub(super) struct Obj<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Visit(std::marker::PhantomData))
+            .map(Obj)
+    }
+}
+
+/// `deserialize_with` for an optional object field (null or an object).
+pub(super) fn object_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(Option::<Obj<T>>::deserialize(deserializer)?.map(|o| o.0))
+}
+
+/// `deserialize_with` for a list of objects.
+pub(super) fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Vec::<Obj<T>>::deserialize(deserializer)?
+        .into_iter()
+        .map(|o| o.0)
+        .collect())
+}
+
+/// The read-only parts of a fetched invoice that a PUT may carry back (`totals`, `sync`, …):
+/// any JSON, ignored, but read like every body: no string or key holds U+0000, no string
+/// (keys aside) more than [`MAX_TEXT_CHARS`] characters.
+pub struct ReadOnly;
+
+impl utoipa::PartialSchema for ReadOnly {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let me = || RefOr::Ref(Ref::from_schema_name("ReadOnly"));
+        let text = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_TEXT_CHARS))
+                .pattern(Some(NO_NUL_PATTERN))
+        };
+        AnyOfBuilder::new()
+            .description(Some("Read-only: accepted and ignored"))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(text())
+            .item(ArrayBuilder::new().items(me()))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property_names(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some(NO_NUL_PATTERN)),
+                    ))
+                    .additional_properties(Some(me())),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ReadOnly {}

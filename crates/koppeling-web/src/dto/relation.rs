@@ -7,8 +7,9 @@ use serde::Deserialize;
 use super::parse::*;
 
 /// The address of a relation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Address)]
 pub struct AddressBody {
     /// Street.
     #[serde(default)]
@@ -22,23 +23,27 @@ pub struct AddressBody {
     /// City.
     #[serde(default)]
     pub city: Option<String>,
-    /// ISO-2 country; `NL` when absent.
+    /// ISO 3166-1 alpha-2 country; `NL` when absent.
     #[serde(default)]
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
 }
 
 /// `PUT /administraties/{adm}/relations/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutRelation)]
 pub struct PutRelationBody {
     /// The Radar360 relation code (may contain letters; SnelStart needs digits).
     pub code: Text,
     /// `company` or `person`.
+    #[schema(value_type = crate::openapi::schemas::RelationKind)]
     pub kind: RelationKind,
-    /// Name.
+    /// Name (not blank).
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: String,
     /// Address.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub address: Option<AddressBody>,
     /// E-mail.
     #[serde(default)]
@@ -84,8 +89,9 @@ impl PutRelationBody {
 }
 
 /// `PUT /administraties/{adm}/relations/{id}/snelstart`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutSnelstart)]
 pub struct PutSnelstartBody {
     /// Tick or un-tick SnelStart.
     pub enabled: bool,

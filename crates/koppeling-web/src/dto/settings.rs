@@ -8,54 +8,69 @@ use serde::Deserialize;
 use super::parse::*;
 
 /// The BTW codes 12/11/10 as sent.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutVatCodes)]
 pub struct VatCodesBody {
     /// Omzet hoog (12).
+    #[schema(minimum = 12, maximum = 12)]
+    #[serde(deserialize_with = "whole")]
     pub high: i64,
     /// Omzet laag (11).
+    #[schema(minimum = 11, maximum = 11)]
+    #[serde(deserialize_with = "whole")]
     pub low: i64,
     /// Omzet onbelast/verlegd (10).
+    #[schema(minimum = 10, maximum = 10)]
+    #[serde(deserialize_with = "whole")]
     pub zero: i64,
 }
 
 /// Optional revenue ledger per class.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutRevenueLedgers)]
 pub struct RevenueLedgersBody {
     /// Ledger for high.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub high: Option<i64>,
     /// Ledger for low.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub low: Option<i64>,
     /// Ledger for zero and reverse charge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub zero: Option<i64>,
 }
 
 /// `PUT /administraties/{adm}/integrations/snelstart`: the settings; the key is write-only
 /// and kept when absent.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutSettings)]
 pub struct PutSettingsBody {
     /// BTW codes (12/11/10 when absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub vat_codes: Option<VatCodesBody>,
     /// Verkoopboek code (1300 when absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 1, maximum = 2147483647, default = 1300)]
     pub sales_journal_code: Option<i64>,
     /// The koppelsleutel; absent or null keeps the stored one.
     #[serde(default)]
+    #[schema(value_type = Option<String>, write_only, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub key: Option<SecretString>,
     /// The Beheerder who is notified.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub notify_admin_id: Option<String>,
     /// Invoices dated before this are never sent.
     #[serde(default)]
     pub start_date: Option<Date>,
     /// Revenue ledger per class.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub revenue_ledgers: Option<RevenueLedgersBody>,
 }
 

@@ -32,7 +32,8 @@ pub fn exact(value: Decimal) -> String {
 }
 
 /// An administratie.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Administratie)]
 pub struct AdministratieResponse {
     /// Code.
     pub code: String,
@@ -50,7 +51,8 @@ impl From<&Administratie> for AdministratieResponse {
 }
 
 /// A Beheerder (the password is never shown).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Admin)]
 pub struct AdminResponse {
     /// Id.
     pub id: String,
@@ -71,17 +73,20 @@ impl From<&Admin> for AdminResponse {
 }
 
 /// A relation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Relation)]
 pub struct RelationResponse {
     /// Id.
     pub id: String,
     /// Radar360 code.
     pub code: String,
     /// `company` or `person`.
+    #[schema(value_type = crate::openapi::schemas::RelationKind)]
     pub kind: RelationKind,
     /// Name.
     pub name: String,
     /// Address.
+    #[schema(value_type = Option<crate::openapi::schemas::AddressView>)]
     pub address: Option<Address>,
     /// E-mail.
     pub email: Option<String>,
@@ -116,7 +121,8 @@ impl From<&Relation> for RelationResponse {
 }
 
 /// One invoice line as shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = InvoiceLine)]
 pub struct LineResponse {
     /// Description.
     pub description: String,
@@ -125,13 +131,15 @@ pub struct LineResponse {
     /// Unit price excluding VAT.
     pub unit_price: String,
     /// VAT class.
+    #[schema(value_type = crate::openapi::schemas::VatClass)]
     pub vat: VatClass,
     /// quantity × unit price, rounded to cents.
     pub amount: String,
 }
 
 /// Base and VAT of one class.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = ClassTotal)]
 pub struct ClassTotalResponse {
     /// Σ line amounts.
     pub base: String,
@@ -140,7 +148,8 @@ pub struct ClassTotalResponse {
 }
 
 /// The totals of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Totals)]
 pub struct TotalsResponse {
     /// Excluding VAT.
     pub net: String,
@@ -153,9 +162,11 @@ pub struct TotalsResponse {
 }
 
 /// The sync state of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Sync)]
 pub struct SyncResponse {
     /// queued, in_progress, synced, failed or skipped.
+    #[schema(value_type = crate::openapi::schemas::SyncStatus)]
     pub status: SyncStatus,
     /// The verkoopboeking id once synced.
     pub snelstart_id: Option<String>,
@@ -186,7 +197,8 @@ impl From<&SyncState> for SyncResponse {
 }
 
 /// An invoice with its totals and sync state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Invoice)]
 pub struct InvoiceResponse {
     /// Id.
     pub id: String,
@@ -199,6 +211,7 @@ pub struct InvoiceResponse {
     /// Payment term in days.
     pub payment_term_days: i64,
     /// `draft` or `final`.
+    #[schema(value_type = crate::openapi::schemas::InvoiceStatus)]
     pub status: InvoiceStatus,
     /// Description.
     pub description: Option<String>,
@@ -211,11 +224,13 @@ pub struct InvoiceResponse {
     /// The payment as read back from SnelStart; null until the read-back has seen it.
     pub payment: Option<PaymentResponse>,
     /// Changed or deleted in SnelStart; null when SnelStart holds what was booked.
+    #[schema(value_type = Option<crate::openapi::schemas::Drift>)]
     pub drift: Option<koppeling_domain::readback::Drift>,
 }
 
 /// The overview's `events` (product §8.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = EventsHealth)]
 pub struct EventsHealth {
     /// Since when pushing fails.
     pub failing_since: Option<DateTime<Utc>>,
@@ -224,9 +239,11 @@ pub struct EventsHealth {
 }
 
 /// `payment` of an invoice (product §8.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Payment)]
 pub struct PaymentResponse {
     /// `open`, `partially_paid` or `paid`.
+    #[schema(value_type = crate::openapi::schemas::PaymentStatus)]
     pub status: koppeling_domain::readback::PaymentStatus,
     /// What is still to be paid, two decimals.
     pub outstanding: String,
@@ -293,21 +310,25 @@ impl InvoiceResponse {
 }
 
 /// The koppeling: the overview entry plus its settings (never the key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Integration)]
 pub struct IntegrationResponse {
     /// Always `snelstart`.
     pub name: String,
     /// The Beheerder's switch.
     pub active: bool,
     /// inactive, active or paused_auth.
+    #[schema(value_type = crate::openapi::schemas::KoppelingState)]
     pub state: KoppelingState,
     /// Why it is paused.
     pub problem: Option<String>,
     /// When an invoice was last synced.
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Invoices per sync status, and paid and with drift (product §8.2).
+    #[schema(value_type = crate::openapi::schemas::StatusCounts)]
     pub counts: StatusCounts,
     /// The optional parts, e.g. `{"payments":"missing_scope"}` (product §8).
+    #[schema(value_type = BTreeMap<String, crate::openapi::schemas::FeatureState>)]
     pub features: std::collections::BTreeMap<String, String>,
     /// The push to `events.url`: `{"failing_since","last_error"}`, nulls when healthy.
     pub events: EventsHealth,
@@ -316,10 +337,13 @@ pub struct IntegrationResponse {
     /// Whether a koppelsleutel is stored.
     pub key_set: bool,
     /// How the key arrived: `snelstart_link`, `pasted`, or null without a key (§8.1).
+    #[schema(value_type = Option<crate::openapi::schemas::ConnectionKind>)]
     pub connection: Option<koppeling_domain::connect::ConnectionKind>,
     /// `missing`, `ok`, or `unusable` (stored, but no configured master key decrypts it).
+    #[schema(value_type = crate::openapi::schemas::KeyStatus)]
     pub key_status: &'static str,
     /// BTW codes.
+    #[schema(value_type = crate::openapi::schemas::VatCodes)]
     pub vat_codes: VatCodes,
     /// Verkoopboek code.
     pub sales_journal_code: i32,
@@ -328,6 +352,7 @@ pub struct IntegrationResponse {
     /// Invoices before this date are never sent.
     pub start_date: Option<NaiveDate>,
     /// Revenue ledger per class.
+    #[schema(value_type = crate::openapi::schemas::RevenueLedgers)]
     pub revenue_ledgers: RevenueLedgers,
 }
 
