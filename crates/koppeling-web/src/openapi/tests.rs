@@ -123,11 +123,10 @@ fn the_constraints_the_handlers_enforce_are_stated() {
     let schemas = &doc["components"]["schemas"];
     let prop = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
     // Every text of a body: at most 1,000 characters, no U+0000; the password its own 12–1024.
-    assert_eq!(
+    assert!(
         prop("Address", "city")
             .to_string()
-            .contains("\"maxLength\":1000"),
-        true
+            .contains("\"maxLength\":1000")
     );
     assert!(
         prop("PutInvoiceLine", "description")
@@ -160,11 +159,10 @@ fn the_constraints_the_handlers_enforce_are_stated() {
     // Settings: the BTW codes are fixed, journal and ledgers positive i32.
     assert_eq!(prop("PutVatCodes", "high")["minimum"], 12);
     assert_eq!(prop("PutVatCodes", "high")["maximum"], 12);
-    assert_eq!(
+    assert!(
         prop("PutSettings", "sales_journal_code")
             .to_string()
-            .contains("2147483647"),
-        true
+            .contains("2147483647")
     );
     // Path ids and page sizes.
     let list = &doc["paths"]["/administraties/{adm}/sync-log"]["get"]["parameters"];
