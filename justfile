@@ -3,7 +3,7 @@
 export TEST_DATABASE_URL := env_var_or_default("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 # Everything CI checks: format, lints, the domain's dependency invariant, all tests.
-test: fmt lint deps test-all
+test: fmt lint deps test-all conformance
 
 fmt:
     cargo fmt --all --check
@@ -19,6 +19,12 @@ deps:
 test-all:
     cargo build -p koppeling -p snelstart-sandbox
     cargo test --workspace
+
+# The API against its own OpenAPI document: schemathesis with all checks against a started
+# koppeling (issue 14); the binaries come from `test-all`'s build.
+conformance:
+    cargo build -p koppeling -p snelstart-sandbox
+    bash tests/conformance/run.sh
 
 # The demo on the embedded default (SQLite, in-process SnelStart sandbox).
 demo:

@@ -9,7 +9,8 @@ use koppeling_domain::sync::ServiceError;
 use serde::Serialize;
 
 /// One problem in a 422 answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
 pub struct ProblemJson {
     /// The JSON path of the offending field.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,13 +56,21 @@ pub struct ApiError {
 /// PostgreSQL's `lock_timeout` are 5 s, and most lock holders are done well before.
 pub(crate) const BUSY_RETRY_AFTER_SECS: u32 = 2;
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The error answer of every route of the JSON API and the webhook.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// A stable snake_case code, e.g. `not_found`, `invalid_path`, `too_long`, `busy`.
     error: &'a str,
+    /// A sentence for people.
     message: &'a str,
+    /// The JSON path of the offending field (`lines[0].unit_price`), or the path or query
+    /// parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every problem (422, and the webhook's 400).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<ProblemJson>>, nullable = false)]
     problems: Option<&'a [ProblemJson]>,
 }
 

@@ -48,8 +48,37 @@ fn malformed(message: &str) -> ApiError {
     ApiError::bad_request("invalid_webhook", message)
 }
 
+/// The webhook's message as the document states it (the handler reads the properties by
+/// name in any case, through `WebhookMessage::from_fields`; others are ignored).
+#[derive(utoipa::ToSchema)]
+#[schema(as = SnelStartWebhook)]
+#[allow(dead_code, non_snake_case)]
+pub(crate) struct WebhookBody {
+    /// The koppelsleutel (1 to 4,096 characters; may be absent for `Delete`).
+    #[schema(min_length = 1, max_length = 4096, pattern = r"[^\s]")]
+    KoppelSleutel: String,
+    /// `Create`, `Regenerate` or `Delete` (in any case).
+    #[schema(value_type = crate::openapi::schemas::WebhookAction)]
+    ActionType: String,
+    /// The reference of the activation link: 1 to 500 URL-safe characters.
+    #[schema(pattern = "^[A-Za-z0-9._~-]{1,500}$")]
+    ReferenceKey: String,
+}
+
 /// `POST /webhooks/snelstart`.
-async fn snelstart<P: App>(
+#[utoipa::path(
+    post,
+    path = "/webhooks/snelstart",
+    tag = "webhooks",
+    security(()),
+    request_body = WebhookBody,
+    responses(
+        (status = 200, description = "Stored (`{\"status\":\"stored\"}`), or delivered before (`unchanged`); the activation checks run after the answer", content_type = "application/json"),
+        (status = 404, description = "Unknown, void or expired reference, or not the connection's (`unknown_reference`); nothing changed", body = crate::error::ErrorBody),
+        (status = 409, description = "A Create for the connection with another key (`reference_used`); nothing changed", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn snelstart<P: App>(
     State(state): State<AppState<P>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {

@@ -12,6 +12,18 @@ use crate::dto::{AdminResponse, AdministratieResponse, PutAdminBody, PutAdminist
 use crate::error::ApiError;
 
 /// `PUT /administraties/{adm}`.
+#[utoipa::path(
+    put,
+    path = "/administraties/{adm}",
+    params(super::AdmPath),
+    request_body = crate::dto::PutAdministratieBody,
+    tag = "administraties",
+    responses(
+        (status = 200, description = "Replaced", body = crate::dto::AdministratieResponse),
+        (status = 201, description = "Created", body = crate::dto::AdministratieResponse),
+        (status = 422, description = "A rule is broken (`required`: a blank name); `problems` lists every one", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn put_administratie<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -25,6 +37,14 @@ pub(crate) async fn put_administratie<P: App>(
 }
 
 /// `GET /administraties`: every administratie, by code.
+#[utoipa::path(
+    get,
+    path = "/administraties",
+    tag = "administraties",
+    responses(
+        (status = 200, description = "The administraties, by code", body = Vec<crate::dto::AdministratieResponse>),
+    )
+)]
 pub(crate) async fn list_administraties<P: App>(
     State(state): State<AppState<P>>,
 ) -> Result<Response, ApiError> {
@@ -34,6 +54,16 @@ pub(crate) async fn list_administraties<P: App>(
 }
 
 /// `GET /administraties/{adm}`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}",
+    params(super::AdmPath),
+    tag = "administraties",
+    responses(
+        (status = 200, description = "The administratie", body = crate::dto::AdministratieResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn get_administratie<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -44,6 +74,20 @@ pub(crate) async fn get_administratie<P: App>(
 }
 
 /// `PUT /administraties/{adm}/admins/{id}`: the password is hashed here and never shown.
+#[utoipa::path(
+    put,
+    path = "/administraties/{adm}/admins/{id}",
+    params(super::AdmIdPath),
+    request_body = crate::dto::PutAdminBody,
+    tag = "administraties",
+    responses(
+        (status = 200, description = "Replaced", body = crate::dto::AdminResponse),
+        (status = 201, description = "Created", body = crate::dto::AdminResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "Another Beheerder has this e-mail address (`email_taken`)", body = crate::error::ErrorBody),
+        (status = 422, description = "A rule is broken (`invalid_password`, a blank name or e-mail); `problems` lists every one", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn put_admin<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -72,6 +116,16 @@ pub(crate) async fn hash_blocking(plain: String) -> Result<String, ApiError> {
 }
 
 /// `GET /administraties/{adm}/admins/{id}`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/admins/{id}",
+    params(super::AdmIdPath),
+    tag = "administraties",
+    responses(
+        (status = 200, description = "The Beheerder", body = crate::dto::AdminResponse),
+        (status = 404, description = "No such administratie or Beheerder (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn get_admin<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -87,6 +141,16 @@ pub(crate) async fn get_admin<P: App>(
 }
 
 /// `GET /administraties/{adm}/admins`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/admins",
+    params(super::AdmPath),
+    tag = "administraties",
+    responses(
+        (status = 200, description = "The Beheerders", body = Vec<crate::dto::AdminResponse>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn list_admins<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,

@@ -11,6 +11,17 @@ use crate::error::ApiError;
 
 /// `POST /administraties/{adm}/integrations/snelstart/connect`: 200
 /// `{"activation_url","reference_expires_at"}`, or 422 `connect_unavailable`.
+#[utoipa::path(
+    post,
+    path = "/administraties/{adm}/integrations/snelstart/connect",
+    params(super::AdmPath),
+    tag = "integrations",
+    responses(
+        (status = 200, description = "An activation link (product §8.1): a fresh reference (256 random bits, stored hashed, valid 24 h)", body = crate::openapi::schemas::ConnectLink),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 422, description = "The activation link is off: `snelstart.app_short_name` is not set (`connect_unavailable`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn connect<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,

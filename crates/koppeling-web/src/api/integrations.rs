@@ -12,6 +12,16 @@ use crate::dto::{IntegrationResponse, PutSettingsBody};
 use crate::error::{ApiError, ProblemJson};
 
 /// `GET /administraties/{adm}/integrations`: the overview of all koppelingen.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/integrations",
+    params(super::AdmPath),
+    tag = "integrations",
+    responses(
+        (status = 200, description = "The koppelingen overview", body = Vec<crate::dto::IntegrationResponse>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn list<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -22,6 +32,16 @@ pub(crate) async fn list<P: App>(
 }
 
 /// `GET /administraties/{adm}/integrations/snelstart`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/integrations/snelstart",
+    params(super::AdmPath),
+    tag = "integrations",
+    responses(
+        (status = 200, description = "The SnelStart koppeling and its settings (never the key)", body = crate::dto::IntegrationResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn get<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -32,6 +52,19 @@ pub(crate) async fn get<P: App>(
 }
 
 /// `PUT /administraties/{adm}/integrations/snelstart`: answers with `key_set`, never the key.
+#[utoipa::path(
+    put,
+    path = "/administraties/{adm}/integrations/snelstart",
+    params(super::AdmPath),
+    request_body = crate::dto::PutSettingsBody,
+    tag = "integrations",
+    responses(
+        (status = 200, description = "Replaced", body = crate::dto::IntegrationResponse),
+        (status = 201, description = "Created", body = crate::dto::IntegrationResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 422, description = "A rule is broken (an unknown `notify_admin_id`, …); `problems` lists every one", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn put_settings<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -46,6 +79,18 @@ pub(crate) async fn put_settings<P: App>(
 
 /// `POST …/integrations/snelstart/activate`: 200 with the overview entry, or 422
 /// `activation_failed` with the problems.
+#[utoipa::path(
+    post,
+    path = "/administraties/{adm}/integrations/snelstart/activate",
+    params(super::AdmPath),
+    tag = "integrations",
+    responses(
+        (status = 200, description = "Activated", body = crate::dto::IntegrationResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 422, description = "The activation checks failed (`activation_failed`, with `problems`)", body = crate::error::ErrorBody),
+        (status = 503, description = "SnelStart could not be reached (`unavailable`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn activate<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -56,6 +101,16 @@ pub(crate) async fn activate<P: App>(
 }
 
 /// `POST …/integrations/snelstart/deactivate`.
+#[utoipa::path(
+    post,
+    path = "/administraties/{adm}/integrations/snelstart/deactivate",
+    params(super::AdmPath),
+    tag = "integrations",
+    responses(
+        (status = 200, description = "Deactivated (queued invoices wait)", body = crate::dto::IntegrationResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn deactivate<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -65,13 +120,25 @@ pub(crate) async fn deactivate<P: App>(
     Ok(ok(&IntegrationResponse::from(overview)))
 }
 
-#[derive(Serialize)]
-struct CheckResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Check)]
+pub(crate) struct CheckResponse {
     ok: bool,
     problems: Vec<ProblemJson>,
 }
 
 /// `POST …/integrations/snelstart/check`: the activation checks without activating.
+#[utoipa::path(
+    post,
+    path = "/administraties/{adm}/integrations/snelstart/check",
+    params(super::AdmPath),
+    tag = "integrations",
+    responses(
+        (status = 200, description = "The activation checks, run without activating", body = CheckResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 503, description = "SnelStart could not be reached (`unavailable`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn check<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,

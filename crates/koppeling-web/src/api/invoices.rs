@@ -19,6 +19,20 @@ use crate::error::ApiError;
 /// progress and the content changes, `outcome_unknown` while the outcome of its booking is
 /// being looked up, `number_taken` (field `number`) when another final invoice has the
 /// number.
+#[utoipa::path(
+    put,
+    path = "/administraties/{adm}/invoices/{id}",
+    params(super::AdmIdPath),
+    request_body = crate::dto::PutInvoiceBody,
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Replaced", body = crate::dto::InvoiceResponse),
+        (status = 201, description = "Created", body = crate::dto::InvoiceResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "`invoice_locked` (synced or in progress and the content changes), `outcome_unknown` (the outcome of its booking is being looked up), `number_taken` (another final invoice has the number)", body = crate::error::ErrorBody),
+        (status = 422, description = "A rule is broken (`required`, `id_mismatch`, an unknown `relation_id`, …); `problems` lists every one", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn put_invoice<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -35,6 +49,16 @@ pub(crate) async fn put_invoice<P: App>(
 }
 
 /// `GET /administraties/{adm}/invoices/{id}`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/invoices/{id}",
+    params(super::AdmIdPath),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "The invoice with totals, sync state, payment and drift", body = crate::dto::InvoiceResponse),
+        (status = 404, description = "No such administratie or invoice (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn get_invoice<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -55,6 +79,50 @@ pub(crate) async fn invoice_answer<P: App>(
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
     Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+}
+
+/// The query of the invoice list.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct InvoiceListQuery {
+    /// Only invoices with this sync status; empty is no filter.
+    #[param(value_type = Option<crate::openapi::schemas::SyncStatusFilter>)]
+    status: Option<String>,
+    /// Only invoices with this payment status; empty is no filter.
+    #[param(value_type = Option<crate::openapi::schemas::PaymentFilter>)]
+    payment: Option<String>,
+    /// Only invoices with drift (`true`); `false` or empty is no filter.
+    #[param(value_type = Option<crate::openapi::schemas::BoolFilter>)]
+    drift: Option<String>,
+    /// The page, from 1.
+    #[param(minimum = 1, maximum = 4294967295_u64, default = 1)]
+    page: Option<u32>,
+}
+
+/// The query of the sync log.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct SyncLogQuery {
+    /// `failed` for the failed attempts only; empty is no filter.
+    #[param(value_type = Option<crate::openapi::schemas::FailedFilter>)]
+    status: Option<String>,
+    /// Only the attempts of this invoice.
+    invoice_id: Option<String>,
+    /// At most this many (500 when absent).
+    #[param(minimum = 1, maximum = 5000)]
+    limit: Option<u32>,
+}
+
+/// The query of the notifications.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct NotificationsQuery {
+    /// At most this many (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
 }
 
 /// Reads `?status=` as a sync status.
@@ -103,6 +171,16 @@ fn drift_filter(q: &HashMap<String, String>) -> Result<bool, ApiError> {
 
 /// `GET /administraties/{adm}/invoices?status=&payment=&drift=&page=`: newest first, 100 a
 /// page.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/invoices",
+    params(super::AdmPath, InvoiceListQuery),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Invoices, newest first, 100 a page", body = Vec<crate::dto::InvoiceResponse>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn list_invoices<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -128,6 +206,17 @@ pub(crate) async fn list_invoices<P: App>(
 
 /// `POST /administraties/{adm}/invoices/{id}/retry`: re-queues a failed invoice and answers
 /// with the invoice; 409 `not_failed` otherwise.
+#[utoipa::path(
+    post,
+    path = "/administraties/{adm}/invoices/{id}/retry",
+    params(super::AdmIdPath),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Re-queued", body = crate::dto::InvoiceResponse),
+        (status = 404, description = "No such administratie or invoice (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "The invoice has not failed (`not_failed`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn retry_invoice<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -162,6 +251,16 @@ fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, Api
 
 /// `GET /administraties/{adm}/sync-log?status=failed&invoice_id=&limit=`: attempts, newest
 /// first.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/sync-log",
+    params(super::AdmPath, SyncLogQuery),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Sync attempts, newest first", body = Vec<crate::openapi::schemas::SyncLogEntry>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn sync_log<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -196,6 +295,16 @@ pub(crate) async fn sync_log<P: App>(
 }
 
 /// `GET /administraties/{adm}/notifications`: what was sent to the Beheerder, newest first.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/notifications",
+    params(super::AdmPath, NotificationsQuery),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Notifications to the Beheerder with their delivery state, newest first", body = Vec<crate::openapi::schemas::Notification>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn notifications<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,

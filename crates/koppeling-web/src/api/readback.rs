@@ -13,6 +13,17 @@ use crate::error::ApiError;
 
 /// `POST /administraties/{adm}/invoices/{id}/rebook`: books an invoice deleted in SnelStart
 /// again, on purpose (exactly-once rules apply); 409 `not_deleted` otherwise.
+#[utoipa::path(
+    post,
+    path = "/administraties/{adm}/invoices/{id}/rebook",
+    params(super::AdmIdPath),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Booked again", body = crate::dto::InvoiceResponse),
+        (status = 404, description = "No such administratie or invoice (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "The invoice is not deleted in SnelStart (`not_deleted`), or another rule of exactly-once booking", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn rebook<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -23,18 +34,44 @@ pub(crate) async fn rebook<P: App>(
 }
 
 /// One event of the feed.
-#[derive(Debug, Serialize)]
-struct EventResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Event)]
+pub(crate) struct EventResponse {
     id: u64,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schemas::EventKind)]
     kind: &'static str,
     at: DateTime<Utc>,
     invoice_id: String,
+    #[schema(value_type = Object)]
     data: serde_json::Value,
+}
+
+/// The query of the events feed.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct EventsQuery {
+    /// Events after this id (0 when absent).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
+    after: Option<u64>,
+    /// At most this many (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
 }
 
 /// `GET /administraties/{adm}/events?after=ID&limit=N`: ascending ids, gapless per
 /// administratie; `after` defaults to 0, `limit` to 100, over 1000 is 400.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/events",
+    params(super::AdmPath, EventsQuery),
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Events for Radar360, ascending gapless ids", body = Vec<EventResponse>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn events<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,

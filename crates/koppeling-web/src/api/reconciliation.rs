@@ -15,15 +15,19 @@ use super::{PathParams, QueryParams, ok, path_adm, path_adm_id, query};
 use crate::AppState;
 use crate::error::{ApiError, ProblemJson};
 
-#[derive(Debug, Serialize)]
-struct PeriodJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Period)]
+pub(crate) struct PeriodJson {
     from: NaiveDate,
     to: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
-struct ClassJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ClassSums)]
+pub(crate) struct ClassJson {
+    #[schema(pattern = "^-?[0-9]+\\.[0-9]{2}$")]
     base: String,
+    #[schema(pattern = "^-?[0-9]+\\.[0-9]{2}$")]
     vat: String,
 }
 
@@ -41,24 +45,30 @@ fn by_class(by: &ByClass) -> BTreeMap<&'static str, ClassJson> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
-struct RadarJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Radar360Side)]
+pub(crate) struct RadarJson {
     count: u64,
     net: String,
     vat: String,
     gross: String,
+    #[schema(value_type = BTreeMap<String, ClassJson>)]
     by_class: BTreeMap<&'static str, ClassJson>,
 }
 
-#[derive(Debug, Serialize)]
-struct SnelStartJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SnelStartSide)]
+pub(crate) struct SnelStartJson {
     count: u64,
     gross: String,
+    #[schema(value_type = BTreeMap<String, ClassJson>)]
     by_class: BTreeMap<&'static str, ClassJson>,
 }
 
-#[derive(Debug, Serialize)]
-struct DifferenceJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ReconciliationDifference)]
+pub(crate) struct DifferenceJson {
+    #[schema(value_type = crate::openapi::schemas::DifferenceKind)]
     kind: &'static str,
     invoice_id: Option<String>,
     number: String,
@@ -67,8 +77,9 @@ struct DifferenceJson {
 }
 
 /// The answer of `GET …/reconciliation`.
-#[derive(Debug, Serialize)]
-struct ReconciliationJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Reconciliation)]
+pub(crate) struct ReconciliationJson {
     period: PeriodJson,
     checked_at: DateTime<Utc>,
     radar360: RadarJson,
@@ -188,7 +199,36 @@ fn day(q: &std::collections::HashMap<String, String>, name: &str) -> Result<Naiv
         })
 }
 
+/// The query of the reconciliation.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct ReconciliationQuery {
+    /// The first day, YYYY-MM-DD.
+    #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    from: String,
+    /// The last day (included), YYYY-MM-DD; at most 366 days after `from`.
+    #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    to: String,
+    /// `json` (the default) or `csv`; empty is `json`.
+    #[param(value_type = Option<crate::openapi::schemas::ReconciliationFormat>)]
+    format: Option<String>,
+}
+
 /// `GET /administraties/{adm}/reconciliation?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/reconciliation",
+    params(super::AdmPath, ReconciliationQuery),
+    tag = "reconciliation",
+    responses(
+        (status = 200, description = "The reconciliation (JSON), or with `format=csv` its differences as `;`-separated text with a header row `kind;invoice_id;number;radar360;snelstart`", content((ReconciliationJson = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "No koppelsleutel is stored (`not_connected`)", body = crate::error::ErrorBody),
+        (status = 422, description = "The period ends before it starts or is longer than 366 days", body = crate::error::ErrorBody),
+        (status = 503, description = "SnelStart could not be reached (`unavailable`), or the SnelStart call budget cannot serve it now (`snelstart_budget`, with `Retry-After`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn reconciliation<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -215,31 +255,36 @@ pub(crate) async fn reconciliation<P: App>(
     })
 }
 
-#[derive(Debug, Serialize)]
-struct PreviewRelationJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PreviewRelation)]
+pub(crate) struct PreviewRelationJson {
     ok: bool,
     problems: Vec<ProblemJson>,
 }
 
-#[derive(Debug, Serialize)]
-struct PreviewInvoiceJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PreviewInvoice)]
+pub(crate) struct PreviewInvoiceJson {
     invoice_id: String,
     number: String,
     date: NaiveDate,
     gross: String,
+    #[schema(value_type = crate::openapi::schemas::Would)]
     would: &'static str,
     problems: Vec<ProblemJson>,
 }
 
-#[derive(Debug, Serialize)]
-struct PreviewTotalsJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PreviewTotals)]
+pub(crate) struct PreviewTotalsJson {
     count: u64,
     gross: String,
 }
 
 /// The answer of `GET …/relations/{id}/snelstart/preview`.
-#[derive(Debug, Serialize)]
-struct PreviewJson {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Preview)]
+pub(crate) struct PreviewJson {
     relation: PreviewRelationJson,
     invoices: Vec<PreviewInvoiceJson>,
     totals: PreviewTotalsJson,
@@ -274,6 +319,18 @@ impl From<&Preview> for PreviewJson {
 
 /// `GET /administraties/{adm}/relations/{id}/snelstart/preview`: what ticking would do,
 /// writing nothing.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/relations/{id}/snelstart/preview",
+    params(super::AdmIdPath),
+    tag = "relations",
+    responses(
+        (status = 200, description = "What ticking SnelStart on this relation would do, invoice by invoice; writes nothing", body = PreviewJson),
+        (status = 404, description = "No such administratie or relation (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "No koppelsleutel is stored (`not_connected`)", body = crate::error::ErrorBody),
+        (status = 503, description = "SnelStart could not be reached (`unavailable`), or the SnelStart call budget cannot serve it now (`snelstart_budget`, with `Retry-After`)", body = crate::error::ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn preview<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,

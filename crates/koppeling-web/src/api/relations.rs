@@ -11,6 +11,20 @@ use crate::dto::{PutRelationBody, PutSnelstartBody, RelationResponse};
 use crate::error::ApiError;
 
 /// `PUT /administraties/{adm}/relations/{id}`.
+#[utoipa::path(
+    put,
+    path = "/administraties/{adm}/relations/{id}",
+    params(super::AdmIdPath),
+    request_body = crate::dto::PutRelationBody,
+    tag = "relations",
+    responses(
+        (status = 200, description = "Replaced", body = crate::dto::RelationResponse),
+        (status = 201, description = "Created", body = crate::dto::RelationResponse),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "Conflicts with the sync state (the relation is being sent to SnelStart)", body = crate::error::ErrorBody),
+        (status = 422, description = "A rule is broken (`required`, `invalid_country`, `invalid_iban`: the IBAN checksum, `invalid_vat_number`); `problems` lists every one", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn put_relation<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -24,6 +38,16 @@ pub(crate) async fn put_relation<P: App>(
 }
 
 /// `GET /administraties/{adm}/relations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/relations/{id}",
+    params(super::AdmIdPath),
+    tag = "relations",
+    responses(
+        (status = 200, description = "The relation", body = crate::dto::RelationResponse),
+        (status = 404, description = "No such administratie or relation (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn get_relation<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -39,6 +63,16 @@ pub(crate) async fn get_relation<P: App>(
 }
 
 /// `GET /administraties/{adm}/relations?page=N`, ordered by code, 100 a page.
+#[utoipa::path(
+    get,
+    path = "/administraties/{adm}/relations",
+    params(super::AdmPath, super::PageQuery),
+    tag = "relations",
+    responses(
+        (status = 200, description = "The relations by code, 100 a page", body = Vec<crate::dto::RelationResponse>),
+        (status = 404, description = "No such administratie (`not_found`)", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn list_relations<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
@@ -55,6 +89,19 @@ pub(crate) async fn list_relations<P: App>(
 
 /// `PUT /administraties/{adm}/relations/{id}/snelstart`: 422 with the reason when the code
 /// is not numeric, 409 when another ticked relation has the same relatiecode.
+#[utoipa::path(
+    put,
+    path = "/administraties/{adm}/relations/{id}/snelstart",
+    params(super::AdmIdPath),
+    request_body = crate::dto::PutSnelstartBody,
+    tag = "relations",
+    responses(
+        (status = 200, description = "Ticked or un-ticked", body = crate::dto::RelationResponse),
+        (status = 404, description = "No such administratie or relation (`not_found`)", body = crate::error::ErrorBody),
+        (status = 409, description = "Another ticked relation has the same relatiecode (`code_taken`)", body = crate::error::ErrorBody),
+        (status = 422, description = "The stored relation cannot be sent to SnelStart (e.g. its code is not numeric); `problems` lists every reason", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn put_snelstart<P: App>(
     State(state): State<AppState<P>>,
     params: PathParams,
