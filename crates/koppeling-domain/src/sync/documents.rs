@@ -81,7 +81,6 @@ where
         adm: &AdministratieCode,
         id: &ResourceId,
     ) -> Result<Vec<Document>, ServiceError> {
-        self.require_adm(adm).await?;
         Ok(self.store.invoice_documents(adm, id).await?)
     }
 

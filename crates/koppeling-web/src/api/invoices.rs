@@ -54,7 +54,29 @@ pub(crate) async fn invoice_answer<P: App>(
         .invoice(adm, id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
-    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+    let documents = state.service.documents(adm, id).await?;
+    Ok(ok(&with_documents(
+        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &documents,
+    )))
+}
+
+/// The invoice JSON with its `documents[]` (product §8.4); only the answers about one
+/// invoice carry them, so a listing never reads the documents table.
+pub(crate) fn with_documents(
+    invoice: &InvoiceResponse,
+    documents: &[koppeling_domain::document::Document],
+) -> serde_json::Value {
+    let mut json = serde_json::to_value(invoice).unwrap_or_default();
+    if let serde_json::Value::Object(m) = &mut json {
+        let docs: Vec<super::documents::DocumentResponse> =
+            documents.iter().map(Into::into).collect();
+        m.insert(
+            "documents".into(),
+            serde_json::to_value(docs).unwrap_or_default(),
+        );
+    }
+    json
 }
 
 /// Reads `?status=` as a sync status.
@@ -140,7 +162,11 @@ pub(crate) async fn retry_invoice<P: App>(
         .await?
         .map(|(invoice, stored)| (invoice, stored.or(Some(sync))))
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
-    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+    let documents = state.service.documents(&adm, &id).await?;
+    Ok(ok(&with_documents(
+        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &documents,
+    )))
 }
 
 fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, ApiError> {
