@@ -201,14 +201,23 @@ where
         Refusal::one(field, format!("not a valid invoice_document line: {text}"))
     })?;
     let id = ResourceId::parse(&d.invoice_id).map_err(|p| Refusal::one("invoice_id", p.message))?;
-    let kind = DocumentKind::parse(&d.kind)
-        .ok_or_else(|| Refusal::one("kind", format!("{:?} is not a document kind; use pdf or ubl", d.kind)))?;
+    let kind = DocumentKind::parse(&d.kind).ok_or_else(|| {
+        Refusal::one(
+            "kind",
+            format!("{:?} is not a document kind; use pdf or ubl", d.kind),
+        )
+    })?;
     if let Some(name) = &d.filename {
         check_filename(name).map_err(|p| Refusal::one("filename", p.message))?;
     }
     let content = base64::engine::general_purpose::STANDARD
         .decode(d.content_base64.trim())
-        .map_err(|e| Refusal::one("content_base64", format!("content_base64 is not base64: {e}")))?;
+        .map_err(|e| {
+            Refusal::one(
+                "content_base64",
+                format!("content_base64 is not base64: {e}"),
+            )
+        })?;
     if content.len() > MAX_DOCUMENT_BYTES {
         return Err(Refusal::one(
             "content_base64",
@@ -226,7 +235,11 @@ where
                 problems
                     .into_iter()
                     .map(|p| {
-                        let field = if p.field == "content" { "content_base64".to_owned() } else { p.field };
+                        let field = if p.field == "content" {
+                            "content_base64".to_owned()
+                        } else {
+                            p.field
+                        };
                         (field, p.message)
                     })
                     .collect(),

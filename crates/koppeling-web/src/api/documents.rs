@@ -59,9 +59,7 @@ impl From<&Document> for DocumentResponse {
     }
 }
 
-fn path(
-    params: PathParams,
-) -> Result<(AdministratieCode, ResourceId, DocumentKind), ApiError> {
+fn path(params: PathParams) -> Result<(AdministratieCode, ResourceId, DocumentKind), ApiError> {
     let kind_raw = params
         .as_ref()
         .ok()
@@ -69,7 +67,12 @@ fn path(
         .unwrap_or_default();
     let (adm, id) = match path_ids(params)? {
         (adm, Some(id)) => (adm, id),
-        (_, None) => return Err(ApiError::bad_request("invalid_path", "The path needs an id.")),
+        (_, None) => {
+            return Err(ApiError::bad_request(
+                "invalid_path",
+                "The path needs an id.",
+            ));
+        }
     };
     let kind = DocumentKind::parse(&kind_raw).ok_or_else(|| {
         ApiError::bad_request(

@@ -230,7 +230,12 @@ async fn a_bad_filename_is_422_and_an_oversized_document_413_without_asking_the_
         b"%PDF-1.7".to_vec(),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
     assert_eq!(answer.json()["field"], "filename");
     let mut big = b"%PDF-".to_vec();
     big.resize(koppeling_domain::document::MAX_DOCUMENT_BYTES + 1, b' ');
@@ -240,7 +245,12 @@ async fn a_bad_filename_is_422_and_an_oversized_document_413_without_asking_the_
         big,
     )
     .await;
-    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.text
+    );
     assert_eq!(answer.json()["field"], "content");
     let answer = put_raw(
         &app,
