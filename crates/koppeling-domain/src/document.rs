@@ -308,10 +308,8 @@ fn check_ubl(bytes: &[u8]) -> Result<(), DocumentProblem> {
                 }
             }
             (_, Event::End(_)) => depth -= 1,
-            (_, Event::Text(t)) if depth == 0 => {
-                if !t.iter().all(u8::is_ascii_whitespace) {
-                    return Err(not_ubl("the XML has text outside its root element".into()));
-                }
+            (_, Event::Text(t)) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(not_ubl("the XML has text outside its root element".into()));
             }
             (_, Event::Eof) => break,
             _ => {}
