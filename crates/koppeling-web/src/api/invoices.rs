@@ -28,9 +28,14 @@ pub(crate) async fn put_invoice<P: App>(
     let invoice = body::<PutInvoiceBody>(&bytes)?.into_domain(id.clone())?;
     // The answer is built from what was written: no read-back.
     let (put, sync) = state.service.put_invoice(&adm, &invoice).await?;
+    // A new invoice has no documents yet; a replaced one shows those it has.
+    let documents = match put {
+        koppeling_domain::ports::Put::Created => Vec::new(),
+        koppeling_domain::ports::Put::Replaced => state.service.documents(&adm, &id).await?,
+    };
     Ok(put_answer(
         put,
-        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &with_documents(&InvoiceResponse::new(&invoice, sync.as_ref()), &documents),
     ))
 }
 
