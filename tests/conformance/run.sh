@@ -74,7 +74,8 @@ put demo/invoices/c1 '{"number":"F-1","relation_id":"c1","date":"2026-11-27","st
 # 422 from a business rule is expected where the rule depends on stored state or cannot be
 # said in JSON Schema, and the operation declares it: an IBAN's checksum, a relation or
 # Beheerder that must exist, an id that must equal the path's, the stored relation's code
-# when ticking, the activation checks, a period of at most 366 days, a configured app.
+# when ticking, the activation checks, a period of at most 366 days, a configured app, a
+# document's content (a PDF signature, a UBL root) and a file name with an outer space.
 # Everywhere else a request the document allows must not be refused with 400 or 422.
 cat >"$work/schemathesis.toml" <<'TOML'
 [parameters]
@@ -82,7 +83,7 @@ cat >"$work/schemathesis.toml" <<'TOML'
 "path.id" = "c1"
 
 [[operations]]
-include-path-regex = '/(relations/\{id\}|relations/\{id\}/snelstart|invoices/\{id\}|admins/\{id\}|integrations/snelstart|integrations/snelstart/activate|integrations/snelstart/connect|reconciliation)$'
+include-path-regex = '/(relations/\{id\}|relations/\{id\}/snelstart|invoices/\{id\}|invoices/\{id\}/documents/\{kind\}|admins/\{id\}|integrations/snelstart|integrations/snelstart/activate|integrations/snelstart/connect|reconciliation)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
 # The operations that call SnelStart declare 503 `unavailable` (SnelStart unreachable or

@@ -440,6 +440,18 @@ async fn lost_responses_and_5xx_still_book_every_invoice_exactly_once() {
     for load in loads {
         load.await.unwrap();
     }
+    // Issue 19: the first administratie's first invoices get a PDF, uploaded under the same
+    // faults (30 % of the uploads lose their answer, 10 % of the calls get a 503).
+    let with_pdf = 20;
+    for i in 0..with_pdf {
+        let (status, body) = api
+            .put_raw(
+                &format!("/administraties/{}/invoices/f{i}/documents/pdf", all[0].0),
+                "%PDF-1.4 fault suite",
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
     let synced = async |api: &Api| {
         let mut sum = 0;
         for (adm, _, _) in &all {
@@ -482,6 +494,38 @@ async fn lost_responses_and_5xx_still_book_every_invoice_exactly_once() {
         assert_relaties_once(adm, &codes, &state.relaties);
         rejected_503 += count_calls(&state.counts, |k| k.ends_with(" 503"));
         lookups += count_calls(&state.counts, |k| k.starts_with("GET /v2/verkoopfacturen"));
+    }
+
+    // Each PDF is on its invoice's booking exactly once.
+    let (adm, key, _) = &all[0];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut bookings = std::collections::BTreeMap::new();
+    for i in 0..with_pdf {
+        loop {
+            let (_, inv) = api
+                .get(&format!("/administraties/{adm}/invoices/f{i}"))
+                .await;
+            if inv["documents"][0]["status"] == "attached" {
+                bookings.insert(
+                    inv["sync"]["snelstart_id"].as_str().unwrap().to_owned(),
+                    inv["number"].as_str().unwrap().to_owned(),
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "f{i}'s PDF never attached: {inv}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let documents = app.sandbox.state(key).unwrap().documenten;
+    assert_eq!(documents.len(), with_pdf, "one copy each: {documents:?}");
+    for d in &documents {
+        let number = bookings
+            .get(d["parentIdentifier"].as_str().unwrap())
+            .unwrap_or_else(|| panic!("a document on a booking without a PDF: {d}"));
+        assert_eq!(d["fileName"], format!("{number}.pdf"));
     }
 
     // The faults really bit: calls were answered 503 and unknown outcomes were looked up.

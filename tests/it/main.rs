@@ -4,6 +4,7 @@ mod api;
 mod busy;
 mod cli;
 mod crash;
+mod documents;
 mod exactly_once;
 mod faults;
 mod helpers;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::auth::SessionRecord;
 use crate::connect::{WebhookApplied, WebhookMessage};
+use crate::document::{Document, DocumentKind};
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::koppeling::{ConnectionKey, KoppelingSettings};
@@ -133,6 +134,36 @@ pub trait App: Send + Sync + 'static {
         adm: &AdministratieCode,
         id: &ResourceId,
     ) -> impl Future<Output = Result<SyncState, ServiceError>> + Send;
+    /// Stores the `kind` document of an invoice (product §8.4); `filename` defaults to the
+    /// invoice number with `.pdf`/`.xml`.
+    fn put_document(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        kind: DocumentKind,
+        filename: Option<String>,
+        content: Vec<u8>,
+    ) -> impl Future<Output = Result<(Put, Document), ServiceError>> + Send;
+    /// The metadata of an invoice's documents.
+    fn documents(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+    ) -> impl Future<Output = Result<Vec<Document>, ServiceError>> + Send;
+    /// One document with its bytes.
+    fn document(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        kind: DocumentKind,
+    ) -> impl Future<Output = Result<(Document, Vec<u8>), ServiceError>> + Send;
+    /// Removes a document not yet attached.
+    fn delete_document(
+        &self,
+        adm: &AdministratieCode,
+        id: &ResourceId,
+        kind: DocumentKind,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
     /// Books again an invoice whose booking was deleted in SnelStart.
     fn rebook(
         &self,
@@ -307,6 +338,10 @@ where
         fn invoice(&self, adm: &AdministratieCode, id: &ResourceId) -> Option<InvoiceWithSync>;
         fn invoices(&self, adm: &AdministratieCode, filter: &InvoiceFilter, page: u32) -> Vec<InvoiceWithSync>;
         fn retry_invoice(&self, adm: &AdministratieCode, id: &ResourceId) -> SyncState;
+        fn put_document(&self, adm: &AdministratieCode, id: &ResourceId, kind: DocumentKind, filename: Option<String>, content: Vec<u8>) -> (Put, Document);
+        fn documents(&self, adm: &AdministratieCode, id: &ResourceId) -> Vec<Document>;
+        fn document(&self, adm: &AdministratieCode, id: &ResourceId, kind: DocumentKind) -> (Document, Vec<u8>);
+        fn delete_document(&self, adm: &AdministratieCode, id: &ResourceId, kind: DocumentKind) -> ();
         fn rebook(&self, adm: &AdministratieCode, id: &ResourceId) -> ();
         fn sync_log(&self, adm: &AdministratieCode, only_failed: bool, limit: u32) -> Vec<AttemptLog>;
         fn invoice_sync_log(&self, adm: &AdministratieCode, invoice_id: &str, only_failed: bool, limit: u32) -> Vec<AttemptLog>;

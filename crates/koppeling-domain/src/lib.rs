@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod booking;
 pub mod connect;
+pub mod document;
 pub mod english;
 pub mod ids;
 pub mod invoice;

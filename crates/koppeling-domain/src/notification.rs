@@ -23,6 +23,10 @@ pub enum NoticeKind {
     Drift,
     /// A key arrived through the activation link but the checks failed (product §8.1).
     LinkFailed,
+    /// SnelStart refused an invoice's document (product §8.4); the booking is not affected.
+    DocumentFailed,
+    /// The key lacks `documenten:write`: documents are off for the administratie (§8).
+    DocumentsOff,
 }
 
 /// The reason of a [`NoticeKind::StillFailing`] notice.
@@ -35,13 +39,15 @@ pub const RESUMED_REASON: &str = "de koppelsleutel werkt weer";
 
 impl NoticeKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::InvoiceFailed,
         Self::StillFailing,
         Self::Paused,
         Self::Resumed,
         Self::Drift,
         Self::LinkFailed,
+        Self::DocumentFailed,
+        Self::DocumentsOff,
     ];
 
     /// The wire name.
@@ -54,6 +60,8 @@ impl NoticeKind {
             Self::Resumed => "resumed",
             Self::Drift => "drift",
             Self::LinkFailed => "link_failed",
+            Self::DocumentFailed => "document_failed",
+            Self::DocumentsOff => "documents_off",
         }
     }
 }
@@ -226,6 +234,13 @@ pub fn render(
             ),
             NoticeKind::LinkFailed => format!(
                 "SnelStart koppeling {adm_name}: de koppelsleutel is ontvangen, maar de koppeling is niet geactiveerd"
+            ),
+            NoticeKind::DocumentFailed => format!(
+                "SnelStart koppeling {adm_name}: het document van factuur {} staat niet bij de boeking",
+                one.label
+            ),
+            NoticeKind::DocumentsOff => format!(
+                "SnelStart koppeling {adm_name}: documenten worden niet meegestuurd (de koppelsleutel mist documenten:write)"
             ),
         },
         many => format!(

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::booking::SalesBooking;
+use crate::document::{Document, DocumentJob, DocumentKind, DocumentOutcome, RemoteDocument};
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::koppeling::{Connection, ConnectionKey, Koppeling, KoppelingSettings};
@@ -415,6 +416,32 @@ pub trait Accounting: Send + Sync + 'static {
         relatie_id: Option<String>,
         code: RelatieCode,
     ) -> impl Future<Output = Result<Vec<String>, AccountingError>> + Send;
+
+    /// Documents (product §8.4): uploads `content` as `file_name` onto verkoopboeking
+    /// `booking_id` (`POST /documenten/Verkoopboekingen`); returns the document's id. A key
+    /// without `documenten:write` gives [`Scoped::MissingScope`].
+    ///
+    /// # Errors
+    /// MUST return [`AccountingError::UnknownOutcome`] when the upload may have been stored;
+    /// `Rejected` with the BLG code when refused (a 404 for the booking: code `not_found`).
+    fn upload_document(
+        &self,
+        conn: &Connection,
+        booking_id: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> impl Future<Output = Result<Scoped<String>, AccountingError>> + Send;
+
+    /// Documents: the documents on verkoopboeking `booking_id`
+    /// (`GET /documenten/Verkoopboekingen/{id}`).
+    ///
+    /// # Errors
+    /// Any [`AccountingError`]; `Rejected` with code `not_found` when the booking is gone.
+    fn booking_documents(
+        &self,
+        conn: &Connection,
+        booking_id: &str,
+    ) -> impl Future<Output = Result<Scoped<Vec<RemoteDocument>>, AccountingError>> + Send;
 }
 
 /// Delivers events to Radar360's endpoint (`events.url`).
@@ -1457,4 +1484,101 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    // --- documents (product §8.4) ---
+
+    /// Stores (or replaces, while not attached) the `kind` document of invoice `invoice_id`;
+    /// the bytes go to their own table. `Conflict` `document_attached` once attached.
+    ///
+    /// # Errors
+    /// `NotFound` (the invoice), `Conflict`, `Other`.
+    fn put_document(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+        kind: DocumentKind,
+        filename: &str,
+        content: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(Put, Document), StoreError>> + Send;
+
+    /// The metadata of an invoice's documents (never their bytes), by kind.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn invoice_documents(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+    ) -> impl Future<Output = Result<Vec<Document>, StoreError>> + Send;
+
+    /// One document's metadata and bytes.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn document_content(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+        kind: DocumentKind,
+    ) -> impl Future<Output = Result<Option<(Document, Vec<u8>)>, StoreError>> + Send;
+
+    /// Removes a document not yet attached. `NotFound`; `Conflict` once attached.
+    ///
+    /// # Errors
+    /// `NotFound`, `Conflict`, `Other`.
+    fn delete_document(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+        kind: DocumentKind,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims up to `limit` due waiting documents of synced invoices (the booking exists)
+    /// for `worker` until `lease_until`; the claim itself sets `needs_lookup` for the next
+    /// claim, so a crash or an expired lease leads to a look-up, never a second upload.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`], `Busy`.
+    fn claim_documents(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DocumentJob>, StoreError>> + Send;
+
+    /// Records an attempt's outcome (fenced by the claim; a lost claim writes nothing).
+    /// A `Failed` outcome queues `notice` in the same transaction; `MissingScope` switches
+    /// documents off for the administratie (queuing `notice` the first time).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`], `Busy`.
+    fn finish_document(
+        &self,
+        job: &DocumentJob,
+        outcome: &DocumentOutcome,
+        notice: Option<NotificationItem>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// *Opnieuw aanbieden* for documents: every failed document of the invoice waits again;
+    /// returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn retry_documents(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The scope whose absence switched documents off for the administratie, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn documents_missing_scope(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }

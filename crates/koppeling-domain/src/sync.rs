@@ -32,10 +32,12 @@ use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
 
 mod admin;
+mod documents;
 mod queries;
 mod readback;
 mod reconcile;
 pub use admin::{KoppelingOverview, PausedWaiting, ServiceError};
+pub use documents::DOCUMENTS_RECHECK;
 pub use readback::{READBACK_PAGE, ReadbackConfig, ReadbackReport};
 pub use reconcile::MAX_CONFIRM;
 

@@ -1,7 +1,9 @@
 //! `koppeling import`: JSON lines of Beheerders, relations, invoices and SnelStart ticks.
 //!
 //! Each line is `{"type":"admin"|"relation"|"invoice"|"relation_snelstart","id":…, …}` with
-//! the other fields exactly as the API's PUT body. Lines are applied in order, each on its
+//! the other fields exactly as the API's PUT body, or an invoice's document (product §8.4)
+//! `{"type":"invoice_document","invoice_id","kind","filename","content_base64"}`; such a
+//! line may be up to 10 MiB, every other line up to 1 MiB. Lines are applied in order, each on its
 //! own (like one API call); a bad line is reported and the others still go in.
 
 use std::fmt;
@@ -133,7 +135,7 @@ fn split_line(line: &str) -> Result<(LineType, ResourceId, Value), Refusal> {
         None => {
             return Err(Refusal::one(
                 "type",
-                "type is required: admin, relation, invoice or relation_snelstart",
+                "type is required: admin, relation, invoice, relation_snelstart or invoice_document",
             ));
         }
         Some(Value::String(t)) => match t.as_str() {
@@ -145,7 +147,7 @@ fn split_line(line: &str) -> Result<(LineType, ResourceId, Value), Refusal> {
                 return Err(Refusal::one(
                     "type",
                     format!(
-                        "{other:?} is not a line type; use admin, relation, invoice or relation_snelstart"
+                        "{other:?} is not a line type; use admin, relation, invoice, relation_snelstart or invoice_document"
                     ),
                 ));
             }
@@ -165,10 +167,99 @@ fn split_line(line: &str) -> Result<(LineType, ResourceId, Value), Refusal> {
     Ok((kind, id, Value::Object(object)))
 }
 
+/// The `invoice_document` line: `{"type","invoice_id","kind","filename","content_base64"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentLine {
+    #[serde(rename = "type")]
+    _type: String,
+    invoice_id: String,
+    kind: String,
+    #[serde(default)]
+    filename: Option<String>,
+    content_base64: String,
+}
+
+/// Whether `line` is an `invoice_document` line (these may be longer than the others).
+fn is_document_line(line: &str) -> bool {
+    serde_json::from_str::<Value>(line)
+        .ok()
+        .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some("invoice_document"))
+}
+
+async fn apply_document<P>(service: &P, adm: &AdministratieCode, line: &str) -> Result<(), Refusal>
+where
+    P: App,
+{
+    use base64::Engine as _;
+    use koppeling_domain::document::{DocumentKind, MAX_DOCUMENT_BYTES, check_filename};
+    let d: DocumentLine = serde_json::from_str(line).map_err(|e| {
+        let text = e.to_string();
+        let field = ["invoice_id", "kind", "filename", "content_base64"]
+            .into_iter()
+            .find(|f| text.contains(&format!("`{f}`")))
+            .unwrap_or("json");
+        Refusal::one(field, format!("not a valid invoice_document line: {text}"))
+    })?;
+    let id =
+        ResourceId::parse(&d.invoice_id).map_err(|p| Refusal::one("invoice_id", p.message()))?;
+    let kind = DocumentKind::parse(&d.kind).ok_or_else(|| {
+        Refusal::one(
+            "kind",
+            format!("{:?} is not a document kind; use pdf or ubl", d.kind),
+        )
+    })?;
+    if let Some(name) = &d.filename {
+        check_filename(name).map_err(|p| Refusal::one("filename", p.message))?;
+    }
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(d.content_base64.trim())
+        .map_err(|e| {
+            Refusal::one(
+                "content_base64",
+                format!("content_base64 is not base64: {e}"),
+            )
+        })?;
+    if content.len() > MAX_DOCUMENT_BYTES {
+        return Err(Refusal::one(
+            "content_base64",
+            format!(
+                "the document has {} bytes; at most {MAX_DOCUMENT_BYTES} (7 MiB)",
+                content.len()
+            ),
+        ));
+    }
+    service
+        .put_document(adm, &id, kind, d.filename, content)
+        .await
+        .map_err(|e| match e {
+            ServiceError::Invalid(problems) => Refusal(
+                problems
+                    .into_iter()
+                    .map(|p| {
+                        let message = p.message();
+                        let field = if p.field == "content" {
+                            "content_base64".to_owned()
+                        } else {
+                            p.field
+                        };
+                        (field, message)
+                    })
+                    .collect(),
+            ),
+            ServiceError::NotFound(what) => Refusal::one("invoice_id", format!("{what} not found")),
+            other => service_refusal(other),
+        })?;
+    Ok(())
+}
+
 async fn apply<P>(service: &P, adm: &AdministratieCode, line: &str) -> Result<(), Refusal>
 where
     P: App,
 {
+    if is_document_line(line) {
+        return apply_document(service, adm, line).await;
+    }
     let (kind, id, body) = split_line(line)?;
     match kind {
         LineType::Admin => {
@@ -217,6 +308,9 @@ where
 /// The longest import line, in bytes without its line end (1 MiB, issue 13). A longer line
 /// is refused with its number and not read into memory; the lines around it still go in.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// The longest `invoice_document` line (10 MiB: a 7 MiB document in base64 and its fields).
+pub const MAX_DOCUMENT_LINE_BYTES: usize = 10 * 1024 * 1024;
 
 /// What [`read_line`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,14 +404,21 @@ where
     let mut buf = Vec::new();
     let mut line_number = 0;
     loop {
-        let read = read_line(&mut reader, &mut buf, MAX_LINE_BYTES).await?;
+        let mut read = read_line(&mut reader, &mut buf, MAX_DOCUMENT_LINE_BYTES).await?;
         line_number += 1;
+        // Only an invoice_document line may be longer than 1 MiB.
+        if read == LineRead::Line
+            && buf.len() > MAX_LINE_BYTES
+            && !std::str::from_utf8(&buf).is_ok_and(|l| is_document_line(l.trim()))
+        {
+            read = LineRead::TooLong;
+        }
         let problems = match read {
             LineRead::Eof => break,
             LineRead::TooLong => vec![(
                 "json".to_owned(),
                 format!(
-                    "the line is longer than {MAX_LINE_BYTES} bytes (1 MiB); it was not imported"
+                    "the line is longer than {MAX_LINE_BYTES} bytes (1 MiB; an invoice_document line {MAX_DOCUMENT_LINE_BYTES} bytes, 10 MiB); it was not imported"
                 ),
             )],
             LineRead::Line => {

@@ -275,6 +275,12 @@ impl Application {
             Duration::from_secs(300),
             stop_rx.clone(),
         ));
+        tasks.spawn(worker::run_documents(
+            self.service.clone(),
+            self.store.work_notify(),
+            Duration::from_millis(500),
+            stop_rx.clone(),
+        ));
         tasks.spawn(worker::run_readback(
             self.service.clone(),
             Duration::from_secs(self.settings.readback.interval_secs),

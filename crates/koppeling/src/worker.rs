@@ -307,6 +307,45 @@ pub async fn run_readback<S, A, N, C>(
     }
 }
 
+/// How many documents one pass of [`run_documents`] claims.
+const DOCUMENT_BATCH: u32 = 8;
+
+/// Attaches the waiting documents of booked invoices (product §8.4) until shutdown: a pass
+/// whenever work is announced (a booking synced, a document stored or offered again) and
+/// every `tick` (retries that came due), only for the administraties this worker holds.
+pub async fn run_documents<S, A, N, C>(
+    service: Arc<Service<S, A, N, C>>,
+    wake: Arc<tokio::sync::Notify>,
+    tick: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Store,
+    A: Accounting,
+    N: Notifier,
+    C: Clock,
+{
+    loop {
+        let busy = match service.attach_documents(DOCUMENT_BATCH).await {
+            Ok(n) => n > 0,
+            Err(error) => {
+                tracing::warn!(error = %error, "claiming documents failed; trying again shortly");
+                false
+            }
+        };
+        if *shutdown.borrow() {
+            break;
+        }
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
 /// Pushes events to `events.url` (product §8.2) until shutdown: checked every
 /// `every`, each administratie in order, with the domain's back-off.
 pub async fn run_event_push<S, A, N, C, E>(
@@ -443,6 +482,12 @@ where
             }
         }
         process_all(service, claims, workers, &mut summary, progress).await;
+    }
+    // The documents of what was booked (product §8.4), while this pass holds the leases.
+    for _ in 0..10_000 {
+        if service.attach_documents(DOCUMENT_BATCH).await? == 0 {
+            break;
+        }
     }
     service.release().await?;
     service.dispatch_notifications().await?;

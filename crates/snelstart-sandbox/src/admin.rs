@@ -153,6 +153,10 @@ pub struct Admin {
     pub bankboekingen: Table<Plain>,
     /// Cash bookings (`/kasboekingen`).
     pub kasboekingen: Table<Plain>,
+    /// Documents (`/documenten`), content decoded.
+    pub documenten: Table<crate::documenten::Document>,
+    /// parent id → its documents' ids in upload order.
+    pub documenten_by_parent: HashMap<Uuid, Vec<Uuid>>,
     /// The scopes the key's tokens carry; `None`: every scope.
     pub scopes: Option<std::collections::BTreeSet<String>>,
     /// Start and count of the current rate-limit window.

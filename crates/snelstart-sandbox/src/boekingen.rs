@@ -493,5 +493,6 @@ pub fn delete(admin: &mut Admin, id: Uuid) -> Reply {
         admin.factuurnummers.remove(&b.factuurnummer);
         admin.facturen.remove(&b.factuur);
     }
+    crate::documenten::remove_parent(admin, id);
     Reply::json(200, &json!({}))
 }

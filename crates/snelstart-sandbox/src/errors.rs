@@ -86,6 +86,15 @@ pub fn message(code: &str) -> &'static str {
         "ALG-0104" => "Ongeldig OData filter",
         "ALG-0105" => "Het item is nonactief",
         "ALG-0106" => "De data in het request is leeg",
+        "BLG-0005" => "Inkoopboeking niet gevonden.",
+        "BLG-0006" => "Bestand is groter dan 10MB.",
+        "BLG-0007" => "Geen bestandsnaam opgegeven.",
+        "BLG-0008" => "Bijlage is leeg.",
+        "BLG-0009" => "Aanvraag is leeg.",
+        "BLG-0011" => "Content is leeg.",
+        "BLG-0013" => "Content is groter dan 10MB.",
+        "BLG-0016" => "Bestandsnaam bevat niet-toegestane karakters.",
+        "BLG-0017" => "Bestandsnaam is te lang.",
         "BOE-0001" => "Niet gevonden",
         "BOE-0008" => {
             "De grootboekrekening is verwijderd en staat op nonactief in de administratie"

@@ -24,6 +24,7 @@ mod betalingen;
 pub use betalingen::Kind as PaymentKind;
 mod boekingen;
 mod control;
+mod documenten;
 mod errors;
 mod input;
 mod json;
@@ -79,9 +80,12 @@ pub struct Faults {
     pub rate_limit_per_minute: Option<u32>,
     /// Fraction (0..1) of `/v2` requests answered 503 before anything is done.
     pub error_rate: f64,
-    /// Fraction (0..1) of successful POST/PUT writes (relaties, verkoopboekingen) that are
-    /// committed but whose response is never delivered: the connection is dropped.
+    /// Fraction (0..1) of successful POST/PUT writes (relaties, verkoopboekingen, documents)
+    /// that are committed but whose response is never delivered: the connection is dropped.
     pub lost_response_rate: f64,
+    /// When set, `lost_response_rate` applies only to writes of this route template, e.g.
+    /// `"POST /v2/documenten/{documenttype}"`.
+    pub lost_response_route: Option<String>,
     /// Delay added to every `/v2` request.
     pub latency_ms: u64,
     /// Seed for the random draws behind the rates (deterministic when set).
@@ -269,6 +273,10 @@ pub struct AdminSnapshot {
     pub bankboekingen: Vec<Value>,
     /// Rows as `GET /v2/kasboekingen` returns them.
     pub kasboekingen: Vec<Value>,
+    /// Documents as `GET /v2/documenten/{id}` returns them, without `content` but with its
+    /// decoded `size` in bytes, in upload order.
+    #[serde(default)]
+    pub documenten: Vec<Value>,
     /// `/v2` requests that reached this administration (after authentication).
     pub calls: u64,
     /// Calls per `"METHOD /v2/path-template STATUS"`.

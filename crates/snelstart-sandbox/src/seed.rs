@@ -335,6 +335,8 @@ pub fn new_admin(key: &str) -> Admin {
         dagboeken: Table::default(),
         bankboekingen: Table::default(),
         kasboekingen: Table::default(),
+        documenten: Table::default(),
+        documenten_by_parent: HashMap::new(),
         scopes: None,
         window: None,
         counts: HashMap::new(),

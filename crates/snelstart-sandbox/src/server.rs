@@ -21,6 +21,9 @@ use crate::{api, control, couplings, token};
 #[derive(Clone)]
 pub struct ConnKill(pub Arc<Notify>);
 
+/// The largest request body read (bigger ones get axum's 413).
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/b2b/token", post(token::token))
@@ -52,6 +55,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/couplings/delete", post(couplings::delete))
         .route("/_sandbox/couplings/deliveries", get(couplings::deliveries))
         .fallback(api::api)
+        // A document of 10 MB is about 13.4 MB in base64; the limit leaves room to answer
+        // BLG-0013 for content a little over 10 MB instead of a bare 413.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
 

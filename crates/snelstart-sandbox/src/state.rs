@@ -136,6 +136,8 @@ impl Shared {
         std::mem::swap(&mut a.dagboeken, &mut b.dagboeken);
         std::mem::swap(&mut a.bankboekingen, &mut b.bankboekingen);
         std::mem::swap(&mut a.kasboekingen, &mut b.kasboekingen);
+        std::mem::swap(&mut a.documenten, &mut b.documenten);
+        std::mem::swap(&mut a.documenten_by_parent, &mut b.documenten_by_parent);
         std::mem::swap(&mut a.scopes, &mut b.scopes);
     }
 
@@ -296,12 +298,30 @@ impl Shared {
             administratie_naam: a.naam.clone(),
             revoked,
             relaties: rows(&mut a.relaties.iter().map(Row::row)),
-            verkoopboekingen: rows(&mut a.boekingen.iter().map(Row::row)),
+            verkoopboekingen: a
+                .boekingen
+                .iter()
+                .map(|b| {
+                    serde_json::from_slice(&crate::documenten::boeking_with_documents(
+                        &a, b.id, &b.json,
+                    ))
+                    .unwrap_or(Value::Null)
+                })
+                .collect(),
             verkoopfacturen: rows(&mut a.facturen.iter().map(Row::row)),
             grootboeken: rows(&mut a.grootboeken.iter().map(Row::row)),
             dagboeken: rows(&mut a.dagboeken.iter().map(Row::row)),
             bankboekingen: rows(&mut a.bankboekingen.iter().map(Row::row)),
             kasboekingen: rows(&mut a.kasboekingen.iter().map(Row::row)),
+            documenten: a
+                .documenten
+                .iter()
+                .map(|d| {
+                    let mut v = d.json.clone();
+                    v["size"] = Value::from(d.content.len());
+                    v
+                })
+                .collect(),
             calls: a.calls,
             counts: a.counts_map(),
         })

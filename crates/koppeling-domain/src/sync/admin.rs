@@ -305,6 +305,13 @@ where
         id: &ResourceId,
     ) -> Result<SyncState, ServiceError> {
         self.require_adm(adm).await?;
+        // A synced invoice whose document failed: only the document is offered again.
+        if let Some((_, Some(sync))) = self.store.get_invoice(adm, id).await?
+            && sync.status == crate::ports::SyncStatus::Synced
+            && self.retry_failed_documents(adm, id).await?
+        {
+            return Ok(sync);
+        }
         Ok(self.store.retry_invoice(adm, id).await?)
     }
 
@@ -534,15 +541,21 @@ where
         let counts = self.store.status_counts(adm).await?;
         let readback = self.store.readback_state(adm).await?;
         let push = self.store.push_state(adm).await?;
-        let features: std::collections::BTreeMap<String, String> = [(
-            "payments".to_owned(),
-            if readback.payments_missing_scope.is_some() {
-                "missing_scope"
-            } else {
-                "ok"
-            }
-            .to_owned(),
-        )]
+        let features: std::collections::BTreeMap<String, String> = [
+            (
+                "payments".to_owned(),
+                if readback.payments_missing_scope.is_some() {
+                    "missing_scope"
+                } else {
+                    "ok"
+                }
+                .to_owned(),
+            ),
+            (
+                "documents".to_owned(),
+                self.documents_feature(adm).await?.to_owned(),
+            ),
+        ]
         .into();
         Ok(match self.store.get_koppeling(adm).await? {
             Some(k) => {

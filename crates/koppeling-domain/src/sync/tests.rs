@@ -18,6 +18,7 @@ use crate::ports::{
 };
 use crate::relation::{Relation, RelationKind};
 
+mod documents;
 mod link;
 mod notify;
 

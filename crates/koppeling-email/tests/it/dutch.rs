@@ -86,6 +86,21 @@ fn items_of(kind: NoticeKind) -> Vec<NotificationItem> {
                 Some(reason.dutch_hint().into()),
             )]
         }
+        NoticeKind::DocumentFailed => ["BLG-0016", "BLG-0017"]
+            .into_iter()
+            .map(|code| {
+                let (reason, hint) =
+                    koppeling_domain::document::refusal(Some(code), "refused by SnelStart");
+                item(kind, "invoice", reason, Some(hint))
+            })
+            .collect(),
+        // The text the use case queues when the key lacks documenten:write.
+        NoticeKind::DocumentsOff => vec![item(
+            kind,
+            "koppeling",
+            "De koppelsleutel mist de rechten documenten:write: facturen worden wel geboekt, maar zonder PDF of UBL.".into(),
+            Some("Vraag in SnelStart een koppelsleutel met documenten:write aan en sla die op bij Instellingen; de documenten worden daarna alsnog meegestuurd.".into()),
+        )],
     }
 }
 

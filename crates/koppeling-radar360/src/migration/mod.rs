@@ -19,6 +19,8 @@ mod m20261205_a00001_sessions;
 mod m20261205_d00001_connect_references;
 // issue 14: typed pause reasons
 mod m20261205_f00001_pause_reasons;
+// issue 19: documents
+mod m20261205_f00001_documents;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,23 +41,25 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_e00001_readback::Migration),
             Box::new(m20261205_d00001_connect_references::Migration),
             Box::new(m20261205_f00001_pause_reasons::Migration),
+            Box::new(m20261205_f00001_documents::Migration),
         ]
     }
 }
 
 /// Replaces the type tokens of a schema text for `backend`:
 /// `{TS}` a UTC timestamp, `{DATE}` a calendar date, `{SERIAL}` an auto-increment
-/// `BIGINT` primary key. Booleans are `BOOLEAN` and integers `BIGINT` on both engines.
+/// `BIGINT` primary key, `{BLOB}` bytes. Booleans are `BOOLEAN` and integers `BIGINT` on both engines.
 fn sql_for(backend: DbBackend, text: &str) -> String {
-    let (ts, date, serial) = match backend {
-        DbBackend::Postgres => ("TIMESTAMPTZ", "DATE", "BIGSERIAL PRIMARY KEY"),
+    let (ts, date, serial, blob) = match backend {
+        DbBackend::Postgres => ("TIMESTAMPTZ", "DATE", "BIGSERIAL PRIMARY KEY", "BYTEA"),
         // TEXT in a fixed-width RFC 3339 form (see `store::db`), so that text order is
         // time order; INTEGER PRIMARY KEY is SQLite's rowid alias.
-        _ => ("TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        _ => ("TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
     };
     text.replace("{TS}", ts)
         .replace("{DATE}", date)
         .replace("{SERIAL}", serial)
+        .replace("{BLOB}", blob)
 }
 
 /// Runs every `;`-separated statement of `text` (after [`sql_for`]).

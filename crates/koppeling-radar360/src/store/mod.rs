@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod db;
+mod document;
 mod invoice;
 mod koppeling;
 mod lease;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use koppeling_domain::document::{Document, DocumentJob, DocumentKind, DocumentOutcome};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::Invoice;
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
@@ -827,5 +829,85 @@ impl Store for SeaOrmStore {
 
     async fn link_connected(&self, adm: &AdministratieCode) -> Result<bool, StoreError> {
         self.has_link(adm).await
+    }
+
+    async fn put_document(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+        kind: DocumentKind,
+        filename: &str,
+        content: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<(Put, Document), StoreError> {
+        let put =
+            document::put_document(self, adm, invoice_id, kind, filename, content, now).await?;
+        self.wake();
+        Ok(put)
+    }
+
+    async fn invoice_documents(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+    ) -> Result<Vec<Document>, StoreError> {
+        document::invoice_documents(self, adm, invoice_id).await
+    }
+
+    async fn document_content(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+        kind: DocumentKind,
+    ) -> Result<Option<(Document, Vec<u8>)>, StoreError> {
+        document::document_content(self, adm, invoice_id, kind).await
+    }
+
+    async fn delete_document(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+        kind: DocumentKind,
+    ) -> Result<(), StoreError> {
+        document::delete_document(self, adm, invoice_id, kind).await
+    }
+
+    async fn claim_documents(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<DocumentJob>, StoreError> {
+        document::claim_documents(self, worker, limit, now, lease_until).await
+    }
+
+    async fn finish_document(
+        &self,
+        job: &DocumentJob,
+        outcome: &DocumentOutcome,
+        notice: Option<NotificationItem>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        document::finish_document(self, job, outcome, notice, now).await
+    }
+
+    async fn retry_documents(
+        &self,
+        adm: &AdministratieCode,
+        invoice_id: &ResourceId,
+    ) -> Result<u64, StoreError> {
+        let n = document::retry_documents(self, adm, invoice_id, db::now()).await?;
+        if n > 0 {
+            self.wake();
+        }
+        Ok(n)
+    }
+
+    async fn documents_missing_scope(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<Option<String>, StoreError> {
+        document::documents_missing_scope(self, adm).await
     }
 }

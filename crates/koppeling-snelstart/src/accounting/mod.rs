@@ -502,6 +502,82 @@ impl Accounting for SnelStartAccounting {
         Ok(Scoped::Granted(payments))
     }
 
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie, booking = %booking_id, size = content.len()))]
+    async fn upload_document(
+        &self,
+        conn: &Connection,
+        booking_id: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> Result<Scoped<String>, AccountingError> {
+        use base64::Engine;
+        let body = crate::client::wire::DocumentContent {
+            content: base64::engine::general_purpose::STANDARD.encode(content),
+            file_name: file_name.to_owned(),
+            parent_identifier: booking_id.to_owned(),
+        };
+        match self
+            .inner
+            .client
+            .upload_verkoopboeking_document(&target(conn), &body)
+            .await
+        {
+            Ok(created) => {
+                created
+                    .id
+                    .map(Scoped::Granted)
+                    .ok_or_else(|| AccountingError::UnknownOutcome {
+                        message: "SnelStart stored the document but its answer has no id".into(),
+                    })
+            }
+            Err(e) if readback::is_missing_scope(&e) => {
+                Ok(Scoped::MissingScope("documenten:write".to_owned()))
+            }
+            Err(CallError::Api(e)) if e.status == 404 => Err(AccountingError::Rejected {
+                rejection: koppeling_domain::ports::Rejection::Other {
+                    code: Some("not_found".into()),
+                },
+                message: e.message,
+            }),
+            Err(e) => Err(classify(e, Op::Write)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(adm = %conn.administratie, booking = %booking_id))]
+    async fn booking_documents(
+        &self,
+        conn: &Connection,
+        booking_id: &str,
+    ) -> Result<Scoped<Vec<koppeling_domain::document::RemoteDocument>>, AccountingError> {
+        match self
+            .inner
+            .client
+            .verkoopboeking_documents(&target(conn), booking_id)
+            .await
+        {
+            Ok(rows) => Ok(Scoped::Granted(
+                rows.into_iter()
+                    .filter_map(|r| {
+                        Some(koppeling_domain::document::RemoteDocument {
+                            id: r.id?,
+                            file_name: r.file_name?,
+                        })
+                    })
+                    .collect(),
+            )),
+            Err(e) if readback::is_missing_scope(&e) => {
+                Ok(Scoped::MissingScope("documenten:read".to_owned()))
+            }
+            Err(CallError::Api(e)) if e.status == 404 => Err(AccountingError::Rejected {
+                rejection: koppeling_domain::ports::Rejection::Other {
+                    code: Some("not_found".into()),
+                },
+                message: e.message,
+            }),
+            Err(e) => Err(classify(e, Op::Read)),
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(adm = %conn.administratie, booking = %booking_id))]
     async fn booking_detail(
         &self,

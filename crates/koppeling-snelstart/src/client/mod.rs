@@ -65,6 +65,10 @@ pub mod endpoints {
     pub const KASBOEKINGEN: &str = "/kasboekingen";
     /// `GET /grootboekmutaties`.
     pub const GROOTBOEKMUTATIES: &str = "/grootboekmutaties";
+    /// `POST /documenten/Verkoopboekingen`.
+    pub const DOCUMENTEN: &str = "/documenten/{documenttype}";
+    /// `GET /documenten/Verkoopboekingen/{id}`.
+    pub const DOCUMENTEN_VAN: &str = "/documenten/{documenttype}/{pid}";
 }
 
 /// The OData page size (SnelStart's maximum, README §4).
@@ -820,6 +824,45 @@ impl SnelStartClient {
             }
         }
         Ok(rows)
+    }
+
+    /// `POST /documenten/Verkoopboekingen` `{"content","fileName","parentIdentifier"}`: the
+    /// new document's identifier.
+    ///
+    /// # Errors
+    /// Any [`CallError`].
+    pub async fn upload_verkoopboeking_document(
+        &self,
+        target: &Target<'_>,
+        body: &wire::DocumentContent,
+    ) -> Result<wire::DocumentIdentifier, CallError> {
+        let created: wire::DocumentIdentifier = self
+            .post(
+                target,
+                endpoints::DOCUMENTEN,
+                "/documenten/Verkoopboekingen",
+                body,
+            )
+            .await?;
+        guid_or_absent("the uploaded document's", created.id.as_deref())?;
+        Ok(created)
+    }
+
+    /// `GET /documenten/Verkoopboekingen/{id}`: the booking's documents (no content).
+    ///
+    /// # Errors
+    /// Any [`CallError`]; 404 when the booking is gone.
+    pub async fn verkoopboeking_documents(
+        &self,
+        target: &Target<'_>,
+        booking_id: &str,
+    ) -> Result<Vec<wire::BijlageReference>, CallError> {
+        let path = format!(
+            "/documenten/Verkoopboekingen/{}",
+            urlencoding::encode(booking_id)
+        );
+        self.get(target, endpoints::DOCUMENTEN_VAN, &path, &Query::new())
+            .await
     }
 
     /// `GET /verkoopboekingen/{id}`.

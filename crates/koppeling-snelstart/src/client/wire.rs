@@ -631,3 +631,37 @@ impl Land {
             .map(str::to_ascii_uppercase)
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Documents (product §8.4)
+
+/// `DocumentContentModel` as uploaded: `content` in base64, `fileName`, `parentIdentifier`
+/// (spelled exactly: SnelStart silently drops a misspelled field).
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentContent {
+    /// The bytes, base64.
+    pub content: String,
+    #[serde(rename = "fileName")]
+    pub file_name: String,
+    #[serde(rename = "parentIdentifier")]
+    pub parent_identifier: String,
+}
+
+/// `DocumentIdentifierModel`: the answer of an upload.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DocumentIdentifier {
+    pub id: Option<String>,
+    pub uri: Option<String>,
+}
+
+/// One row of `GET /documenten/Verkoopboekingen/{id}` (`VerkoopBoekingBijlageReferenceModel`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct BijlageReference {
+    pub id: Option<String>,
+    #[serde(rename = "fileName")]
+    pub file_name: Option<String>,
+    #[serde(rename = "verkoopBoekingId")]
+    pub verkoop_boeking_id: Option<String>,
+}

@@ -42,9 +42,14 @@ pub(crate) async fn put_invoice<P: App>(
     let invoice = body::<PutInvoiceBody>(&bytes)?.into_domain(id.clone())?;
     // The answer is built from what was written: no read-back.
     let (put, sync) = state.service.put_invoice(&adm, &invoice).await?;
+    // A new invoice has no documents yet; a replaced one shows those it has.
+    let documents = match put {
+        koppeling_domain::ports::Put::Created => Vec::new(),
+        koppeling_domain::ports::Put::Replaced => state.service.documents(&adm, &id).await?,
+    };
     Ok(put_answer(
         put,
-        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &with_documents(&InvoiceResponse::new(&invoice, sync.as_ref()), &documents),
     ))
 }
 
@@ -78,7 +83,29 @@ pub(crate) async fn invoice_answer<P: App>(
         .invoice(adm, id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
-    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+    let documents = state.service.documents(adm, id).await?;
+    Ok(ok(&with_documents(
+        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &documents,
+    )))
+}
+
+/// The invoice JSON with its `documents[]` (product §8.4); only the answers about one
+/// invoice carry them, so a listing never reads the documents table.
+pub(crate) fn with_documents(
+    invoice: &InvoiceResponse,
+    documents: &[koppeling_domain::document::Document],
+) -> serde_json::Value {
+    let mut json = serde_json::to_value(invoice).unwrap_or_default();
+    if let serde_json::Value::Object(m) = &mut json {
+        let docs: Vec<super::documents::DocumentResponse> =
+            documents.iter().map(Into::into).collect();
+        m.insert(
+            "documents".into(),
+            serde_json::to_value(docs).unwrap_or_default(),
+        );
+    }
+    json
 }
 
 /// The query of the invoice list.
@@ -229,7 +256,11 @@ pub(crate) async fn retry_invoice<P: App>(
         .await?
         .map(|(invoice, stored)| (invoice, stored.or(Some(sync))))
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
-    Ok(ok(&InvoiceResponse::new(&invoice, sync.as_ref())))
+    let documents = state.service.documents(&adm, &id).await?;
+    Ok(ok(&with_documents(
+        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &documents,
+    )))
 }
 
 fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, ApiError> {

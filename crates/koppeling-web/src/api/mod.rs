@@ -22,6 +22,7 @@ use crate::dto::from_json;
 use crate::error::ApiError;
 
 pub(crate) mod admin;
+pub(crate) mod documents;
 pub(crate) mod integrations;
 pub(crate) mod invoices;
 pub(crate) mod readback;
@@ -75,6 +76,15 @@ where
             put(invoices::put_invoice::<P>).get(invoices::get_invoice::<P>),
         )
         .route(
+            "/administraties/{adm}/invoices/{id}/documents/{kind}",
+            put(documents::put_document::<P>)
+                .get(documents::get_document::<P>)
+                .delete(documents::delete_document::<P>)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    documents::MAX_DOCUMENT_BODY,
+                )),
+        )
+        .route(
             "/administraties/{adm}/invoices/{id}/retry",
             post(invoices::retry_invoice::<P>),
         )
@@ -125,7 +135,11 @@ where
 /// A body over [`crate::MAX_BODY_BYTES`] is refused by axum with a plain-text 413; the API
 /// answers it in its own problem format.
 async fn too_large_as_problem(response: Response) -> Response {
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let already_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !already_problem {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",

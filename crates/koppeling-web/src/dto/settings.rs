@@ -123,9 +123,7 @@ impl PutSettingsBody {
         };
         let ledgers = self.revenue_ledgers.unwrap_or_default();
         let mut ledger = |name: &str, value: Option<i64>| {
-            value.and_then(|v| {
-                small_int(v, &format!("revenue_ledgers.{name}"), &mut problems)
-            })
+            value.and_then(|v| small_int(v, &format!("revenue_ledgers.{name}"), &mut problems))
         };
         let revenue_ledgers = RevenueLedgers {
             high: ledger("high", ledgers.high),

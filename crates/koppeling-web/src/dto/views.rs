@@ -364,7 +364,10 @@ impl From<KoppelingOverview> for IntegrationResponse {
             name: o.name,
             active: o.active,
             state: o.state,
-            problem: o.problem.as_ref().map(koppeling_domain::pause::PauseReason::english),
+            problem: o
+                .problem
+                .as_ref()
+                .map(koppeling_domain::pause::PauseReason::english),
             last_sync_at: o.last_sync_at,
             counts: o.counts,
             features: o.features,

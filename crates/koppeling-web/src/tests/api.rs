@@ -328,6 +328,9 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
     store
         .expect_link_connected()
         .returning(|_| ready(Ok(false)));
+    store
+        .expect_documents_missing_scope()
+        .returning(|_| ready(Ok(None)));
     let mut calls = 0;
     store.expect_get_koppeling().returning(move |_| {
         calls += 1;
@@ -354,6 +357,9 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
 #[tokio::test]
 async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
     let mut store = MockStore::new();
+    store
+        .expect_invoice_documents()
+        .returning(|_, _| ready(Ok(vec![])));
     store.expect_get_invoice().returning(|_, _| {
         ready(Ok(Some((
             invoice(),

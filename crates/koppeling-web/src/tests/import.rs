@@ -133,3 +133,69 @@ async fn a_busy_line_is_reported_clearly_and_the_next_line_still_goes_in() {
     );
     assert!(printed.contains("import this line again"), "{printed}");
 }
+
+#[tokio::test]
+async fn an_invoice_document_line_stores_the_decoded_bytes_and_bad_ones_name_their_field() {
+    use base64::Engine as _;
+    // Arrange: a real Service over a mocked store; the invoice exists.
+    let mut store = MockStore::new();
+    with_administratie(&mut store);
+    store
+        .expect_get_invoice()
+        .returning(|_, _| ready(Ok(Some((invoice(), None)))));
+    store
+        .expect_put_document()
+        .withf(|_, id, kind, name, content, _| {
+            id.as_str() == "f1"
+                && *kind == koppeling_domain::document::DocumentKind::Pdf
+                && name == "f1.pdf"
+                && content.as_slice() == b"%PDF-1.7 import"
+        })
+        .times(1)
+        .returning(|_, _, kind, name, content, _| {
+            ready(Ok((
+                Put::Created,
+                koppeling_domain::document::Document {
+                    kind,
+                    filename: name.to_owned(),
+                    size: u64::try_from(content.len()).unwrap(),
+                    sha256: String::new(),
+                    status: koppeling_domain::document::DocumentStatus::Waiting,
+                    snelstart_id: None,
+                    error: None,
+                    hint: None,
+                },
+            )))
+        });
+    let service = service(store, MockAccounting::new());
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7 import");
+    let not_pdf = base64::engine::general_purpose::STANDARD.encode(b"<html/>");
+    let input = [
+        format!(r#"{{"type":"invoice_document","invoice_id":"f1","kind":"pdf","filename":"f1.pdf","content_base64":"{pdf}"}}"#),
+        format!(r#"{{"type":"invoice_document","invoice_id":"f1","kind":"pdf","filename":"a/b.pdf","content_base64":"{pdf}"}}"#),
+        format!(r#"{{"type":"invoice_document","invoice_id":"f1","kind":"docx","content_base64":"{pdf}"}}"#),
+        r#"{"type":"invoice_document","invoice_id":"f1","kind":"pdf","content_base64":"@@@"}"#.to_owned(),
+        format!(r#"{{"type":"invoice_document","invoice_id":"f1","kind":"pdf","content_base64":"{not_pdf}"}}"#),
+    ]
+    .join("\n");
+
+    // Act
+    let report = import_jsonl(&service, &adm(), &input).await;
+
+    // Assert
+    assert_eq!(report.imported, 1, "{report:?}");
+    let fields: Vec<(usize, &str)> = report
+        .errors
+        .iter()
+        .map(|e| (e.line, e.field.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            (2, "filename"),
+            (3, "kind"),
+            (4, "content_base64"),
+            (5, "content_base64")
+        ]
+    );
+}

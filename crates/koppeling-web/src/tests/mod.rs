@@ -145,6 +145,9 @@ pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
         .expect_link_connected()
         .returning(|_| ready(Ok(false)));
     store
+        .expect_documents_missing_scope()
+        .returning(|_| ready(Ok(None)));
+    store
         .expect_push_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
 }

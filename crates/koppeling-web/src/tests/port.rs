@@ -132,6 +132,7 @@ async fn a_retried_invoice_is_answered_with_the_sync_state_the_use_case_returned
     // The stored row has no sync state yet: the answer shows the one retry returned.
     mock.expect_invoice()
         .returning(|_, _| ready(Ok(Some((invoice(), None)))));
+    mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
     let app = app_with(mock);
     let answer = call(
         &app,
@@ -142,6 +143,7 @@ async fn a_retried_invoice_is_answered_with_the_sync_state_the_use_case_returned
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json()["sync"]["status"], "queued");
+    assert_eq!(answer.json()["documents"], serde_json::json!([]));
 }
 
 #[tokio::test]
@@ -157,4 +159,105 @@ async fn the_ui_without_a_session_cookie_redirects_to_login_without_asking_the_u
     let answer = send(&app, request).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.headers["location"], "/login");
+}
+
+/// Sends raw bytes with a bearer token.
+async fn put_raw(app: &axum::Router, uri: &str, body: Vec<u8>) -> super::Answer {
+    let request = axum::http::Request::builder()
+        .method(Method::PUT)
+        .uri(uri)
+        .header("authorization", format!("Bearer {}", super::TOKEN))
+        .header("content-type", "application/pdf")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    send(app, request).await
+}
+
+#[tokio::test]
+async fn a_document_is_handed_to_the_use_case_with_its_filename_and_answered_with_its_digest() {
+    use koppeling_domain::document::{Document, DocumentKind, DocumentStatus};
+    let mut mock = MockApp::new();
+    mock.expect_put_document()
+        .withf(|_, id, kind, filename, content| {
+            id.as_str() == "inv-1"
+                && *kind == DocumentKind::Pdf
+                && filename.as_deref() == Some("factuur 1.pdf")
+                && content.starts_with(b"%PDF-")
+        })
+        .times(1)
+        .returning(|_, _, kind, filename, content| {
+            ready(Ok((
+                koppeling_domain::ports::Put::Created,
+                Document {
+                    kind,
+                    filename: filename.unwrap_or_default(),
+                    size: content.len() as u64,
+                    sha256: koppeling_domain::document::sha256_hex(&content),
+                    status: DocumentStatus::Waiting,
+                    snelstart_id: None,
+                    error: None,
+                    hint: None,
+                },
+            )))
+        });
+    let app = app_with(mock);
+    let answer = put_raw(
+        &app,
+        "/api/v1/administraties/kantoor/invoices/inv-1/documents/pdf?filename=factuur%201.pdf",
+        b"%PDF-1.7".to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    let json = answer.json();
+    assert_eq!(json["kind"], "pdf");
+    assert_eq!(json["filename"], "factuur 1.pdf");
+    assert_eq!(json["size"], 8);
+    assert_eq!(json["status"], "waiting");
+    assert_eq!(
+        json["sha256"],
+        koppeling_domain::document::sha256_hex(b"%PDF-1.7")
+    );
+}
+
+#[tokio::test]
+async fn a_bad_filename_is_422_and_an_oversized_document_413_without_asking_the_use_case() {
+    let mut mock = MockApp::new();
+    mock.expect_put_document().never();
+    let app = app_with(mock);
+    let answer = put_raw(
+        &app,
+        "/api/v1/administraties/kantoor/invoices/inv-1/documents/pdf?filename=a%2Fb.pdf",
+        b"%PDF-1.7".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.json()["field"], "filename");
+    let mut big = b"%PDF-".to_vec();
+    big.resize(koppeling_domain::document::MAX_DOCUMENT_BYTES + 1, b' ');
+    let answer = put_raw(
+        &app,
+        "/api/v1/administraties/kantoor/invoices/inv-1/documents/pdf",
+        big,
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.json()["field"], "content");
+    let answer = put_raw(
+        &app,
+        "/api/v1/administraties/kantoor/invoices/inv-1/documents/word",
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.json()["field"], "kind");
 }

@@ -494,6 +494,9 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
     store
         .expect_link_connected()
         .returning(|_| ready(Ok(false)));
+    store
+        .expect_documents_missing_scope()
+        .returning(|_| ready(Ok(None)));
     let mut reads = 0;
     store.expect_status_counts().returning(move |_| {
         reads += 1;

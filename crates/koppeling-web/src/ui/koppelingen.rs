@@ -129,6 +129,14 @@ fn overview_page(
     } else {
         ""
     };
+    // Product §8: a part switched off by a missing scope is shown, booking goes on.
+    let features_off = if overview.features.get("documents").map(String::as_str)
+        == Some("missing_scope")
+    {
+        r#"<p class="error" role="status" id="documenten-uit"><strong>Documenten staan uit:</strong> de koppelsleutel mist de rechten <code>documenten:write</code>. Facturen worden wel geboekt, maar zonder PDF of UBL. Sla bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> een koppelsleutel met die rechten op; de documenten worden daarna alsnog meegestuurd.</p>"#
+    } else {
+        ""
+    };
     let last_sync = overview
         .last_sync_at
         .as_ref()
@@ -180,7 +188,7 @@ fn overview_page(
 <details class="menu"><summary aria-label="Menu van de SnelStart koppeling">&#9776;</summary>
 <ul><li><a href="/koppelingen/snelstart/instellingen">Instellingen</a></li><li><a href="/koppelingen/snelstart/notificatie">Notificatie</a></li></ul></details></div>
 <p>De SnelStart koppeling stuurt factuurgegevens, inclusief de debiteurengegevens, automatisch door naar SnelStart.</p>
-{not_configured}{paused_warning}{connection}
+{not_configured}{paused_warning}{features_off}{connection}
 <p>Laatste synchronisatie: <strong>{last_sync}</strong></p>
 {counts}
 <div class="buttons">{buttons}</div>

@@ -576,12 +576,64 @@ fn attempts_table(rows: &[AttemptLog], with_invoice: bool) -> String {
     )
 }
 
+/// The invoice's documents (product §8.4), in Dutch; *Opnieuw aanbieden* for a refused one
+/// of a booked invoice uploads only the document.
+fn documents_block(
+    session: &Session,
+    invoice: &Invoice,
+    sync: Option<&SyncState>,
+    documents: &[koppeling_domain::document::Document],
+) -> String {
+    use koppeling_domain::document::{DocumentKind, DocumentStatus};
+    if documents.is_empty() {
+        return "<p>Er is nog geen PDF of UBL bij deze factuur aangeleverd.</p>".to_owned();
+    }
+    let mut rows = String::new();
+    for d in documents {
+        let (status, class) = match d.status {
+            DocumentStatus::Waiting => ("wacht op de boeking", "queued"),
+            DocumentStatus::Attached => ("bij de boeking in SnelStart", "synced"),
+            DocumentStatus::Failed => ("geweigerd door SnelStart", "failed"),
+        };
+        let why = match (&d.error, &d.hint) {
+            (Some(e), Some(h)) if d.status == DocumentStatus::Failed => {
+                format!("{}<br>Wat te doen: {}", esc(e), esc(h))
+            }
+            _ => "—".to_owned(),
+        };
+        let _ = write!(
+            rows,
+            r#"<tr><td>{kind}</td><td>{name}</td><td class="num">{size}</td><td><span class="badge {class}">{status}</span></td><td>{why}</td></tr>"#,
+            kind = match d.kind {
+                DocumentKind::Pdf => "PDF",
+                DocumentKind::Ubl => "UBL",
+            },
+            name = esc(&d.filename),
+            size = esc(&format!("{} kB", d.size.div_ceil(1024))),
+        );
+    }
+    let failed = documents.iter().any(|d| d.status == DocumentStatus::Failed);
+    let retry = if failed && sync.is_some_and(|s| s.status == SyncStatus::Synced) {
+        retry_form(
+            session,
+            invoice.id.as_str(),
+            &format!("/facturen/{}", url(invoice.id.as_str())),
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<table><thead><tr><th scope="col">Soort</th><th scope="col">Bestandsnaam</th><th scope="col" class="num">Grootte</th><th scope="col">Status</th><th scope="col">Reden</th></tr></thead><tbody>{rows}</tbody></table><div class="buttons">{retry}</div>"#
+    )
+}
+
 fn invoice_page(
     session: &Session,
     invoice: &Invoice,
     sync: Option<&SyncState>,
     relation: &str,
     attempts: &[AttemptLog],
+    documents: &[koppeling_domain::document::Document],
 ) -> String {
     let totals = invoice.totals();
     let mut lines = String::new();
@@ -637,6 +689,8 @@ fn invoice_page(
 <table><thead><tr><th scope="col">Omschrijving</th><th scope="col" class="num">Aantal</th><th scope="col" class="num">Prijs</th><th scope="col">Btw</th><th scope="col" class="num">Bedrag</th></tr></thead><tbody>{lines}</tbody></table>
 <section id="synchronisatie" aria-labelledby="synchronisatie-titel"><h2 id="synchronisatie-titel">Synchronisatie</h2>
 {sync_block}</section>
+<section id="documenten" aria-labelledby="documenten-titel"><h2 id="documenten-titel">Documenten</h2>
+{documents}</section>
 <section id="pogingen" aria-labelledby="pogingen-titel"><h2 id="pogingen-titel">Pogingen</h2>
 {attempts}</section>"#,
         number = esc(&invoice.number),
@@ -657,6 +711,7 @@ fn invoice_page(
         vat = esc(&html::euro(totals.vat)),
         gross = esc(&html::euro(totals.gross)),
         attempts = attempts_table(attempts, false),
+        documents = documents_block(session, invoice, sync, documents),
     );
     html::page(
         session,
@@ -693,9 +748,20 @@ pub(crate) async fn invoice<P: App>(
         Ok(rows) => rows,
         Err(e) => return failure_page(&session, e),
     };
+    let documents = match store.documents(&session.adm, &id).await {
+        Ok(d) => d,
+        Err(e) => return failure_page(&session, e),
+    };
     html_response(
         StatusCode::OK,
-        invoice_page(&session, &invoice, sync.as_ref(), &relation, &attempts),
+        invoice_page(
+            &session,
+            &invoice,
+            sync.as_ref(),
+            &relation,
+            &attempts,
+            &documents,
+        ),
     )
 }
 
@@ -718,7 +784,7 @@ pub(crate) async fn retry<P: App>(
             &session,
             StatusCode::CONFLICT,
             "Niet opnieuw aangeboden",
-            "Alleen een mislukte factuur kan opnieuw worden aangeboden; deze factuur is niet (meer) mislukt.",
+            "Alleen een mislukte factuur, of een geweigerd document van een geboekte factuur, kan opnieuw worden aangeboden; hier is niets (meer) mislukt.",
         ),
         Err(e) => failure_page(&session, e),
     }

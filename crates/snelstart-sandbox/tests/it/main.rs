@@ -5,6 +5,7 @@ mod betalingen;
 mod boekingen;
 mod control;
 mod couplings;
+mod documenten;
 mod faults;
 mod helpers;
 mod mutaties;
