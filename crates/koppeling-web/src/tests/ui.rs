@@ -338,6 +338,10 @@ async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
     store
         .expect_list_relations_page()
         .returning(|_, _, _, _| ready(Ok((vec![relation("A12")], 1))));
+    // The preview before ticking looks for final invoices: none, so one step.
+    store
+        .expect_list_invoices()
+        .returning(|_, _, _| ready(Ok(vec![])));
     store.expect_set_relation_snelstart().never();
     let app = app(store, MockAccounting::new());
     let (cookie, csrf) = log_in(&app).await;

@@ -13,6 +13,7 @@ use koppeling_domain::ids::ResourceId;
 use koppeling_domain::invoice::{Invoice, InvoiceStatus};
 use koppeling_domain::ports::{AttemptLog, SyncState, SyncStatus};
 use koppeling_domain::readback::PaymentStatus;
+use koppeling_domain::reconciliation::Preview;
 use koppeling_domain::relation::Relation;
 use koppeling_domain::sync::ServiceError;
 
@@ -195,6 +196,89 @@ fn refusal_text(relation: Option<&Relation>, error: &ServiceError) -> Option<Str
     }
 }
 
+/// The preview before ticking: what ticking would do, invoice by invoice, and the confirm
+/// button. `preview` is `Err` with SnelStart's problem when it could not be asked which
+/// invoices it already holds.
+fn preview_page(
+    session: &Session,
+    relation: &Relation,
+    preview: Result<&Preview, &str>,
+    search: &str,
+    page: u32,
+) -> String {
+    let id = relation.id.as_str();
+    let mut back = Vec::new();
+    if !search.is_empty() {
+        back.push(format!("q={}", url(search)));
+    }
+    if page > 1 {
+        back.push(format!("pagina={page}"));
+    }
+    let back = if back.is_empty() {
+        format!("/relaties#relatie-{}", url(id))
+    } else {
+        format!("/relaties?{}#relatie-{}", back.join("&amp;"), url(id))
+    };
+    let (summary, table) = match preview {
+        Ok(p) => {
+            let mut rows = String::new();
+            for line in &p.invoices {
+                let why = line
+                    .problems
+                    .iter()
+                    .map(html::dutch)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let _ = write!(
+                    rows,
+                    r#"<tr id="voorvertoning-{id_attr}" data-would="{would_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td class="num">{gross}</td><td>{would}</td><td class="reason" title="{why}"><div class="clip">{why}</div></td></tr>"#,
+                    id_attr = esc(&line.invoice_id),
+                    id_url = url(&line.invoice_id),
+                    would_attr = line.would.as_str(),
+                    number = esc(&line.number),
+                    date = html::date(&line.date),
+                    gross = esc(&html::euro(line.gross)),
+                    would = esc(line.would.dutch()),
+                    why = esc(&why),
+                );
+            }
+            let summary = format!(
+                r#"<p id="voorvertoning-totaal">Bij aanvinken {verb} <strong>{count} {facturen}</strong> naar SnelStart verstuurd, samen {gross} inclusief btw. Er is nog niets verstuurd.</p>"#,
+                verb = if p.count == 1 { "wordt" } else { "worden" },
+                count = p.count,
+                facturen = if p.count == 1 { "factuur" } else { "facturen" },
+                gross = esc(&html::euro(p.gross)),
+            );
+            let table = format!(
+                r#"<table id="voorvertoning"><caption class="visually-hidden">Wat aanvinken met elke definitieve factuur doet</caption>
+<thead><tr><th scope="col">Factuur</th><th scope="col">Datum</th><th scope="col" class="num">Totaal</th><th scope="col">Bij aanvinken</th><th scope="col">Reden</th></tr></thead>
+<tbody>{rows}</tbody></table>"#
+            );
+            (summary, table)
+        }
+        Err(problem) => (
+            format!(
+                r#"<p class="error" role="alert" id="voorvertoning-onbekend">SnelStart is nu niet bereikbaar ({}), dus kon niet worden nagegaan welke facturen er al staan. Na aanvinken worden alle definitieve facturen van deze relatie aangeboden; wat al in SnelStart staat, wordt niet dubbel geboekt.</p>"#,
+                esc(problem)
+            ),
+            String::new(),
+        ),
+    };
+    let body = format!(
+        r#"<p class="breadcrumb"><a href="/relaties">Relaties</a> &gt; {name}</p>
+<h1>SnelStart aanvinken voor {name} ({code})</h1>
+{summary}{table}
+<form class="buttons" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="snelstart" value="1"><input type="hidden" name="bevestigd" value="1"><input type="hidden" name="q" value="{q}"><input type="hidden" name="pagina" value="{page}">
+<button type="submit">Aanvinken en versturen</button><a class="button secondary" href="{back}">Annuleren</a></form>"#,
+        name = esc(&relation.name),
+        code = esc(&relation.code),
+        id_url = url(id),
+        csrf = csrf_field(session),
+        q = esc(search),
+    );
+    html::page(session, Nav::Relaties, "SnelStart aanvinken", &body)
+}
+
 /// `POST /relaties/{id}/snelstart`: the checkbox; a refusal is shown inline.
 pub(crate) async fn set_snelstart<P: App>(
     State(state): State<AppState<P>>,
@@ -207,6 +291,32 @@ pub(crate) async fn set_snelstart<P: App>(
     let search = field(&submitted, "q").unwrap_or_default().to_owned();
     let page = pagina(field(&submitted, "pagina"));
     let enabled = field(&submitted, "snelstart").is_some();
+    let confirmed = field(&submitted, "bevestigd").is_some();
+    // Ticking a relation that has final invoices shows first what it would do (product
+    // §8.3); the confirm button posts again with `bevestigd`. Without final invoices, or
+    // for a relation that cannot be sent at all (refused below, in place), one step.
+    if enabled
+        && !confirmed
+        && let Ok(Some(relation)) = state.service.relation(&session.adm, &id).await
+        && !relation.snelstart_enabled
+    {
+        match state.service.preview_relation(&session.adm, &id).await {
+            Ok(preview) if preview.relation_ok && !preview.invoices.is_empty() => {
+                return html_response(
+                    StatusCode::OK,
+                    preview_page(&session, &relation, Ok(&preview), &search, page),
+                );
+            }
+            Ok(_) => {}
+            Err(ServiceError::Unavailable(message)) => {
+                return html_response(
+                    StatusCode::OK,
+                    preview_page(&session, &relation, Err(&message), &search, page),
+                );
+            }
+            Err(e) => return failure_page(&session, e),
+        }
+    }
     let result = state
         .service
         .set_relation_snelstart(&session.adm, &id, enabled)
