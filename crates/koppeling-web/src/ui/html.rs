@@ -56,8 +56,8 @@ h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
 .tile h2{margin:0}
 .problems,.notice{margin:0 0 1rem}
 td.nowrap{white-space:nowrap}
-td{overflow-wrap:anywhere}
-td.reason{min-width:12rem;max-width:22rem}
+td.reason{min-width:12rem;max-width:22rem;overflow-wrap:anywhere}
+td button{white-space:nowrap}
 .clip{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow:hidden}
 a{color:#1f5fa8}
 .tabs{display:flex;gap:.25rem;border-bottom:2px solid #d5dbe3;margin-bottom:1rem}

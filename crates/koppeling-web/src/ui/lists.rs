@@ -545,7 +545,7 @@ fn invoices_page(
         };
         let _ = write!(
             rows,
-            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td>{badge}</td><td>{payment}</td><td class="reason">{reason}</td><td>{retry}</td></tr>"#,
+            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td class="nowrap">{badge}</td><td>{payment}</td><td class="reason">{reason}</td><td>{retry}</td></tr>"#,
             id_attr = esc(id),
             id_url = url(id),
             number = esc(&invoice.number),
