@@ -527,9 +527,17 @@ async fn import_of_a_large_file_prints_plain_progress_lines_to_a_pipe() {
         .collect();
     std::fs::write(&file, lines.join("\n")).unwrap();
     let size = std::fs::metadata(&file).unwrap().len();
-    assert!(size > 4 * 64 * 1024, "a file of several read buffers: {size}");
+    assert!(
+        size > 4 * 64 * 1024,
+        "a file of several read buffers: {size}"
+    );
     let out = env.run(
-        &["import", "--administratie", "kantoor", file.to_str().unwrap()],
+        &[
+            "import",
+            "--administratie",
+            "kantoor",
+            file.to_str().unwrap(),
+        ],
         None,
     );
     let stderr = text(&out.stderr);
@@ -539,7 +547,10 @@ async fn import_of_a_large_file_prints_plain_progress_lines_to_a_pipe() {
         "{}",
         text(&out.stdout)
     );
-    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no escape codes in a pipe: {stderr:?}"
+    );
     let progress: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains(&format!("/{size} bytes of groot.jsonl (")))
@@ -549,7 +560,10 @@ async fn import_of_a_large_file_prints_plain_progress_lines_to_a_pipe() {
         "plain progress lines while importing: {stderr}"
     );
     assert!(
-        progress.last().unwrap().starts_with(&format!("{size}/{size} ")),
+        progress
+            .last()
+            .unwrap()
+            .starts_with(&format!("{size}/{size} ")),
         "the last line says the whole file was read: {progress:?}"
     );
     let shares: Vec<u64> = progress

@@ -544,10 +544,7 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
         "only the failed invoice under the filter"
     );
     let row = ui.css("#factuur-f2").await?.text().await?;
-    ensure!(
-        row.contains("Wat te doen: "),
-        "row {row:?} lacks the hint"
-    );
+    ensure!(row.contains("Wat te doen: "), "row {row:?} lacks the hint");
     // The reason is clipped to a few lines; its full text is the cell's title.
     let title = ui
         .css("#factuur-f2 td.reason [title]")
@@ -603,7 +600,10 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
     let sync = ui.css("#synchronisatie").await?.text().await?;
     ensure!(
         sync.contains("Gesynchroniseerd")
-            && sync.contains(&format!("Bijgewerkt\n{}", local.format("%d-%m-%Y %H:%M %Z"))),
+            && sync.contains(&format!(
+                "Bijgewerkt\n{}",
+                local.format("%d-%m-%Y %H:%M %Z")
+            )),
         "sync block on the Dutch clock: {sync}"
     );
     ensure!(
@@ -747,14 +747,19 @@ async fn preview_before_ticking(ui: &Ui<'_>) -> anyhow::Result<()> {
     ensure!(skip.text().await?.contains("wordt overgeslagen"));
     ui.shot("11-voorvertoning").await?;
     // Nothing sent and nothing ticked yet.
-    let (_, relation) = app.get(&format!("/administraties/{ADM}/relations/r2")).await;
+    let (_, relation) = app
+        .get(&format!("/administraties/{ADM}/relations/r2"))
+        .await;
     ensure!(
         relation["snelstart_enabled"] == false,
         "not ticked before the confirm: {relation}"
     );
     ensure!(app.boekingen().len() == booked_before && app.relaties().len() == relaties_before);
     ensure!(
-        app.get(&format!("/administraties/{ADM}/invoices/v1")).await.1["sync"].is_null(),
+        app.get(&format!("/administraties/{ADM}/invoices/v1"))
+            .await
+            .1["sync"]
+            .is_null(),
         "nothing queued before the confirm"
     );
     // Confirm: ticked, and the invoice goes.
@@ -776,9 +781,8 @@ async fn preview_before_ticking(ui: &Ui<'_>) -> anyhow::Result<()> {
 async fn facturen_fit_the_window(ui: &Ui<'_>) -> anyhow::Result<()> {
     ui.goto("/facturen").await?;
     ui.wait_on("/facturen", "#factuur-f2").await?;
-    let dims = ui
-        .c
-        .execute(
+    let dims =
+        ui.c.execute(
             "return [document.documentElement.scrollWidth, window.innerWidth];",
             Vec::new(),
         )

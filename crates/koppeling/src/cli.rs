@@ -341,9 +341,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
             // Progress by the bytes read of the file (its line count is not known up front).
             let size = input.metadata().await.ok().map(|m| m.len());
-            let name = file
-                .file_name()
-                .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
             let progress = Progress::new(&format!("bytes of {name}"), size);
             let report = koppeling_web::import::import_reader(
                 service.as_ref(),

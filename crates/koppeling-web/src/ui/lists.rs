@@ -827,7 +827,9 @@ pub(crate) async fn invoice<P: App>(
         .map(|look| {
             let back = q
                 .get("terug")
-                .filter(|b| local_list(b) && !b.starts_with(&format!("/facturen/{}", url(id.as_str()))))
+                .filter(|b| {
+                    local_list(b) && !b.starts_with(&format!("/facturen/{}", url(id.as_str())))
+                })
                 .cloned();
             (look.clamp(1, RETRY_POLLS), back)
         });
@@ -851,7 +853,14 @@ pub(crate) async fn invoice<P: App>(
             refresh = Some(next);
         }
     }
-    let page = invoice_page(&session, &invoice, sync.as_ref(), &relation, &attempts, &notice);
+    let page = invoice_page(
+        &session,
+        &invoice,
+        sync.as_ref(),
+        &relation,
+        &attempts,
+        &notice,
+    );
     let page = match refresh {
         Some(next) => html::with_refresh(&page, 1, &next),
         None => page,
@@ -924,7 +933,10 @@ fn retry_outcome(sync: Option<&SyncState>, look: u32) -> (String, bool) {
         ),
     };
     (
-        format!(r#"<p class="{class}" role="{role}" id="opnieuw-uitkomst">{}</p>"#, esc(&text)),
+        format!(
+            r#"<p class="{class}" role="{role}" id="opnieuw-uitkomst">{}</p>"#,
+            esc(&text)
+        ),
         again,
     )
 }
