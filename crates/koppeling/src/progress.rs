@@ -124,6 +124,33 @@ fn line(what: &str, done: u64, total: Option<u64>) -> String {
     }
 }
 
+/// A reader that reports every byte consumed to a [`Progress`] (the import's file).
+pub struct Counted<'a, R> {
+    inner: R,
+    progress: &'a Progress,
+}
+
+impl<'a, R> Counted<'a, R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, progress: &'a Progress) -> Self {
+        Self { inner, progress }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<'_, R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len().saturating_sub(before);
+        self.progress.inc(read as u64);
+        polled
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,32 +190,5 @@ mod tests {
             panic!("not a terminal under test")
         };
         assert_eq!(done.load(Ordering::Relaxed), 10);
-    }
-}
-
-/// A reader that reports every byte consumed to a [`Progress`] (the import's file).
-pub struct Counted<'a, R> {
-    inner: R,
-    progress: &'a Progress,
-}
-
-impl<'a, R> Counted<'a, R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R, progress: &'a Progress) -> Self {
-        Self { inner, progress }
-    }
-}
-
-impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<'_, R> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = buf.filled().len().saturating_sub(before);
-        self.progress.inc(read as u64);
-        polled
     }
 }
