@@ -499,3 +499,79 @@ async fn the_demo_names_its_administratie_and_its_metrics_count_its_pass() {
         "{metrics}"
     );
 }
+
+/// Issue 15: `import` of a large file tells how far it is. With its output to a pipe (a
+/// log, not a terminal) that is plain lines, no escape codes: one at each further 10 % of
+/// the file's bytes, and the summary at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_of_a_large_file_prints_plain_progress_lines_to_a_pipe() {
+    let env = Env::new().await;
+    assert!(env.run(&["migrate"], None).status.success());
+    let service = env.service().await;
+    service
+        .put_administratie(&Administratie {
+            code: AdministratieCode::parse("kantoor").unwrap(),
+            name: "Kantoor".into(),
+        })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("groot.jsonl");
+    let lines: Vec<String> = (0..2500)
+        .map(|i| {
+            format!(
+                r#"{{"type":"relation","id":"r{i}","code":"{code}","kind":"company","name":"Bakkerij en banketbakkerij De Vries nummer {i}"}}"#,
+                code = 10_000 + i
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(
+        size > 4 * 64 * 1024,
+        "a file of several read buffers: {size}"
+    );
+    let out = env.run(
+        &[
+            "import",
+            "--administratie",
+            "kantoor",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("imported 2500 lines, refused 0"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no escape codes in a pipe: {stderr:?}"
+    );
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(&format!("/{size} bytes of groot.jsonl (")))
+        .collect();
+    assert!(
+        progress.len() >= 3,
+        "plain progress lines while importing: {stderr}"
+    );
+    assert!(
+        progress
+            .last()
+            .unwrap()
+            .starts_with(&format!("{size}/{size} ")),
+        "the last line says the whole file was read: {progress:?}"
+    );
+    let shares: Vec<u64> = progress
+        .iter()
+        .filter_map(|l| l.rsplit_once('(')?.1.strip_suffix("%)")?.parse().ok())
+        .collect();
+    assert!(
+        shares.windows(2).all(|w| w[0] <= w[1]) && shares.last() == Some(&100),
+        "rising to 100 %: {progress:?}"
+    );
+}

@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod model;
 mod notify;
+mod probe;
 mod readback;
 mod readme;
 mod reconcile;

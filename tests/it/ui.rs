@@ -373,7 +373,7 @@ async fn seed_data(app: &TestApp) {
         .await;
     assert_eq!(status, 201, "{body}");
     assert!(body.get("password").is_none(), "{body}");
-    for (id, code) in [("r1", "1001"), ("letters", "AB12")] {
+    for (id, code) in [("r1", "1001"), ("letters", "AB12"), ("r2", "1002")] {
         app.add_relation(ADM, id, code, false).await;
     }
 }
@@ -571,12 +571,21 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
         "only the failed invoice under the filter"
     );
     let row = ui.css("#factuur-f2").await?.text().await?;
+    ensure!(row.contains("Wat te doen: "), "row {row:?} lacks the hint");
+    // The reason is clipped to a few lines; its full text is the cell's title.
+    let title = ui
+        .css("#factuur-f2 td.reason [title]")
+        .await?
+        .attr("title")
+        .await?
+        .unwrap_or_default();
     ensure!(
-        row.contains(&error) && row.contains(&format!("Wat te doen: {hint}")),
-        "row {row:?} lacks reason {error:?} or hint {hint:?}"
+        title.contains(&error) && title.contains(&format!("Wat te doen: {hint}")),
+        "title {title:?} lacks reason {error:?} or hint {hint:?}"
     );
     ensure!(row.contains("Opnieuw aanbieden"));
     ui.shot("06-facturen-mislukt").await?;
+    facturen_fit_the_window(ui).await?;
 
     // The invoice itself: reason, hint, attempts.
     ui.click_text("#factuur-f2", "2026-002").await?;
@@ -600,11 +609,35 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
     ensure!(attempts.contains("mislukt"), "attempts: {attempts}");
     ui.shot("07-factuur-detail").await?;
 
-    // Fixed in SnelStart; Opnieuw aanbieden; synced.
+    // Fixed in SnelStart; Opnieuw aanbieden; the page itself tells when it was booked
+    // (it reloads itself until the attempt has finished; the test does not reload).
     app.sandbox.set_ledger_active(&app.key, 8000, true);
     ui.click_text("main", "Opnieuw aanbieden").await?;
-    ui.reload_until("/facturen/f2", "#synchronisatie", &["Gesynchroniseerd"])
-        .await?;
+    let outcome = wait_for_text(ui, "#opnieuw-uitkomst", "geboekt om").await?;
+    let (_, api) = app.get(&format!("/administraties/{ADM}/invoices/f2")).await;
+    ensure!(api["sync"]["status"] == "synced", "{api}");
+    // The booking time, on the Dutch clock with its zone (CET in November).
+    let booked_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(api["sync"]["updated_at"].clone())?;
+    let local = booked_at.with_timezone(&chrono_tz::Europe::Amsterdam);
+    ensure!(
+        outcome.contains(&format!("geboekt om {}", local.format("%H:%M %Z"))),
+        "outcome {outcome:?} for a booking at {booked_at}"
+    );
+    let sync = ui.css("#synchronisatie").await?.text().await?;
+    ensure!(
+        sync.contains("Gesynchroniseerd")
+            && sync.contains(&format!(
+                "Bijgewerkt\n{}",
+                local.format("%d-%m-%Y %H:%M %Z")
+            )),
+        "sync block on the Dutch clock: {sync}"
+    );
+    ensure!(
+        matches!(local.format("%Z").to_string().as_str(), "CET" | "CEST"),
+        "zone shown"
+    );
+    ui.shot("07b-opnieuw-geboekt").await?;
     ensure!(
         ui.c.find(Locator::XPath(
             "//button[normalize-space(.)='Opnieuw aanbieden']"
@@ -690,10 +723,135 @@ async fn walk(ui: &Ui<'_>) -> anyhow::Result<()> {
     );
     ui.shot("10-synclog").await?;
 
+    preview_before_ticking(ui).await?;
+
     // Uitloggen ends the session.
     ui.click_text("header", "Uitloggen").await?;
     ui.wait_on("/login", "p.notice").await?;
     ui.goto("/facturen").await?;
     ui.wait_on("/login", "#email").await?;
     Ok(())
+}
+
+/// Issue 18: ticking a relation that has final invoices first shows what ticking would do,
+/// invoice by invoice, and sends nothing until the Beheerder confirms.
+async fn preview_before_ticking(ui: &Ui<'_>) -> anyhow::Result<()> {
+    let app = ui.app;
+    for (id, number, lines) in [
+        ("v1", "2026-101", lines()),
+        (
+            "v2",
+            "2026-102",
+            json!([{"description": "Gratis", "quantity": "1", "unit_price": "0.00", "vat": "high"}]),
+        ),
+    ] {
+        let (status, body) = app.put_invoice(ADM, id, number, "r2", "final", lines).await;
+        ensure!(status == 201, "{status} {body}");
+    }
+    let booked_before = app.boekingen().len();
+    let relaties_before = app.relaties().len();
+    ui.click_text("header nav", "Relaties").await?;
+    ui.wait_on("/relaties", "#relatie-r2").await?;
+    ui.css("#relatie-r2 input[name=snelstart]")
+        .await?
+        .click()
+        .await?;
+    ui.click_text("#relatie-r2", "Opslaan").await?;
+    let summary = ui
+        .wait_on("/relaties/r2/snelstart", "#voorvertoning-totaal")
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        summary.contains("1 factuur") && summary.contains("€ 148,25"),
+        "preview summary: {summary}"
+    );
+    let send = ui.css("#voorvertoning-v1").await?;
+    ensure!(send.attr("data-would").await?.as_deref() == Some("send"));
+    ensure!(send.text().await?.contains("wordt verstuurd"));
+    let skip = ui.css("#voorvertoning-v2").await?;
+    ensure!(skip.attr("data-would").await?.as_deref() == Some("skip"));
+    ensure!(skip.text().await?.contains("wordt overgeslagen"));
+    ui.shot("11-voorvertoning").await?;
+    // Nothing sent and nothing ticked yet.
+    let (_, relation) = app
+        .get(&format!("/administraties/{ADM}/relations/r2"))
+        .await;
+    ensure!(
+        relation["snelstart_enabled"] == false,
+        "not ticked before the confirm: {relation}"
+    );
+    ensure!(app.boekingen().len() == booked_before && app.relaties().len() == relaties_before);
+    ensure!(
+        app.get(&format!("/administraties/{ADM}/invoices/v1"))
+            .await
+            .1["sync"]
+            .is_null(),
+        "nothing queued before the confirm"
+    );
+    // Confirm: ticked, and the invoice goes.
+    ui.click_text("main", "Aanvinken en versturen").await?;
+    ui.wait_on("/relaties", "#relatie-r2 input[name=snelstart]:checked")
+        .await?;
+    app.wait_for_status(ADM, "v1", &["synced"], 15).await;
+    ensure!(
+        app.boekingen()
+            .iter()
+            .any(|b| b["factuurnummer"] == "2026-101"),
+        "booked after the confirm"
+    );
+    Ok(())
+}
+
+/// Issue 15: *Facturen* fits a 1,280 px window (no horizontal scrolling) and shows no full
+/// GUIDs.
+async fn facturen_fit_the_window(ui: &Ui<'_>) -> anyhow::Result<()> {
+    ui.goto("/facturen").await?;
+    ui.wait_on("/facturen", "#factuur-f2").await?;
+    let dims =
+        ui.c.execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            Vec::new(),
+        )
+        .await?;
+    let (scroll, inner) = (dims[0].as_u64(), dims[1].as_u64());
+    ensure!(
+        inner == Some(u64::from(WINDOW.0)) && scroll <= inner,
+        "Facturen is {scroll:?} px wide in a {inner:?} px window"
+    );
+    let text = ui.css("main").await?.text().await?;
+    ensure!(!has_guid(&text), "a full GUID on Facturen: {text}");
+    Ok(())
+}
+
+/// Whether `text` holds a GUID (8-4-4-4-12 hex digits).
+fn has_guid(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(35)).any(|i| {
+        b[i..i + 36].iter().enumerate().all(|(j, c)| match j {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+    })
+}
+
+/// Waits, without reloading, until the text of `selector` contains `wanted` (the page may
+/// reload itself meanwhile).
+async fn wait_for_text(ui: &Ui<'_>, selector: &str, wanted: &str) -> anyhow::Result<String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = match ui.c.find(Locator::Css(selector)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(wanted) {
+            return Ok(text);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{selector} still shows {text:?} after {PATIENCE:?}, wanted {wanted:?} (at {})",
+            ui.here().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

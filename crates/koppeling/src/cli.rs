@@ -342,13 +342,25 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
                 .clone()
                 .unwrap_or_else(|| SecretString::from(String::new()));
             let service = startup::build_service(&settings, store, key, startup::worker_id())?;
+            // Progress by the bytes read of the file (its line count is not known up front).
+            let size = input.metadata().await.ok().map(|m| m.len());
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let progress = Progress::new(&format!("bytes of {name}"), size);
             let report = koppeling_web::import::import_reader(
                 service.as_ref(),
                 &adm,
-                tokio::io::BufReader::with_capacity(64 * 1024, input),
+                tokio::io::BufReader::with_capacity(
+                    64 * 1024,
+                    crate::progress::Counted::new(input, &progress),
+                ),
             )
             .await
-            .with_context(|| format!("cannot read {}", file.display()))?;
+            .with_context(|| format!("cannot read {}", file.display()));
+            progress.finish();
+            let report = report?;
             for e in &report.errors {
                 eprintln!("line {}: {}: {}", e.line, e.field, e.message);
             }

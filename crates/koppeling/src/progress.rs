@@ -1,5 +1,6 @@
 //! Feedback during long commands (`import`, `sync --once`): a progress bar on a terminal,
-//! plain lines every few seconds otherwise (a log file gets no escape codes and no flood).
+//! plain lines otherwise (a log file gets no escape codes and no flood): one every 5 s, and
+//! with a known total of at least 100 units also one at each further 10 %.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -24,8 +25,13 @@ enum Mode {
         done: AtomicU64,
         last: Mutex<Instant>,
         every: Duration,
+        /// The last 10 % step a line was written for.
+        step: AtomicU64,
     },
 }
+
+/// A known total of at least this many units also gets a line at each further 10 %.
+const STEPS_FROM: u64 = 100;
 
 impl Progress {
     /// Progress over `total` units of `what` (e.g. "invoices"), if known.
@@ -65,6 +71,7 @@ impl Progress {
                 done: AtomicU64::new(0),
                 last: Mutex::new(Instant::now()),
                 every,
+                step: AtomicU64::new(0),
             },
         }
     }
@@ -79,12 +86,20 @@ impl Progress {
                 done,
                 last,
                 every,
+                step,
             } => {
                 let now_done = done.fetch_add(n, Ordering::Relaxed) + n;
                 let mut last = last
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if last.elapsed() >= *every {
+                let new_step = match total {
+                    Some(total) if *total >= STEPS_FROM => {
+                        let now = now_done.min(*total) * 10 / total;
+                        now > step.fetch_max(now, Ordering::Relaxed)
+                    }
+                    _ => false,
+                };
+                if new_step || last.elapsed() >= *every {
                     *last = Instant::now();
                     eprintln!("{}", line(what, now_done, *total));
                 }
@@ -109,9 +124,58 @@ fn line(what: &str, done: u64, total: Option<u64>) -> String {
     }
 }
 
+/// A reader that reports every byte consumed to a [`Progress`] (the import's file).
+pub struct Counted<'a, R> {
+    inner: R,
+    progress: &'a Progress,
+}
+
+impl<'a, R> Counted<'a, R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, progress: &'a Progress) -> Self {
+        Self { inner, progress }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<'_, R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len().saturating_sub(before);
+        self.progress.inc(read as u64);
+        polled
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_total_gets_a_line_at_each_tenth() {
+        // An interval no test reaches: only the 10 % steps write.
+        let progress = Progress::lines("bytes", Some(1000), Duration::from_secs(3600));
+        let Mode::Lines { step, .. } = &progress.mode else {
+            panic!("not a terminal under test")
+        };
+        progress.inc(50);
+        assert_eq!(step.load(Ordering::Relaxed), 0, "under 10 %: no line yet");
+        progress.inc(60);
+        assert_eq!(step.load(Ordering::Relaxed), 1);
+        progress.inc(890);
+        assert_eq!(step.load(Ordering::Relaxed), 10);
+        // A small total (3 invoices) writes only on the interval.
+        let small = Progress::lines("invoices", Some(3), Duration::from_secs(3600));
+        small.inc(3);
+        let Mode::Lines { step, .. } = &small.mode else {
+            panic!("not a terminal under test")
+        };
+        assert_eq!(step.load(Ordering::Relaxed), 0);
+    }
 
     #[test]
     fn plain_lines_name_the_count_and_share() {

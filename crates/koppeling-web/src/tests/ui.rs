@@ -338,6 +338,10 @@ async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
     store
         .expect_list_relations_page()
         .returning(|_, _, _, _| ready(Ok((vec![relation("A12")], 1))));
+    // The preview before ticking looks for final invoices: none, so one step.
+    store
+        .expect_list_invoices()
+        .returning(|_, _, _| ready(Ok(vec![])));
     store.expect_set_relation_snelstart().never();
     let app = app(store, MockAccounting::new());
     let (cookie, csrf) = log_in(&app).await;
@@ -392,6 +396,47 @@ async fn the_settings_never_show_the_key_and_errors_sit_next_to_the_field() {
     .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(answer.text.contains(r#"id="sales_journal_code-fout""#));
+}
+
+#[tokio::test]
+async fn the_settings_form_reports_every_fields_problem_in_one_answer() {
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    with_notify_page(&mut store);
+    with_overview(&mut store, Some(koppeling(false, Some("geheime-sleutel"))));
+    store.expect_put_koppeling().never();
+    let app = app(store, MockAccounting::new());
+    let (cookie, csrf) = log_in(&app).await;
+    // One unreadable number, two wrong BTW codes, a wrong dagboek, an unreadable date and
+    // a ledger that is not positive: all six, next to their fields, in one submit.
+    let answer = send(
+        &app,
+        form(
+            "/koppelingen/snelstart/instellingen",
+            &format!(
+                "csrf={csrf}&vat_high=abc&vat_low=13&vat_zero=9&sales_journal_code=0&start_date=gisteren&ledger_high=-1&key="
+            ),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in [
+        "vat_high",
+        "vat_low",
+        "vat_zero",
+        "sales_journal_code",
+        "start_date",
+        "ledger_high",
+    ] {
+        assert!(
+            answer.text.contains(&format!(r#"id="{field}-fout""#)),
+            "{field} has no error in {}",
+            answer.text
+        );
+    }
+    assert!(!answer.text.contains(r#"id="ledger_low-fout""#));
 }
 
 #[tokio::test]

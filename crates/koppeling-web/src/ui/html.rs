@@ -56,6 +56,9 @@ h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
 .tile h2{margin:0}
 .problems,.notice{margin:0 0 1rem}
 td.nowrap{white-space:nowrap}
+td.reason{min-width:12rem;max-width:22rem;overflow-wrap:anywhere}
+td button{white-space:nowrap}
+.clip{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow:hidden}
 a{color:#1f5fa8}
 .tabs{display:flex;gap:.25rem;border-bottom:2px solid #d5dbe3;margin-bottom:1rem}
 .tab{padding:.4rem .9rem;border:1px solid transparent;border-bottom:none}
@@ -172,6 +175,60 @@ pub(crate) fn time(at: &DateTime<Utc>) -> String {
     at.with_timezone(&chrono_tz::Europe::Amsterdam)
         .format("%d-%m-%Y %H:%M %Z")
         .to_string()
+}
+
+/// Whether `text` starts with a GUID (`8-4-4-4-12` hex digits).
+fn guid_at(text: &[u8]) -> bool {
+    text.len() >= 36
+        && text[..36].iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// `text` with every GUID cut to its first 8 digits and `…`: lists show no full GUIDs
+/// (issue 15); the full text is in the cell's title and on the detail page.
+pub(crate) fn short_guids(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if boundary
+            && guid_at(&bytes[i..])
+            && bytes.get(i + 36).is_none_or(|b| !b.is_ascii_alphanumeric())
+        {
+            out.push_str(&text[copied..i + 8]);
+            out.push('…');
+            i += 36;
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The time of day on the Dutch clock with its zone: `13:00 CET`.
+pub(crate) fn clock(at: &DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Amsterdam)
+        .format("%H:%M %Z")
+        .to_string()
+}
+
+/// `page` that reloads itself as `next` after `secs` seconds (a `<meta http-equiv=refresh>`:
+/// no script, so the UI's CSP stays `default-src 'none'`).
+pub(crate) fn with_refresh(page: &str, secs: u32, next: &str) -> String {
+    page.replacen(
+        "<meta charset=\"utf-8\">",
+        &format!(
+            r#"<meta charset="utf-8"><meta http-equiv="refresh" content="{secs};url={}">"#,
+            esc(next)
+        ),
+        1,
+    )
 }
 
 /// `27-11-2026`.
@@ -301,6 +358,25 @@ mod tests {
         assert_eq!(time(&winter), "27-11-2026 13:00 CET");
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 22, 30, 0).unwrap();
         assert_eq!(time(&summer), "02-07-2026 00:30 CEST");
+    }
+
+    #[test]
+    fn lists_show_no_full_guids() {
+        assert_eq!(
+            short_guids("grootboek 0f8fad5b-d9cb-469f-a165-70867728950e is inactief"),
+            "grootboek 0f8fad5b… is inactief"
+        );
+        assert_eq!(
+            short_guids("(0F8FAD5B-D9CB-469F-A165-70867728950E)"),
+            "(0F8FAD5B…)"
+        );
+        // Not a GUID: too short, or part of a longer word.
+        assert_eq!(short_guids("F-2026-001"), "F-2026-001");
+        assert_eq!(
+            short_guids("x0f8fad5b-d9cb-469f-a165-70867728950e"),
+            "x0f8fad5b-d9cb-469f-a165-70867728950e"
+        );
+        assert_eq!(short_guids("één € 1,00"), "één € 1,00");
     }
 
     #[test]

@@ -625,6 +625,29 @@ pub(crate) async fn save_settings<P: App>(
         },
     };
     let previous = overview.settings.clone().unwrap_or_default();
+    if !form.errors.is_empty() {
+        // Every field's problem in one answer (issue 15): the fields that could be read are
+        // checked by the same rules the save applies; an unreadable one keeps its own error.
+        let defaults = KoppelingSettings::default();
+        let readable = KoppelingSettings {
+            vat_codes: VatCodes {
+                high: high.unwrap_or(defaults.vat_codes.high),
+                low: low.unwrap_or(defaults.vat_codes.low),
+                zero: zero.unwrap_or(defaults.vat_codes.zero),
+            },
+            sales_journal_code: journal.unwrap_or(defaults.sales_journal_code),
+            notify_admin_id: None,
+            start_date,
+            revenue_ledgers: RevenueLedgers {
+                high: ledger_high,
+                low: ledger_low,
+                zero: ledger_zero,
+            },
+        };
+        for problem in readable.validate().err().unwrap_or_default() {
+            form.add_problem(&problem);
+        }
+    }
     if form.errors.is_empty()
         && let (Some(high), Some(low), Some(zero), Some(journal)) = (high, low, zero, journal)
     {

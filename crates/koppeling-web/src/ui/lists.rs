@@ -13,6 +13,7 @@ use koppeling_domain::ids::ResourceId;
 use koppeling_domain::invoice::{Invoice, InvoiceStatus};
 use koppeling_domain::ports::{AttemptLog, SyncState, SyncStatus};
 use koppeling_domain::readback::PaymentStatus;
+use koppeling_domain::reconciliation::Preview;
 use koppeling_domain::relation::Relation;
 use koppeling_domain::sync::ServiceError;
 
@@ -195,6 +196,89 @@ fn refusal_text(relation: Option<&Relation>, error: &ServiceError) -> Option<Str
     }
 }
 
+/// The preview before ticking: what ticking would do, invoice by invoice, and the confirm
+/// button. `preview` is `Err` with SnelStart's problem when it could not be asked which
+/// invoices it already holds.
+fn preview_page(
+    session: &Session,
+    relation: &Relation,
+    preview: Result<&Preview, &str>,
+    search: &str,
+    page: u32,
+) -> String {
+    let id = relation.id.as_str();
+    let mut back = Vec::new();
+    if !search.is_empty() {
+        back.push(format!("q={}", url(search)));
+    }
+    if page > 1 {
+        back.push(format!("pagina={page}"));
+    }
+    let back = if back.is_empty() {
+        format!("/relaties#relatie-{}", url(id))
+    } else {
+        format!("/relaties?{}#relatie-{}", back.join("&amp;"), url(id))
+    };
+    let (summary, table) = match preview {
+        Ok(p) => {
+            let mut rows = String::new();
+            for line in &p.invoices {
+                let why = line
+                    .problems
+                    .iter()
+                    .map(html::dutch)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let _ = write!(
+                    rows,
+                    r#"<tr id="voorvertoning-{id_attr}" data-would="{would_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td class="num">{gross}</td><td>{would}</td><td class="reason" title="{why}"><div class="clip">{why}</div></td></tr>"#,
+                    id_attr = esc(&line.invoice_id),
+                    id_url = url(&line.invoice_id),
+                    would_attr = line.would.as_str(),
+                    number = esc(&line.number),
+                    date = html::date(&line.date),
+                    gross = esc(&html::euro(line.gross)),
+                    would = esc(line.would.dutch()),
+                    why = esc(&why),
+                );
+            }
+            let summary = format!(
+                r#"<p id="voorvertoning-totaal">Bij aanvinken {verb} <strong>{count} {facturen}</strong> naar SnelStart verstuurd, samen {gross} inclusief btw. Er is nog niets verstuurd.</p>"#,
+                verb = if p.count == 1 { "wordt" } else { "worden" },
+                count = p.count,
+                facturen = if p.count == 1 { "factuur" } else { "facturen" },
+                gross = esc(&html::euro(p.gross)),
+            );
+            let table = format!(
+                r#"<table id="voorvertoning"><caption class="visually-hidden">Wat aanvinken met elke definitieve factuur doet</caption>
+<thead><tr><th scope="col">Factuur</th><th scope="col">Datum</th><th scope="col" class="num">Totaal</th><th scope="col">Bij aanvinken</th><th scope="col">Reden</th></tr></thead>
+<tbody>{rows}</tbody></table>"#
+            );
+            (summary, table)
+        }
+        Err(problem) => (
+            format!(
+                r#"<p class="error" role="alert" id="voorvertoning-onbekend">SnelStart is nu niet bereikbaar ({}), dus kon niet worden nagegaan welke facturen er al staan. Na aanvinken worden alle definitieve facturen van deze relatie aangeboden; wat al in SnelStart staat, wordt niet dubbel geboekt.</p>"#,
+                esc(problem)
+            ),
+            String::new(),
+        ),
+    };
+    let body = format!(
+        r#"<p class="breadcrumb"><a href="/relaties">Relaties</a> &gt; {name}</p>
+<h1>SnelStart aanvinken voor {name} ({code})</h1>
+{summary}{table}
+<form class="buttons" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="snelstart" value="1"><input type="hidden" name="bevestigd" value="1"><input type="hidden" name="q" value="{q}"><input type="hidden" name="pagina" value="{page}">
+<button type="submit">Aanvinken en versturen</button><a class="button secondary" href="{back}">Annuleren</a></form>"#,
+        name = esc(&relation.name),
+        code = esc(&relation.code),
+        id_url = url(id),
+        csrf = csrf_field(session),
+        q = esc(search),
+    );
+    html::page(session, Nav::Relaties, "SnelStart aanvinken", &body)
+}
+
 /// `POST /relaties/{id}/snelstart`: the checkbox; a refusal is shown inline.
 pub(crate) async fn set_snelstart<P: App>(
     State(state): State<AppState<P>>,
@@ -207,6 +291,32 @@ pub(crate) async fn set_snelstart<P: App>(
     let search = field(&submitted, "q").unwrap_or_default().to_owned();
     let page = pagina(field(&submitted, "pagina"));
     let enabled = field(&submitted, "snelstart").is_some();
+    let confirmed = field(&submitted, "bevestigd").is_some();
+    // Ticking a relation that has final invoices shows first what it would do (product
+    // §8.3); the confirm button posts again with `bevestigd`. Without final invoices, or
+    // for a relation that cannot be sent at all (refused below, in place), one step.
+    if enabled
+        && !confirmed
+        && let Ok(Some(relation)) = state.service.relation(&session.adm, &id).await
+        && !relation.snelstart_enabled
+    {
+        match state.service.preview_relation(&session.adm, &id).await {
+            Ok(preview) if preview.relation_ok && !preview.invoices.is_empty() => {
+                return html_response(
+                    StatusCode::OK,
+                    preview_page(&session, &relation, Ok(&preview), &search, page),
+                );
+            }
+            Ok(_) => {}
+            Err(ServiceError::Unavailable(message)) => {
+                return html_response(
+                    StatusCode::OK,
+                    preview_page(&session, &relation, Err(&message), &search, page),
+                );
+            }
+            Err(e) => return failure_page(&session, e),
+        }
+    }
     let result = state
         .service
         .set_relation_snelstart(&session.adm, &id, enabled)
@@ -302,12 +412,28 @@ fn reason_cell(sync: Option<&SyncState>) -> String {
     let Some(sync) = sync else {
         return String::new();
     };
+    // Clipped to a few lines, GUIDs cut short; the full text is the cell's title and is on
+    // the invoice page (issue 15: the list fits a 1,280 px window).
     let mut out = String::new();
+    let mut full = Vec::new();
     if let Some(error) = &sync.error {
-        let _ = write!(out, "<div>{}</div>", esc(error));
+        let _ = write!(
+            out,
+            r#"<div class="clip">{}</div>"#,
+            esc(&html::short_guids(error))
+        );
+        full.push(error.clone());
     }
     if let Some(hint) = &sync.hint {
-        let _ = write!(out, r#"<div class="hint">Wat te doen: {}</div>"#, esc(hint));
+        let _ = write!(
+            out,
+            r#"<div class="hint clip">Wat te doen: {}</div>"#,
+            esc(&html::short_guids(hint))
+        );
+        full.push(format!("Wat te doen: {hint}"));
+    }
+    if !full.is_empty() {
+        out = format!(r#"<div title="{}">{out}</div>"#, esc(&full.join("\n")));
     }
     if sync.status == SyncStatus::Queued
         && let Some(next) = &sync.next_attempt_at
@@ -411,7 +537,7 @@ fn invoices_page(
         let relation = names
             .get(invoice.relation_id.as_str())
             .cloned()
-            .unwrap_or_else(|| invoice.relation_id.to_string());
+            .unwrap_or_else(|| html::short_guids(invoice.relation_id.as_str()));
         let retry = if sync.as_ref().map(|s| s.status) == Some(SyncStatus::Failed) {
             retry_form(session, id, &back)
         } else {
@@ -419,7 +545,7 @@ fn invoices_page(
         };
         let _ = write!(
             rows,
-            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td>{badge}</td><td>{payment}</td><td>{reason}</td><td>{retry}</td></tr>"#,
+            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td class="nowrap">{badge}</td><td>{payment}</td><td class="reason">{reason}</td><td>{retry}</td></tr>"#,
             id_attr = esc(id),
             id_url = url(id),
             number = esc(&invoice.number),
@@ -634,6 +760,7 @@ fn invoice_page(
     relation: &str,
     attempts: &[AttemptLog],
     documents: &[koppeling_domain::document::Document],
+    notice: &str,
 ) -> String {
     let totals = invoice.totals();
     let mut lines = String::new();
@@ -683,7 +810,7 @@ fn invoice_page(
     };
     let body = format!(
         r#"<p class="breadcrumb"><a href="/facturen">Facturen</a> &gt; {number}</p>
-<h1>Factuur {number}</h1>
+<h1>Factuur {number}</h1>{notice}
 <dl class="facts"><dt>Relatie</dt><dd>{relation}</dd><dt>Datum</dt><dd>{date}</dd><dt>Betalingstermijn</dt><dd>{term} dagen</dd><dt>Status</dt><dd>{kind}</dd><dt>Omschrijving</dt><dd>{description}</dd><dt>Totaal excl. btw</dt><dd>{net}</dd><dt>Btw</dt><dd>{vat}</dd><dt>Totaal incl. btw</dt><dd>{gross}</dd></dl>
 <h2>Regels</h2>
 <table><thead><tr><th scope="col">Omschrijving</th><th scope="col" class="num">Aantal</th><th scope="col" class="num">Prijs</th><th scope="col">Btw</th><th scope="col" class="num">Bedrag</th></tr></thead><tbody>{lines}</tbody></table>
@@ -726,6 +853,7 @@ pub(crate) async fn invoice<P: App>(
     State(state): State<AppState<P>>,
     session: Session,
     path: Result<Path<String>, PathRejection>,
+    Query(q): QueryMap,
 ) -> Response {
     let Some(id) = path_id(path) else {
         return not_found_page(&session, "Deze factuur");
@@ -752,16 +880,124 @@ pub(crate) async fn invoice<P: App>(
         Ok(d) => d,
         Err(e) => return failure_page(&session, e),
     };
-    html_response(
-        StatusCode::OK,
-        invoice_page(
-            &session,
-            &invoice,
-            sync.as_ref(),
-            &relation,
-            &attempts,
-            &documents,
+    let retried = q
+        .get("opnieuw")
+        .and_then(|n| n.parse::<u32>().ok())
+        .map(|look| {
+            let back = q
+                .get("terug")
+                .filter(|b| {
+                    local_list(b) && !b.starts_with(&format!("/facturen/{}", url(id.as_str())))
+                })
+                .cloned();
+            (look.clamp(1, RETRY_POLLS), back)
+        });
+    let mut notice = String::new();
+    let mut refresh = None;
+    if let Some((look, back)) = &retried {
+        let (text, again) = retry_outcome(sync.as_ref(), *look);
+        notice = text;
+        if let Some(back) = back {
+            let _ = write!(
+                notice,
+                r#"<p><a href="{}">Terug naar de lijst</a></p>"#,
+                esc(back)
+            );
+        }
+        if again {
+            let mut next = format!("/facturen/{}?opnieuw={}", url(id.as_str()), look + 1);
+            if let Some(back) = back {
+                let _ = write!(next, "&terug={}", url(back));
+            }
+            refresh = Some(next);
+        }
+    }
+    let page = invoice_page(
+        &session,
+        &invoice,
+        sync.as_ref(),
+        &relation,
+        &attempts,
+        &documents,
+        &notice,
+    );
+    let page = match refresh {
+        Some(next) => html::with_refresh(&page, 1, &next),
+        None => page,
+    };
+    html_response(StatusCode::OK, page)
+}
+
+/// Only local pages under /facturen are followed back (no open redirect).
+fn local_list(back: &str) -> bool {
+    back.starts_with("/facturen") && !back.starts_with("//") && !back.contains('\\')
+}
+
+/// How many times the invoice page reloads itself (once a second) after *Opnieuw
+/// aanbieden* while the new attempt has not finished.
+const RETRY_POLLS: u32 = 60;
+
+/// The outcome of *Opnieuw aanbieden* on the invoice page (`?opnieuw=n`, the n-th look):
+/// the notice, and whether the page reloads itself for the next look.
+fn retry_outcome(sync: Option<&SyncState>, look: u32) -> (String, bool) {
+    let at = |s: &SyncState| html::clock(&s.updated_at);
+    let (class, role, text, again) = match sync {
+        Some(s) if s.status == SyncStatus::Synced => (
+            "notice",
+            "status",
+            format!("Opnieuw aangeboden en geboekt om {}.", at(s)),
+            false,
         ),
+        Some(s) if s.status == SyncStatus::Failed => (
+            "problems",
+            "alert",
+            format!(
+                "Opnieuw aangeboden, maar weer mislukt om {}. De reden staat hieronder.",
+                at(s)
+            ),
+            false,
+        ),
+        Some(s) if s.status == SyncStatus::Skipped => (
+            "notice",
+            "status",
+            format!(
+                "Opnieuw aangeboden en overgeslagen om {}. De reden staat hieronder.",
+                at(s)
+            ),
+            false,
+        ),
+        Some(s) if s.status == SyncStatus::Queued && s.error.is_some() => (
+            "problems",
+            "status",
+            match &s.next_attempt_at {
+                Some(next) => format!(
+                    "Opnieuw aangeboden, maar nog niet gelukt (om {}). Volgende poging: {}.",
+                    at(s),
+                    html::time(next)
+                ),
+                None => format!("Opnieuw aangeboden, maar nog niet gelukt (om {}).", at(s)),
+            },
+            false,
+        ),
+        _ if look >= RETRY_POLLS => (
+            "notice",
+            "status",
+            "Opnieuw aangeboden; de poging is nog niet klaar. Vernieuw de pagina straks.".to_owned(),
+            false,
+        ),
+        _ => (
+            "notice",
+            "status",
+            "Opnieuw aangeboden; de factuur wordt nu naar SnelStart verstuurd. Deze pagina ververst zichzelf tot de poging klaar is.".to_owned(),
+            true,
+        ),
+    };
+    (
+        format!(
+            r#"<p class="{class}" role="{role}" id="opnieuw-uitkomst">{}</p>"#,
+            esc(&text)
+        ),
+        again,
     )
 }
 
@@ -775,11 +1011,15 @@ pub(crate) async fn retry<P: App>(
         return not_found_page(&session, "Deze factuur");
     };
     // Only local pages under /facturen are followed back (no open redirect).
-    let back = field(&submitted, "terug")
-        .filter(|b| b.starts_with("/facturen") && !b.starts_with("//") && !b.contains('\\'))
-        .map_or_else(|| format!("/facturen/{}", url(id.as_str())), str::to_owned);
+    let back = field(&submitted, "terug").filter(|b| local_list(b));
     match state.service.retry_invoice(&session.adm, &id).await {
-        Ok(_) => redirect(&back),
+        // The invoice page tells when the new attempt has finished and how (issue 15).
+        Ok(_) => redirect(&format!(
+            "/facturen/{}?opnieuw=1{}",
+            url(id.as_str()),
+            back.map(|b| format!("&terug={}", url(b)))
+                .unwrap_or_default()
+        )),
         Err(ServiceError::Conflict { .. }) => message_page(
             &session,
             StatusCode::CONFLICT,
