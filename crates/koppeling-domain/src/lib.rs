@@ -19,3 +19,4 @@ pub mod readback;
 pub mod reconciliation;
 pub mod relation;
 pub mod sync;
+pub mod text;
