@@ -112,6 +112,11 @@ pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
     store
         .expect_get_koppeling()
         .returning(move |_| ready(Ok(stored.clone())));
+    with_overview_reads(store);
+}
+
+/// The overview's other reads: no read-back or event push yet, no activation link.
+pub(crate) fn with_overview_reads(store: &mut MockStore) {
     store
         .expect_readback_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
