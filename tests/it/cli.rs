@@ -1,7 +1,6 @@
 //! The `koppeling` binary's subcommands as an operator runs them: exit codes and output.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
@@ -10,19 +9,9 @@ use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::ports::{Administratie, Store};
 use secrecy::SecretString;
-use snelstart_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use snelstart_sandbox::SandboxHandle;
 
-use crate::helpers::koppelsleutel;
-
-fn binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/koppeling");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p koppeling` first (`just test` does)",
-        path.display()
-    );
-    path
-}
+use crate::helpers::{koppeling_binary, koppelsleutel, start_sandbox};
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -36,10 +25,7 @@ impl Env {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sandbox = Sandbox::start(listener, SandboxConfig::default())
-            .await
-            .unwrap();
+        let sandbox = start_sandbox().await;
         let key = koppelsleutel("cli");
         sandbox.add_key(&key);
         Self {
@@ -63,7 +49,7 @@ impl Env {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(binary());
+        let mut cmd = Command::new(koppeling_binary());
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -121,7 +107,10 @@ fn every_subcommand_has_help() {
         vec!["admin", "set-password", "--help"],
         vec!["demo", "--help"],
     ] {
-        let out = Command::new(binary()).args(&args).output().unwrap();
+        let out = Command::new(koppeling_binary())
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stdout).contains("Usage"), "{args:?}");
     }
@@ -130,7 +119,7 @@ fn every_subcommand_has_help() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_malformed_setting_stops_with_one_line_naming_the_key() {
     let env = Env::new().await;
-    let out = Command::new(binary())
+    let out = Command::new(koppeling_binary())
         .arg("migrate")
         .env_clear()
         .env("KOPPELING_DATABASE__URL", &env.db_url)
@@ -140,7 +129,7 @@ async fn a_missing_or_malformed_setting_stops_with_one_line_naming_the_key() {
     let err = text(&out.stderr);
     assert!(err.contains("secrets.master_key"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let out = Command::new(binary())
+    let out = Command::new(koppeling_binary())
         .arg("migrate")
         .env_clear()
         .env("KOPPELING_SYNC__WORKERS", "lots")
@@ -350,7 +339,7 @@ async fn check_skips_what_it_could_not_check_and_sync_names_a_paused_koppelings_
     service.activate(&adm).await.unwrap();
 
     // A refused subscription key: the operator's problem, and nothing read from SnelStart.
-    let mut cmd = Command::new(binary());
+    let mut cmd = Command::new(koppeling_binary());
     let out = cmd
         .args(["check", "--administratie", "kantoor"])
         .env_clear()
@@ -419,7 +408,7 @@ async fn check_skips_what_it_could_not_check_and_sync_names_a_paused_koppelings_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_missing_key_at_once_and_a_warning_for_a_mistyped_variable() {
     let env = Env::new().await;
-    let out = Command::new(binary())
+    let out = Command::new(koppeling_binary())
         .args(["sync", "--once"])
         .env_clear()
         .env("KOPPELING_DATABASE__URL", &env.db_url)
@@ -451,7 +440,7 @@ async fn the_demo_names_its_administratie_and_its_metrics_count_its_pass() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = Command::new(binary())
+    let mut child = Command::new(koppeling_binary())
         .arg("demo")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

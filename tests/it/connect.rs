@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TestApp, koppelsleutel, spawn_app, spawn_app_with};
-use crate::notify::{Sink, free_port, notifications, wait_for};
+use crate::helpers::{Db, TestApp, free_port, koppelsleutel, spawn_app, spawn_app_with};
+use crate::notify::{Sink, notifications, wait_for};
 
 /// The app's short name at SnelStart (the sandbox's `--app`).
 const APP: &str = "radar360";

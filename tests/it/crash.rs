@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::faults::{Api, assert_booked_exactly_once, heavy, invoice_body, wait_counts};
-use crate::helpers::{TOKEN, fresh_postgres, koppelsleutel};
+use crate::helpers::{TOKEN, free_port, fresh_postgres, koppelsleutel, target_dir};
 
 // ---------------------------------------------------------------------------------------
 // The binaries
@@ -30,9 +30,7 @@ struct Binaries {
 fn binaries() -> &'static Binaries {
     static BINARIES: OnceLock<Binaries> = OnceLock::new();
     BINARIES.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| root.join("target"), PathBuf::from);
+        let target = target_dir();
         let bins = Binaries {
             koppeling: target.join("debug/koppeling"),
             sandbox: target.join("debug/snelstart-sandbox"),
@@ -42,7 +40,7 @@ fn binaries() -> &'static Binaries {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = std::process::Command::new(cargo)
                 .args(["build", "-p", "koppeling", "-p", "snelstart-sandbox"])
-                .current_dir(&root)
+                .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
                 .status();
             assert!(
                 status.is_ok_and(|s| s.success()) && bins.koppeling.exists() && bins.sandbox.exists(),
@@ -60,14 +58,6 @@ fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,31 +2,18 @@
 //! header and request timeouts, the connection cap, load shedding, the 1,000-character
 //! field cap, the 2 MB body limit and the import's bounded lines.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use snelstart_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use snelstart_sandbox::SandboxHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use crate::helpers::TOKEN;
-
-fn binary() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let path = target.join("debug/koppeling");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p koppeling` first",
-        path.display()
-    );
-    path
-}
+use crate::helpers::{TOKEN, koppeling_binary, start_sandbox};
 
 struct Serve {
     child: Child,
@@ -43,17 +30,14 @@ impl Serve {
     async fn start(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sandbox = Sandbox::start(listener, SandboxConfig::default())
-            .await
-            .unwrap();
+        let sandbox = start_sandbox().await;
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
         let master_key = base64::engine::general_purpose::STANDARD.encode([5u8; 32]);
         let sandbox_url = (sandbox.api_url(), sandbox.auth_url());
-        let mut cmd = Command::new(binary());
+        let mut cmd = Command::new(koppeling_binary());
         cmd.arg("serve")
             .current_dir(dir.path())
             .env_clear()
@@ -144,7 +128,7 @@ impl Serve {
 
     /// `koppeling import` against the same database.
     async fn import(&self, adm: &str, file: &Path) -> std::process::Output {
-        Command::new(binary())
+        Command::new(koppeling_binary())
             .args(["import", "--administratie", adm])
             .arg(file)
             .env_clear()

@@ -1,6 +1,7 @@
 //! `spawn_app`: the sandbox on port 0, a fresh database (SQLite file or PostgreSQL), the
 //! application on port 0, and a reqwest client for the JSON API.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -67,14 +68,45 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
     spawn_app_with(db, |_| {}).await
 }
 
+/// The cargo target directory (`CARGO_TARGET_DIR`, or `target` of the workspace).
+pub fn target_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// The `koppeling` debug binary; the test fails with how to build it when it is missing.
+pub fn koppeling_binary() -> PathBuf {
+    let bin = target_dir().join("debug/koppeling");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p koppeling -p snelstart-sandbox` first (`just test` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A port that nothing listens on (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A sandbox with the default configuration on a free port of 127.0.0.1.
+pub async fn start_sandbox() -> SandboxHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sandbox::start(listener, SandboxConfig::default())
+        .await
+        .unwrap()
+}
+
 /// [`spawn_app`] with `adjust` applied to the settings last (e.g. `smtp.url`, the notify
 /// back-off).
 pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let key = koppelsleutel(&format!("kantoor-{}", uuid::Uuid::new_v4().simple()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sandbox = Sandbox::start(listener, SandboxConfig::default())
-        .await
-        .unwrap();
+    let sandbox = start_sandbox().await;
     sandbox.add_key(&key);
     let dir = tempfile::tempdir().unwrap();
     let database_url = match db {
@@ -293,4 +325,41 @@ impl TestApp {
             server.await.unwrap().unwrap();
         }
     }
+}
+
+/// A bearer token of the sandbox for our key (as the accountant's own software would get).
+pub async fn sandbox_token(app: &TestApp) -> String {
+    let token: Value = reqwest::Client::new()
+        .post(app.sandbox.auth_url())
+        .form(&[("grant_type", "clientkey"), ("clientkey", app.key.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A call to the sandbox's API outside the koppeling: `(status, body)`.
+pub async fn sandbox_call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let token = sandbox_token(app).await;
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}/{path}", app.sandbox.api_url()))
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
+        )
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
 }

@@ -15,33 +15,12 @@ use reqwest::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{TOKEN, fresh_postgres};
+use crate::helpers::{TOKEN, free_port, fresh_postgres, koppeling_binary};
 
 const PREVIOUS_TOKEN: &str = "an-older-api-token-of-32-chars!!";
 const ANNA: &str = "anna@kantoor.nl";
 const BOB: &str = "bob@kantoor.nl";
 const PASSWORD: &str = "een lang genoeg wachtwoord";
-
-fn koppeling_binary() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let bin = target.join("debug/koppeling");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p koppeling -p snelstart-sandbox` first",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn command(db_url: &str, port: u16, extra: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(koppeling_binary());

@@ -3,14 +3,14 @@
 //! sends); once the server listens, it is delivered and `sent_at` is set; the same failure
 //! again within the window is not mailed twice.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TestApp, spawn_app_with};
+use crate::helpers::{Db, TestApp, free_port, spawn_app_with};
 
 /// The aiosmtpd sink of koppeling-email's tests: `smtp_sink.py PORT DIR`.
 const SINK: &str = concat!(
@@ -88,15 +88,6 @@ impl Drop for Sink {
 fn read(path: &Path) -> String {
     // Quoted-printable soft line breaks joined, so that text can be searched.
     String::from_utf8_lossy(&std::fs::read(path).unwrap()).replace("=\r\n", "")
-}
-
-/// A port that nothing listens on (bound to port 0, then released).
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub(crate) async fn notifications(app: &TestApp, adm: &str) -> Vec<Value> {

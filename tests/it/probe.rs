@@ -16,8 +16,9 @@ use snelstart_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use tokio::process::{Child, Command};
 
 use crate::faults::Api;
+use crate::helpers::free_port;
 use crate::helpers::{TOKEN, koppelsleutel};
-use crate::notify::{Sink, free_port};
+use crate::notify::Sink;
 
 const GOOD: &str = "sandbox-subscription-key";
 const REFUSED: &str = "a-subscription-key-snelstart-refuses";

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TestApp, spawn_app_with};
+use crate::helpers::{Db, TestApp, sandbox_call, spawn_app_with};
 
 async fn wait_for(app: &TestApp, path: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -21,27 +21,8 @@ async fn wait_for(app: &TestApp, path: &str, what: &str, ok: impl Fn(&Value) -> 
 
 /// `DELETE /v2/{path}` at the sandbox as the accountant's own software would.
 async fn sandbox_delete(app: &TestApp, path: &str) {
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(app.sandbox.auth_url())
-        .form(&[("grant_type", "clientkey"), ("clientkey", app.key.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let answer = http
-        .delete(format!("{}/{path}", app.sandbox.api_url()))
-        .header(
-            "Ocp-Apim-Subscription-Key",
-            snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
-        )
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 200);
+    let (status, _) = sandbox_call(app, reqwest::Method::DELETE, path, None).await;
+    assert_eq!(status, 200);
 }
 
 async fn readback_walkthrough(app: &TestApp) {

@@ -9,44 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TOKEN, TestApp, spawn_app_with};
-
-/// A bearer token of the sandbox for our key (as the accountant's own software would get).
-async fn sandbox_token(app: &TestApp) -> String {
-    let token: Value = reqwest::Client::new()
-        .post(app.sandbox.auth_url())
-        .form(&[("grant_type", "clientkey"), ("clientkey", app.key.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_owned()
-}
-
-/// A call to the sandbox's API outside the koppeling: `(status, body)`.
-async fn sandbox_call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let token = sandbox_token(app).await;
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}/{path}", app.sandbox.api_url()))
-        .header(
-            "Ocp-Apim-Subscription-Key",
-            snelstart_sandbox::DEFAULT_SUBSCRIPTION_KEY,
-        )
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{Db, TOKEN, TestApp, sandbox_call, spawn_app_with};
 
 fn state(app: &TestApp) -> Value {
     serde_json::to_value(app.sandbox.state(&app.key).unwrap()).unwrap()

@@ -12,23 +12,13 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use snelstart_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use snelstart_sandbox::SandboxHandle;
 use tokio::process::{Child, Command};
 
 use crate::faults::{Api, invoice_body};
-use crate::helpers::{TOKEN, koppelsleutel};
+use crate::helpers::{TOKEN, koppeling_binary, koppelsleutel, start_sandbox};
 
 const PASSWORD: &str = "wachtwoord-van-bea-2026";
-
-fn binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/koppeling");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p koppeling` first (`just test` does)",
-        path.display()
-    );
-    path
-}
 
 fn b64(key: [u8; 32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(key)
@@ -61,10 +51,7 @@ impl Env {
         } else {
             format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sandbox = Sandbox::start(listener, SandboxConfig::default())
-            .await
-            .unwrap();
+        let sandbox = start_sandbox().await;
         let keys: Vec<String> = ["s1", "s2"]
             .iter()
             .map(|u| koppelsleutel(&format!("{u}-{}", uuid::Uuid::new_v4().simple())))
@@ -81,7 +68,7 @@ impl Env {
     }
 
     fn command(&self, master: [u8; 32], previous: &[[u8; 32]]) -> Command {
-        let mut cmd = Command::new(binary());
+        let mut cmd = Command::new(koppeling_binary());
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("KOPPELING_DATABASE__URL", &self.db_url)

@@ -22,3 +22,6 @@ pub mod readback;
 pub mod reconciliation;
 pub mod relation;
 pub mod sync;
+#[cfg(any(test, feature = "mock"))]
+pub mod testkit;
+pub mod text;

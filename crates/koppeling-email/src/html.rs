@@ -2,6 +2,8 @@
 //! service's own links clickable (a URL from data, such as a relation named
 //! `http://evil.example`, stays plain escaped text).
 
+use koppeling_domain::text::escape_html;
+
 /// Renders `text` as a small HTML document; URLs under `link_base` become links.
 pub(crate) fn render(text: &str, link_base: &str) -> String {
     let mut out = String::from(
@@ -34,13 +36,13 @@ fn linkify(line: &str, link_base: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(start) = find_url(rest) {
-        out.push_str(&escape(&rest[..start]));
+        out.push_str(&escape_html(&rest[..start]));
         let tail = &rest[start..];
         let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
         // Punctuation that ends a sentence is not part of the URL.
         // find_url guarantees a host character after "://", so the scheme is never eaten.
         let url = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
-        let url_escaped = escape(url);
+        let url_escaped = escape_html(url);
         if is_own(url, link_base) {
             out.push_str(&format!("<a href=\"{url_escaped}\">{url_escaped}</a>"));
         } else {
@@ -48,7 +50,7 @@ fn linkify(line: &str, link_base: &str) -> String {
         }
         rest = &tail[url.len()..];
     }
-    out.push_str(&escape(rest));
+    out.push_str(&escape_html(rest));
     out
 }
 
@@ -75,22 +77,6 @@ fn find_url(text: &str) -> Option<usize> {
         from = at + "http".len();
     }
     None
-}
-
-/// Escapes text for use in HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use koppeling_domain::notification::OutgoingMail;
 use koppeling_domain::ports::{Notifier, NotifyError};
+use koppeling_domain::text::redact_url;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
 
@@ -28,7 +29,7 @@ impl fmt::Debug for SmtpConfig {
     /// Leaves the password in the URL out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmtpConfig")
-            .field("url", &redacted(&self.url))
+            .field("url", &redact_url(&self.url))
             .field("from", &self.from)
             .finish()
     }
@@ -71,7 +72,7 @@ impl SmtpNotifier {
     /// # Errors
     /// As [`SmtpNotifier::new`].
     pub fn with_timeout(cfg: &SmtpConfig, timeout: Duration) -> anyhow::Result<Self> {
-        let server = redacted(&cfg.url);
+        let server = redact_url(&cfg.url);
         let from: Mailbox =
             cfg.from.trim().parse().with_context(|| {
                 format!("smtp.from {:?} is not a valid e-mail address", cfg.from)
@@ -155,41 +156,21 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The URL without `user:pass@` and without the query: safe to log.
-fn redacted(url: &str) -> String {
-    let url = url.trim();
-    let url = url.split_once('?').map_or(url, |(before, _)| before);
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-            let host = authority
-                .rsplit_once('@')
-                .map_or(authority, |(_, host)| host);
-            if path.is_empty() {
-                format!("{scheme}://{host}")
-            } else {
-                format!("{scheme}://{host}/{path}")
-            }
-        }
-        None => String::from("<not a URL>"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn redacted_urls_lose_credentials_and_query() {
+    fn redacted_urls_lose_the_password() {
         assert_eq!(
-            redacted("smtp://bea:geheim@mail.example.nl:587?tls=required"),
-            "smtp://mail.example.nl:587"
+            redact_url("smtp://bea:geheim@mail.example.nl:587?tls=required"),
+            "smtp://bea:***@mail.example.nl:587?tls=required"
         );
         assert_eq!(
-            redacted("smtps://mail.example.nl"),
+            redact_url("smtps://mail.example.nl"),
             "smtps://mail.example.nl"
         );
-        assert_eq!(redacted("geheim"), "<not a URL>");
+        assert_eq!(redact_url("geheim"), "<not a URL>");
     }
 
     #[test]

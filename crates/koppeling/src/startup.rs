@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use koppeling_domain::ports::Clock;
 use koppeling_domain::sync::{Service, SyncConfig};
+use koppeling_domain::text::redact_url;
 use koppeling_email::{AnyNotifier, SmtpConfig};
 use koppeling_radar360::SeaOrmStore;
 use koppeling_snelstart::{SnelStartAccounting, SnelStartConfig};
@@ -54,34 +55,6 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
         .await
         .context("migrating the database failed")?;
     Ok(store)
-}
-
-/// A URL fit for a log line: the password of the user part becomes `***`, and so does the
-/// value of a `password=` query parameter.
-pub(crate) fn redact_url(url: &str) -> String {
-    let mut out = match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user = &url[scheme + 3..at];
-            let user = match user.split_once(':') {
-                Some((name, _)) => format!("{name}:***"),
-                None => user.to_owned(),
-            };
-            format!("{}://{user}@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    };
-    if let Some(query) = out.find('?') {
-        let (base, params) = out.split_at(query + 1);
-        let params: Vec<String> = params
-            .split('&')
-            .map(|p| match p.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => p.to_owned(),
-            })
-            .collect();
-        out = format!("{base}{}", params.join("&"));
-    }
-    out
 }
 
 /// Builds the live service on `store`.
@@ -373,30 +346,5 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn urls_in_logs_hide_passwords() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db.example.nl:5432/koppeling"),
-            "postgres://app:***@db.example.nl:5432/koppeling"
-        );
-        assert_eq!(
-            redact_url("postgres://db/k?user=app&password=s3cret"),
-            "postgres://db/k?user=app&password=***"
-        );
-        assert_eq!(
-            redact_url("sqlite://koppeling.db?mode=rwc"),
-            "sqlite://koppeling.db?mode=rwc"
-        );
-        assert_eq!(
-            redact_url("smtp://mailer:pw@mail:25"),
-            "smtp://mailer:***@mail:25"
-        );
     }
 }

@@ -224,6 +224,14 @@ pub async fn run_notifications<S, A, N, C>(
     }
 }
 
+/// Waits `pause`; whether shutdown was asked for meanwhile (then it returns at once).
+async fn shutdown_during(pause: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => false,
+        _ = shutdown.changed() => true,
+    }
+}
+
 /// Probes a refused subscription key every `every` until shutdown (see
 /// `Service::probe_subscription`).
 pub async fn run_probe<S, A, N, C>(
@@ -248,9 +256,8 @@ pub async fn run_probe<S, A, N, C>(
             Ok(Some(true) | None) => {}
             Err(error) => tracing::error!(error = %error, "probing the subscription key failed"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => break,
+        if shutdown_during(every, &mut shutdown).await {
+            break;
         }
     }
 }
@@ -274,9 +281,8 @@ pub async fn run_readback<S, A, N, C>(
     }
     let tick = interval.clamp(Duration::from_millis(200), Duration::from_secs(10));
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(tick) => {}
-            _ = shutdown.changed() => break,
+        if shutdown_during(tick, &mut shutdown).await {
+            break;
         }
         let due = match service.readback_due(interval).await {
             Ok(due) => due,
@@ -361,9 +367,8 @@ pub async fn run_event_push<S, A, N, C, E>(
     E: koppeling_domain::ports::EventSink,
 {
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => break,
+        if shutdown_during(every, &mut shutdown).await {
+            break;
         }
         if let Err(error) = service.push_events(&sink).await {
             tracing::warn!(error = %error, "pushing events failed");
@@ -388,9 +393,8 @@ pub async fn run_gauges<S, A, N, C>(
             Ok((totals, unsent)) => metrics.set_counts(&totals, Some(unsent)),
             Err(error) => tracing::debug!(error = %error, "could not refresh the gauges"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => break,
+        if shutdown_during(every, &mut shutdown).await {
+            break;
         }
     }
 }

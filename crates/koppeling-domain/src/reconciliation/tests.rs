@@ -9,7 +9,6 @@ use rust_decimal_macros::dec;
 use super::*;
 use crate::ids::ResourceId;
 use crate::invoice::InvoiceLine;
-use crate::relation::RelationKind;
 
 fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
@@ -436,16 +435,8 @@ proptest! {
 fn relation(code: &str) -> Relation {
     Relation {
         id: ResourceId::parse("r").unwrap(),
-        code: code.into(),
-        kind: RelationKind::Company,
         name: "Bakkerij De Korst".into(),
-        address: None,
-        email: None,
-        phone: None,
-        vat_number: None,
-        coc_number: None,
-        iban: None,
-        snelstart_enabled: false,
+        ..crate::testkit::relation(code)
     }
 }
 

@@ -5,7 +5,6 @@ use super::*;
 fn relation(code: &str) -> Relation {
     Relation {
         id: ResourceId::parse("r").unwrap(),
-        code: code.into(),
         kind: RelationKind::Person,
         name: "Jan Jansen".into(),
         address: Some(Address {
@@ -15,12 +14,7 @@ fn relation(code: &str) -> Relation {
             city: Some("Alkmaar".into()),
             country: None,
         }),
-        email: None,
-        phone: None,
-        vat_number: None,
-        coc_number: None,
-        iban: None,
-        snelstart_enabled: false,
+        ..crate::testkit::relation(code)
     }
 }
 

@@ -9,8 +9,8 @@ use crate::invoice::{Invoice, validate_invoice};
 use crate::koppeling::{Connection, ConnectionKey, KoppelingSettings, KoppelingState};
 use crate::notification::{NoticeKind, NotificationItem};
 use crate::ports::{
-    Accounting, AccountingError, Admin, Administratie, Clock, Credential, Notifier, Put,
-    StatusCounts, Store, StoreError, SyncState,
+    Accounting, AccountingError, Admin, Administratie, Clock, Credential, Put, StatusCounts, Store,
+    StoreError, SyncState,
 };
 use crate::problem::{Problem, Rule};
 use crate::relation::{RelatieCode, Relation, plan_relatie, validate_relation};
@@ -131,7 +131,6 @@ impl<S, A, N, C> Service<S, A, N, C>
 where
     S: Store,
     A: Accounting,
-    N: Notifier,
     C: Clock,
 {
     pub(super) async fn require_adm(

@@ -7,7 +7,7 @@ use super::{Service, ServiceError};
 use crate::connect::{ReferenceKey, WebhookApplied, WebhookEffect, WebhookMessage, expires_at};
 use crate::ids::AdministratieCode;
 use crate::notification::{NoticeKind, NotificationItem};
-use crate::ports::{Accounting, Clock, Notifier, Store};
+use crate::ports::{Accounting, Clock, Store};
 use crate::problem::{Problem, Rule};
 
 /// The answer of `connect`: where to send the browser, and until when.
@@ -36,7 +36,6 @@ impl<S, A, N, C> Service<S, A, N, C>
 where
     S: Store,
     A: Accounting,
-    N: Notifier,
     C: Clock,
 {
     /// Makes a fresh reference for `adm` (stored hashed, pending for 24 h) and the

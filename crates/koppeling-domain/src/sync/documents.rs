@@ -15,7 +15,7 @@ use crate::document::{self, Document, DocumentJob, DocumentKind, DocumentOutcome
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::koppeling::Connection;
 use crate::notification::{NoticeKind, NotificationItem};
-use crate::ports::{Accounting, AccountingError, Clock, Notifier, Put, Scoped, Store};
+use crate::ports::{Accounting, AccountingError, Clock, Put, Scoped, Store};
 use crate::problem::{Problem, Rule};
 
 use super::{Service, ServiceError, backoff, later};
@@ -31,7 +31,6 @@ impl<S, A, N, C> Service<S, A, N, C>
 where
     S: Store,
     A: Accounting,
-    N: Notifier,
     C: Clock,
 {
     /// Stores the `kind` document of invoice `id` (`PUT …/documents/{kind}`). `filename`

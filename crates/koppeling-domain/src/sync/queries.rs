@@ -6,17 +6,12 @@ use super::{Service, ServiceError};
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::notification::NotificationRecord;
-use crate::ports::{
-    Accounting, Admin, AttemptLog, Clock, InvoiceFilter, Notifier, StatusCounts, Store, SyncState,
-};
+use crate::ports::{Admin, AttemptLog, InvoiceFilter, StatusCounts, Store, SyncState};
 use crate::relation::Relation;
 
 impl<S, A, N, C> Service<S, A, N, C>
 where
     S: Store,
-    A: Accounting,
-    N: Notifier,
-    C: Clock,
 {
     /// One Beheerder of `adm`, `None` when unknown.
     ///

@@ -18,7 +18,7 @@ use crate::booking::{Plan, plan_booking};
 use crate::ids::AdministratieCode;
 use crate::koppeling::{Connection, Koppeling};
 use crate::notification::{NoticeKind, NotificationItem};
-use crate::ports::{Accounting, Clock, Notifier, Scoped, Store};
+use crate::ports::{Accounting, Clock, Scoped, Store};
 use crate::readback::{
     Booked, BookedInvoice, Cursor, Drift, DriftKind, EventType, NewEvent, Payment, PaymentEvent,
     ReadbackUpdate, RemoteInvoice, RemotePayment, full_changes, full_scan_due, header_changes,
@@ -121,7 +121,6 @@ impl<S, A, N, C> Service<S, A, N, C>
 where
     S: Store,
     A: Accounting,
-    N: Notifier,
     C: Clock,
 {
     /// One read-back pass over `adm`; does nothing for a koppeling that is not running.

@@ -9,7 +9,7 @@ use super::{MAX_RETRY_AFTER, Service, ServiceError};
 use crate::ids::{AdministratieCode, ResourceId};
 use crate::invoice::Invoice;
 use crate::koppeling::{Connection, Koppeling};
-use crate::ports::{Accounting, AccountingError, Clock, InvoiceFilter, Notifier, Store, SyncState};
+use crate::ports::{Accounting, AccountingError, Clock, InvoiceFilter, Store, SyncState};
 use crate::reconciliation::{
     Input, Period, Preview, Reconciliation, expected_from, preview, reconcile, to_confirm,
 };
@@ -40,7 +40,6 @@ impl<S, A, N, C> Service<S, A, N, C>
 where
     S: Store,
     A: Accounting,
-    N: Notifier,
     C: Clock,
 {
     /// Every invoice `filter` selects, all store pages.

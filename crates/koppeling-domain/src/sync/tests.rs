@@ -10,13 +10,13 @@ use rust_decimal_macros::dec;
 
 use super::*;
 use crate::ids::ResourceId;
-use crate::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use crate::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use crate::money::VatClass;
 use crate::ports::{
     MockAccounting, MockClock, MockNotifier, MockStore, RemoteBooking, RemoteRelatie,
 };
-use crate::relation::{Relation, RelationKind};
+use crate::relation::Relation;
+use crate::testkit::{self, invoice, line};
 
 mod documents;
 mod link;
@@ -48,41 +48,12 @@ fn claim(attempts: u32, needs_lookup: bool) -> Claim {
     }
 }
 
+/// [`testkit::relation`] with an e-mail address, ticked for SnelStart.
 fn relation(code: &str) -> Relation {
     Relation {
-        id: ResourceId::parse("rel-1").unwrap(),
-        code: code.into(),
-        kind: RelationKind::Company,
-        name: "Voorbeeld B.V.".into(),
-        address: None,
         email: Some("facturen@voorbeeld.nl".into()),
-        phone: None,
-        vat_number: None,
-        coc_number: None,
-        iban: None,
         snelstart_enabled: true,
-    }
-}
-
-fn invoice(lines: Vec<InvoiceLine>) -> Invoice {
-    Invoice {
-        id: ResourceId::parse("inv-1").unwrap(),
-        number: "2026-001".into(),
-        relation_id: ResourceId::parse("rel-1").unwrap(),
-        date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        payment_term_days: 14,
-        status: InvoiceStatus::Final,
-        description: None,
-        lines,
-    }
-}
-
-fn line(amount: rust_decimal::Decimal, vat: VatClass) -> InvoiceLine {
-    InvoiceLine {
-        description: "Advies".into(),
-        quantity: dec!(1),
-        unit_price: amount,
-        vat,
+        ..testkit::relation(code)
     }
 }
 

@@ -1,17 +1,13 @@
 //! The initial schema: administraties, Beheerders, relations, invoices with their sync
 //! state, the sync log, relatie links, koppelingen, notices and notifications.
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20260501_000001_initial"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20260501_000001_initial",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 CREATE TABLE administraties (
@@ -175,14 +171,3 @@ DROP TABLE relations;
 DROP TABLE admins;
 DROP TABLE administraties;
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

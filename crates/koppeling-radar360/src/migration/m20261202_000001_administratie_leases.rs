@@ -2,17 +2,13 @@
 //! `worker_owner` until `worker_until`), and the workers seen recently (`sync_workers`),
 //! from which each worker's fair share of the administraties follows.
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261202_000001_administratie_leases"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20261202_000001_administratie_leases",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 ALTER TABLE koppelingen ADD COLUMN worker_owner TEXT NULL;
@@ -28,14 +24,3 @@ DROP TABLE sync_workers;
 ALTER TABLE koppelingen DROP COLUMN worker_until;
 ALTER TABLE koppelingen DROP COLUMN worker_owner;
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

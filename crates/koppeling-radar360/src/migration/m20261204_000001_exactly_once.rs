@@ -6,17 +6,13 @@
 //! before this rule) stops the migration with the index's name; resolve the duplicates (make
 //! one a draft or renumber it) and migrate again. Nothing is changed silently.
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261204_000001_exactly_once"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20261204_000001_exactly_once",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 CREATE UNIQUE INDEX invoices_final_number ON invoices (adm, number) WHERE status = 'final';
@@ -27,14 +23,3 @@ const DOWN: &str = r"
 DROP INDEX invoices_snelstart_id;
 DROP INDEX invoices_final_number;
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

@@ -5,17 +5,13 @@
 //! initial schema; this migration adds the index the dedupe reads by (`adm`, `sent_at`),
 //! and makes the mails that the old limit gave up due again, so that none is lost.
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261204_000002_notification_delivery"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20261204_000002_notification_delivery",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 CREATE INDEX notifications_adm_sent ON notifications (adm, sent_at);
@@ -23,18 +19,6 @@ UPDATE notifications SET next_send_at = NULL
     WHERE sent_at IS NULL AND to_email <> '' AND send_attempts >= 10;
 ";
 
-// The mails made due again stay due: there is nothing to undo but the index.
 const DOWN: &str = r"
 DROP INDEX notifications_adm_sent;
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

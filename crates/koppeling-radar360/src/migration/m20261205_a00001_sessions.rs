@@ -2,17 +2,13 @@
 //! a session id is stored), the failed log-ins per account and per client address, and
 //! the log-in form tokens already used (so that a replay is refused).
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261205_a00001_sessions"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20261205_a00001_sessions",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 CREATE TABLE ui_sessions (
@@ -43,14 +39,3 @@ DROP TABLE login_tokens_used;
 DROP TABLE login_throttle;
 DROP TABLE ui_sessions;
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

@@ -2,17 +2,13 @@
 //! each bound to one administratie. `status` is `pending` (until `expires_at`), `connected`
 //! (the administratie's link connection) or `void` (replaced, or ended by a pasted key).
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261205_d00001_connect_references"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20261205_d00001_connect_references",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 CREATE TABLE connect_references (
@@ -29,14 +25,3 @@ CREATE INDEX connect_references_adm ON connect_references (adm, status);
 const DOWN: &str = r"
 DROP TABLE connect_references;
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

@@ -3,17 +3,13 @@
 //! written in the same transaction as the change it reports; ids gapless per administratie,
 //! handed out under a lock on `event_seq`).
 
-use sea_orm_migration::prelude::*;
+use super::Script;
 
-use super::run_script;
-
-pub(super) struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261205_e00001_readback"
-    }
-}
+pub(super) const MIGRATION: Script = Script {
+    name: "m20261205_e00001_readback",
+    up: UP,
+    down: DOWN,
+};
 
 const UP: &str = r"
 ALTER TABLE invoices ADD COLUMN payment TEXT NULL;
@@ -59,14 +55,3 @@ ALTER TABLE invoices DROP COLUMN drift;
 ALTER TABLE invoices DROP COLUMN payment_status;
 ALTER TABLE invoices DROP COLUMN payment
 ";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_script(manager, DOWN).await
-    }
-}

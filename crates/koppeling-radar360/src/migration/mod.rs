@@ -30,16 +30,16 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
-            Box::new(m20260501_000001_initial::Migration),
-            Box::new(m20261202_000001_administratie_leases::Migration),
-            Box::new(m20261204_000001_exactly_once::Migration),
-            Box::new(m20261204_000002_notification_delivery::Migration),
+            Box::new(m20260501_000001_initial::MIGRATION),
+            Box::new(m20261202_000001_administratie_leases::MIGRATION),
+            Box::new(m20261204_000001_exactly_once::MIGRATION),
+            Box::new(m20261204_000002_notification_delivery::MIGRATION),
             // issue 13: log-in and sessions
-            Box::new(m20261205_a00001_sessions::Migration),
+            Box::new(m20261205_a00001_sessions::MIGRATION),
             // issue 13 (helper b)
-            Box::new(m20261205_b00001_attempts_by_invoice::Migration),
-            Box::new(m20261205_e00001_readback::Migration),
-            Box::new(m20261205_d00001_connect_references::Migration),
+            Box::new(m20261205_b00001_attempts_by_invoice::MIGRATION),
+            Box::new(m20261205_e00001_readback::MIGRATION),
+            Box::new(m20261205_d00001_connect_references::MIGRATION),
             Box::new(m20261205_f00001_pause_reasons::Migration),
             Box::new(m20261205_f00001_documents::Migration),
         ]
@@ -60,6 +60,31 @@ fn sql_for(backend: DbBackend, text: &str) -> String {
         .replace("{DATE}", date)
         .replace("{SERIAL}", serial)
         .replace("{BLOB}", blob)
+}
+
+/// One migration: its name (as recorded in `seaql_migrations`: never change it) and its
+/// two SQL scripts, run by [`run_script`]. Every migration of this crate is one of these.
+pub(super) struct Script {
+    name: &'static str,
+    up: &'static str,
+    down: &'static str,
+}
+
+impl MigrationName for Script {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Script {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_script(manager, self.up).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_script(manager, self.down).await
+    }
 }
 
 /// Runs every `;`-separated statement of `text` (after [`sql_for`]).

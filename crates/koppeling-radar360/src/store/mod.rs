@@ -34,6 +34,7 @@ use koppeling_domain::ports::{
     SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState, UnsentNotification,
 };
 use koppeling_domain::relation::{RelatieCode, Relation};
+use koppeling_domain::text::redact_url;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
@@ -75,16 +76,6 @@ impl std::fmt::Debug for SeaOrmStore {
         f.debug_struct("SeaOrmStore")
             .field("backend", &self.db.backend)
             .finish_non_exhaustive()
-    }
-}
-
-/// `url` without a password, for error messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
     }
 }
 

@@ -6,13 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::notification::{NoticeKind, NotificationItem};
 use koppeling_domain::ports::{Claim, ErrorClass, Outcome, RelatieLink, Store, SyncStatus};
-use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 
-use crate::helpers::{Harness, adm, administratie, invoice, now, relation, rid, secs};
+use crate::helpers::{Harness, adm, administratie, connect, invoice, now, relation_r1, rid, secs};
 
 /// An administratie with `n` queued invoices (`<code>-<k>`), its koppeling switched as
 /// asked (`None`: no koppeling at all).
@@ -24,19 +22,9 @@ async fn with_invoices(
 ) -> AdministratieCode {
     let a = administratie(s, code).await;
     if let Some(active) = active {
-        s.put_koppeling(
-            &a,
-            &KoppelingSettings::default(),
-            Some(ConnectionKey::new("k".into()).unwrap()),
-        )
-        .await
-        .unwrap();
-        s.set_koppeling_active(&a, active).await.unwrap();
+        connect(s, &a, active).await;
     }
-    s.put_relation(&a, &relation("r1", "1")).await.unwrap();
-    s.set_relation_snelstart(&a, &rid("r1"), RelatieCode::from_i32(1))
-        .await
-        .unwrap();
+    relation_r1(s, &a, true).await;
     for k in 0..n {
         s.put_invoice(
             &a,

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
+use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::money::VatClass;
 use koppeling_domain::ports::{Administratie, Store};
-use koppeling_domain::relation::{Address, Relation, RelationKind};
+use koppeling_domain::relation::{Address, RelatieCode, Relation, RelationKind};
 use koppeling_radar360::SeaOrmStore;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Database};
@@ -169,6 +170,38 @@ pub async fn administratie(store: &SeaOrmStore, code: &str) -> AdministratieCode
         .await
         .unwrap();
     code
+}
+
+/// Gives `a` a koppeling (key `k`, default settings), switched on or off.
+pub async fn connect(store: &SeaOrmStore, a: &AdministratieCode, active: bool) {
+    store
+        .put_koppeling(
+            a,
+            &KoppelingSettings::default(),
+            Some(ConnectionKey::new("k".into()).unwrap()),
+        )
+        .await
+        .unwrap();
+    store.set_koppeling_active(a, active).await.unwrap();
+}
+
+/// Stores relation `r1` (code 1) of `a`, ticked as SnelStart relatie 1 or not.
+pub async fn relation_r1(store: &SeaOrmStore, a: &AdministratieCode, ticked: bool) {
+    store.put_relation(a, &relation("r1", "1")).await.unwrap();
+    if ticked {
+        store
+            .set_relation_snelstart(a, &rid("r1"), RelatieCode::from_i32(1))
+            .await
+            .unwrap();
+    }
+}
+
+/// An administratie with an active koppeling and relation `r1` ticked: ready to sync.
+pub async fn ready(store: &SeaOrmStore, code: &str) -> AdministratieCode {
+    let a = administratie(store, code).await;
+    connect(store, &a, true).await;
+    relation_r1(store, &a, true).await;
+    a
 }
 
 pub fn relation(id: &str, code: &str) -> Relation {

@@ -3,29 +3,10 @@
 //! I4 a final invoice's number is unique, I6 a SnelStart id belongs to one invoice.
 
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::ports::{Claim, Outcome, Store, StoreError, SyncStatus};
-use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 
-use crate::helpers::{Harness, adm, administratie, invoice, now, relation, rid, secs};
-
-async fn active(s: &SeaOrmStore, code: &str) -> koppeling_domain::ids::AdministratieCode {
-    let a = administratie(s, code).await;
-    s.put_koppeling(
-        &a,
-        &KoppelingSettings::default(),
-        Some(ConnectionKey::new("k".into()).unwrap()),
-    )
-    .await
-    .unwrap();
-    s.set_koppeling_active(&a, true).await.unwrap();
-    s.put_relation(&a, &relation("r1", "1")).await.unwrap();
-    s.set_relation_snelstart(&a, &rid("r1"), RelatieCode::from_i32(1))
-        .await
-        .unwrap();
-    a
-}
+use crate::helpers::{Harness, adm, invoice, now, ready, rid, secs};
 
 fn conflict_code(error: StoreError) -> (String, Option<String>, String) {
     match error {
@@ -46,7 +27,7 @@ async fn claim_one(s: &SeaOrmStore, t: chrono::DateTime<chrono::Utc>) -> Claim {
 
 pub async fn a_final_invoice_number_is_unique(h: Harness) {
     let s = &h.store;
-    let a = active(s, "a").await;
+    let a = ready(s, "a").await;
     let mut first = invoice("f1", "r1", InvoiceStatus::Final);
     first.number = "2026-1".into();
     s.put_invoice(&a, &first).await.unwrap();
@@ -65,7 +46,7 @@ pub async fn a_final_invoice_number_is_unique(h: Harness) {
     // Drafts may share it; another administratie may use it.
     second.status = InvoiceStatus::Draft;
     s.put_invoice(&a, &second).await.unwrap();
-    let b = active(s, "b").await;
+    let b = ready(s, "b").await;
     let mut elsewhere = invoice("f1", "r1", InvoiceStatus::Final);
     elsewhere.number = "2026-1".into();
     s.put_invoice(&b, &elsewhere).await.unwrap();
@@ -82,7 +63,7 @@ pub async fn a_final_invoice_number_is_unique(h: Harness) {
 
 pub async fn an_invoice_whose_outcome_is_unknown_cannot_change(h: Harness) {
     let s = &h.store;
-    let a = active(s, "a").await;
+    let a = ready(s, "a").await;
     let inv = invoice("f1", "r1", InvoiceStatus::Final);
     s.put_invoice(&a, &inv).await.unwrap();
     let t = now();
@@ -140,7 +121,7 @@ pub async fn an_invoice_whose_outcome_is_unknown_cannot_change(h: Harness) {
 
 pub async fn a_snelstart_id_belongs_to_one_invoice(h: Harness) {
     let s = &h.store;
-    let a = active(s, "a").await;
+    let a = ready(s, "a").await;
     s.put_invoice(&a, &invoice("f1", "r1", InvoiceStatus::Final))
         .await
         .unwrap();
@@ -176,7 +157,7 @@ pub async fn a_snelstart_id_belongs_to_one_invoice(h: Harness) {
         "nothing written; the claim is still held"
     );
     // The same id in another administratie is another booking.
-    let b = active(s, "b").await;
+    let b = ready(s, "b").await;
     s.put_invoice(&b, &invoice("f1", "r1", InvoiceStatus::Final))
         .await
         .unwrap();

@@ -5,12 +5,13 @@ use std::time::Duration as StdDuration;
 
 use chrono::NaiveDate;
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::ports::{ErrorClass, Outcome, Put, Store, StoreError, SyncStatus};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 
-use crate::helpers::{Harness, adm, administratie, invoice, now, relation, rid, secs};
+use crate::helpers::{
+    Harness, adm, administratie, connect, invoice, now, relation, relation_r1, rid, secs,
+};
 
 /// An administratie with an active koppeling and relation `r1` (code 1), ticked or not.
 async fn setup(
@@ -19,20 +20,8 @@ async fn setup(
     ticked: bool,
 ) -> koppeling_domain::ids::AdministratieCode {
     let a = administratie(s, code).await;
-    s.put_koppeling(
-        &a,
-        &KoppelingSettings::default(),
-        Some(ConnectionKey::new("k".into()).unwrap()),
-    )
-    .await
-    .unwrap();
-    s.set_koppeling_active(&a, true).await.unwrap();
-    s.put_relation(&a, &relation("r1", "1")).await.unwrap();
-    if ticked {
-        s.set_relation_snelstart(&a, &rid("r1"), RelatieCode::from_i32(1))
-            .await
-            .unwrap();
-    }
+    connect(s, &a, true).await;
+    relation_r1(s, &a, ticked).await;
     a
 }
 

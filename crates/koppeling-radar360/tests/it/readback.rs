@@ -12,7 +12,7 @@ use koppeling_domain::readback::{
 use koppeling_domain::relation::RelatieCode;
 use rust_decimal::Decimal;
 
-use crate::helpers::{Harness, administratie, invoice, now, relation, rid, secs};
+use crate::helpers::{Harness, administratie, invoice, now, ready, relation, rid, secs};
 
 pub async fn events_are_gapless_and_written_with_their_outcome(h: Harness) {
     let s = &h.store;
@@ -90,19 +90,7 @@ pub async fn events_are_gapless_and_written_with_their_outcome(h: Harness) {
 
 pub async fn a_pass_stores_payment_drift_state_and_events_at_once(h: Harness) {
     let s = &h.store;
-    let a = administratie(s, "a").await;
-    s.put_koppeling(
-        &a,
-        &KoppelingSettings::default(),
-        Some(ConnectionKey::new("k".into()).unwrap()),
-    )
-    .await
-    .unwrap();
-    s.set_koppeling_active(&a, true).await.unwrap();
-    s.put_relation(&a, &relation("r1", "1")).await.unwrap();
-    s.set_relation_snelstart(&a, &rid("r1"), RelatieCode::from_i32(1))
-        .await
-        .unwrap();
+    let a = ready(s, "a").await;
     for k in 0..2 {
         s.put_invoice(&a, &invoice(&format!("f{k}"), "r1", InvoiceStatus::Final))
             .await

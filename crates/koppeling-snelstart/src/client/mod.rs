@@ -650,10 +650,7 @@ impl SnelStartClient {
             .into_iter()
             .filter(|r| r.relatiecode == Some(code))
             .collect();
-        for r in &rows {
-            guid_or_absent("relatie", r.id.as_deref())?;
-        }
-        Ok(rows)
+        guids_or_absent("relatie", rows, |r: &Relatie| r.id.as_deref())
     }
 
     /// `GET /relaties/{id}` as raw JSON (for read-modify-write).
@@ -747,17 +744,10 @@ impl SnelStartClient {
             .into_iter()
             .filter(|f| f.factuurnummer.as_deref() == Some(factuurnummer))
             .collect();
-        for f in &rows {
-            guid_or_absent(
-                "the verkoopboeking",
-                f.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref()),
-            )?;
-            guid_or_absent(
-                "the relatie",
-                f.relatie.as_ref().and_then(|r| r.id.as_deref()),
-            )?;
-        }
-        Ok(rows)
+        let rows = guids_or_absent("the verkoopboeking", rows, Verkoopfactuur::boeking_id)?;
+        guids_or_absent("the relatie", rows, |f: &Verkoopfactuur| {
+            f.relatie.as_ref().and_then(|r| r.id.as_deref())
+        })
     }
 
     /// One page of verkoopfacturen changed since `since` (`ModifiedOn ge`), ordered by
@@ -787,13 +777,7 @@ impl SnelStartClient {
                 &query,
             )
             .await?;
-        for f in &rows {
-            guid_or_absent(
-                "the verkoopboeking",
-                f.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref()),
-            )?;
-        }
-        Ok(rows)
+        guids_or_absent("the verkoopboeking", rows, Verkoopfactuur::boeking_id)
     }
 
     /// Every bank (`kas = false`) or cash booking changed since `since`, all pages.
@@ -902,13 +886,7 @@ impl SnelStartClient {
                 Some(&filter),
             )
             .await?;
-        for f in &rows {
-            guid_or_absent(
-                "the verkoopboeking",
-                f.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref()),
-            )?;
-        }
-        Ok(rows)
+        guids_or_absent("the verkoopboeking", rows, Verkoopfactuur::boeking_id)
     }
 
     /// Every verkoopfactuur of relatie `relatie_id`, all pages.
@@ -978,10 +956,7 @@ impl SnelStartClient {
         let rows: Vec<Grootboek> = self
             .get_all(target, endpoints::GROOTBOEKEN, "/grootboeken", None)
             .await?;
-        for g in &rows {
-            guid_or_absent("grootboek", g.id.as_deref())?;
-        }
-        Ok(rows)
+        guids_or_absent("grootboek", rows, |g: &Grootboek| g.id.as_deref())
     }
 
     /// Every dagboek (`$filter` is ignored there, README §4).
@@ -992,10 +967,7 @@ impl SnelStartClient {
         let rows: Vec<Dagboek> = self
             .get(target, endpoints::DAGBOEKEN, "/dagboeken", &Query::new())
             .await?;
-        for d in &rows {
-            guid_or_absent("dagboek", d.id.as_deref())?;
-        }
-        Ok(rows)
+        guids_or_absent("dagboek", rows, |d: &Dagboek| d.id.as_deref())
     }
 
     /// Every land (`$filter` is ignored there, README §4).
@@ -1006,10 +978,7 @@ impl SnelStartClient {
         let rows: Vec<Land> = self
             .get(target, endpoints::LANDEN, "/landen", &Query::new())
             .await?;
-        for l in &rows {
-            guid_or_absent("land", l.id.as_deref())?;
-        }
-        Ok(rows)
+        guids_or_absent("land", rows, |l: &Land| l.id.as_deref())
     }
 }
 
@@ -1055,6 +1024,18 @@ fn header_text(
 }
 
 /// `Ok` when `id` is absent or a GUID; else the answer is not usable.
+/// `rows`, when the id that `id` picks from each row is a GUID or absent.
+fn guids_or_absent<T>(
+    what: &str,
+    rows: Vec<T>,
+    id: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<T>, CallError> {
+    for row in &rows {
+        guid_or_absent(what, id(row))?;
+    }
+    Ok(rows)
+}
+
 fn guid_or_absent(what: &str, id: Option<&str>) -> Result<(), CallError> {
     match id {
         Some(id) if !is_guid(id) => Err(CallError::InvalidAnswer(format!(

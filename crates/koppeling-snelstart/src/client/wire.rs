@@ -499,6 +499,14 @@ pub struct Verkoopfactuur {
     pub modified_on: Option<String>,
 }
 
+impl Verkoopfactuur {
+    /// The id of the verkoopboeking it comes from.
+    #[must_use]
+    pub fn boeking_id(&self) -> Option<&str> {
+        self.verkoop_boeking.as_ref().and_then(|b| b.id.as_deref())
+    }
+}
+
 /// `GrootboekMutatieModel` (read-only): one debet or credit on one ledger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,21 +3,13 @@
 use koppeling_domain::ports::{Accounting, AccountingError, Rejection};
 use rust_decimal_macros::dec;
 
-use crate::support::{booking, env, relatie_data};
+use crate::support::{booking, env};
 
 #[tokio::test]
 async fn a_booking_is_posted_and_found_by_its_number() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
-    let id = env
-        .accounting
-        .book_sale(&env.conn, &booking("2026-0042", 1001), &klant)
-        .await
-        .unwrap();
+    let klant = env.klant(1001).await;
+    let id = env.book(&booking("2026-0042", 1001), &klant).await;
 
     let found = env
         .accounting
@@ -62,17 +54,9 @@ async fn a_booking_is_posted_and_found_by_its_number() {
 #[tokio::test]
 async fn quotes_and_odd_characters_in_an_invoice_number_survive_the_filter() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(7))
-        .await
-        .unwrap();
+    let klant = env.klant(7).await;
     for number in ["O'Brien-1", "A&B 2026/1+#", "''"] {
-        let id = env
-            .accounting
-            .book_sale(&env.conn, &booking(number, 7), &klant)
-            .await
-            .unwrap();
+        let id = env.book(&booking(number, 7), &klant).await;
         let found = env
             .accounting
             .find_booking(&env.conn, number)
@@ -85,15 +69,8 @@ async fn quotes_and_odd_characters_in_an_invoice_number_survive_the_filter() {
 #[tokio::test]
 async fn a_second_post_of_the_same_number_is_rejected_with_boe_0021() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
-    env.accounting
-        .book_sale(&env.conn, &booking("F-1", 1001), &klant)
-        .await
-        .unwrap();
+    let klant = env.klant(1001).await;
+    env.book(&booking("F-1", 1001), &klant).await;
     let err = env
         .accounting
         .book_sale(&env.conn, &booking("F-1", 1001), &klant)
@@ -118,16 +95,9 @@ async fn a_second_post_of_the_same_number_is_rejected_with_boe_0021() {
 #[tokio::test]
 async fn fifty_bookings_share_one_token_and_cost_one_call_each() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
+    let klant = env.klant(1001).await;
     // Warm-up: the first booking fetches the ledgers.
-    env.accounting
-        .book_sale(&env.conn, &booking("W-0", 1001), &klant)
-        .await
-        .unwrap();
+    env.book(&booking("W-0", 1001), &klant).await;
     for n in 1..=50 {
         let before = env.sandbox.call_count(&env.key);
         env.accounting
@@ -172,20 +142,13 @@ async fn concurrent_callers_share_one_token_request() {
 #[tokio::test]
 async fn a_configured_revenue_ledger_is_used_and_a_missing_one_is_a_data_error() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(3))
-        .await
-        .unwrap();
+    let klant = env.klant(3).await;
     let mut b = booking("L-1", 3);
     b.lines.truncate(1);
     b.lines[0].ledger.number = Some(8000);
     b.vat_rows.truncate(1);
     b.total = dec!(121.00);
-    env.accounting
-        .book_sale(&env.conn, &b, &klant)
-        .await
-        .unwrap();
+    env.book(&b, &klant).await;
 
     let mut wrong = b.clone();
     wrong.invoice_number = "L-2".into();

@@ -7,31 +7,17 @@ use koppeling_domain::relation::RelatieCode;
 use snelstart_sandbox::Faults;
 
 use crate::support::{
-    Env, Options, adapter, booking, connection, env, env_with, koppelsleutel, relatie_data,
+    Options, adapter, booking, connection, env, env_with, koppelsleutel, relatie_data,
 };
 
 fn code(n: i32) -> RelatieCode {
     RelatieCode::from_i32(n).unwrap()
 }
 
-/// Creates a klant and books one invoice, so that the token and the ledgers are cached.
-async fn warm_up(env: &Env) -> String {
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
-    env.accounting
-        .book_sale(&env.conn, &booking("WARM-1", 1001), &klant)
-        .await
-        .unwrap();
-    klant
-}
-
 #[tokio::test]
 async fn a_lost_response_is_an_unknown_outcome_and_the_booking_can_be_looked_up() {
     let env = env().await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     env.sandbox.set_faults(Faults {
         lost_response_rate: 1.0,
         ..Faults::default()
@@ -65,7 +51,7 @@ async fn a_lost_response_is_an_unknown_outcome_and_the_booking_can_be_looked_up(
 #[tokio::test]
 async fn a_503_is_transient_on_a_read_and_an_unknown_outcome_on_a_write() {
     let env = env().await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     env.sandbox.set_faults(Faults {
         error_rate: 1.0,
         ..Faults::default()
@@ -115,7 +101,7 @@ async fn a_timeout_is_transient_on_a_read_and_an_unknown_outcome_on_a_write() {
         ..Options::default()
     })
     .await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     env.sandbox.set_faults(Faults {
         latency_ms: 1500,
         ..Faults::default()

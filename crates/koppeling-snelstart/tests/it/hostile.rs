@@ -17,20 +17,6 @@ use crate::support::{Env, booking, connection, env, koppelsleutel, relatie_data}
 const HOUR: Duration = Duration::from_secs(3600);
 const BOOKING_POST: &str = "POST /v2/verkoopboekingen";
 
-/// Creates a klant and books one invoice, so that the token and the ledgers are cached.
-async fn warm_up(env: &Env) -> String {
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
-    env.accounting
-        .book_sale(&env.conn, &booking("WARM-1", 1001), &klant)
-        .await
-        .unwrap();
-    klant
-}
-
 fn is_unknown(err: &AccountingError) -> bool {
     matches!(err, AccountingError::UnknownOutcome { .. })
 }
@@ -52,7 +38,7 @@ fn booked(env: &Env, number: &str) -> usize {
 #[tokio::test]
 async fn an_absurd_retry_after_waits_an_hour_at_most_and_only_for_that_administratie() {
     let env = env().await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     for (i, (value, want)) in [
         ("18446744073709551615", Some(HOUR)),
         ("99999999999999999999999", Some(HOUR)),
@@ -99,10 +85,7 @@ async fn an_absurd_retry_after_waits_an_hour_at_most_and_only_for_that_administr
         }
     }
     // The first administratie was never blocked.
-    env.accounting
-        .book_sale(&env.conn, &booking("R-2", 1001), &klant)
-        .await
-        .unwrap();
+    env.book(&booking("R-2", 1001), &klant).await;
 }
 
 #[tokio::test]
@@ -155,7 +138,7 @@ async fn absurd_token_lifetimes_are_survived() {
 #[tokio::test]
 async fn an_oversized_answer_is_an_unknown_outcome_for_a_write_and_transient_for_a_read() {
     let env = env().await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     env.sandbox.set_faults(Faults {
         oversized: Some(OversizedFault {
             bytes: 1024 * 1024,
@@ -212,7 +195,7 @@ async fn an_oversized_answer_is_an_unknown_outcome_for_a_write_and_transient_for
 #[tokio::test]
 async fn a_non_guid_id_in_a_write_answer_is_an_unknown_outcome() {
     let env = env().await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     for id in [
         json!("not-a-guid"),
         json!("00000000-0000-0000-0000-000000000000"),
@@ -281,7 +264,7 @@ async fn counting_target() -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
     let env = env().await;
-    let klant = warm_up(&env).await;
+    let klant = env.warm_up().await;
     let (url, reached, task) = counting_target().await;
     for status in [301, 302, 307, 308] {
         env.sandbox.set_faults(Faults {

@@ -7,26 +7,14 @@ use koppeling_domain::readback::{Cursor, PaymentStatus, paid_at, payment_status}
 use rust_decimal_macros::dec;
 use serde_json::json;
 
-use crate::support::{booking, env, relatie_data};
+use crate::support::{booking, env};
 
 #[tokio::test]
 async fn payments_and_the_accountant_s_changes_are_read_back() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
-    let first = env
-        .accounting
-        .book_sale(&env.conn, &booking("2026-0001", 1001), &klant)
-        .await
-        .unwrap();
-    let second = env
-        .accounting
-        .book_sale(&env.conn, &booking("2026-0002", 1001), &klant)
-        .await
-        .unwrap();
+    let klant = env.klant(1001).await;
+    let first = env.book(&booking("2026-0001", 1001), &klant).await;
+    let second = env.book(&booking("2026-0002", 1001), &klant).await;
 
     // The first read sees both, open.
     let mut cursor = Cursor::default();
@@ -105,11 +93,7 @@ async fn payments_and_the_accountant_s_changes_are_read_back() {
     assert_eq!(detail.klant_id.as_deref(), Some(klant.as_str()));
 
     // A deleted booking reads as None.
-    let third = env
-        .accounting
-        .book_sale(&env.conn, &booking("2026-0003", 1001), &klant)
-        .await
-        .unwrap();
+    let third = env.book(&booking("2026-0003", 1001), &klant).await;
     let http = reqwest::Client::new();
     let token = http
         .post(env.sandbox.auth_url())
@@ -149,11 +133,7 @@ async fn payments_and_the_accountant_s_changes_are_read_back() {
 #[tokio::test]
 async fn a_key_without_the_payment_scopes_switches_only_payments_off() {
     let env = env().await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
+    let klant = env.klant(1001).await;
     env.sandbox.set_scopes(
         &env.key,
         Some(&[
@@ -173,10 +153,7 @@ async fn a_key_without_the_payment_scopes_switches_only_payments_off() {
         Scoped::MissingScope("bankieren:read".into())
     );
     // Booking and the verkoopfacturen still work.
-    env.accounting
-        .book_sale(&env.conn, &booking("2026-0009", 1001), &klant)
-        .await
-        .unwrap();
+    env.book(&booking("2026-0009", 1001), &klant).await;
     assert_eq!(
         env.accounting
             .invoices_since(&env.conn, None, 0)

@@ -10,7 +10,7 @@ use koppeling_domain::relation::RelatieCode;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-use crate::support::{Options, booking, env_with, relatie_data};
+use crate::support::{Options, booking, env_with};
 
 fn calls(env: &crate::support::Env, route: &str) -> u64 {
     let state = env.sandbox.state(&env.key).unwrap();
@@ -30,11 +30,7 @@ async fn a_period_is_listed_in_full_pages_and_one_short_page() {
         ..Options::default()
     })
     .await;
-    let klant = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
+    let klant = env.klant(1001).await;
     for i in 0..501 {
         env.accounting
             .book_sale(&env.conn, &booking(&format!("M-{i:04}"), 1001), &klant)
@@ -43,10 +39,7 @@ async fn a_period_is_listed_in_full_pages_and_one_short_page() {
     }
     let mut june = booking("J-0001", 1001);
     june.date = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    env.accounting
-        .book_sale(&env.conn, &june, &klant)
-        .await
-        .unwrap();
+    env.book(&june, &klant).await;
 
     let may = Period::new(
         NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),

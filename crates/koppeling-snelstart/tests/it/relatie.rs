@@ -22,11 +22,7 @@ async fn a_relatie_is_created_found_and_updated_keeping_what_we_do_not_manage() 
         None
     );
 
-    let id = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
+    let id = env.klant(1001).await;
     let found = env
         .accounting
         .find_relatie(&env.conn, code)
@@ -88,11 +84,7 @@ async fn a_relatie_is_created_found_and_updated_keeping_what_we_do_not_manage() 
 #[tokio::test]
 async fn a_relatie_moved_abroad_gets_the_land_of_its_country() {
     let env = env().await;
-    let nl = env
-        .accounting
-        .create_relatie(&env.conn, &relatie_data(1))
-        .await
-        .unwrap();
+    let nl = env.klant(1).await;
     let mut be = relatie_data(2);
     be.country = "be".into();
     let be = env.accounting.create_relatie(&env.conn, &be).await.unwrap();
@@ -107,10 +99,7 @@ async fn a_relatie_moved_abroad_gets_the_land_of_its_country() {
 #[tokio::test]
 async fn a_relatiecode_in_use_is_rejected_with_rel_0008() {
     let env = env().await;
-    env.accounting
-        .create_relatie(&env.conn, &relatie_data(1001))
-        .await
-        .unwrap();
+    env.klant(1001).await;
     let err = env
         .accounting
         .create_relatie(&env.conn, &relatie_data(1001))

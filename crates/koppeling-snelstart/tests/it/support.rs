@@ -8,6 +8,7 @@ use koppeling_domain::booking::{BookingLine, RevenueLedger, SalesBooking, VatRow
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::koppeling::{Connection, ConnectionKey};
 use koppeling_domain::money::VatClass;
+use koppeling_domain::ports::Accounting;
 use koppeling_domain::relation::{RelatieCode, RelatieData};
 use koppeling_snelstart::{SnelStartAccounting, SnelStartConfig};
 use rust_decimal_macros::dec;
@@ -19,6 +20,32 @@ pub struct Env {
     pub accounting: SnelStartAccounting,
     pub conn: Connection,
     pub key: String,
+}
+
+impl Env {
+    /// Creates klant `code` (see [`relatie_data`]) through the adapter; its SnelStart id.
+    pub async fn klant(&self, code: i32) -> String {
+        self.accounting
+            .create_relatie(&self.conn, &relatie_data(code))
+            .await
+            .unwrap()
+    }
+
+    /// Books `booking` for `klant` through the adapter; the verkoopboeking's id.
+    pub async fn book(&self, booking: &SalesBooking, klant: &str) -> String {
+        self.accounting
+            .book_sale(&self.conn, booking, klant)
+            .await
+            .unwrap()
+    }
+
+    /// Creates klant 1001 and books invoice `WARM-1`, so that the token and the ledgers are
+    /// cached; the klant's id.
+    pub async fn warm_up(&self) -> String {
+        let klant = self.klant(1001).await;
+        self.book(&booking("WARM-1", 1001), &klant).await;
+        klant
+    }
 }
 
 /// Adapter settings for tests.

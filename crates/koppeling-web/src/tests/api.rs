@@ -319,18 +319,7 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
     store
         .expect_status_counts()
         .returning(|_| ready(Ok(StatusCounts::default())));
-    store
-        .expect_readback_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
-    store
-        .expect_push_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
-    store
-        .expect_link_connected()
-        .returning(|_| ready(Ok(false)));
-    store
-        .expect_documents_missing_scope()
-        .returning(|_| ready(Ok(None)));
+    with_overview_reads(&mut store);
     let mut calls = 0;
     store.expect_get_koppeling().returning(move |_| {
         calls += 1;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
@@ -15,8 +15,8 @@ use koppeling_domain::money::VatClass;
 use koppeling_domain::ports::{
     Administratie, MockAccounting, MockClock, MockNotifier, MockStore, StatusCounts,
 };
-use koppeling_domain::relation::{Relation, RelationKind};
 use koppeling_domain::sync::{Service, SyncConfig};
+pub(crate) use koppeling_domain::testkit::{self, relation};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -83,38 +83,12 @@ pub(crate) fn with_administratie(store: &mut MockStore) {
     });
 }
 
-pub(crate) fn relation(code: &str) -> Relation {
-    Relation {
-        id: ResourceId::parse("rel-1").unwrap(),
-        code: code.into(),
-        kind: RelationKind::Company,
-        name: "Voorbeeld B.V.".into(),
-        address: None,
-        email: None,
-        phone: None,
-        vat_number: None,
-        coc_number: None,
-        iban: None,
-        snelstart_enabled: false,
-    }
-}
-
+/// [`testkit::invoice`] with two "Advies" at 50.00, high VAT.
 pub(crate) fn invoice() -> Invoice {
-    Invoice {
-        id: ResourceId::parse("inv-1").unwrap(),
-        number: "2026-001".into(),
-        relation_id: ResourceId::parse("rel-1").unwrap(),
-        date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        payment_term_days: 14,
-        status: InvoiceStatus::Final,
-        description: None,
-        lines: vec![InvoiceLine {
-            description: "Advies".into(),
-            quantity: Decimal::new(2, 0),
-            unit_price: Decimal::new(5000, 2),
-            vat: VatClass::High,
-        }],
-    }
+    testkit::invoice(vec![InvoiceLine {
+        quantity: Decimal::new(2, 0),
+        ..testkit::line(Decimal::new(5000, 2), VatClass::High)
+    }])
 }
 
 pub(crate) fn koppeling(active: bool, key: Option<&str>) -> Koppeling {
@@ -138,6 +112,11 @@ pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
     store
         .expect_get_koppeling()
         .returning(move |_| ready(Ok(stored.clone())));
+    with_overview_reads(store);
+}
+
+/// The overview's other reads: no read-back or event push yet, no activation link.
+pub(crate) fn with_overview_reads(store: &mut MockStore) {
     store
         .expect_readback_state()
         .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));

@@ -530,18 +530,7 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
     with_administratie(&mut store);
     with_notify_page(&mut store);
     // The log-in's page reads the overview once; the next read finds the database busy.
-    store
-        .expect_readback_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
-    store
-        .expect_push_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
-    store
-        .expect_link_connected()
-        .returning(|_| ready(Ok(false)));
-    store
-        .expect_documents_missing_scope()
-        .returning(|_| ready(Ok(None)));
+    with_overview_reads(&mut store);
     let mut reads = 0;
     store.expect_status_counts().returning(move |_| {
         reads += 1;

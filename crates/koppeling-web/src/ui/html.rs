@@ -11,21 +11,8 @@ use rust_decimal::Decimal;
 
 use super::session::Session;
 
-/// Escapes text for HTML content and double-quoted attributes.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML content and attributes (the one escaper of the workspace).
+pub(crate) use koppeling_domain::text::escape_html as esc;
 
 /// Percent-encodes a query or path component.
 pub(crate) fn url(text: &str) -> String {
