@@ -27,7 +27,8 @@ mod koppelingen;
 mod lists;
 pub(crate) mod session;
 
-use html::{Nav, esc};
+use askama::Template;
+use html::{Bare, Nav, Shell, esc};
 pub(crate) use session::Session;
 use session::{clear_cookie, cookie, session_cookie};
 
@@ -148,6 +149,14 @@ pub(crate) fn csrf_refused(session: &Session) -> Response {
     )
 }
 
+/// `templates/message.html`: a title and one message.
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    shell: Shell<'a>,
+    text: &'a str,
+}
+
 /// A page with one message.
 pub(crate) fn message_page(
     session: &Session,
@@ -157,16 +166,10 @@ pub(crate) fn message_page(
 ) -> Response {
     html_response(
         status,
-        html::page(
-            session,
-            Nav::Koppelingen,
-            title,
-            &format!(
-                r#"<h1>{}</h1><p role="alert">{}</p><p><a href="/koppelingen">Terug naar Koppelingen</a></p>"#,
-                esc(title),
-                esc(text)
-            ),
-        ),
+        html::render(&MessagePage {
+            shell: Shell::new(session, Nav::Koppelingen, title),
+            text,
+        }),
     )
 }
 
@@ -243,14 +246,22 @@ fn with_retry_after(mut response: Response) -> Response {
     response
 }
 
+/// `templates/not_found.html`.
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    shell: Bare<'a>,
+}
+
 /// Any other path: a plain Dutch 404 page.
 pub(crate) async fn not_found() -> Response {
     html_response(
         StatusCode::NOT_FOUND,
-        html::document(
-            "Niet gevonden",
-            r#"<main class="login"><h1>Pagina niet gevonden</h1><p>Deze pagina bestaat niet. Ga naar <a href="/koppelingen">Koppelingen</a>.</p></main>"#,
-        ),
+        html::render(&NotFoundPage {
+            shell: Bare {
+                title: "Niet gevonden",
+            },
+        }),
     )
 }
 
