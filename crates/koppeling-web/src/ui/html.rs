@@ -215,22 +215,6 @@ pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: &str) -> Stri
     })
 }
 
-/// A bare page whose body a screen built itself (`templates/built_document.html`).
-#[derive(Template)]
-#[template(path = "built_document.html")]
-struct BuiltDocument<'a> {
-    shell: Bare<'a>,
-    body: &'a str,
-}
-
-/// A bare HTML document around `body`, HTML that the caller built and escaped itself.
-pub(crate) fn document(title: &str, body: &str) -> String {
-    render(&BuiltDocument {
-        shell: Bare { title },
-        body,
-    })
-}
-
 /// The hidden CSRF field (the screens not converted yet; templates include `csrf.html`).
 pub(crate) fn csrf_field(session: &Session) -> String {
     format!(

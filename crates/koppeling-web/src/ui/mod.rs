@@ -273,36 +273,26 @@ async fn home<P: App>(State(state): State<AppState<P>>, headers: HeaderMap) -> R
     }
 }
 
+/// `templates/login.html`: the log-in form, with the e-mail address as typed, an error or a
+/// notice.
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    shell: Bare<'a>,
+    token: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
 fn login_form(token: &str, email: &str, error: Option<&str>, notice: Option<&str>) -> String {
-    let error = error
-        .map(|e| {
-            format!(
-                r#"<p class="error" role="alert" id="login-error">{}</p>"#,
-                esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let notice = notice
-        .map(|n| format!(r#"<p class="notice" role="status">{}</p>"#, esc(n)))
-        .unwrap_or_default();
-    html::document(
-        "Inloggen",
-        &format!(
-            r#"<main class="login"><h1>Inloggen</h1>
-<p class="hint">Log in als Beheerder om de SnelStart koppeling van uw administratie te beheren.</p>
-{notice}{error}
-<form class="stack" method="post" action="/login">
-<input type="hidden" name="csrf" value="{token}">
-<label for="email">E-mailadres</label>
-<input id="email" name="email" type="email" autocomplete="username" required value="{email}">
-<label for="password">Wachtwoord</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="buttons"><button type="submit">Inloggen</button></div>
-</form></main>"#,
-            token = esc(token),
-            email = esc(email),
-        ),
-    )
+    html::render(&LoginPage {
+        shell: Bare { title: "Inloggen" },
+        token,
+        email,
+        error,
+        notice,
+    })
 }
 
 /// The log-in form with a fresh double-submit token: the same random value in the form and
