@@ -28,7 +28,7 @@ mod lists;
 pub(crate) mod session;
 
 use askama::Template;
-use html::{Bare, Nav, Shell, esc};
+use html::{Bare, Nav, Shell};
 pub(crate) use session::Session;
 use session::{clear_cookie, cookie, session_cookie};
 
