@@ -552,3 +552,114 @@ async fn a_busy_database_at_login_is_503_with_the_form() {
     assert!(answer.text.contains("bezet"));
     assert!(answer.text.contains(r#"name="csrf""#));
 }
+
+/// Issue 14: the screens drawn by templates escape whatever they show. A hostile value in a
+/// typed e-mail address, a stored problem, a Beheerder's name, a typed setting and an invoice
+/// number from SnelStart reaches the page as text, never as markup.
+#[tokio::test]
+async fn hostile_values_are_shown_escaped_on_every_template_screen() {
+    const HOSTILE: &str = "<script>alert(1)</script>";
+    const SHOWN: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    store.expect_list_admins().returning(|_| {
+        ready(Ok(vec![Admin {
+            id: ResourceId::parse("anna").unwrap(),
+            name: HOSTILE.into(),
+            email: "anna@example.nl".into(),
+        }]))
+    });
+    let mut stored = koppeling(true, Some("sleutel"));
+    stored.paused = true;
+    stored.problem = Some(HOSTILE.to_owned());
+    with_overview(&mut store, Some(stored));
+    store.expect_put_koppeling().never();
+    store
+        .expect_list_relations()
+        .returning(|_| ready(Ok(Vec::new())));
+    store
+        .expect_list_invoices()
+        .returning(|_, _, _| ready(Ok(Vec::new())));
+    let mut accounting = MockAccounting::new();
+    accounting.expect_invoices_in_period().returning(|_, _| {
+        ready(Ok(vec![koppeling_domain::reconciliation::Listed {
+            booking_id: Some("boeking-1".into()),
+            number: HOSTILE.into(),
+            date: NaiveDate::from_ymd_opt(2026, 3, 1),
+            gross: Decimal::new(121, 0),
+            relatie_id: None,
+        }]))
+    });
+    accounting
+        .expect_reconciliation_ledgers()
+        .returning(|_, _| ready(Ok(std::collections::HashMap::new())));
+    accounting
+        .expect_ledger_mutations()
+        .returning(|_, _, _| ready(Ok(Vec::new())));
+    let app = app(store, accounting);
+    let escaped = |page: &Answer, what: &str| {
+        assert!(
+            !page.text.contains("<script>"),
+            "{what}: markup shown: {}",
+            page.text
+        );
+        assert!(page.text.contains(SHOWN), "{what}: {}", page.text);
+    };
+
+    // Log-in: the typed e-mail address comes back in the form.
+    let (token, login_cookie) = login_token(&app).await;
+    let page = send(
+        &app,
+        form(
+            "/login",
+            &format!("email=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x&csrf={token}"),
+            Some(&login_cookie),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    escaped(&page, "log-in");
+
+    let (cookie, csrf) = log_in(&app).await;
+    // Koppelingen: the stored pause reason in the status bar; the header's name too.
+    let page = send(&app, get("/koppelingen", Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    escaped(&page, "Koppelingen");
+    assert!(page.text.contains("Anna &lt;Beheerder&gt;"));
+    // Notificatie: a Beheerder's name in the choice.
+    let page = send(
+        &app,
+        get("/koppelingen/snelstart/notificatie", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    escaped(&page, "Notificatie");
+    // Instellingen: a typed value is shown back next to its error.
+    let page = send(
+        &app,
+        form(
+            "/koppelingen/snelstart/instellingen",
+            &format!(
+                "csrf={csrf}&vat_high=%3Cscript%3Ealert(1)%3C%2Fscript%3E&vat_low=11&vat_zero=10&sales_journal_code=1300&key="
+            ),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    escaped(&page, "Instellingen");
+    assert!(page.text.contains(r#"id="vat_high-fout""#));
+    // Aansluiting: an invoice number only SnelStart knows, in the differences.
+    let page = send(
+        &app,
+        get("/aansluiting?soort=jaar&jaar=2026", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    escaped(&page, "Aansluiting");
+    assert!(
+        page.text
+            .contains(r#"<tr data-kind="unknown_in_radar360">"#)
+    );
+}
