@@ -16,7 +16,9 @@ use koppeling_domain::readback::PaymentStatus;
 use koppeling_domain::relation::Relation;
 use koppeling_domain::sync::ServiceError;
 
-use super::html::{self, Nav, csrf_field, esc, url};
+use askama::Template;
+
+use super::html::{self, Nav, Shell, csrf_field, esc, url};
 use super::session::Session;
 use super::{
     CsrfForm, QueryMap, failure_page, field, html_response, message_page, not_found_page, redirect,
@@ -41,46 +43,35 @@ fn pagina(value: Option<&str>) -> u32 {
         .unwrap_or(1)
 }
 
-/// "Relatie 101–200 van 1.002" and the Vorige/Volgende links.
-fn relations_pager(search: &str, page: u32, shown: usize, total: u64) -> String {
-    let per_page = u64::from(RELATIONS_PER_PAGE);
-    let first = u64::from(page - 1) * per_page;
-    let q = if search.is_empty() {
-        String::new()
-    } else {
-        format!("q={}&amp;", url(search))
-    };
-    let mut out = if shown == 0 {
-        format!(r#"<p class="count">{total} relaties</p>"#)
-    } else {
-        format!(
-            r#"<p class="count">Relatie {} tot en met {} van {total}</p>"#,
-            first + 1,
-            first + shown as u64
-        )
-    };
-    let mut links = String::new();
-    if page > 1 {
-        let _ = write!(
-            links,
-            r#"<a href="/relaties?{q}pagina={}" rel="prev">Vorige</a> "#,
-            page - 1
-        );
-    }
-    if first + (shown as u64) < total {
-        let _ = write!(
-            links,
-            r#"<a href="/relaties?{q}pagina={}" rel="next">Volgende</a>"#,
-            page + 1
-        );
-    }
-    if !links.is_empty() {
-        let _ = write!(
-            out,
-            r#"<nav class="pager" aria-label="Pagina's">{links}</nav>"#
-        );
-    }
-    out
+/// `templates/relaties.html`: one page of relations with the SnelStart tick, the search and
+/// the pager ("Relatie 101 tot en met 200 van 1002", Vorige/Volgende).
+#[derive(Template)]
+#[template(path = "relaties.html")]
+struct RelationsPage<'a> {
+    shell: Shell<'a>,
+    search: &'a str,
+    /// `search` percent-encoded for the pager's links.
+    search_url: String,
+    page: u32,
+    rows: Vec<RelationRow<'a>>,
+    total: u64,
+    /// The first and last number shown.
+    from: u64,
+    to: u64,
+    prev: Option<u32>,
+    next: Option<u32>,
+}
+
+struct RelationRow<'a> {
+    id: &'a str,
+    /// `id` percent-encoded for the form's action.
+    id_url: String,
+    code: &'a str,
+    name: &'a str,
+    kind: &'static str,
+    checked: bool,
+    /// Why ticking this relation was refused.
+    error: Option<&'a str>,
 }
 
 fn relations_page(
@@ -91,56 +82,38 @@ fn relations_page(
     total: u64,
     refusal: Option<(&str, String)>,
 ) -> String {
-    let pager = relations_pager(search, page, shown.len(), total);
-    let csrf = csrf_field(session);
-    let mut rows = String::new();
-    for relation in shown {
-        let id = relation.id.as_str();
-        let checked = if relation.snelstart_enabled {
-            " checked"
-        } else {
-            ""
-        };
-        let error = match &refusal {
-            Some((refused, message)) if *refused == id => format!(
-                r#"<p class="error" role="alert" id="relatie-{id_attr}-fout">{}</p>"#,
-                esc(message),
-                id_attr = esc(id),
-            ),
-            _ => String::new(),
-        };
-        let _ = write!(
-            rows,
-            r#"<tr id="relatie-{id_attr}"><td>{code}</td><td>{name}</td><td>{kind}</td><td>
-<form class="inline" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="q" value="{q}"><input type="hidden" name="pagina" value="{page}">
-<label><input type="checkbox" name="snelstart" value="1"{checked} aria-label="SnelStart voor {name}"> SnelStart</label>
-<button type="submit" class="secondary">Opslaan</button></form>{error}</td></tr>"#,
-            id_attr = esc(id),
-            id_url = url(id),
-            code = esc(&relation.code),
-            name = esc(&relation.name),
-            kind = html::kind_label(relation.kind),
-            q = esc(search),
-        );
-    }
-    let empty = if shown.is_empty() {
-        r#"<p>Geen relaties gevonden.</p>"#
-    } else {
-        ""
-    };
-    let body = format!(
-        r#"<p class="breadcrumb">Relaties</p>
-<h1>Relaties</h1>
-<p class="hint">Zet een vinkje bij SnelStart om alle (ook al definitieve) facturen van de relatie naar SnelStart te synchroniseren. SnelStart accepteert alleen numerieke relatiecodes.</p>
-<form class="filter" method="get" action="/relaties" role="search">
-<label for="q">Zoeken op code of naam</label><input id="q" name="q" type="search" value="{q}">
-<button type="submit">Zoeken</button></form>
-<table><caption class="visually-hidden">Relaties</caption>
-<thead><tr><th scope="col">Code</th><th scope="col">Naam</th><th scope="col">Soort</th><th scope="col">Koppelingen</th></tr></thead>
-<tbody>{rows}</tbody></table>{empty}{pager}"#,
-        q = esc(search),
-    );
-    html::page(session, Nav::Relaties, "Relaties", &body)
+    let first = u64::from(page - 1) * u64::from(RELATIONS_PER_PAGE);
+    let to = first + shown.len() as u64;
+    let rows = shown
+        .iter()
+        .map(|relation| {
+            let id = relation.id.as_str();
+            RelationRow {
+                id,
+                id_url: url(id),
+                code: &relation.code,
+                name: &relation.name,
+                kind: html::kind_label(relation.kind),
+                checked: relation.snelstart_enabled,
+                error: match &refusal {
+                    Some((refused, message)) if *refused == id => Some(message.as_str()),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    html::render(&RelationsPage {
+        shell: Shell::new(session, Nav::Relaties, "Relaties"),
+        search,
+        search_url: url(search),
+        page,
+        rows,
+        total,
+        from: first + 1,
+        to,
+        prev: (page > 1).then(|| page - 1),
+        next: (to < total).then(|| page + 1),
+    })
 }
 
 /// `GET /relaties?q=`.
