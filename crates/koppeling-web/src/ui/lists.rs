@@ -512,6 +512,36 @@ pub(crate) async fn invoices<P: App>(
     )
 }
 
+/// One row of the attempts table (`templates/attempts.html`, on the Synclog and the invoice
+/// page).
+struct AttemptRow<'a> {
+    at: String,
+    /// The invoice's id, percent-encoded for its link.
+    invoice_url: String,
+    /// People know invoices by their number; the internal id only when it is gone.
+    invoice: &'a str,
+    attempt: u32,
+    outcome: &'a str,
+    class: &'static str,
+    code: &'a str,
+    message: &'a str,
+}
+
+fn attempt_rows(rows: &[AttemptLog]) -> Vec<AttemptRow<'_>> {
+    rows.iter()
+        .map(|row| AttemptRow {
+            at: html::time(&row.at),
+            invoice_url: url(&row.invoice_id),
+            invoice: row.invoice_number.as_deref().unwrap_or(&row.invoice_id),
+            attempt: row.attempt,
+            outcome: html::outcome_label(&row.outcome),
+            class: html::class_label(row.error_class),
+            code: row.snelstart_code.as_deref().unwrap_or(""),
+            message: &row.message,
+        })
+        .collect()
+}
+
 fn attempts_table(rows: &[AttemptLog], with_invoice: bool) -> String {
     if rows.is_empty() {
         return "<p>Nog geen pogingen.</p>".to_owned();
@@ -709,42 +739,71 @@ pub(crate) async fn notifications<P: App>(
         Ok(list) => list,
         Err(e) => return failure_page(&session, e),
     };
-    let mut items = String::new();
-    for record in &list {
-        let n = &record.notification;
-        let delivery = match (&record.sent_at, n.to.is_empty()) {
-            (Some(_), true) => {
-                "niet gemaild: er is geen Beheerder gekozen die notificaties ontvangt".to_owned()
+    let items: Vec<NotificationItem<'_>> = list
+        .iter()
+        .map(|record| {
+            let n = &record.notification;
+            NotificationItem {
+                subject: &n.subject,
+                at: html::time(&n.at),
+                to: &n.to,
+                delivery: match (&record.sent_at, n.to.is_empty()) {
+                    (Some(_), true) => Delivery::NotMailed,
+                    (Some(sent), false) => Delivery::Sent(html::time(sent)),
+                    (None, _) => Delivery::Waiting(
+                        record
+                            .last_error
+                            .as_deref()
+                            .unwrap_or("wacht op verzending"),
+                    ),
+                },
+                body: &n.body,
             }
-            (Some(sent), false) => format!("verzonden {}", html::time(sent)),
-            (None, _) => format!(
-                r#"<strong class="error">nog niet verzonden: {}</strong> (wordt opnieuw geprobeerd)"#,
-                esc(record
-                    .last_error
-                    .as_deref()
-                    .unwrap_or("wacht op verzending"))
-            ),
-        };
-        let _ = write!(
-            items,
-            r#"<article class="card"><h2>{subject}</h2><p class="hint">{at} · aan {to} · {delivery}</p><pre>{body}</pre></article>"#,
-            subject = esc(&n.subject),
-            at = html::time(&n.at),
-            to = esc(&n.to),
-            body = esc(&n.body),
-        );
-    }
-    if list.is_empty() {
-        items.push_str("<p>Er zijn nog geen notificaties verstuurd.</p>");
-    }
-    let body = format!(
-        r#"<p class="breadcrumb">Notificaties</p><h1>Notificaties</h1>
-<p class="hint">Wat de Beheerder is gemeld, nieuwste eerst. Kies bij <a href="/koppelingen/snelstart/notificatie">Notificatie</a> wie ze ontvangt.</p>{items}"#
-    );
+        })
+        .collect();
     html_response(
         StatusCode::OK,
-        html::page(&session, Nav::Notificaties, "Notificaties", &body),
+        html::render(&NotificationsPage {
+            shell: Shell::new(&session, Nav::Notificaties, "Notificaties"),
+            items,
+        }),
     )
+}
+
+/// `templates/notificaties.html`: what the Beheerder was told, newest first.
+#[derive(Template)]
+#[template(path = "notificaties.html")]
+struct NotificationsPage<'a> {
+    shell: Shell<'a>,
+    items: Vec<NotificationItem<'a>>,
+}
+
+struct NotificationItem<'a> {
+    subject: &'a str,
+    at: String,
+    to: &'a str,
+    delivery: Delivery<'a>,
+    body: &'a str,
+}
+
+/// Whether and when a notification was mailed.
+enum Delivery<'a> {
+    /// Kept, but no Beheerder was chosen to receive it.
+    NotMailed,
+    /// Mailed at this time.
+    Sent(String),
+    /// Not mailed yet, with the last error.
+    Waiting(&'a str),
+}
+
+/// `templates/synclog.html`: every attempt, or only the failed ones.
+#[derive(Template)]
+#[template(path = "synclog.html")]
+struct SyncLogPage<'a> {
+    shell: Shell<'a>,
+    only_failed: bool,
+    with_invoice: bool,
+    attempts: Vec<AttemptRow<'a>>,
 }
 
 /// `GET /synclog?alleen_mislukt=1`.
@@ -758,16 +817,14 @@ pub(crate) async fn sync_log<P: App>(
         Ok(rows) => rows,
         Err(e) => return failure_page(&session, e),
     };
-    let checked = if only_failed { " checked" } else { "" };
-    let body = format!(
-        r#"<p class="breadcrumb">Synclog</p><h1>Synclog</h1>
-<form class="filter" method="get" action="/synclog"><label><input type="checkbox" name="alleen_mislukt" value="1"{checked}> Alleen mislukte pogingen</label><button type="submit">Filteren</button></form>
-{table}"#,
-        table = attempts_table(&rows, true),
-    );
     html_response(
         StatusCode::OK,
-        html::page(&session, Nav::Synclog, "Synclog", &body),
+        html::render(&SyncLogPage {
+            shell: Shell::new(&session, Nav::Synclog, "Synclog"),
+            only_failed,
+            with_invoice: true,
+            attempts: attempt_rows(&rows),
+        }),
     )
 }
 
