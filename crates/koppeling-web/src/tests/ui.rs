@@ -554,10 +554,11 @@ async fn a_busy_database_at_login_is_503_with_the_form() {
 }
 
 /// Issue 14: the screens drawn by templates escape whatever they show. A hostile value in a
-/// typed e-mail address, a stored problem, a Beheerder's name, a typed setting and an invoice
-/// number from SnelStart reaches the page as text, never as markup.
+/// typed e-mail address, a stored problem, a Beheerder's name, a typed setting, an invoice
+/// number (ours and SnelStart's), a relation's name, a failure reason, an attempt's message
+/// and a notification reaches every screen as text, never as markup.
 #[tokio::test]
-async fn hostile_values_are_shown_escaped_on_every_template_screen() {
+async fn hostile_values_are_shown_escaped_on_every_screen() {
     const HOSTILE: &str = "<script>alert(1)</script>";
     const SHOWN: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
     let mut store = MockStore::new();
@@ -578,9 +579,69 @@ async fn hostile_values_are_shown_escaped_on_every_template_screen() {
     store
         .expect_list_relations()
         .returning(|_| ready(Ok(Vec::new())));
+    let mut hostile_relation = relation("A12");
+    hostile_relation.name = HOSTILE.into();
+    let mut hostile_invoice = invoice();
+    hostile_invoice.number = HOSTILE.into();
+    let failed = koppeling_domain::ports::SyncState {
+        status: koppeling_domain::ports::SyncStatus::Failed,
+        snelstart_id: None,
+        error: Some(HOSTILE.into()),
+        hint: None,
+        attempts: 1,
+        next_attempt_at: None,
+        updated_at: now(),
+        payment: None,
+        drift: None,
+    };
+    let attempt = koppeling_domain::ports::AttemptLog {
+        invoice_id: "inv-1".into(),
+        invoice_number: Some(HOSTILE.into()),
+        attempt: 1,
+        at: now(),
+        outcome: "failed".into(),
+        error_class: None,
+        snelstart_code: None,
+        message: HOSTILE.into(),
+    };
+    let found = hostile_relation.clone();
+    store
+        .expect_list_relations_page()
+        .returning(move |_, _, _, _| ready(Ok((vec![found.clone()], 1))));
+    store
+        .expect_get_relation()
+        .returning(move |_, _| ready(Ok(Some(hostile_relation.clone()))));
+    // Not ticked: the reconciliation below leaves it out.
+    let listed = vec![(hostile_invoice.clone(), Some(failed.clone()))];
     store
         .expect_list_invoices()
-        .returning(|_, _, _| ready(Ok(Vec::new())));
+        .returning(move |_, _, _| ready(Ok(listed.clone())));
+    store
+        .expect_get_invoice()
+        .returning(move |_, _| ready(Ok(Some((hostile_invoice.clone(), Some(failed.clone()))))));
+    let log = vec![attempt];
+    let rows = log.clone();
+    store
+        .expect_sync_log()
+        .returning(move |_, _, _| ready(Ok(rows.clone())));
+    store
+        .expect_invoice_sync_log()
+        .returning(move |_, _, _, _| ready(Ok(log.clone())));
+    store.expect_notifications().returning(|_, _| {
+        use koppeling_domain::notification::{NotificationRecord, StoredNotification};
+        ready(Ok(vec![NotificationRecord {
+            notification: StoredNotification {
+                at: now(),
+                to: "anna@example.nl".into(),
+                subject: HOSTILE.into(),
+                body: HOSTILE.into(),
+                items: vec![],
+            },
+            sent_at: None,
+            last_error: Some(HOSTILE.into()),
+            send_attempts: 1,
+        }]))
+    });
     let mut accounting = MockAccounting::new();
     accounting.expect_invoices_in_period().returning(|_, _| {
         ready(Ok(vec![koppeling_domain::reconciliation::Listed {
@@ -662,4 +723,17 @@ async fn hostile_values_are_shown_escaped_on_every_template_screen() {
         page.text
             .contains(r#"<tr data-kind="unknown_in_radar360">"#)
     );
+    // The lists: a relation's name, an invoice number, a stored reason, an attempt's
+    // message and a notification's subject and error.
+    for (path, what) in [
+        ("/relaties", "Relaties"),
+        ("/facturen", "Facturen"),
+        ("/facturen/inv-1", "Factuur"),
+        ("/synclog", "Synclog"),
+        ("/notificaties", "Notificaties"),
+    ] {
+        let page = send(&app, get(path, Some(&cookie))).await;
+        assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.text);
+        escaped(&page, what);
+    }
 }
