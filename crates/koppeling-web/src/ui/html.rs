@@ -14,8 +14,8 @@ use rust_decimal::Decimal;
 
 use super::session::Session;
 
-/// The UI's one HTML escaper, for text content and double-quoted attributes: `askama.toml`
-/// makes it the escaper of every `{{ … }}` in the `.html` templates.
+/// The UI's HTML escaper, for text content and double-quoted attributes. `askama.toml` makes
+/// it the escaper of every `{{ … }}` in the `.html` templates; [`esc`] uses it too.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Escape;
 
@@ -35,6 +35,14 @@ impl askama::filters::Escaper for Escape {
         }
         dest.write_str(rest)
     }
+}
+
+/// Escapes text for HTML content and double-quoted attributes (the screens that still build
+/// HTML with `format!`; templates escape by themselves).
+pub(crate) fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let _ = askama::filters::Escaper::write_escaped_str(&Escape, &mut out, text);
+    out
 }
 
 /// Percent-encodes a query or path component.
@@ -190,6 +198,31 @@ impl Bare<'_> {
     }
 }
 
+/// A page whose body a screen built itself (`templates/built_page.html`).
+#[derive(Template)]
+#[template(path = "built_page.html")]
+struct BuiltPage<'a> {
+    shell: Shell<'a>,
+    body: &'a str,
+}
+
+/// A whole page for a logged-in Beheerder around `body`, HTML that the caller built and
+/// escaped itself (the screens not converted to templates yet).
+pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: &str) -> String {
+    render(&BuiltPage {
+        shell: Shell::new(session, nav, title),
+        body,
+    })
+}
+
+/// The hidden CSRF field (the screens not converted yet; templates include `csrf.html`).
+pub(crate) fn csrf_field(session: &Session) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        esc(&session.csrf)
+    )
+}
+
 /// A template rendered. Rendering into a `String` fails only when a value's `Display` fails,
 /// which none of ours does; should it ever, the failure is logged and the page says so.
 pub(crate) fn render(template: &impl Template) -> String {
@@ -246,6 +279,18 @@ pub(crate) fn status_label(status: SyncStatus) -> &'static str {
         SyncStatus::Synced => "Gesynchroniseerd",
         SyncStatus::Failed => "Mislukt",
         SyncStatus::Skipped => "Overgeslagen",
+    }
+}
+
+/// A coloured status label.
+pub(crate) fn status_badge(status: Option<SyncStatus>) -> String {
+    match status {
+        Some(s) => format!(
+            r#"<span class="badge {}">{}</span>"#,
+            s.as_str(),
+            status_label(s)
+        ),
+        None => r#"<span class="badge">Niet aangeboden</span>"#.to_owned(),
     }
 }
 
@@ -408,20 +453,11 @@ pub(crate) fn field_label(field: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A template of ours: `askama.toml` gives `.html` templates the UI's escaper.
-    #[derive(Template)]
-    #[template(source = "<p title=\"{{ text }}\">{{ text }}</p>", ext = "html")]
-    struct Probe<'a> {
-        text: &'a str,
-    }
-
     #[test]
     fn html_is_escaped() {
-        let text = r#"<a href="x">'&'</a>"#;
-        let escaped = "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;";
         assert_eq!(
-            Probe { text }.render().unwrap(),
-            format!(r#"<p title="{escaped}">{escaped}</p>"#)
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(url("a b/ç"), "a%20b%2F%C3%A7");
     }

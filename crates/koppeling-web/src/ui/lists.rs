@@ -2,6 +2,7 @@
 //! *Opnieuw aanbieden*), one factuur with its attempts, notificaties and the synclog.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -17,7 +18,7 @@ use koppeling_domain::sync::ServiceError;
 
 use askama::Template;
 
-use super::html::{self, Nav, Shell, url};
+use super::html::{self, Nav, Shell, csrf_field, esc, url};
 use super::session::Session;
 use super::{
     CsrfForm, QueryMap, failure_page, field, html_response, message_page, not_found_page, redirect,
@@ -240,128 +241,122 @@ pub(crate) async fn set_snelstart<P: App>(
 // ---------------------------------------------------------------------------------------
 // Facturen
 
-/// A sync status as a coloured label (`badge` in `templates/invoice_macros.html`).
-struct Badge {
-    /// The status's class (`synced`, `failed`, …); none when not offered.
-    class: Option<&'static str>,
-    label: &'static str,
-}
-
-fn badge(status: Option<SyncStatus>) -> Badge {
-    match status {
-        Some(s) => Badge {
-            class: Some(s.as_str()),
-            label: html::status_label(s),
-        },
-        None => Badge {
-            class: None,
-            label: "Niet aangeboden",
-        },
+fn status_options(selected: Option<SyncStatus>) -> String {
+    let mut out = format!(
+        r#"<option value=""{}>Alle</option>"#,
+        if selected.is_none() { " selected" } else { "" }
+    );
+    for status in SyncStatus::ALL {
+        let _ = write!(
+            out,
+            r#"<option value="{}"{}>{}</option>"#,
+            status.as_str(),
+            if selected == Some(status) {
+                " selected"
+            } else {
+                ""
+            },
+            html::status_label(status)
+        );
     }
+    out
 }
 
-/// Why an invoice failed, what to do, and when it is tried next (a queued one).
-struct Reason<'a> {
-    error: Option<&'a str>,
-    hint: Option<&'a str>,
-    next: Option<String>,
+fn retry_form(session: &Session, invoice_id: &str, back: &str) -> String {
+    format!(
+        r#"<form class="inline" method="post" action="/facturen/{id}/opnieuw">{csrf}<input type="hidden" name="terug" value="{back}"><button type="submit">Opnieuw aanbieden</button></form>"#,
+        id = url(invoice_id),
+        csrf = csrf_field(session),
+        back = esc(back),
+    )
 }
 
-fn reason_cell(sync: Option<&SyncState>) -> Reason<'_> {
-    Reason {
-        error: sync.and_then(|s| s.error.as_deref()),
-        hint: sync.and_then(|s| s.hint.as_deref()),
-        next: sync
-            .filter(|s| s.status == SyncStatus::Queued)
-            .and_then(|s| s.next_attempt_at.as_ref())
-            .map(html::time),
+fn reason_cell(sync: Option<&SyncState>) -> String {
+    let Some(sync) = sync else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if let Some(error) = &sync.error {
+        let _ = write!(out, "<div>{}</div>", esc(error));
     }
+    if let Some(hint) = &sync.hint {
+        let _ = write!(out, r#"<div class="hint">Wat te doen: {}</div>"#, esc(hint));
+    }
+    if sync.status == SyncStatus::Queued
+        && let Some(next) = &sync.next_attempt_at
+    {
+        let _ = write!(
+            out,
+            r#"<div class="hint">Volgende poging: {}</div>"#,
+            html::time(next)
+        );
+    }
+    out
 }
 
 /// The payment as read back from SnelStart, and drift, in Dutch (product §8.2).
-#[derive(Debug, PartialEq, Eq)]
-struct PaymentCell {
-    /// `open`, `deels betaald, open € 100,00`, `betaald op 20-11-2026`; none before the
-    /// first read-back.
-    text: Option<String>,
-    /// What SnelStart's side did to the booking.
-    drift: Option<&'static str>,
-}
-
-fn payment_cell(sync: Option<&SyncState>) -> PaymentCell {
+fn payment_cell(sync: Option<&SyncState>) -> String {
     let Some(s) = sync else {
-        return PaymentCell {
-            text: None,
-            drift: None,
-        };
+        return String::new();
     };
-    let text = s.payment.as_ref().map(|p| match p.status {
-        PaymentStatus::Open => "open".to_owned(),
-        PaymentStatus::PartiallyPaid => {
-            format!("deels betaald, open {}", html::euro(p.outstanding))
-        }
-        PaymentStatus::Paid => match p.paid_at {
-            Some(day) => format!("betaald op {}", html::date(&day)),
-            None => "betaald".to_owned(),
+    let mut cell = match &s.payment {
+        None => String::new(),
+        Some(p) => match p.status {
+            PaymentStatus::Open => "open".to_owned(),
+            PaymentStatus::PartiallyPaid => {
+                format!("deels betaald, open {}", esc(&html::euro(p.outstanding)))
+            }
+            PaymentStatus::Paid => match p.paid_at {
+                Some(day) => format!("betaald op {}", html::date(&day)),
+                None => "betaald".to_owned(),
+            },
         },
-    });
-    let drift = s.drift.as_ref().map(|d| match d.kind {
-        koppeling_domain::readback::DriftKind::Deleted => "verwijderd in SnelStart",
-        koppeling_domain::readback::DriftKind::Changed if d.by_accountant => {
-            "gewijzigd door de accountant"
+    };
+    if let Some(d) = &s.drift {
+        let what = match d.kind {
+            koppeling_domain::readback::DriftKind::Deleted => "verwijderd in SnelStart",
+            koppeling_domain::readback::DriftKind::Changed if d.by_accountant => {
+                "gewijzigd door de accountant"
+            }
+            koppeling_domain::readback::DriftKind::Changed => "gewijzigd in SnelStart",
+        };
+        if !cell.is_empty() {
+            cell.push_str("<br>");
         }
-        koppeling_domain::readback::DriftKind::Changed => "gewijzigd in SnelStart",
-    });
-    PaymentCell { text, drift }
-}
-
-/// One choice of a filter.
-struct FilterOption {
-    value: &'static str,
-    label: &'static str,
-    selected: bool,
-}
-
-/// `templates/facturen.html`: a page of invoices with their sync state, filtered.
-#[derive(Template)]
-#[template(path = "facturen.html")]
-struct InvoicesPage<'a> {
-    shell: Shell<'a>,
-    status_options: Vec<FilterOption>,
-    payment_options: Vec<FilterOption>,
-    drift: bool,
-    rows: Vec<InvoiceRow<'a>>,
-    /// Where *Opnieuw aanbieden* leads back to: this page.
-    back: String,
-    page: u32,
-    prev: Option<u32>,
-    next: Option<u32>,
-    status_q: &'static str,
-    payment_q: &'static str,
-    drift_q: &'static str,
-}
-
-struct InvoiceRow<'a> {
-    id: &'a str,
-    id_url: String,
-    number: &'a str,
-    date: String,
-    relation: String,
-    gross: String,
-    kind: &'static str,
-    badge: Badge,
-    payment: PaymentCell,
-    reason: Reason<'a>,
-    /// A failed invoice can be offered again.
-    retry: bool,
-}
-
-fn kind_label(invoice: &Invoice) -> &'static str {
-    if invoice.status == InvoiceStatus::Final {
-        "definitief"
-    } else {
-        "concept"
+        let _ = write!(cell, r#"<span class="badge drift">{what}</span>"#);
     }
+    cell
+}
+
+/// The invoice page's payment and every difference with SnelStart (product §8.2).
+fn readback_facts(s: &SyncState) -> String {
+    let mut facts = String::new();
+    let payment = payment_cell(Some(s));
+    if !payment.is_empty() {
+        let _ = write!(facts, "<dt>Betaling</dt><dd>{payment}</dd>");
+    }
+    if let Some(d) = &s.drift {
+        let changes: Vec<String> = d
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {} → {}",
+                    esc(&c.field),
+                    esc(&c.radar360),
+                    esc(&c.snelstart)
+                )
+            })
+            .collect();
+        if !changes.is_empty() {
+            let _ = write!(
+                facts,
+                "<dt>Verschil met SnelStart</dt><dd>{}</dd>",
+                changes.join("<br>")
+            );
+        }
+    }
+    facts
 }
 
 fn invoices_page(
@@ -379,65 +374,90 @@ fn invoices_page(
         Some(PaymentStatus::Paid) => "betaald",
     };
     let drift_q = if filter.drift { "1" } else { "" };
+    let mut rows = String::new();
+    let back = format!(
+        "/facturen?status={}&betaling={payment_q}&gewijzigd={drift_q}&page={page}",
+        status.map_or("", SyncStatus::as_str)
+    );
+    for (invoice, sync) in invoices {
+        let id = invoice.id.as_str();
+        let relation = names
+            .get(invoice.relation_id.as_str())
+            .cloned()
+            .unwrap_or_else(|| invoice.relation_id.to_string());
+        let retry = if sync.as_ref().map(|s| s.status) == Some(SyncStatus::Failed) {
+            retry_form(session, id, &back)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            rows,
+            r#"<tr id="factuur-{id_attr}"><td class="nowrap"><a href="/facturen/{id_url}">{number}</a></td><td class="nowrap">{date}</td><td>{relation}</td><td class="num">{gross}</td><td>{kind}</td><td>{badge}</td><td>{payment}</td><td>{reason}</td><td>{retry}</td></tr>"#,
+            id_attr = esc(id),
+            id_url = url(id),
+            number = esc(&invoice.number),
+            date = html::date(&invoice.date),
+            relation = esc(&relation),
+            gross = esc(&html::euro(invoice.totals().gross)),
+            kind = if invoice.status == InvoiceStatus::Final {
+                "definitief"
+            } else {
+                "concept"
+            },
+            badge = html::status_badge(sync.as_ref().map(|s| s.status)),
+            payment = payment_cell(sync.as_ref()),
+            reason = reason_cell(sync.as_ref()),
+        );
+    }
     let status_q = status.map_or("", SyncStatus::as_str);
-    let rows = invoices
+    let mut pager = String::new();
+    if page > 1 {
+        let _ = write!(
+            pager,
+            r#"<a href="/facturen?status={status_q}&amp;betaling={payment_q}&amp;gewijzigd={drift_q}&amp;page={}">Vorige</a> "#,
+            page - 1
+        );
+    }
+    if invoices.len() >= 100 {
+        let _ = write!(
+            pager,
+            r#"<a href="/facturen?status={status_q}&amp;betaling={payment_q}&amp;gewijzigd={drift_q}&amp;page={}">Volgende</a>"#,
+            page + 1
+        );
+    }
+    let empty = if invoices.is_empty() {
+        "<p>Geen facturen gevonden.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<p class="breadcrumb">Facturen</p>
+<h1>Facturen</h1>
+<form class="filter" method="get" action="/facturen">
+<label for="status">Synchronisatie</label><select id="status" name="status">{options}</select>
+<label for="betaling">Betaling</label><select id="betaling" name="betaling">{payment_options}</select>
+<label><input type="checkbox" name="gewijzigd" value="1"{drift_checked}> Gewijzigd of verwijderd in SnelStart</label>
+<button type="submit">Filteren</button></form>
+<table><caption class="visually-hidden">Facturen met hun synchronisatiestatus</caption>
+<thead><tr><th scope="col">Factuur</th><th scope="col">Datum</th><th scope="col">Relatie</th><th scope="col" class="num">Totaal</th><th scope="col">Status</th><th scope="col">Synchronisatie</th><th scope="col">Betaling</th><th scope="col">Reden</th><th scope="col"><span class="visually-hidden">Acties</span></th></tr></thead>
+<tbody>{rows}</tbody></table>{empty}
+<nav aria-label="Pagina's"><p>Pagina {page} {pager}</p></nav>"#,
+        options = status_options(status),
+        payment_options = [
+            ("", "alle"),
+            ("open", "open"),
+            ("deels", "deels betaald"),
+            ("betaald", "betaald")
+        ]
         .iter()
-        .map(|(invoice, sync)| InvoiceRow {
-            id: invoice.id.as_str(),
-            id_url: url(invoice.id.as_str()),
-            number: &invoice.number,
-            date: html::date(&invoice.date),
-            relation: names
-                .get(invoice.relation_id.as_str())
-                .cloned()
-                .unwrap_or_else(|| invoice.relation_id.to_string()),
-            gross: html::euro(invoice.totals().gross),
-            kind: kind_label(invoice),
-            badge: badge(sync.as_ref().map(|s| s.status)),
-            payment: payment_cell(sync.as_ref()),
-            reason: reason_cell(sync.as_ref()),
-            retry: sync.as_ref().map(|s| s.status) == Some(SyncStatus::Failed),
+        .map(|(v, label)| {
+            let selected = if *v == payment_q { " selected" } else { "" };
+            format!(r#"<option value="{v}"{selected}>{label}</option>"#)
         })
-        .collect();
-    let mut status_options = vec![FilterOption {
-        value: "",
-        label: "Alle",
-        selected: status.is_none(),
-    }];
-    status_options.extend(SyncStatus::ALL.into_iter().map(|s| FilterOption {
-        value: s.as_str(),
-        label: html::status_label(s),
-        selected: status == Some(s),
-    }));
-    let payment_options = [
-        ("", "alle"),
-        ("open", "open"),
-        ("deels", "deels betaald"),
-        ("betaald", "betaald"),
-    ]
-    .into_iter()
-    .map(|(value, label)| FilterOption {
-        value,
-        label,
-        selected: value == payment_q,
-    })
-    .collect();
-    html::render(&InvoicesPage {
-        shell: Shell::new(session, Nav::Facturen, "Facturen"),
-        status_options,
-        payment_options,
-        drift: filter.drift,
-        rows,
-        back: format!(
-            "/facturen?status={status_q}&betaling={payment_q}&gewijzigd={drift_q}&page={page}"
-        ),
-        page,
-        prev: (page > 1).then(|| page - 1),
-        next: (invoices.len() >= 100).then(|| page + 1),
-        status_q,
-        payment_q,
-        drift_q,
-    })
+        .collect::<String>(),
+        drift_checked = if filter.drift { " checked" } else { "" },
+    );
+    html::page(session, Nav::Facturen, "Facturen", &body)
 }
 
 async fn relation_names<P: App>(
@@ -522,49 +542,41 @@ fn attempt_rows(rows: &[AttemptLog]) -> Vec<AttemptRow<'_>> {
         .collect()
 }
 
-/// `templates/factuur.html`: one invoice, its lines, its sync state and its attempts.
-#[derive(Template)]
-#[template(path = "factuur.html")]
-struct InvoicePage<'a> {
-    shell: Shell<'a>,
-    number: &'a str,
-    id_url: String,
-    relation: &'a str,
-    date: String,
-    term: i64,
-    kind: &'static str,
-    description: &'a str,
-    net: String,
-    vat: String,
-    gross: String,
-    lines: Vec<LineRow<'a>>,
-    sync: Option<SyncFacts<'a>>,
-    /// Where *Opnieuw aanbieden* leads back to: this page.
-    back: String,
-    with_invoice: bool,
-    attempts: Vec<AttemptRow<'a>>,
-}
-
-struct LineRow<'a> {
-    description: &'a str,
-    quantity: String,
-    price: String,
-    vat: &'static str,
-    amount: String,
-}
-
-struct SyncFacts<'a> {
-    badge: Badge,
-    snelstart_id: &'a str,
-    payment: PaymentCell,
-    /// Every difference with SnelStart (product §8.2).
-    changes: &'a [koppeling_domain::readback::Change],
-    attempts: u32,
-    updated: String,
-    next: Option<String>,
-    error: Option<&'a str>,
-    hint: Option<String>,
-    retry: bool,
+fn attempts_table(rows: &[AttemptLog], with_invoice: bool) -> String {
+    if rows.is_empty() {
+        return "<p>Nog geen pogingen.</p>".to_owned();
+    }
+    let mut body = String::new();
+    for row in rows {
+        let invoice = if with_invoice {
+            // People know invoices by their number; the internal id only when it is gone.
+            format!(
+                r#"<td><a href="/facturen/{}">{}</a></td>"#,
+                url(&row.invoice_id),
+                esc(row.invoice_number.as_deref().unwrap_or(&row.invoice_id))
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{at}</td>{invoice}<td class=\"num\">{attempt}</td><td>{outcome}</td><td>{class}</td><td>{code}</td><td>{message}</td></tr>",
+            at = html::time(&row.at),
+            attempt = row.attempt,
+            outcome = esc(html::outcome_label(&row.outcome)),
+            class = html::class_label(row.error_class),
+            code = esc(row.snelstart_code.as_deref().unwrap_or("")),
+            message = esc(&row.message),
+        );
+    }
+    let invoice_head = if with_invoice {
+        r#"<th scope="col">Factuur</th>"#
+    } else {
+        ""
+    };
+    format!(
+        r#"<table><thead><tr><th scope="col">Tijd</th>{invoice_head}<th scope="col" class="num">Poging</th><th scope="col">Uitkomst</th><th scope="col">Soort fout</th><th scope="col">SnelStart code</th><th scope="col">Melding</th></tr></thead><tbody>{body}</tbody></table>"#
+    )
 }
 
 fn invoice_page(
@@ -575,51 +587,86 @@ fn invoice_page(
     attempts: &[AttemptLog],
 ) -> String {
     let totals = invoice.totals();
-    let title = format!("Factuur {}", invoice.number);
-    let id_url = url(invoice.id.as_str());
-    html::render(&InvoicePage {
-        shell: Shell::new(session, Nav::Facturen, &title),
-        number: &invoice.number,
-        back: format!("/facturen/{id_url}"),
-        id_url,
-        relation,
-        date: html::date(&invoice.date),
-        term: invoice.payment_term_days,
-        kind: kind_label(invoice),
-        description: invoice
+    let mut lines = String::new();
+    for line in &invoice.lines {
+        let _ = write!(
+            lines,
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td><td class="num">{}</td></tr>"#,
+            esc(&line.description),
+            esc(&crate::dto::exact(line.quantity).replace('.', ",")),
+            esc(&html::euro_exact(line.unit_price)),
+            html::vat_label(line.vat),
+            esc(&html::euro(line.amount())),
+        );
+    }
+    let sync_block = match sync {
+        None => "<p>Deze factuur wordt niet gesynchroniseerd: het is een concept, of SnelStart is niet aangevinkt bij de relatie.</p>".to_owned(),
+        Some(s) => {
+            let retry = if s.status == SyncStatus::Failed {
+                retry_form(session, invoice.id.as_str(), &format!("/facturen/{}", url(invoice.id.as_str())))
+            } else {
+                String::new()
+            };
+            format!(
+                r#"<dl class="facts"><dt>Status</dt><dd>{badge}</dd><dt>SnelStart id</dt><dd>{sid}</dd>{readback}<dt>Pogingen</dt><dd>{attempts}</dd><dt>Bijgewerkt</dt><dd>{updated}</dd>{next}{error}{hint}</dl><div class="buttons">{retry}</div>"#,
+                badge = html::status_badge(Some(s.status)),
+                sid = esc(s.snelstart_id.as_deref().unwrap_or("—")),
+                readback = readback_facts(s),
+                attempts = s.attempts,
+                updated = html::time(&s.updated_at),
+                next = s
+                    .next_attempt_at
+                    .as_ref()
+                    .map(|n| format!("<dt>Volgende poging</dt><dd>{}</dd>", html::time(n)))
+                    .unwrap_or_default(),
+                error = s
+                    .error
+                    .as_ref()
+                    .map(|e| format!("<dt>Reden</dt><dd>{}</dd>", esc(e)))
+                    .unwrap_or_default(),
+                hint = s
+                    .hint
+                    .as_ref()
+                    .map(|h| format!("<dt>Wat te doen</dt><dd>{}</dd>", esc(&html::capitalize(h))))
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let body = format!(
+        r#"<p class="breadcrumb"><a href="/facturen">Facturen</a> &gt; {number}</p>
+<h1>Factuur {number}</h1>
+<dl class="facts"><dt>Relatie</dt><dd>{relation}</dd><dt>Datum</dt><dd>{date}</dd><dt>Betalingstermijn</dt><dd>{term} dagen</dd><dt>Status</dt><dd>{kind}</dd><dt>Omschrijving</dt><dd>{description}</dd><dt>Totaal excl. btw</dt><dd>{net}</dd><dt>Btw</dt><dd>{vat}</dd><dt>Totaal incl. btw</dt><dd>{gross}</dd></dl>
+<h2>Regels</h2>
+<table><thead><tr><th scope="col">Omschrijving</th><th scope="col" class="num">Aantal</th><th scope="col" class="num">Prijs</th><th scope="col">Btw</th><th scope="col" class="num">Bedrag</th></tr></thead><tbody>{lines}</tbody></table>
+<section id="synchronisatie" aria-labelledby="synchronisatie-titel"><h2 id="synchronisatie-titel">Synchronisatie</h2>
+{sync_block}</section>
+<section id="pogingen" aria-labelledby="pogingen-titel"><h2 id="pogingen-titel">Pogingen</h2>
+{attempts}</section>"#,
+        number = esc(&invoice.number),
+        relation = esc(relation),
+        date = html::date(&invoice.date),
+        term = invoice.payment_term_days,
+        kind = if invoice.status == InvoiceStatus::Final {
+            "definitief"
+        } else {
+            "concept"
+        },
+        description = esc(invoice
             .description
             .as_deref()
             .filter(|d| !d.trim().is_empty())
-            .unwrap_or("—"),
-        net: html::euro(totals.net),
-        vat: html::euro(totals.vat),
-        gross: html::euro(totals.gross),
-        lines: invoice
-            .lines
-            .iter()
-            .map(|line| LineRow {
-                description: &line.description,
-                quantity: crate::dto::exact(line.quantity).replace('.', ","),
-                price: html::euro_exact(line.unit_price),
-                vat: html::vat_label(line.vat),
-                amount: html::euro(line.amount()),
-            })
-            .collect(),
-        sync: sync.map(|s| SyncFacts {
-            badge: badge(Some(s.status)),
-            snelstart_id: s.snelstart_id.as_deref().unwrap_or("—"),
-            payment: payment_cell(Some(s)),
-            changes: s.drift.as_ref().map_or(&[], |d| d.changes.as_slice()),
-            attempts: s.attempts,
-            updated: html::time(&s.updated_at),
-            next: s.next_attempt_at.as_ref().map(html::time),
-            error: s.error.as_deref(),
-            hint: s.hint.as_deref().map(html::capitalize),
-            retry: s.status == SyncStatus::Failed,
-        }),
-        with_invoice: false,
-        attempts: attempt_rows(attempts),
-    })
+            .unwrap_or("—")),
+        net = esc(&html::euro(totals.net)),
+        vat = esc(&html::euro(totals.vat)),
+        gross = esc(&html::euro(totals.gross)),
+        attempts = attempts_table(attempts, false),
+    );
+    html::page(
+        session,
+        Nav::Facturen,
+        &format!("Factuur {}", invoice.number),
+        &body,
+    )
 }
 
 /// `GET /facturen/{id}`: one invoice with its attempt log.
@@ -813,10 +860,8 @@ mod payment_tests {
             checked_at: at,
         };
         assert_eq!(
-            payment_cell(Some(&synced(Some(paid), None)))
-                .text
-                .as_deref(),
-            Some("betaald op 20-11-2026")
+            payment_cell(Some(&synced(Some(paid), None))),
+            "betaald op 20-11-2026"
         );
         let part = Payment {
             status: PaymentStatus::PartiallyPaid,
@@ -831,21 +876,13 @@ mod payment_tests {
             changes: vec![],
         };
         let cell = payment_cell(Some(&synced(Some(part), Some(drift))));
-        assert_eq!(
-            cell.text.as_deref(),
-            Some("deels betaald, open € 100,00"),
-            "{cell:?}"
-        );
-        assert_eq!(cell.drift, Some("gewijzigd door de accountant"), "{cell:?}");
-        let nothing = PaymentCell {
-            text: None,
-            drift: None,
-        };
+        assert!(cell.starts_with("deels betaald, open € 100,00"), "{cell}");
+        assert!(cell.contains("gewijzigd door de accountant"), "{cell}");
         assert_eq!(
             payment_cell(Some(&synced(None, None))),
-            nothing,
+            "",
             "not read back yet"
         );
-        assert_eq!(payment_cell(None), nothing);
+        assert_eq!(payment_cell(None), "");
     }
 }
