@@ -589,3 +589,190 @@ async fn a_busy_database_at_login_is_503_with_the_form() {
     assert!(answer.text.contains("bezet"));
     assert!(answer.text.contains(r#"name="csrf""#));
 }
+
+/// Issue 14: the screens drawn by templates escape whatever they show. A hostile value in a
+/// typed e-mail address, a stored problem, a Beheerder's name, a typed setting, an invoice
+/// number (ours and SnelStart's), a relation's name, a failure reason, an attempt's message
+/// and a notification reaches every screen as text, never as markup.
+#[tokio::test]
+async fn hostile_values_are_shown_escaped_on_every_screen() {
+    const HOSTILE: &str = "<script>alert(1)</script>";
+    const SHOWN: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    let mut store = MockStore::new();
+    with_login(&mut store);
+    with_administratie(&mut store);
+    store.expect_list_admins().returning(|_| {
+        ready(Ok(vec![Admin {
+            id: ResourceId::parse("anna").unwrap(),
+            name: HOSTILE.into(),
+            email: "anna@example.nl".into(),
+        }]))
+    });
+    let mut stored = koppeling(true, Some("sleutel"));
+    stored.paused = true;
+    stored.problem = Some(koppeling_domain::pause::PauseReason::Recorded(
+        HOSTILE.to_owned(),
+    ));
+    with_overview(&mut store, Some(stored));
+    store.expect_put_koppeling().never();
+    store
+        .expect_list_relations()
+        .returning(|_| ready(Ok(Vec::new())));
+    let mut hostile_relation = relation("A12");
+    hostile_relation.name = HOSTILE.into();
+    let mut hostile_invoice = invoice();
+    hostile_invoice.number = HOSTILE.into();
+    let failed = koppeling_domain::ports::SyncState {
+        status: koppeling_domain::ports::SyncStatus::Failed,
+        snelstart_id: None,
+        error: Some(HOSTILE.into()),
+        hint: None,
+        attempts: 1,
+        next_attempt_at: None,
+        updated_at: now(),
+        payment: None,
+        drift: None,
+    };
+    let attempt = koppeling_domain::ports::AttemptLog {
+        invoice_id: "inv-1".into(),
+        invoice_number: Some(HOSTILE.into()),
+        attempt: 1,
+        at: now(),
+        outcome: "failed".into(),
+        error_class: None,
+        snelstart_code: None,
+        message: HOSTILE.into(),
+    };
+    let found = hostile_relation.clone();
+    store
+        .expect_list_relations_page()
+        .returning(move |_, _, _, _| ready(Ok((vec![found.clone()], 1))));
+    store
+        .expect_get_relation()
+        .returning(move |_, _| ready(Ok(Some(hostile_relation.clone()))));
+    // Not ticked: the reconciliation below leaves it out.
+    let listed = vec![(hostile_invoice.clone(), Some(failed.clone()))];
+    store
+        .expect_list_invoices()
+        .returning(move |_, _, _| ready(Ok(listed.clone())));
+    store
+        .expect_get_invoice()
+        .returning(move |_, _| ready(Ok(Some((hostile_invoice.clone(), Some(failed.clone()))))));
+    let log = vec![attempt];
+    let rows = log.clone();
+    store
+        .expect_sync_log()
+        .returning(move |_, _, _| ready(Ok(rows.clone())));
+    store
+        .expect_invoice_sync_log()
+        .returning(move |_, _, _, _| ready(Ok(log.clone())));
+    store.expect_notifications().returning(|_, _| {
+        use koppeling_domain::notification::{NotificationRecord, StoredNotification};
+        ready(Ok(vec![NotificationRecord {
+            notification: StoredNotification {
+                at: now(),
+                to: "anna@example.nl".into(),
+                subject: HOSTILE.into(),
+                body: HOSTILE.into(),
+                items: vec![],
+            },
+            sent_at: None,
+            last_error: Some(HOSTILE.into()),
+            send_attempts: 1,
+        }]))
+    });
+    let mut accounting = MockAccounting::new();
+    accounting.expect_invoices_in_period().returning(|_, _| {
+        ready(Ok(vec![koppeling_domain::reconciliation::Listed {
+            booking_id: Some("boeking-1".into()),
+            number: HOSTILE.into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
+            gross: Decimal::new(121, 0),
+            relatie_id: None,
+        }]))
+    });
+    accounting
+        .expect_reconciliation_ledgers()
+        .returning(|_, _| ready(Ok(std::collections::HashMap::new())));
+    accounting
+        .expect_ledger_mutations()
+        .returning(|_, _, _| ready(Ok(Vec::new())));
+    let app = app(store, accounting);
+    let escaped = |page: &Answer, what: &str| {
+        assert!(
+            !page.text.contains("<script>"),
+            "{what}: markup shown: {}",
+            page.text
+        );
+        assert!(page.text.contains(SHOWN), "{what}: {}", page.text);
+    };
+
+    // Log-in: the typed e-mail address comes back in the form.
+    let (token, login_cookie) = login_token(&app).await;
+    let page = send(
+        &app,
+        form(
+            "/login",
+            &format!("email=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x&csrf={token}"),
+            Some(&login_cookie),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    escaped(&page, "log-in");
+
+    let (cookie, csrf) = log_in(&app).await;
+    // Koppelingen: the stored pause reason in the status bar; the header's name too.
+    let page = send(&app, get("/koppelingen", Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    escaped(&page, "Koppelingen");
+    assert!(page.text.contains("Anna &lt;Beheerder&gt;"));
+    // Notificatie: a Beheerder's name in the choice.
+    let page = send(
+        &app,
+        get("/koppelingen/snelstart/notificatie", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    escaped(&page, "Notificatie");
+    // Instellingen: a typed value is shown back next to its error.
+    let page = send(
+        &app,
+        form(
+            "/koppelingen/snelstart/instellingen",
+            &format!(
+                "csrf={csrf}&vat_high=%3Cscript%3Ealert(1)%3C%2Fscript%3E&vat_low=11&vat_zero=10&sales_journal_code=1300&key="
+            ),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    escaped(&page, "Instellingen");
+    assert!(page.text.contains(r#"id="vat_high-fout""#));
+    // Aansluiting: an invoice number only SnelStart knows, in the differences.
+    let page = send(
+        &app,
+        get("/aansluiting?soort=jaar&jaar=2026", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    escaped(&page, "Aansluiting");
+    assert!(
+        page.text
+            .contains(r#"<tr data-kind="unknown_in_radar360">"#)
+    );
+    // The lists: a relation's name, an invoice number, a stored reason, an attempt's
+    // message and a notification's subject and error.
+    for (path, what) in [
+        ("/relaties", "Relaties"),
+        ("/facturen", "Facturen"),
+        ("/facturen/inv-1", "Factuur"),
+        ("/synclog", "Synclog"),
+        ("/notificaties", "Notificaties"),
+    ] {
+        let page = send(&app, get(path, Some(&cookie))).await;
+        assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.text);
+        escaped(&page, what);
+    }
+}

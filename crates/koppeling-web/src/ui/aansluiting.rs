@@ -2,8 +2,6 @@
 //! both sides as on the btw-aangifte, a bar chart per month drawn here as inline SVG, the
 //! differences with links to the invoices, and the CSV download.
 
-use std::fmt::Write as _;
-
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +10,9 @@ use koppeling_domain::app::App;
 use koppeling_domain::reconciliation::{MonthBar, Period, Reconciliation, ReportClass};
 use rust_decimal::Decimal;
 
-use super::html::{self, Nav, esc, url};
+use askama::Template;
+
+use super::html::{self, Nav, Shell, url};
 use super::session::Session;
 use super::{QueryMap, failure_page, html_response};
 use crate::AppState;
@@ -60,28 +60,87 @@ fn chosen(q: &std::collections::HashMap<String, String>) -> Option<(Period, Stri
     Some((Period::new(from, to).ok()?, label))
 }
 
-fn form(q: &std::collections::HashMap<String, String>, today: NaiveDate) -> String {
-    let soort = q.get("soort").map_or("kwartaal", String::as_str);
-    let option = |v: &str, label: &str| {
-        let sel = if v == soort { " selected" } else { "" };
-        format!(r#"<option value="{v}"{sel}>{label}</option>"#)
-    };
-    format!(
-        r#"<form class="filter" method="get" action="/aansluiting"><label>Periode <select name="soort">{}{}{}</select></label>
-<label>Jaar <input name="jaar" size="5" value="{}"></label><label>Maand of kwartaal <input name="nr" size="3" value="{}"></label>
-<button type="submit">Vergelijken</button></form>"#,
-        option("maand", "maand"),
-        option("kwartaal", "kwartaal"),
-        option("jaar", "jaar"),
-        esc(q.get("jaar").map_or(&today.year().to_string(), |s| s)),
-        esc(q
-            .get("nr")
-            .map_or(&((today.month() - 1) / 3 + 1).to_string(), |s| s)),
-    )
+/// `templates/aansluiting.html`: the period form and, once a period is chosen, the report.
+#[derive(Template)]
+#[template(path = "aansluiting.html")]
+struct AansluitingPage<'a> {
+    shell: Shell<'a>,
+    /// The kinds of period, the chosen one marked.
+    kinds: [(&'static str, bool); 3],
+    year: String,
+    nr: String,
+    /// A period was asked for but is not one.
+    invalid: bool,
+    report: Option<Report>,
+}
+
+/// The reconciliation of one period, formatted for the page.
+struct Report {
+    label: String,
+    from: String,
+    to: String,
+    checked_at: String,
+    rows: Vec<ClassRow>,
+    count_radar360: u64,
+    count_snelstart: u64,
+    gross_radar360: String,
+    gross_snelstart: String,
+    matched: u64,
+    chart: Chart,
+    /// The period's query string (percent-encoded) for the CSV link.
+    query: String,
+    differences: Vec<DifferenceRow>,
+}
+
+struct ClassRow {
+    class: &'static str,
+    label: &'static str,
+    base_radar360: String,
+    base_snelstart: String,
+    vat_radar360: String,
+    vat_snelstart: String,
+}
+
+struct DifferenceRow {
+    kind: &'static str,
+    /// The invoice's id, percent-encoded for its link, when it is ours.
+    invoice_id: Option<String>,
+    number: String,
+    what: &'static str,
+    radar360: String,
+    snelstart: String,
+}
+
+/// The bar chart, drawn as inline SVG by the template.
+struct Chart {
+    width: i64,
+    height: i64,
+    months: Vec<ChartMonth>,
+}
+
+struct ChartMonth {
+    bars: [ChartBar; 2],
+    label: &'static str,
+    label_x: i64,
+    label_y: i64,
+}
+
+struct ChartBar {
+    class: &'static str,
+    color: &'static str,
+    /// `2026-03`.
+    month: String,
+    /// The amount as held, e.g. `1210.00`.
+    value: String,
+    x: i64,
+    y: i64,
+    height: i64,
+    /// `Radar360 mrt 2026: € 1.210,00`.
+    title: String,
 }
 
 /// One bar pair per month, scaled to the largest value; negative months draw at zero height.
-fn chart(bars: &[MonthBar]) -> String {
+fn chart(bars: &[MonthBar]) -> Chart {
     let max = bars
         .iter()
         .flat_map(|b| [b.radar360, b.snelstart])
@@ -97,57 +156,51 @@ fn chart(bars: &[MonthBar]) -> String {
                 .clamp(0, h)
         }
     };
-    let mut svg = format!(
-        r#"<svg id="grafiek" role="img" aria-label="Omzet incl. btw per maand: Radar360 en SnelStart" width="{width}" height="{}" viewBox="0 0 {width} {}" xmlns="http://www.w3.org/2000/svg">"#,
-        h + 40,
-        h + 40
-    );
-    for (i, b) in bars.iter().enumerate() {
-        let x = 10 + slot * i64::try_from(i).unwrap_or(0);
-        for (dx, value, class, color, who) in [
-            (0, b.radar360, "radar360", "#1f5fa8", "Radar360"),
-            (18, b.snelstart, "snelstart", "#e4002b", "SnelStart"),
-        ] {
-            let bh = scale(value);
-            let _ = write!(
-                svg,
-                r#"<rect class="bar {class}" data-month="{y}-{m:02}" data-value="{v}" x="{}" y="{}" width="16" height="{bh}" fill="{color}"><title>{who} {mon} {y}: {e}</title></rect>"#,
-                x + dx,
-                10 + h - bh,
-                y = b.year,
-                m = b.month,
-                v = koppeling_domain::money::format_cents(value),
-                mon = MONTHS[(b.month - 1) as usize],
-                e = esc(&html::euro(value)),
-            );
-        }
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="{}" font-size="12">{}</text>"#,
-            x + 4,
-            h + 28,
-            MONTHS[(b.month - 1) as usize]
-        );
+    let months = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let x = 10 + slot * i64::try_from(i).unwrap_or(0);
+            let label = MONTHS[(b.month - 1) as usize];
+            let bar = |dx: i64, value: Decimal, class, color, who: &str| {
+                let height = scale(value);
+                ChartBar {
+                    class,
+                    color,
+                    month: format!("{}-{:02}", b.year, b.month),
+                    value: koppeling_domain::money::format_cents(value),
+                    x: x + dx,
+                    y: 10 + h - height,
+                    height,
+                    title: format!("{who} {label} {}: {}", b.year, html::euro(value)),
+                }
+            };
+            ChartMonth {
+                bars: [
+                    bar(0, b.radar360, "radar360", "#1f5fa8", "Radar360"),
+                    bar(18, b.snelstart, "snelstart", "#e4002b", "SnelStart"),
+                ],
+                label,
+                label_x: x + 4,
+                label_y: h + 28,
+            }
+        })
+        .collect();
+    Chart {
+        width,
+        height: h + 40,
+        months,
     }
-    svg.push_str("</svg>");
-    svg
 }
 
-fn body(r: &Reconciliation, label: &str, query: &str) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<p class="hint">Periode {label}: {} t/m {} · SnelStart gelezen {}</p>"#,
-        html::date(&r.period.from),
-        html::date(&r.period.to),
-        html::time(&r.checked_at)
-    );
-    let mut rows = String::new();
-    for (class, label) in [
+fn report(r: &Reconciliation, label: String, query: String) -> Report {
+    let rows = [
         (ReportClass::High, "Omzet hoog (21 %)"),
         (ReportClass::Low, "Omzet laag (9 %)"),
         (ReportClass::Zero, "Omzet 0 % / verlegd"),
-    ] {
+    ]
+    .into_iter()
+    .map(|(class, label)| {
         let a = r.radar360.by_class.get(&class).copied().unwrap_or_default();
         let b = r
             .snelstart
@@ -155,54 +208,43 @@ fn body(r: &Reconciliation, label: &str, query: &str) -> String {
             .get(&class)
             .copied()
             .unwrap_or_default();
-        let _ = write!(
-            rows,
-            r#"<tr data-class="{c}"><th>{label}</th><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            html::euro(a.base),
-            html::euro(b.base),
-            html::euro(a.vat),
-            html::euro(b.vat),
-            c = class.as_str(),
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<h2>Totalen per btw-tarief</h2><table id="totalen"><thead><tr><th></th><th class="num">Omzet Radar360</th><th class="num">Omzet SnelStart</th><th class="num">Btw Radar360</th><th class="num">Btw SnelStart</th></tr></thead><tbody>{rows}
-<tr><th>Facturen</th><td class="num">{}</td><td class="num">{}</td><td></td><td></td></tr>
-<tr><th>Totaal incl. btw</th><td class="num">{}</td><td class="num">{}</td><td></td><td></td></tr></tbody></table>
-<p>{} facturen sluiten aan.</p><h2>Per maand (incl. btw)</h2><p class="hint"><span style="color:#1f5fa8">■</span> Radar360 <span style="color:#e4002b">■</span> SnelStart</p>{}"#,
-        r.radar360.count,
-        r.snelstart.count,
-        html::euro(r.radar360.gross),
-        html::euro(r.snelstart.gross),
-        r.matched,
-        chart(&r.months),
-    );
-    let _ = write!(
-        out,
-        r#"<h2>Verschillen</h2><p><a class="button secondary" id="csv" href="/aansluiting.csv?{query}" download>Download CSV</a></p>"#
-    );
-    if r.differences.is_empty() {
-        out.push_str(r#"<p class="notice">Geen verschillen: SnelStart sluit aan op Radar360.</p>"#);
-    } else {
-        out.push_str(r#"<table id="verschillen"><thead><tr><th>Factuur</th><th>Verschil</th><th>Radar360</th><th>SnelStart</th></tr></thead><tbody>"#);
-        for d in &r.differences {
-            let invoice = match &d.invoice_id {
-                Some(id) => format!(r#"<a href="/facturen/{}">{}</a>"#, url(id), esc(&d.number)),
-                None => esc(&d.number),
-            };
-            let _ = write!(
-                out,
-                r#"<tr data-kind="{}"><td>{invoice}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                d.kind.as_str(),
-                d.kind.dutch(),
-                shown(d.radar360.as_deref()),
-                shown(d.snelstart.as_deref()),
-            );
+        ClassRow {
+            class: class.as_str(),
+            label,
+            base_radar360: html::euro(a.base),
+            base_snelstart: html::euro(b.base),
+            vat_radar360: html::euro(a.vat),
+            vat_snelstart: html::euro(b.vat),
         }
-        out.push_str("</tbody></table>");
+    })
+    .collect();
+    let differences = r
+        .differences
+        .iter()
+        .map(|d| DifferenceRow {
+            kind: d.kind.as_str(),
+            invoice_id: d.invoice_id.as_deref().map(url),
+            number: d.number.clone(),
+            what: d.kind.dutch(),
+            radar360: shown(d.radar360.as_deref()),
+            snelstart: shown(d.snelstart.as_deref()),
+        })
+        .collect();
+    Report {
+        label,
+        from: html::date(&r.period.from),
+        to: html::date(&r.period.to),
+        checked_at: html::time(&r.checked_at),
+        rows,
+        count_radar360: r.radar360.count,
+        count_snelstart: r.snelstart.count,
+        gross_radar360: html::euro(r.radar360.gross),
+        gross_snelstart: html::euro(r.snelstart.gross),
+        matched: r.matched,
+        chart: chart(&r.months),
+        query,
+        differences,
     }
-    out
 }
 
 /// A difference's value for people: an amount as `€ 1.210,00`, anything else as it is.
@@ -212,7 +254,7 @@ fn shown(value: Option<&str>) -> String {
         Some(v) => match v.parse::<Decimal>() {
             // Dates (`2026-04-02`) and relatie ids do not parse as numbers.
             Ok(amount) => html::euro(amount),
-            _ => esc(v),
+            _ => v.to_owned(),
         },
     }
 }
@@ -232,25 +274,34 @@ pub(crate) async fn page<P: App>(
     Query(q): QueryMap,
 ) -> Response {
     let today = chrono::Utc::now().date_naive();
-    let mut body_html = form(&q, today);
+    let soort = q.get("soort").map_or("kwartaal", String::as_str);
+    let mut invalid = false;
+    let mut shown_report = None;
     if q.contains_key("jaar") {
         match chosen(&q) {
-            None => body_html.push_str(r#"<p class="problems">Kies een geldige periode: een maand (1–12), kwartaal (1–4) of jaar.</p>"#),
-            Some((period, label)) => match state.service.reconciliation(&session.adm, period).await {
-                Ok(r) => body_html.push_str(&body(&r, &label, &query_string(&q))),
+            None => invalid = true,
+            Some((period, label)) => match state.service.reconciliation(&session.adm, period).await
+            {
+                Ok(r) => shown_report = Some(report(&r, label, query_string(&q))),
                 Err(e) => return failure_page(&session, e),
             },
         }
     }
-    html_response(
-        StatusCode::OK,
-        html::page(
-            &session,
-            Nav::Aansluiting,
-            "Aansluiting",
-            &format!("<h1>Aansluiting</h1>{body_html}"),
-        ),
-    )
+    let page = AansluitingPage {
+        shell: Shell::new(&session, Nav::Aansluiting, "Aansluiting"),
+        kinds: ["maand", "kwartaal", "jaar"].map(|kind| (kind, kind == soort)),
+        year: q
+            .get("jaar")
+            .cloned()
+            .unwrap_or_else(|| today.year().to_string()),
+        nr: q
+            .get("nr")
+            .cloned()
+            .unwrap_or_else(|| ((today.month() - 1) / 3 + 1).to_string()),
+        invalid,
+        report: shown_report,
+    };
+    html_response(StatusCode::OK, html::render(&page))
 }
 
 /// `GET /aansluiting.csv?soort=&jaar=&nr=`: the differences as CSV.

@@ -1,6 +1,9 @@
-//! HTML building blocks of the admin UI: escaping, the page layout, Dutch labels and formats.
+//! HTML building blocks of the admin UI: the one HTML escaper, the page shell the templates
+//! in `templates/` extend, Dutch labels and formats.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+use askama::Template;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use koppeling_domain::money::VatClass;
@@ -11,7 +14,20 @@ use rust_decimal::Decimal;
 
 use super::session::Session;
 
-/// Escapes text for HTML content and attributes (the one escaper of the workspace).
+/// The UI's HTML escaper for the templates: `askama.toml` makes it the escaper of every
+/// `{{ … }}` in the `.html` templates. It writes what the workspace's one escaper
+/// (`koppeling_domain::text::escape_html`) writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Escape;
+
+impl askama::filters::Escaper for Escape {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, text: &str) -> fmt::Result {
+        dest.write_str(&koppeling_domain::text::escape_html(text))
+    }
+}
+
+/// Escapes text for HTML content and attributes (the screens that still build HTML with
+/// `format!`; templates escape by themselves): the one escaper of the workspace.
 pub(crate) use koppeling_domain::text::escape_html as esc;
 
 /// Percent-encodes a query or path component.
@@ -105,55 +121,103 @@ pub(crate) enum Nav {
     Aansluiting,
 }
 
-/// A whole page for a logged-in Beheerder.
+/// The frame of a page for a logged-in Beheerder (`templates/layout.html`): its title, the
+/// menu item it belongs to, and the session (name and administratie in the header, the CSRF
+/// token of every form). Every screen's template has it as its `shell` field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shell<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) session: &'a Session,
+    pub(crate) nav: Nav,
+}
+
+/// One link of the main menu.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MenuItem {
+    pub(crate) href: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) current: bool,
+}
+
+const MENU: [(&str, &str, Nav); 6] = [
+    ("/koppelingen", "Koppelingen", Nav::Koppelingen),
+    ("/relaties", "Relaties", Nav::Relaties),
+    ("/facturen", "Facturen", Nav::Facturen),
+    ("/notificaties", "Notificaties", Nav::Notificaties),
+    ("/synclog", "Synclog", Nav::Synclog),
+    ("/aansluiting", "Aansluiting", Nav::Aansluiting),
+];
+
+impl<'a> Shell<'a> {
+    pub(crate) fn new(session: &'a Session, nav: Nav, title: &'a str) -> Self {
+        Self {
+            title,
+            session,
+            nav,
+        }
+    }
+
+    /// The style sheet (a constant).
+    pub(crate) fn css(&self) -> &'static str {
+        CSS
+    }
+
+    /// The main menu, the page's own item marked.
+    pub(crate) fn menu(&self) -> impl Iterator<Item = MenuItem> + use<> {
+        let nav = self.nav;
+        MENU.into_iter().map(move |(href, label, item)| MenuItem {
+            href,
+            label,
+            current: item == nav,
+        })
+    }
+}
+
+/// The frame of a page without a session (log-in, unknown path): only a title.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bare<'a> {
+    pub(crate) title: &'a str,
+}
+
+impl Bare<'_> {
+    /// The style sheet (a constant).
+    pub(crate) fn css(&self) -> &'static str {
+        CSS
+    }
+}
+
+/// A page whose body a screen built itself (`templates/built_page.html`).
+#[derive(Template)]
+#[template(path = "built_page.html")]
+struct BuiltPage<'a> {
+    shell: Shell<'a>,
+    body: &'a str,
+}
+
+/// A whole page for a logged-in Beheerder around `body`, HTML that the caller built and
+/// escaped itself (the screens not converted to templates yet).
 pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: &str) -> String {
-    let link = |href: &str, label: &str, item: Nav| {
-        let current = if item == nav {
-            r#" aria-current="page""#
-        } else {
-            ""
-        };
-        format!(r#"<a href="{href}"{current}>{label}</a>"#)
-    };
-    let menu = [
-        link("/koppelingen", "Koppelingen", Nav::Koppelingen),
-        link("/relaties", "Relaties", Nav::Relaties),
-        link("/facturen", "Facturen", Nav::Facturen),
-        link("/notificaties", "Notificaties", Nav::Notificaties),
-        link("/synclog", "Synclog", Nav::Synclog),
-        link("/aansluiting", "Aansluiting", Nav::Aansluiting),
-    ]
-    .concat();
-    document(
-        title,
-        &format!(
-            r#"<header><nav aria-label="Hoofdmenu"><span class="brand">Radar360 koppeling</span>{menu}</nav>
-<div><span>{name} · {adm}</span> <form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Uitloggen</button></form></div></header>
-<main>{body}</main>"#,
-            name = esc(&session.admin_name),
-            adm = esc(session.adm.as_str()),
-            csrf = esc(&session.csrf),
-        ),
-    )
+    render(&BuiltPage {
+        shell: Shell::new(session, nav, title),
+        body,
+    })
 }
 
-/// A bare HTML document.
-pub(crate) fn document(title: &str, body: &str) -> String {
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Radar360 koppeling</title><style>{CSS}</style></head>
-<body>{body}</body></html>"#,
-        title = esc(title),
-    )
-}
-
-/// The hidden CSRF field.
+/// The hidden CSRF field (the screens not converted yet; templates include `csrf.html`).
 pub(crate) fn csrf_field(session: &Session) -> String {
     format!(
         r#"<input type="hidden" name="csrf" value="{}">"#,
         esc(&session.csrf)
     )
+}
+
+/// A template rendered. Rendering into a `String` fails only when a value's `Display` fails,
+/// which none of ours does; should it ever, the failure is logged and the page says so.
+pub(crate) fn render(template: &impl Template) -> String {
+    template.render().unwrap_or_else(|error| {
+        tracing::error!(error = %error, "rendering a page failed");
+        "Er ging iets mis bij het tonen van deze pagina; de fout is vastgelegd.".to_owned()
+    })
 }
 
 /// Dutch local time with its zone: `27-11-2026 13:00 CET` (`… CEST` in summer). A

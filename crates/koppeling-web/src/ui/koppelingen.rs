@@ -12,10 +12,13 @@ use koppeling_domain::koppeling::{
     ConnectionKey, KoppelingSettings, KoppelingState, RevenueLedgers, VatCodes,
 };
 use koppeling_domain::pause::PauseReason;
+use koppeling_domain::ports::StatusCounts;
 use koppeling_domain::problem::Problem;
 use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 
-use super::html::{self, Nav, csrf_field, esc};
+use askama::Template;
+
+use super::html::{self, Nav, Shell};
 use super::session::Session;
 use super::{
     CsrfForm, QueryMap, failure_page, field, html_response, html_response_leading_to, redirect,
@@ -77,6 +80,40 @@ fn sentence(text: &str) -> String {
     out
 }
 
+/// The warning on the SnelStart tile when the koppeling cannot reach SnelStart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Warning {
+    /// The Beheerder withdrew the key in SnelStart.
+    Withdrawn,
+    /// The stored key can no longer be decrypted.
+    Unusable,
+    /// SnelStart refuses the key.
+    Refused,
+}
+
+/// `templates/koppelingen.html`: the SnelStart tile.
+#[derive(Template)]
+#[template(path = "koppelingen.html")]
+struct OverviewPage<'a> {
+    shell: Shell<'a>,
+    flash: Option<&'a str>,
+    error: Option<&'a str>,
+    /// The activation's problems, in Dutch.
+    problems: Vec<String>,
+    not_configured: bool,
+    warning: Option<Warning>,
+    connection: Option<ConnectionKind>,
+    last_sync: String,
+    counts: &'a StatusCounts,
+    can_activate: bool,
+    can_deactivate: bool,
+    paused: bool,
+    /// Product §8: documents switched off by a missing scope are shown; booking goes on.
+    documents_off: bool,
+    bar_class: &'static str,
+    bar_text: String,
+}
+
 fn overview_page(
     session: &Session,
     overview: &KoppelingOverview,
@@ -84,23 +121,6 @@ fn overview_page(
     problems: &[Problem],
     error: Option<&str>,
 ) -> String {
-    let flash = flash
-        .map(|f| format!(r#"<p class="notice" role="status">{}</p>"#, esc(f)))
-        .unwrap_or_default();
-    let error = error
-        .map(|e| format!(r#"<p class="problems" role="alert">{}</p>"#, esc(e)))
-        .unwrap_or_default();
-    let problems = if problems.is_empty() {
-        String::new()
-    } else {
-        let items: String = problems
-            .iter()
-            .map(|p| format!("<li>{}</li>", esc(&html::dutch(p))))
-            .collect();
-        format!(
-            r#"<div class="problems" role="alert" id="activatie-problemen"><p><strong>De koppeling is niet geactiveerd.</strong> Los eerst deze problemen op:</p><ul>{items}</ul></div>"#
-        )
-    };
     let (bar_class, bar_text) = match overview.state {
         KoppelingState::Active => (
             "active",
@@ -118,86 +138,37 @@ fn overview_page(
         ),
         KoppelingState::Inactive => ("inactive", "Niet actief".to_owned()),
     };
-    let paused_warning = if overview.state == KoppelingState::PausedAuth
-        && overview.problem == Some(PauseReason::KeyWithdrawn)
-    {
-        r#"<p class="error" role="alert" id="sleutel-ingetrokken">De koppelsleutel is ingetrokken in SnelStart. Koppel opnieuw via <a href="/koppelingen/snelstart/instellingen">Instellingen</a> (Koppelen met SnelStart) of vul daar een nieuwe koppelsleutel in; facturen wachten tot dan.</p>"#
+    let paused = overview.state == KoppelingState::PausedAuth;
+    let warning = if paused && overview.problem == Some(PauseReason::KeyWithdrawn) {
+        Some(Warning::Withdrawn)
     } else if overview.key_unusable {
-        r#"<p class="error" role="alert" id="sleutel-onbruikbaar"><strong>Sleutel onbruikbaar:</strong> de opgeslagen koppelsleutel kan niet meer worden ontsleuteld (de master key van deze dienst is gewijzigd). Vul bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> de koppelsleutel opnieuw in; de koppeling gaat verder zodra de controles slagen.</p>"#
-    } else if overview.state == KoppelingState::PausedAuth {
-        r#"<p class="error" role="alert">SnelStart weigert de toegang. Vul bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> een nieuwe koppelsleutel in; de koppeling gaat verder zodra de controles slagen.</p>"#
+        Some(Warning::Unusable)
+    } else if paused {
+        Some(Warning::Refused)
     } else {
-        ""
+        None
     };
-    // Product §8: a part switched off by a missing scope is shown, booking goes on.
-    let features_off = if overview.features.get("documents").map(String::as_str)
-        == Some("missing_scope")
-    {
-        r#"<p class="error" role="status" id="documenten-uit"><strong>Documenten staan uit:</strong> de koppelsleutel mist de rechten <code>documenten:write</code>. Facturen worden wel geboekt, maar zonder PDF of UBL. Sla bij <a href="/koppelingen/snelstart/instellingen">Instellingen</a> een koppelsleutel met die rechten op; de documenten worden daarna alsnog meegestuurd.</p>"#
-    } else {
-        ""
-    };
-    let last_sync = overview
-        .last_sync_at
-        .as_ref()
-        .map_or_else(|| "nog niet".to_owned(), html::time);
-    let c = &overview.counts;
-    let counts = format!(
-        r#"<ul class="counts" aria-label="Facturen per status"><li>In wachtrij: <strong>{}</strong></li><li>Bezig: <strong>{}</strong></li><li>Gesynchroniseerd: <strong>{}</strong></li><li>Mislukt: <strong><a href="/facturen?status=failed">{}</a></strong></li><li>Overgeslagen: <strong>{}</strong></li></ul>"#,
-        c.queued, c.in_progress, c.synced, c.failed, c.skipped
-    );
-    let csrf = csrf_field(session);
-    let activate = format!(
-        r#"<form method="post" action="/koppelingen/snelstart/activeren">{csrf}<button type="submit">{}</button></form>"#,
-        if overview.state == KoppelingState::PausedAuth {
-            "Opnieuw activeren"
-        } else {
-            "Activeren"
-        }
-    );
-    let deactivate = format!(
-        r#"<form method="post" action="/koppelingen/snelstart/deactiveren">{csrf}<button type="submit" class="secondary">Deactiveren</button></form>"#
-    );
-    let buttons = match overview.state {
-        KoppelingState::Inactive => activate,
-        KoppelingState::Active => deactivate,
-        KoppelingState::PausedAuth => format!("{activate}{deactivate}"),
-    };
-    let connection = match overview.connection {
-        Some(ConnectionKind::SnelstartLink) => {
-            r#"<p id="verbinding">Koppelsleutel: ontvangen via <strong>Koppelen met SnelStart</strong></p>"#
-        }
-        Some(ConnectionKind::Pasted) => {
-            r#"<p id="verbinding">Koppelsleutel: ingevuld bij Instellingen</p>"#
-        }
-        None => "",
-    };
-    let not_configured = if overview.settings.is_none() {
-        r#"<p class="hint">Nog niet ingesteld: kies <a href="/koppelingen/snelstart/instellingen">Instellingen</a> in het menu.</p>"#
-    } else {
-        ""
-    };
-    let body = format!(
-        r#"<p class="breadcrumb">Beheer &gt; Koppelingen</p>
-<h1>Koppelingen</h1>
-<nav class="tabs" aria-label="Tabbladen"><span class="tab current" aria-current="page">Synchronisatie</span></nav>
-{flash}{error}{problems}
-<section class="tile" aria-labelledby="snelstart-titel" id="snelstart">
-<div class="tile-body">
-<div class="tile-head"><h2 id="snelstart-titel"><a class="logo" href="/koppelingen/snelstart/instellingen" title="Instellingen van SnelStart">SnelStart</a></h2>
-<details class="menu"><summary aria-label="Menu van de SnelStart koppeling">&#9776;</summary>
-<ul><li><a href="/koppelingen/snelstart/instellingen">Instellingen</a></li><li><a href="/koppelingen/snelstart/notificatie">Notificatie</a></li></ul></details></div>
-<p>De SnelStart koppeling stuurt factuurgegevens, inclusief de debiteurengegevens, automatisch door naar SnelStart.</p>
-{not_configured}{paused_warning}{features_off}{connection}
-<p>Laatste synchronisatie: <strong>{last_sync}</strong></p>
-{counts}
-<div class="buttons">{buttons}</div>
-</div>
-<div class="status-bar {bar_class}" role="status">{bar_text}</div>
-</section>"#,
-        bar_text = esc(&bar_text),
-    );
-    html::page(session, Nav::Koppelingen, "Koppelingen", &body)
+    html::render(&OverviewPage {
+        shell: Shell::new(session, Nav::Koppelingen, "Koppelingen"),
+        flash,
+        error,
+        problems: problems.iter().map(html::dutch).collect(),
+        not_configured: overview.settings.is_none(),
+        warning,
+        connection: overview.connection,
+        last_sync: overview
+            .last_sync_at
+            .as_ref()
+            .map_or_else(|| "nog niet".to_owned(), html::time),
+        counts: &overview.counts,
+        can_activate: overview.state != KoppelingState::Active,
+        can_deactivate: overview.state != KoppelingState::Inactive,
+        paused,
+        documents_off: overview.features.get("documents").map(String::as_str)
+            == Some("missing_scope"),
+        bar_class,
+        bar_text,
+    })
 }
 
 /// `GET /koppelingen`.
@@ -377,35 +348,56 @@ impl SettingsForm {
     }
 }
 
-fn input(form: &SettingsForm, name: &str, label: &str, help: &str, kind: &str) -> String {
-    let error = form.errors.get(name);
-    let describedby = match (error.is_some(), help.is_empty()) {
-        (true, _) => format!(r#" aria-describedby="{name}-fout" aria-invalid="true""#),
-        (false, false) => format!(r#" aria-describedby="{name}-uitleg""#),
-        (false, true) => String::new(),
-    };
-    let help = if help.is_empty() {
-        String::new()
-    } else {
-        format!(r#"<div class="hint" id="{name}-uitleg">{help}</div>"#)
-    };
-    let error = error
-        .map(|e| {
-            format!(
-                r#"<div class="error" id="{name}-fout" role="alert">{}</div>"#,
-                esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let mode = if kind == "text" {
-        r#" inputmode="numeric""#
-    } else {
-        ""
-    };
-    format!(
-        r#"<label for="{name}">{label}</label><input id="{name}" name="{name}" type="{kind}"{mode} value="{value}"{describedby}>{error}{help}"#,
-        value = esc(form.value(name)),
-    )
+/// One field of the Instellingen form (the `input` macro of `templates/instellingen.html`).
+struct Input<'a> {
+    name: &'static str,
+    label: &'static str,
+    help: &'static str,
+    kind: &'static str,
+    /// A number typed as text (`inputmode="numeric"`).
+    numeric: bool,
+    value: &'a str,
+    error: Option<&'a str>,
+}
+
+fn input<'a>(
+    form: &'a SettingsForm,
+    name: &'static str,
+    label: &'static str,
+    help: &'static str,
+    kind: &'static str,
+) -> Input<'a> {
+    Input {
+        name,
+        label,
+        help,
+        kind,
+        numeric: kind == "text",
+        value: form.value(name),
+        error: form.errors.get(name).map(String::as_str),
+    }
+}
+
+/// `templates/instellingen.html`: the settings form, with the values as typed and the
+/// errors next to their fields.
+#[derive(Template)]
+#[template(path = "instellingen.html")]
+struct SettingsPage<'a> {
+    shell: Shell<'a>,
+    general: &'a [String],
+    link: bool,
+    vat_high: Input<'a>,
+    vat_low: Input<'a>,
+    vat_zero: Input<'a>,
+    journal: Input<'a>,
+    key_set: bool,
+    key_unusable: bool,
+    key_error: Option<&'a str>,
+    key_help: &'static str,
+    start: Input<'a>,
+    ledger_high: Input<'a>,
+    ledger_low: Input<'a>,
+    ledger_zero: Input<'a>,
 }
 
 fn render_settings(
@@ -415,26 +407,6 @@ fn render_settings(
     key_unusable: bool,
     link: bool,
 ) -> String {
-    let link = if link {
-        format!(
-            r#"<section class="stack" aria-labelledby="koppelen-titel"><h2 id="koppelen-titel">Koppelen met SnelStart</h2>
-<p class="hint" id="koppelen-uitleg">U gaat naar SnelStart, geeft daar toestemming en komt hier terug; SnelStart stuurt de koppelsleutel dan zelf. U hoeft hieronder geen sleutel te plakken.</p>
-<form method="post" action="/koppelingen/snelstart/koppelen">{}<button type="submit" id="koppelen" aria-describedby="koppelen-uitleg">Koppelen met SnelStart</button></form></section>"#,
-            csrf_field(session)
-        )
-    } else {
-        String::new()
-    };
-    let general = if form.general.is_empty() {
-        String::new()
-    } else {
-        let items: String = form
-            .general
-            .iter()
-            .map(|g| format!("<li>{}</li>", esc(g)))
-            .collect();
-        format!(r#"<div class="problems" role="alert"><ul>{items}</ul></div>"#)
-    };
     let key_help = if key_unusable {
         "Plak de koppelsleutel opnieuw (of genereer een nieuwe op web.snelstart.nl): de opgeslagen sleutel is onbruikbaar."
     } else if key_set {
@@ -442,107 +414,71 @@ fn render_settings(
     } else {
         "Genereer de sleutel op web.snelstart.nl en kopieer hem hierheen."
     };
-    let key_error = form.errors.get("key");
-    let key_attrs = if key_error.is_some() {
-        r#" aria-describedby="key-fout" aria-invalid="true""#
-    } else {
-        r#" aria-describedby="key-uitleg""#
-    };
-    let key_error = key_error
-        .map(|e| {
-            format!(
-                r#"<div class="error" id="key-fout" role="alert">{}</div>"#,
-                esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let key_status = if key_unusable {
-        r#"<p class="error" id="sleutel-status" role="alert">Sleutel onbruikbaar: de opgeslagen koppelsleutel kan niet meer worden ontsleuteld. Vul hem opnieuw in.</p>"#
-    } else if key_set {
-        r#"<p class="notice" id="sleutel-status">Er is een sleutel ingesteld.</p>"#
-    } else {
-        r#"<p class="hint" id="sleutel-status">Er is nog geen sleutel ingesteld.</p>"#
-    };
-    let body = format!(
-        r#"<p class="breadcrumb">Beheer &gt; Koppelingen &gt; SnelStart</p>
-<h1>Instellingen</h1>
-{general}{link}
-<form class="stack" method="post" action="/koppelingen/snelstart/instellingen" novalidate>
-{csrf}
-<fieldset><legend>BTW codes</legend>
-<p class="hint">De aangegeven BTW codes zijn de codes van SnelStart en moeten aanwezig zijn in SnelStart. Andere BTW codes dan 12, 11 en 10 zijn niet mogelijk.</p>
-{vat_high}{vat_low}{vat_zero}
-</fieldset>
-{journal}
-<label for="key">Sleutel</label>
-{key_status}
-<input id="key" name="key" type="password" autocomplete="off" value=""{key_attrs}>{key_error}
-<div class="hint" id="key-uitleg">{key_help}</div>
-<fieldset><legend>Optioneel</legend>
-{start}
-{ledger_high}{ledger_low}{ledger_zero}
-</fieldset>
-<div class="buttons"><button type="submit">Opslaan</button><a class="button secondary" href="/koppelingen">Annuleren</a></div>
-</form>"#,
-        csrf = csrf_field(session),
-        vat_high = input(
+    html::render(&SettingsPage {
+        shell: Shell::new(session, Nav::Koppelingen, "Instellingen"),
+        general: &form.general,
+        link,
+        vat_high: input(
             form,
             "vat_high",
             "BTW code omzet hoog",
             "12 = omzet hoog (21%)",
-            "text"
+            "text",
         ),
-        vat_low = input(
+        vat_low: input(
             form,
             "vat_low",
             "BTW code omzet laag",
             "11 = omzet laag (9%)",
-            "text"
+            "text",
         ),
-        vat_zero = input(
+        vat_zero: input(
             form,
             "vat_zero",
             "BTW code omzet onbelast/verlegd",
             "10 = omzet onbelast of verlegd (0%)",
-            "text"
+            "text",
         ),
-        journal = input(
+        journal: input(
             form,
             "sales_journal_code",
             "Verkoopboek code",
             "In Radar360 bekend als de debiteuren rekening; meestal 1300.",
-            "text"
+            "text",
         ),
-        start = input(
+        key_set,
+        key_unusable,
+        key_error: form.errors.get("key").map(String::as_str),
+        key_help,
+        start: input(
             form,
             "start_date",
             "Startdatum",
             "Facturen met een eerdere factuurdatum worden nooit verstuurd. Leeg = alle facturen.",
-            "date"
+            "date",
         ),
-        ledger_high = input(
+        ledger_high: input(
             form,
             "ledger_high",
             "Omzetgrootboek hoog",
             "Leeg = het laagste actieve grootboek met functie 12.",
-            "text"
+            "text",
         ),
-        ledger_low = input(
+        ledger_low: input(
             form,
             "ledger_low",
             "Omzetgrootboek laag",
             "Leeg = het laagste actieve grootboek met functie 11.",
-            "text"
+            "text",
         ),
-        ledger_zero = input(
+        ledger_zero: input(
             form,
             "ledger_zero",
             "Omzetgrootboek onbelast/verlegd",
             "Leeg = het laagste actieve grootboek met functie 10.",
-            "text"
+            "text",
         ),
-    );
-    html::page(session, Nav::Koppelingen, "Instellingen", &body)
+    })
 }
 
 /// `GET /koppelingen/snelstart/instellingen`.
@@ -689,62 +625,47 @@ pub(crate) async fn save_settings<P: App>(
     )
 }
 
+/// One Beheerder in the notification choice.
+struct AdminOption<'a> {
+    id: &'a str,
+    name: &'a str,
+    email: &'a str,
+    selected: bool,
+    /// The logged-in Beheerder.
+    you: bool,
+}
+
+/// `templates/notificatie.html`: who receives the notification e-mails.
+#[derive(Template)]
+#[template(path = "notificatie.html")]
+struct NotifyPage<'a> {
+    shell: Shell<'a>,
+    admins: Vec<AdminOption<'a>>,
+    chosen: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
 fn render_notify(
     session: &Session,
     admins: &[koppeling_domain::ports::Admin],
     chosen: Option<&str>,
     error: Option<&str>,
 ) -> String {
-    let options: String = admins
-        .iter()
-        .map(|a| {
-            let selected = if chosen == Some(a.id.as_str()) {
-                " selected"
-            } else {
-                ""
-            };
-            let you = if a.id == session.admin_id {
-                " — uzelf"
-            } else {
-                ""
-            };
-            format!(
-                r#"<option value="{id}"{selected}>{name} ({email}){you}</option>"#,
-                id = esc(a.id.as_str()),
-                name = esc(&a.name),
-                email = esc(&a.email),
-            )
-        })
-        .collect();
-    let none_selected = if chosen.is_none() { " selected" } else { "" };
-    let error_attrs = if error.is_some() {
-        r#" aria-describedby="notify_admin_id-fout" aria-invalid="true""#
-    } else {
-        r#" aria-describedby="notify_admin_id-uitleg""#
-    };
-    let error = error
-        .map(|e| {
-            format!(
-                r#"<div class="error" id="notify_admin_id-fout" role="alert">{}</div>"#,
-                esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        r#"<p class="breadcrumb">Beheer &gt; Koppelingen &gt; SnelStart</p>
-<h1>Notificatie</h1>
-<form class="stack" method="post" action="/koppelingen/snelstart/notificatie">
-{csrf}
-<label for="notify_admin_id">Beheerder die een notificatie ontvangt</label>
-<select id="notify_admin_id" name="notify_admin_id"{error_attrs}>
-<option value=""{none_selected}>Geen Beheerder</option>{options}
-</select>{error}
-<div class="hint" id="notify_admin_id-uitleg">Deze Beheerder krijgt een e-mail als er een fout optreedt tijdens het synchroniseren.</div>
-<div class="buttons"><button type="submit">Opslaan</button><a class="button secondary" href="/koppelingen">Annuleren</a></div>
-</form>"#,
-        csrf = csrf_field(session),
-    );
-    html::page(session, Nav::Koppelingen, "Notificatie", &body)
+    html::render(&NotifyPage {
+        shell: Shell::new(session, Nav::Koppelingen, "Notificatie"),
+        admins: admins
+            .iter()
+            .map(|a| AdminOption {
+                id: a.id.as_str(),
+                name: &a.name,
+                email: &a.email,
+                selected: chosen == Some(a.id.as_str()),
+                you: a.id == session.admin_id,
+            })
+            .collect(),
+        chosen,
+        error,
+    })
 }
 
 /// `GET /koppelingen/snelstart/notificatie`.

@@ -17,7 +17,9 @@ use koppeling_domain::reconciliation::Preview;
 use koppeling_domain::relation::Relation;
 use koppeling_domain::sync::ServiceError;
 
-use super::html::{self, Nav, csrf_field, esc, url};
+use askama::Template;
+
+use super::html::{self, Nav, Shell, csrf_field, esc, url};
 use super::session::Session;
 use super::{
     CsrfForm, QueryMap, failure_page, field, html_response, message_page, not_found_page, redirect,
@@ -42,46 +44,35 @@ fn pagina(value: Option<&str>) -> u32 {
         .unwrap_or(1)
 }
 
-/// "Relatie 101–200 van 1.002" and the Vorige/Volgende links.
-fn relations_pager(search: &str, page: u32, shown: usize, total: u64) -> String {
-    let per_page = u64::from(RELATIONS_PER_PAGE);
-    let first = u64::from(page - 1) * per_page;
-    let q = if search.is_empty() {
-        String::new()
-    } else {
-        format!("q={}&amp;", url(search))
-    };
-    let mut out = if shown == 0 {
-        format!(r#"<p class="count">{total} relaties</p>"#)
-    } else {
-        format!(
-            r#"<p class="count">Relatie {} tot en met {} van {total}</p>"#,
-            first + 1,
-            first + shown as u64
-        )
-    };
-    let mut links = String::new();
-    if page > 1 {
-        let _ = write!(
-            links,
-            r#"<a href="/relaties?{q}pagina={}" rel="prev">Vorige</a> "#,
-            page - 1
-        );
-    }
-    if first + (shown as u64) < total {
-        let _ = write!(
-            links,
-            r#"<a href="/relaties?{q}pagina={}" rel="next">Volgende</a>"#,
-            page + 1
-        );
-    }
-    if !links.is_empty() {
-        let _ = write!(
-            out,
-            r#"<nav class="pager" aria-label="Pagina's">{links}</nav>"#
-        );
-    }
-    out
+/// `templates/relaties.html`: one page of relations with the SnelStart tick, the search and
+/// the pager ("Relatie 101 tot en met 200 van 1002", Vorige/Volgende).
+#[derive(Template)]
+#[template(path = "relaties.html")]
+struct RelationsPage<'a> {
+    shell: Shell<'a>,
+    search: &'a str,
+    /// `search` percent-encoded for the pager's links.
+    search_url: String,
+    page: u32,
+    rows: Vec<RelationRow<'a>>,
+    total: u64,
+    /// The first and last number shown.
+    from: u64,
+    to: u64,
+    prev: Option<u32>,
+    next: Option<u32>,
+}
+
+struct RelationRow<'a> {
+    id: &'a str,
+    /// `id` percent-encoded for the form's action.
+    id_url: String,
+    code: &'a str,
+    name: &'a str,
+    kind: &'static str,
+    checked: bool,
+    /// Why ticking this relation was refused.
+    error: Option<&'a str>,
 }
 
 fn relations_page(
@@ -92,56 +83,38 @@ fn relations_page(
     total: u64,
     refusal: Option<(&str, String)>,
 ) -> String {
-    let pager = relations_pager(search, page, shown.len(), total);
-    let csrf = csrf_field(session);
-    let mut rows = String::new();
-    for relation in shown {
-        let id = relation.id.as_str();
-        let checked = if relation.snelstart_enabled {
-            " checked"
-        } else {
-            ""
-        };
-        let error = match &refusal {
-            Some((refused, message)) if *refused == id => format!(
-                r#"<p class="error" role="alert" id="relatie-{id_attr}-fout">{}</p>"#,
-                esc(message),
-                id_attr = esc(id),
-            ),
-            _ => String::new(),
-        };
-        let _ = write!(
-            rows,
-            r#"<tr id="relatie-{id_attr}"><td>{code}</td><td>{name}</td><td>{kind}</td><td>
-<form class="inline" method="post" action="/relaties/{id_url}/snelstart">{csrf}<input type="hidden" name="q" value="{q}"><input type="hidden" name="pagina" value="{page}">
-<label><input type="checkbox" name="snelstart" value="1"{checked} aria-label="SnelStart voor {name}"> SnelStart</label>
-<button type="submit" class="secondary">Opslaan</button></form>{error}</td></tr>"#,
-            id_attr = esc(id),
-            id_url = url(id),
-            code = esc(&relation.code),
-            name = esc(&relation.name),
-            kind = html::kind_label(relation.kind),
-            q = esc(search),
-        );
-    }
-    let empty = if shown.is_empty() {
-        r#"<p>Geen relaties gevonden.</p>"#
-    } else {
-        ""
-    };
-    let body = format!(
-        r#"<p class="breadcrumb">Relaties</p>
-<h1>Relaties</h1>
-<p class="hint">Zet een vinkje bij SnelStart om alle (ook al definitieve) facturen van de relatie naar SnelStart te synchroniseren. SnelStart accepteert alleen numerieke relatiecodes.</p>
-<form class="filter" method="get" action="/relaties" role="search">
-<label for="q">Zoeken op code of naam</label><input id="q" name="q" type="search" value="{q}">
-<button type="submit">Zoeken</button></form>
-<table><caption class="visually-hidden">Relaties</caption>
-<thead><tr><th scope="col">Code</th><th scope="col">Naam</th><th scope="col">Soort</th><th scope="col">Koppelingen</th></tr></thead>
-<tbody>{rows}</tbody></table>{empty}{pager}"#,
-        q = esc(search),
-    );
-    html::page(session, Nav::Relaties, "Relaties", &body)
+    let first = u64::from(page - 1) * u64::from(RELATIONS_PER_PAGE);
+    let to = first + shown.len() as u64;
+    let rows = shown
+        .iter()
+        .map(|relation| {
+            let id = relation.id.as_str();
+            RelationRow {
+                id,
+                id_url: url(id),
+                code: &relation.code,
+                name: &relation.name,
+                kind: html::kind_label(relation.kind),
+                checked: relation.snelstart_enabled,
+                error: match &refusal {
+                    Some((refused, message)) if *refused == id => Some(message.as_str()),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    html::render(&RelationsPage {
+        shell: Shell::new(session, Nav::Relaties, "Relaties"),
+        search,
+        search_url: url(search),
+        page,
+        rows,
+        total,
+        from: first + 1,
+        to,
+        prev: (page > 1).then(|| page - 1),
+        next: (to < total).then(|| page + 1),
+    })
 }
 
 /// `GET /relaties?q=`.
@@ -665,6 +638,36 @@ pub(crate) async fn invoices<P: App>(
     )
 }
 
+/// One row of the attempts table (`templates/attempts.html`, on the Synclog and the invoice
+/// page).
+struct AttemptRow<'a> {
+    at: String,
+    /// The invoice's id, percent-encoded for its link.
+    invoice_url: String,
+    /// People know invoices by their number; the internal id only when it is gone.
+    invoice: &'a str,
+    attempt: u32,
+    outcome: &'a str,
+    class: &'static str,
+    code: &'a str,
+    message: &'a str,
+}
+
+fn attempt_rows(rows: &[AttemptLog]) -> Vec<AttemptRow<'_>> {
+    rows.iter()
+        .map(|row| AttemptRow {
+            at: html::time(&row.at),
+            invoice_url: url(&row.invoice_id),
+            invoice: row.invoice_number.as_deref().unwrap_or(&row.invoice_id),
+            attempt: row.attempt,
+            outcome: html::outcome_label(&row.outcome),
+            class: html::class_label(row.error_class),
+            code: row.snelstart_code.as_deref().unwrap_or(""),
+            message: &row.message,
+        })
+        .collect()
+}
+
 fn attempts_table(rows: &[AttemptLog], with_invoice: bool) -> String {
     if rows.is_empty() {
         return "<p>Nog geen pogingen.</p>".to_owned();
@@ -1042,42 +1045,71 @@ pub(crate) async fn notifications<P: App>(
         Ok(list) => list,
         Err(e) => return failure_page(&session, e),
     };
-    let mut items = String::new();
-    for record in &list {
-        let n = &record.notification;
-        let delivery = match (&record.sent_at, n.to.is_empty()) {
-            (Some(_), true) => {
-                "niet gemaild: er is geen Beheerder gekozen die notificaties ontvangt".to_owned()
+    let items: Vec<NotificationItem<'_>> = list
+        .iter()
+        .map(|record| {
+            let n = &record.notification;
+            NotificationItem {
+                subject: &n.subject,
+                at: html::time(&n.at),
+                to: &n.to,
+                delivery: match (&record.sent_at, n.to.is_empty()) {
+                    (Some(_), true) => Delivery::NotMailed,
+                    (Some(sent), false) => Delivery::Sent(html::time(sent)),
+                    (None, _) => Delivery::Waiting(
+                        record
+                            .last_error
+                            .as_deref()
+                            .unwrap_or("wacht op verzending"),
+                    ),
+                },
+                body: &n.body,
             }
-            (Some(sent), false) => format!("verzonden {}", html::time(sent)),
-            (None, _) => format!(
-                r#"<strong class="error">nog niet verzonden: {}</strong> (wordt opnieuw geprobeerd)"#,
-                esc(record
-                    .last_error
-                    .as_deref()
-                    .unwrap_or("wacht op verzending"))
-            ),
-        };
-        let _ = write!(
-            items,
-            r#"<article class="card"><h2>{subject}</h2><p class="hint">{at} · aan {to} · {delivery}</p><pre>{body}</pre></article>"#,
-            subject = esc(&n.subject),
-            at = html::time(&n.at),
-            to = esc(&n.to),
-            body = esc(&n.body),
-        );
-    }
-    if list.is_empty() {
-        items.push_str("<p>Er zijn nog geen notificaties verstuurd.</p>");
-    }
-    let body = format!(
-        r#"<p class="breadcrumb">Notificaties</p><h1>Notificaties</h1>
-<p class="hint">Wat de Beheerder is gemeld, nieuwste eerst. Kies bij <a href="/koppelingen/snelstart/notificatie">Notificatie</a> wie ze ontvangt.</p>{items}"#
-    );
+        })
+        .collect();
     html_response(
         StatusCode::OK,
-        html::page(&session, Nav::Notificaties, "Notificaties", &body),
+        html::render(&NotificationsPage {
+            shell: Shell::new(&session, Nav::Notificaties, "Notificaties"),
+            items,
+        }),
     )
+}
+
+/// `templates/notificaties.html`: what the Beheerder was told, newest first.
+#[derive(Template)]
+#[template(path = "notificaties.html")]
+struct NotificationsPage<'a> {
+    shell: Shell<'a>,
+    items: Vec<NotificationItem<'a>>,
+}
+
+struct NotificationItem<'a> {
+    subject: &'a str,
+    at: String,
+    to: &'a str,
+    delivery: Delivery<'a>,
+    body: &'a str,
+}
+
+/// Whether and when a notification was mailed.
+enum Delivery<'a> {
+    /// Kept, but no Beheerder was chosen to receive it.
+    NotMailed,
+    /// Mailed at this time.
+    Sent(String),
+    /// Not mailed yet, with the last error.
+    Waiting(&'a str),
+}
+
+/// `templates/synclog.html`: every attempt, or only the failed ones.
+#[derive(Template)]
+#[template(path = "synclog.html")]
+struct SyncLogPage<'a> {
+    shell: Shell<'a>,
+    only_failed: bool,
+    with_invoice: bool,
+    attempts: Vec<AttemptRow<'a>>,
 }
 
 /// `GET /synclog?alleen_mislukt=1`.
@@ -1091,16 +1123,14 @@ pub(crate) async fn sync_log<P: App>(
         Ok(rows) => rows,
         Err(e) => return failure_page(&session, e),
     };
-    let checked = if only_failed { " checked" } else { "" };
-    let body = format!(
-        r#"<p class="breadcrumb">Synclog</p><h1>Synclog</h1>
-<form class="filter" method="get" action="/synclog"><label><input type="checkbox" name="alleen_mislukt" value="1"{checked}> Alleen mislukte pogingen</label><button type="submit">Filteren</button></form>
-{table}"#,
-        table = attempts_table(&rows, true),
-    );
     html_response(
         StatusCode::OK,
-        html::page(&session, Nav::Synclog, "Synclog", &body),
+        html::render(&SyncLogPage {
+            shell: Shell::new(&session, Nav::Synclog, "Synclog"),
+            only_failed,
+            with_invoice: true,
+            attempts: attempt_rows(&rows),
+        }),
     )
 }
 

@@ -27,7 +27,8 @@ mod koppelingen;
 mod lists;
 pub(crate) mod session;
 
-use html::{Nav, esc};
+use askama::Template;
+use html::{Bare, Nav, Shell};
 pub(crate) use session::Session;
 use session::{clear_cookie, cookie, session_cookie};
 
@@ -148,6 +149,14 @@ pub(crate) fn csrf_refused(session: &Session) -> Response {
     )
 }
 
+/// `templates/message.html`: a title and one message.
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    shell: Shell<'a>,
+    text: &'a str,
+}
+
 /// A page with one message.
 pub(crate) fn message_page(
     session: &Session,
@@ -157,16 +166,10 @@ pub(crate) fn message_page(
 ) -> Response {
     html_response(
         status,
-        html::page(
-            session,
-            Nav::Koppelingen,
-            title,
-            &format!(
-                r#"<h1>{}</h1><p role="alert">{}</p><p><a href="/koppelingen">Terug naar Koppelingen</a></p>"#,
-                esc(title),
-                esc(text)
-            ),
-        ),
+        html::render(&MessagePage {
+            shell: Shell::new(session, Nav::Koppelingen, title),
+            text,
+        }),
     )
 }
 
@@ -243,14 +246,22 @@ fn with_retry_after(mut response: Response) -> Response {
     response
 }
 
+/// `templates/not_found.html`.
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    shell: Bare<'a>,
+}
+
 /// Any other path: a plain Dutch 404 page.
 pub(crate) async fn not_found() -> Response {
     html_response(
         StatusCode::NOT_FOUND,
-        html::document(
-            "Niet gevonden",
-            r#"<main class="login"><h1>Pagina niet gevonden</h1><p>Deze pagina bestaat niet. Ga naar <a href="/koppelingen">Koppelingen</a>.</p></main>"#,
-        ),
+        html::render(&NotFoundPage {
+            shell: Bare {
+                title: "Niet gevonden",
+            },
+        }),
     )
 }
 
@@ -262,36 +273,26 @@ async fn home<P: App>(State(state): State<AppState<P>>, headers: HeaderMap) -> R
     }
 }
 
+/// `templates/login.html`: the log-in form, with the e-mail address as typed, an error or a
+/// notice.
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    shell: Bare<'a>,
+    token: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
 fn login_form(token: &str, email: &str, error: Option<&str>, notice: Option<&str>) -> String {
-    let error = error
-        .map(|e| {
-            format!(
-                r#"<p class="error" role="alert" id="login-error">{}</p>"#,
-                esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let notice = notice
-        .map(|n| format!(r#"<p class="notice" role="status">{}</p>"#, esc(n)))
-        .unwrap_or_default();
-    html::document(
-        "Inloggen",
-        &format!(
-            r#"<main class="login"><h1>Inloggen</h1>
-<p class="hint">Log in als Beheerder om de SnelStart koppeling van uw administratie te beheren.</p>
-{notice}{error}
-<form class="stack" method="post" action="/login">
-<input type="hidden" name="csrf" value="{token}">
-<label for="email">E-mailadres</label>
-<input id="email" name="email" type="email" autocomplete="username" required value="{email}">
-<label for="password">Wachtwoord</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="buttons"><button type="submit">Inloggen</button></div>
-</form></main>"#,
-            token = esc(token),
-            email = esc(email),
-        ),
-    )
+    html::render(&LoginPage {
+        shell: Bare { title: "Inloggen" },
+        token,
+        email,
+        error,
+        notice,
+    })
 }
 
 /// The log-in form with a fresh double-submit token: the same random value in the form and
