@@ -666,6 +666,9 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
     store
         .expect_invoice_sync_log()
         .returning(move |_, _, _, _| ready(Ok(log.clone())));
+    store
+        .expect_invoice_documents()
+        .returning(|_, _| ready(Ok(vec![])));
     store.expect_notifications().returning(|_, _| {
         use koppeling_domain::notification::{NotificationRecord, StoredNotification};
         ready(Ok(vec![NotificationRecord {
