@@ -1839,3 +1839,35 @@ async fn model_regression_unticked_while_the_outcome_is_unknown_leaves_no_hidden
     )
     .await;
 }
+
+/// (d) A lost answer on the booking, then a full read-back pass (the cursor moves past the
+/// booking, not ours yet), then the look-up adopts it: the next incremental pass must still
+/// read its payment state (R3; the read-back's adoption window).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_regression_adopted_after_a_pass_still_gets_its_payment_state() {
+    replay(
+        &[
+            Op::Put {
+                inv: 0,
+                number: 0,
+                relation: 0,
+                lines: 0,
+                date: 0,
+                is_final: true,
+            },
+            Op::Lost { rate: 60, seed: 8 },
+            Op::Sync {
+                rounds: 1,
+                parallel: false,
+            },
+            Op::Readback { full: true },
+            Op::Sync {
+                rounds: 1,
+                parallel: false,
+            },
+            Op::Readback { full: false },
+        ],
+        Numbers::Shared,
+    )
+    .await;
+}

@@ -30,6 +30,15 @@ use crate::relation::RelatieCode;
 /// last.
 pub const READBACK_PAGE: usize = 500;
 
+/// How far behind its cursor an incremental pass reads again, for bookings that were not
+/// ours yet when the cursor passed them: a booking whose answer was lost is adopted by the
+/// next attempt's look-up, after the back-off (at most `sync.max_backoff`, 15 minutes), by
+/// which time an earlier pass may have moved the cursor past its `modifiedOn`. Rows of that
+/// window are taken only for booked invoices never read back (no payment state yet), so the
+/// re-read costs no drift calls and sends no event twice; a later adoption is caught by the
+/// daily full scan. Found by the model test (R3): lost answer, full pass, adoption, pass.
+const ADOPTION_WINDOW_MINUTES: i64 = 20;
+
 /// The read-back's settings (product §5, `readback.*`).
 #[derive(Debug, Clone)]
 pub struct ReadbackConfig {
@@ -174,16 +183,31 @@ where
         let mut complete = false;
         // One fixed query, paged: see the cursor's note on `$skip`.
         let since = cursor.at;
+        let cursor_before = cursor.clone();
+        let read_from = if full {
+            since
+        } else {
+            since.map(|at| at - chrono::Duration::minutes(ADOPTION_WINDOW_MINUTES))
+        };
+        // Rows behind the cursor (the adoption window), kept apart from the fresh ones.
+        let mut behind: Vec<RemoteInvoice> = Vec::new();
         let mut skip = 0;
         while budget.take(1) {
             let page = self
                 .accounting
-                .invoices_since(&conn, since, skip)
+                .invoices_since(&conn, read_from, skip)
                 .await
                 .map_err(unavailable)?;
             skip += page.len();
             let short = page.len() < READBACK_PAGE;
-            fresh.extend(cursor.take(page, |f| (f.modified_on, f.booking_id.clone())));
+            let (old, new): (Vec<_>, Vec<_>) = page.into_iter().partition(|f| {
+                cursor_before.at.is_some_and(|at| {
+                    f.modified_on < at
+                        || (f.modified_on == at && cursor_before.seen.contains(&f.booking_id))
+                })
+            });
+            behind.extend(old);
+            fresh.extend(cursor.take(new, |f| (f.modified_on, f.booking_id.clone())));
             if short {
                 complete = true;
                 break;
@@ -200,7 +224,11 @@ where
             };
         }
 
-        let ids: Vec<String> = fresh.iter().map(|f| f.booking_id.clone()).collect();
+        let ids: Vec<String> = fresh
+            .iter()
+            .chain(&behind)
+            .map(|f| f.booking_id.clone())
+            .collect();
         let booked: BTreeMap<String, BookedInvoice> = self
             .store
             .booked_invoices(adm, &ids)
@@ -208,6 +236,14 @@ where
             .into_iter()
             .map(|b| (b.snelstart_id.clone(), b))
             .collect();
+        // From behind the cursor only bookings of ours never read back (adopted late).
+        let fresh_ids: BTreeSet<String> = fresh.iter().map(|f| f.booking_id.clone()).collect();
+        fresh.extend(behind.into_iter().filter(|f| {
+            !fresh_ids.contains(&f.booking_id)
+                && booked
+                    .get(&f.booking_id)
+                    .is_some_and(|b| b.payment.is_none() && b.drift.is_none())
+        }));
 
         // 2. Payment dates, when anything of ours moved off fully open.
         let wants_payments = fresh.iter().any(|f| {
