@@ -274,7 +274,7 @@ async fn a_refused_subscription_key_pauses_for_the_operator_and_the_start_up_pro
     let (k, _) = serve.wait_state("paused_auth", 30).await;
     let problem = k["problem"].as_str().unwrap_or_default().to_owned();
     assert!(
-        problem.contains("subscription key van de koppeling (operator)"),
+        problem.contains("subscription key of this installation (operator)"),
         "the pause names the operator's subscription key: {k}"
     );
     assert!(
