@@ -157,20 +157,76 @@ pub struct RemoteDocument {
     pub file_name: String,
 }
 
+/// Which document rule is broken: the API's stable `code` and the Dutch sentence come from
+/// the variant, never from the English message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentRule {
+    /// The file name is empty (`required`).
+    FilenameRequired,
+    /// The file name starts or ends with a space (`invalid`).
+    FilenameSpaces,
+    /// The file name is longer than [`MAX_FILENAME_CHARS`] (`too_long`).
+    FilenameTooLong,
+    /// The file name holds a character SnelStart refuses (`invalid`).
+    FilenameForbidden,
+    /// No bytes (`empty`).
+    Empty,
+    /// Over [`MAX_DOCUMENT_BYTES`] (`too_large`, HTTP 413).
+    TooLarge,
+    /// Not starting with `%PDF-` (`not_pdf`).
+    NotPdf,
+    /// Not a well-formed UBL 2.1 Invoice/CreditNote (`not_ubl`).
+    NotUbl,
+}
+
+impl DocumentRule {
+    /// The stable code of the API.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::FilenameRequired => "required",
+            Self::FilenameSpaces | Self::FilenameForbidden => "invalid",
+            Self::FilenameTooLong => "too_long",
+            Self::Empty => "empty",
+            Self::TooLarge => "too_large",
+            Self::NotPdf => "not_pdf",
+            Self::NotUbl => "not_ubl",
+        }
+    }
+
+    /// The Dutch sentence a Beheerder reads (without the final full stop).
+    #[must_use]
+    pub fn dutch(self) -> &'static str {
+        match self {
+            Self::FilenameRequired => "De bestandsnaam is leeg",
+            Self::FilenameSpaces => "De bestandsnaam begint of eindigt met een spatie",
+            Self::FilenameTooLong => "De bestandsnaam is langer dan 255 tekens",
+            Self::FilenameForbidden => {
+                "De bestandsnaam bevat een teken dat SnelStart weigert (\\ / : * ? \" < > | of een stuurteken)"
+            }
+            Self::Empty => "Het document is leeg",
+            Self::TooLarge => "Het document is groter dan 7 MiB en past zo niet in SnelStart",
+            Self::NotPdf => "Dit document is geen PDF",
+            Self::NotUbl => "Dit document is geen UBL 2.1-factuur of -creditnota",
+        }
+    }
+}
+
 /// Why a document cannot be accepted; `field` names the offending input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct DocumentProblem {
     pub field: &'static str,
-    pub code: &'static str,
+    pub rule: DocumentRule,
+    /// The English detail (the API's `message`).
     pub message: String,
 }
 
 impl DocumentProblem {
-    fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(field: &'static str, rule: DocumentRule, message: impl Into<String>) -> Self {
         Self {
             field,
-            code,
+            rule,
             message: message.into(),
         }
     }
@@ -178,7 +234,7 @@ impl DocumentProblem {
     /// Whether the document is over [`MAX_DOCUMENT_BYTES`] (HTTP 413, not 422).
     #[must_use]
     pub fn is_too_large(&self) -> bool {
-        self.code == "too_large"
+        self.rule == DocumentRule::TooLarge
     }
 }
 
@@ -190,21 +246,21 @@ pub fn check_filename(name: &str) -> Result<(), DocumentProblem> {
     if name.trim().is_empty() {
         return Err(DocumentProblem::new(
             "filename",
-            "required",
+            DocumentRule::FilenameRequired,
             "the file name is empty",
         ));
     }
     if name.trim() != name {
         return Err(DocumentProblem::new(
             "filename",
-            "invalid",
+            DocumentRule::FilenameSpaces,
             "the file name starts or ends with a space",
         ));
     }
     if name.chars().count() > MAX_FILENAME_CHARS {
         return Err(DocumentProblem::new(
             "filename",
-            "too_long",
+            DocumentRule::FilenameTooLong,
             format!("the file name has more than {MAX_FILENAME_CHARS} characters"),
         ));
     }
@@ -214,7 +270,7 @@ pub fn check_filename(name: &str) -> Result<(), DocumentProblem> {
     {
         return Err(DocumentProblem::new(
             "filename",
-            "invalid",
+            DocumentRule::FilenameForbidden,
             "the file name contains a character SnelStart refuses (\\ / : * ? \" < > | or a control character)",
         ));
     }
@@ -231,14 +287,14 @@ pub fn check_content(kind: DocumentKind, bytes: &[u8]) -> Result<(), DocumentPro
     if bytes.is_empty() {
         return Err(DocumentProblem::new(
             "content",
-            "empty",
+            DocumentRule::Empty,
             "the document is empty",
         ));
     }
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(DocumentProblem::new(
             "content",
-            "too_large",
+            DocumentRule::TooLarge,
             format!(
                 "the document has {} bytes; at most {MAX_DOCUMENT_BYTES} (7 MiB) fit in SnelStart's 10 MB once encoded",
                 bytes.len()
@@ -248,7 +304,7 @@ pub fn check_content(kind: DocumentKind, bytes: &[u8]) -> Result<(), DocumentPro
     match kind {
         DocumentKind::Pdf if !bytes.starts_with(b"%PDF-") => Err(DocumentProblem::new(
             "content",
-            "not_pdf",
+            DocumentRule::NotPdf,
             "this is not a PDF: it does not start with %PDF-",
         )),
         DocumentKind::Pdf => Ok(()),
@@ -260,7 +316,7 @@ pub fn check_content(kind: DocumentKind, bytes: &[u8]) -> Result<(), DocumentPro
 fn check_ubl(bytes: &[u8]) -> Result<(), DocumentProblem> {
     use quick_xml::events::Event;
     use quick_xml::name::ResolveResult;
-    let not_ubl = |m: String| DocumentProblem::new("content", "not_ubl", m);
+    let not_ubl = |m: String| DocumentProblem::new("content", DocumentRule::NotUbl, m);
     let mut reader = quick_xml::NsReader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
     let mut buf = Vec::new();
@@ -407,7 +463,7 @@ mod tests {
             "not xml at all",
         ] {
             let e = check_content(DocumentKind::Ubl, bad.as_bytes()).expect_err(bad);
-            assert_eq!((e.field, e.code), ("content", "not_ubl"), "{bad}");
+            assert_eq!((e.field, e.rule.code()), ("content", "not_ubl"), "{bad}");
         }
     }
 
@@ -415,11 +471,17 @@ mod tests {
     fn a_pdf_starts_with_its_signature_and_nothing_is_empty_or_over_7_mib() {
         assert_eq!(check_content(DocumentKind::Pdf, b"%PDF-1.7\n"), Ok(()));
         assert_eq!(
-            check_content(DocumentKind::Pdf, b"PDF").unwrap_err().code,
+            check_content(DocumentKind::Pdf, b"PDF")
+                .unwrap_err()
+                .rule
+                .code(),
             "not_pdf"
         );
         assert_eq!(
-            check_content(DocumentKind::Pdf, b"").unwrap_err().code,
+            check_content(DocumentKind::Pdf, b"")
+                .unwrap_err()
+                .rule
+                .code(),
             "empty"
         );
         let mut big = b"%PDF-".to_vec();
@@ -438,7 +500,7 @@ mod tests {
         assert_eq!(check_filename("2026-001.pdf"), Ok(()));
         assert_eq!(check_filename(&"a".repeat(255)), Ok(()));
         assert_eq!(
-            check_filename(&"a".repeat(256)).unwrap_err().code,
+            check_filename(&"a".repeat(256)).unwrap_err().rule.code(),
             "too_long"
         );
         for bad in [

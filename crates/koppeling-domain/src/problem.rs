@@ -288,12 +288,11 @@ pub enum Rule {
         /// The dagboek number.
         number: i32,
     },
-    /// An invoice document SnelStart would refuse (issue 19): `code` is the document
-    /// check's own (`required`, `invalid`, `too_long`, `empty`, `too_large`, `not_pdf`,
-    /// `not_ubl`), `detail` its English sentence.
+    /// An invoice document SnelStart would refuse (issue 19); the code and the Dutch
+    /// sentence are the document rule's, `detail` its English sentence.
     DocumentRefused {
-        /// The document check's code.
-        code: &'static str,
+        /// The document rule that is broken.
+        rule: crate::document::DocumentRule,
         /// What is wrong, in English.
         detail: String,
     },
@@ -349,7 +348,7 @@ impl Rule {
             Self::JournalMissing { .. } => "journal_missing",
             Self::JournalNotSales { .. } => "journal_not_sales",
             Self::JournalInactive { .. } => "journal_inactive",
-            Self::DocumentRefused { code, .. } => code,
+            Self::DocumentRefused { rule, .. } => rule.code(),
         }
     }
 }
@@ -727,16 +726,7 @@ impl Problem {
             Rule::JournalInactive { number } => format!(
                 "Dagboek {number} staat in SnelStart op non-actief; zet het in SnelStart op actief of vul bij Instellingen een ander verkoopdagboek in"
             ),
-            Rule::DocumentRefused { code, .. } => match *code {
-                "required" => "De bestandsnaam is leeg".to_owned(),
-                "too_long" => "De bestandsnaam is langer dan 255 tekens".to_owned(),
-                "invalid" => "De bestandsnaam bevat een teken dat SnelStart weigert, of begint of eindigt met een spatie".to_owned(),
-                "empty" => "Het document is leeg".to_owned(),
-                "too_large" => "Het document is groter dan 7 MiB en past zo niet in SnelStart".to_owned(),
-                "not_pdf" => "Dit document is geen PDF".to_owned(),
-                "not_ubl" => "Dit document is geen UBL 2.1-factuur of -creditnota".to_owned(),
-                _ => "SnelStart zou dit document weigeren".to_owned(),
-            },
+            Rule::DocumentRefused { rule, .. } => rule.dutch().to_owned(),
         };
         sentence(&text)
     }
@@ -1108,22 +1098,37 @@ pub(crate) mod tests {
             Problem::new("sales_journal_code", Rule::JournalInactive { number: 1300 }),
         ];
         let mut all = all;
-        for code in [
-            "required",
-            "too_long",
-            "invalid",
-            "empty",
-            "too_large",
-            "not_pdf",
-            "not_ubl",
-        ] {
-            all.push(Problem::new(
-                "content",
-                Rule::DocumentRefused {
-                    code,
-                    detail: "the document is refused".to_owned(),
-                },
-            ));
+        {
+            use crate::document::DocumentRule as D;
+            for rule in [
+                D::FilenameRequired,
+                D::FilenameSpaces,
+                D::FilenameTooLong,
+                D::FilenameForbidden,
+                D::Empty,
+                D::TooLarge,
+                D::NotPdf,
+                D::NotUbl,
+            ] {
+                // Exhaustive on purpose: a new document rule must be listed above.
+                match rule {
+                    D::FilenameRequired
+                    | D::FilenameSpaces
+                    | D::FilenameTooLong
+                    | D::FilenameForbidden
+                    | D::Empty
+                    | D::TooLarge
+                    | D::NotPdf
+                    | D::NotUbl => {}
+                }
+                all.push(Problem::new(
+                    "content",
+                    Rule::DocumentRefused {
+                        rule,
+                        detail: "the document is refused".to_owned(),
+                    },
+                ));
+            }
         }
         for p in &all {
             // Exhaustive on purpose: a new variant must be listed above.

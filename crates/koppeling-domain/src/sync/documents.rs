@@ -61,7 +61,7 @@ where
                 problems.push(Problem::new(
                     p.field,
                     Rule::DocumentRefused {
-                        code: p.code,
+                        rule: p.rule,
                         detail: p.message,
                     },
                 ));

@@ -161,7 +161,7 @@ pub(crate) async fn put_document<P: App>(
             ApiError::invalid(&[Problem::new(
                 p.field,
                 koppeling_domain::problem::Rule::DocumentRefused {
-                    code: p.code,
+                    rule: p.rule,
                     detail: p.message,
                 },
             )])
