@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use koppeling_domain::ports::{MockAccounting, MockStore};
+use koppeling_domain::app::MockApp;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -73,7 +73,7 @@ fn every_route_registered_in_the_router_is_in_the_document_and_no_other() {
 
 #[tokio::test]
 async fn every_documented_operation_is_routed() {
-    let app = crate::tests::app(MockStore::new(), MockAccounting::new());
+    let app = crate::tests::app(MockApp::new());
     for route in documented_routes() {
         let (method, path) = route.split_once(' ').unwrap();
         let concrete = path.replace("{adm}", "kantoor").replace("{id}", "x1");

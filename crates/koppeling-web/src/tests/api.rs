@@ -2,8 +2,9 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use koppeling_domain::ports::{MockAccounting, MockStore, Put, StoreError, SyncState, SyncStatus};
-use koppeling_domain::problem::Problem;
+use koppeling_domain::app::MockApp;
+use koppeling_domain::ports::{Put, SyncState, SyncStatus};
+use koppeling_domain::problem::{Problem, Rule};
 use serde_json::json;
 
 use super::*;
@@ -12,8 +13,8 @@ const SECRET_KEY: &str = "Z2VoZWltOnNsZXV0ZWwtOTg3Ng==";
 
 #[tokio::test]
 async fn requests_without_the_right_token_are_refused() {
-    // Arrange: a store that must not be touched.
-    let app = app(MockStore::new(), MockAccounting::new());
+    // Arrange: a use case that must not be asked.
+    let app = app(MockApp::new());
     let path = "/api/v1/administraties/kantoor/integrations";
     // Act
     let none = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
@@ -44,7 +45,7 @@ async fn requests_without_the_right_token_are_refused() {
 
 #[tokio::test]
 async fn health_metrics_and_openapi_need_no_token() {
-    let app = app(MockStore::new(), MockAccounting::new());
+    let app = app(MockApp::new());
     let health = send(&app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(
         (health.status, health.text.as_str()),
@@ -75,7 +76,7 @@ async fn health_metrics_and_openapi_need_no_token() {
 
 #[tokio::test]
 async fn unknown_fields_are_refused_naming_the_field() {
-    let app = app(MockStore::new(), MockAccounting::new());
+    let app = app(MockApp::new());
     let top = call(
         &app,
         Method::PUT,
@@ -102,7 +103,7 @@ async fn unknown_fields_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn malformed_json_and_wrong_types_are_400() {
-    let app = app(MockStore::new(), MockAccounting::new());
+    let app = app(MockApp::new());
     let path = "/api/v1/administraties/kantoor";
     let broken = call(&app, Method::PUT, path, Some(r#"{"name": "#)).await;
     assert_eq!(broken.status, StatusCode::BAD_REQUEST);
@@ -130,11 +131,16 @@ async fn malformed_json_and_wrong_types_are_400() {
 
 #[tokio::test]
 async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
-    // Arrange
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store.expect_put_invoice().never();
-    let app = app(store, MockAccounting::new());
+    // Arrange: the use case refuses the fifth decimal (its rule is tested in the domain);
+    // "12,50" is not a number and never reaches it.
+    let mut mock = MockApp::new();
+    mock.expect_put_invoice().times(1).returning(|_, _| {
+        ready(Err(refused(
+            "lines[0].unit_price",
+            Rule::TooManyDecimals { max: 4 },
+        )))
+    });
+    let app = app(mock);
     let body = r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
         "status":"final","lines":[{"description":"Advies","quantity":"1","unit_price":"12.34567","vat":"high"}]}"#;
     // Act
@@ -170,7 +176,7 @@ async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
 
 #[tokio::test]
 async fn path_ids_are_validated() {
-    let app = app(MockStore::new(), MockAccounting::new());
+    let app = app(MockApp::new());
     let adm = call(
         &app,
         Method::PUT,
@@ -194,10 +200,8 @@ async fn path_ids_are_validated() {
 #[tokio::test]
 async fn the_key_is_write_only() {
     // Arrange
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_put_koppeling()
+    let mut mock = MockApp::new();
+    mock.expect_put_koppeling()
         .withf(|_, settings, key| {
             key.as_ref().map(ConnectionKey::expose) == Some(SECRET_KEY)
                 && settings.sales_journal_code == 1300
@@ -205,8 +209,8 @@ async fn the_key_is_write_only() {
         })
         .times(1)
         .returning(|_, _, _| ready(Ok(Put::Created)));
-    with_overview(&mut store, Some(koppeling(false, Some(SECRET_KEY))));
-    let app = app(store, MockAccounting::new());
+    with_overview(&mut mock, Some(koppeling(false, Some(SECRET_KEY))));
+    let app = app(mock);
     let body = json!({
         "vat_codes": {"high": 12, "low": 11, "zero": 10},
         "sales_journal_code": 1300,
@@ -252,10 +256,16 @@ async fn the_key_is_write_only() {
 
 #[tokio::test]
 async fn wrong_vat_codes_are_422_naming_the_field() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store.expect_put_koppeling().never();
-    let app = app(store, MockAccounting::new());
+    // The use case refuses with the domain's own check of the codes as parsed.
+    let mut mock = MockApp::new();
+    mock.expect_put_koppeling()
+        .withf(|_, settings, key| settings.vat_codes.high == 11 && key.is_none())
+        .times(1)
+        .returning(|_, settings, _| {
+            let problems = settings.vat_codes.validate().unwrap_err();
+            ready(Err(ServiceError::Invalid(problems)))
+        });
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -271,19 +281,15 @@ async fn wrong_vat_codes_are_422_naming_the_field() {
 
 #[tokio::test]
 async fn a_failed_activation_lists_the_problems() {
-    // Arrange
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    with_overview(&mut store, Some(koppeling(false, Some(SECRET_KEY))));
-    store.expect_set_koppeling_active().never();
-    let mut accounting = MockAccounting::new();
-    accounting.expect_check_activation().returning(|_, _| {
-        ready(Ok(vec![Problem::new(
+    // Arrange: SnelStart has no dagboek 1300.
+    let mut mock = MockApp::new();
+    mock.expect_activate().times(1).returning(|_| {
+        ready(Err(ServiceError::ActivationFailed(vec![Problem::new(
             "sales_journal_code",
-            koppeling_domain::problem::Rule::JournalMissing { number: 1300 },
-        )]))
+            Rule::JournalMissing { number: 1300 },
+        )])))
     });
-    let app = app(store, accounting);
+    let app = app(mock);
     // Act
     let answer = call(
         &app,
@@ -304,33 +310,15 @@ async fn a_failed_activation_lists_the_problems() {
             .unwrap()
             .contains("dagboek 1300")
     );
-    assert!(!answer.text.contains(SECRET_KEY));
 }
 
 #[tokio::test]
 async fn a_passing_activation_answers_with_the_overview_entry() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_set_koppeling_active()
-        .withf(|_, active| *active)
+    let mut mock = MockApp::new();
+    mock.expect_activate()
         .times(1)
-        .returning(|_, _| ready(Ok(())));
-    store
-        .expect_status_counts()
-        .returning(|_| ready(Ok(StatusCounts::default())));
-    with_overview_reads(&mut store);
-    let mut calls = 0;
-    store.expect_get_koppeling().returning(move |_| {
-        calls += 1;
-        // Inactive while checking, active once switched on.
-        ready(Ok(Some(koppeling(calls > 2, Some(SECRET_KEY)))))
-    });
-    let mut accounting = MockAccounting::new();
-    accounting
-        .expect_check_activation()
-        .returning(|_, _| ready(Ok(Vec::new())));
-    let app = app(store, accounting);
+        .returning(|_| ready(Ok(overview_of(Some(&koppeling(true, Some(SECRET_KEY)))))));
+    let app = app(mock);
     let answer = call(
         &app,
         Method::POST,
@@ -345,11 +333,9 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
 
 #[tokio::test]
 async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
-    let mut store = MockStore::new();
-    store
-        .expect_invoice_documents()
-        .returning(|_, _| ready(Ok(vec![])));
-    store.expect_get_invoice().returning(|_, _| {
+    let mut mock = MockApp::new();
+    mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
+    mock.expect_invoice().returning(|_, _| {
         ready(Ok(Some((
             invoice(),
             Some(SyncState {
@@ -370,7 +356,7 @@ async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
             }),
         ))))
     });
-    let app = app(store, MockAccounting::new());
+    let app = app(mock);
     let answer = call(
         &app,
         Method::GET,
@@ -399,19 +385,18 @@ async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
 
 #[tokio::test]
 async fn a_new_invoice_is_created_and_shown_without_sync() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    // One store call: the answer is built from what was written, not read back.
-    store
-        .expect_put_invoice()
+    let mut mock = MockApp::new();
+    // One call: the answer is built from what was written, not read back (and a new
+    // invoice has no documents to list).
+    mock.expect_put_invoice()
         .withf(|_, inv| {
             inv.lines[0].unit_price == Decimal::new(5000, 2) && inv.status == InvoiceStatus::Draft
         })
         .times(1)
         .returning(|_, _| ready(Ok((Put::Created, None))));
-    store.expect_get_invoice().never();
-    store.expect_get_relation().never();
-    let app = app(store, MockAccounting::new());
+    mock.expect_invoice().never();
+    mock.expect_documents().never();
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -429,19 +414,15 @@ async fn a_new_invoice_is_created_and_shown_without_sync() {
 
 #[tokio::test]
 async fn a_locked_invoice_answers_409() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_get_relation()
-        .returning(|_, _| ready(Ok(Some(relation("1001")))));
-    store.expect_put_invoice().returning(|_, _| {
-        ready(Err(StoreError::Conflict {
+    let mut mock = MockApp::new();
+    mock.expect_put_invoice().returning(|_, _| {
+        ready(Err(ServiceError::Conflict {
             code: "invoice_locked".into(),
             message: "invoice inv-1 is synced and can no longer be changed; correct it with a credit note".into(),
             field: None,
         }))
     });
-    let app = app(store, MockAccounting::new());
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -457,13 +438,16 @@ async fn a_locked_invoice_answers_409() {
 
 #[tokio::test]
 async fn a_non_numeric_code_cannot_be_ticked() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_get_relation()
-        .returning(|_, _| ready(Ok(Some(relation("A12")))));
-    store.expect_set_relation_snelstart().never();
-    let app = app(store, MockAccounting::new());
+    // The use case refuses to tick relation code "A12" (its rule is tested in the domain).
+    let mut mock = MockApp::new();
+    mock.expect_set_relation_snelstart()
+        .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
+        .times(1)
+        .returning(|_, _, _| {
+            let code = "A12".to_owned();
+            ready(Err(refused("code", Rule::CodeNotNumeric { code })))
+        });
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -480,11 +464,10 @@ async fn a_non_numeric_code_cannot_be_ticked() {
 
 #[tokio::test]
 async fn an_unknown_administratie_is_404() {
-    let mut store = MockStore::new();
-    store
-        .expect_get_administratie()
-        .returning(|_| ready(Ok(None)));
-    let app = app(store, MockAccounting::new());
+    let mut mock = MockApp::new();
+    mock.expect_overview()
+        .returning(|code| ready(Err(ServiceError::NotFound(format!("administratie {code}")))));
+    let app = app(mock);
     let answer = call(
         &app,
         Method::GET,
@@ -498,25 +481,24 @@ async fn an_unknown_administratie_is_404() {
 
 #[tokio::test]
 async fn a_password_is_hashed_and_never_returned() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_put_admin()
+    let mut mock = MockApp::new();
+    mock.expect_put_admin()
         .withf(|_, admin, hash| {
             admin.email == "anna@example.nl"
                 && hash
                     .as_deref()
                     .is_some_and(|h| h.starts_with("$argon2id$") && !h.contains("geheim123456"))
         })
+        .times(1)
         .returning(|_, _, _| ready(Ok(Put::Created)));
-    store.expect_get_admin().returning(|_, id| {
+    mock.expect_admin().returning(|_, id| {
         ready(Ok(Some(koppeling_domain::ports::Admin {
             id: id.clone(),
             name: "Anna".into(),
             email: "anna@example.nl".into(),
         })))
     });
-    let app = app(store, MockAccounting::new());
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -532,10 +514,9 @@ async fn a_password_is_hashed_and_never_returned() {
 
 #[tokio::test]
 async fn a_password_of_11_characters_is_refused_naming_the_field() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store.expect_put_admin().never();
-    let app = app(store, MockAccounting::new());
+    let mut mock = MockApp::new();
+    mock.expect_put_admin().never();
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -554,13 +535,13 @@ async fn a_password_of_11_characters_is_refused_naming_the_field() {
 
 #[tokio::test]
 async fn a_store_failure_is_500_without_details() {
-    let mut store = MockStore::new();
-    store.expect_get_administratie().returning(|_| {
-        ready(Err(StoreError::Other(anyhow::anyhow!(
+    let mut mock = MockApp::new();
+    mock.expect_overview().returning(|_| {
+        ready(Err(ServiceError::Other(anyhow::anyhow!(
             "connection to 10.0.0.1 refused"
         ))))
     });
-    let app = app(store, MockAccounting::new());
+    let app = app(mock);
     let answer = call(
         &app,
         Method::GET,
@@ -575,17 +556,10 @@ async fn a_store_failure_is_500_without_details() {
 
 #[tokio::test]
 async fn a_busy_database_is_503_with_retry_after() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_get_relation()
-        .returning(|_, _| ready(Ok(Some(relation("1001")))));
-    store.expect_put_invoice().returning(|_, _| {
-        ready(Err(StoreError::Busy(
-            "starting a transaction: database is locked".into(),
-        )))
-    });
-    let app = app(store, MockAccounting::new());
+    let mut mock = MockApp::new();
+    mock.expect_put_invoice()
+        .returning(|_, _| ready(Err(busy("starting a transaction: database is locked"))));
+    let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
@@ -616,13 +590,10 @@ async fn a_busy_database_is_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_busy_database_on_a_read_is_503_too() {
-    let mut store = MockStore::new();
-    store.expect_get_administratie().returning(|_| {
-        ready(Err(StoreError::Busy(
-            "reading the administratie: pool timed out".into(),
-        )))
-    });
-    let app = app(store, MockAccounting::new());
+    let mut mock = MockApp::new();
+    mock.expect_get_administratie()
+        .returning(|_| ready(Err(busy("reading the administratie: pool timed out"))));
+    let app = app(mock);
     let answer = call(&app, Method::GET, "/api/v1/administraties/kantoor", None).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.headers[header::RETRY_AFTER], "2");

@@ -1,30 +1,32 @@
 //! The JSON-lines import: good lines go in, bad lines are reported with their line number.
 
-use koppeling_domain::ports::{Admin, MockAccounting, MockStore, Put};
+use koppeling_domain::app::MockApp;
+use koppeling_domain::ports::{Admin, Put};
+use koppeling_domain::problem::Rule;
 
 use super::*;
 use crate::import::{ImportLineError, import_jsonl};
 
 #[tokio::test]
 async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
-    // Arrange
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_put_admin()
+    // Arrange: only the two good lines reach the use case.
+    let mut mock = MockApp::new();
+    mock.expect_put_admin()
         .withf(|_, admin: &Admin, hash| admin.id.as_str() == "a1" && hash.is_none())
         .times(1)
         .returning(|_, _, _| ready(Ok(Put::Created)));
-    store
-        .expect_put_relation()
+    mock.expect_put_relation()
         .withf(|_, r| r.id.as_str() == "r1" && r.code == "1001")
         .times(1)
         .returning(|_, _| ready(Ok(Put::Created)));
-    store
-        .expect_get_relation()
-        .returning(|_, _| ready(Ok(Some(relation("1001")))));
-    store.expect_put_invoice().never();
-    let service = service(store, MockAccounting::new());
+    // Line 3's fifth decimal is the use case's refusal; lines 8 and 10 never reach it.
+    mock.expect_put_invoice()
+        .withf(|_, inv| inv.id.as_str() == "f1")
+        .times(1)
+        .returning(|_, _| {
+            let rule = Rule::TooManyDecimals { max: 4 };
+            ready(Err(refused("lines[0].unit_price", rule)))
+        });
     let input = [
         r#"{"type":"admin","id":"a1","name":"Anna","email":"anna@example.nl"}"#,
         "",
@@ -39,7 +41,7 @@ async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
     ]
     .join("\n");
     // Act
-    let report = import_jsonl(&service, &adm(), &input).await;
+    let report = import_jsonl(&mock, &adm(), &input).await;
     // Assert
     assert_eq!(report.imported, 2, "{report:?}");
     let lines: Vec<(usize, &str)> = report
@@ -70,15 +72,17 @@ async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
 
 #[tokio::test]
 async fn a_relation_snelstart_line_ticks_the_relation() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_get_relation()
-        .returning(|_, _| ready(Ok(Some(relation("A12")))));
-    store.expect_set_relation_snelstart().never();
-    let service = service(store, MockAccounting::new());
+    // The use case refuses to tick relation code "A12" (its rule is tested in the domain).
+    let mut mock = MockApp::new();
+    mock.expect_set_relation_snelstart()
+        .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
+        .times(1)
+        .returning(|_, _, _| {
+            let code = "A12".to_owned();
+            ready(Err(refused("code", Rule::CodeNotNumeric { code })))
+        });
     let report = import_jsonl(
-        &service,
+        &mock,
         &adm(),
         r#"{"type":"relation_snelstart","id":"rel-1","enabled":true}"#,
     )
@@ -97,29 +101,22 @@ async fn a_relation_snelstart_line_ticks_the_relation() {
 
 #[tokio::test]
 async fn a_busy_line_is_reported_clearly_and_the_next_line_still_goes_in() {
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_get_relation()
-        .returning(|_, _| ready(Ok(None)));
+    let mut mock = MockApp::new();
     let mut calls = 0;
-    store.expect_put_relation().times(2).returning(move |_, _| {
+    mock.expect_put_relation().times(2).returning(move |_, _| {
         calls += 1;
         ready(if calls == 1 {
-            Err(koppeling_domain::ports::StoreError::Busy(
-                "starting a transaction: database is locked".into(),
-            ))
+            Err(busy("starting a transaction: database is locked"))
         } else {
             Ok(Put::Created)
         })
     });
-    let service = service(store, MockAccounting::new());
     let input = [
         r#"{"type":"relation","id":"r1","code":"1","kind":"company","name":"X"}"#,
         r#"{"type":"relation","id":"r2","code":"2","kind":"company","name":"Y"}"#,
     ]
     .join("\n");
-    let report = import_jsonl(&service, &adm(), &input).await;
+    let report = import_jsonl(&mock, &adm(), &input).await;
     assert_eq!(report.imported, 1, "{report:?}");
     assert_eq!(report.errors.len(), 1);
     let printed = report.errors[0].to_string();
@@ -137,27 +134,33 @@ async fn a_busy_line_is_reported_clearly_and_the_next_line_still_goes_in() {
 #[tokio::test]
 async fn an_invoice_document_line_stores_the_decoded_bytes_and_bad_ones_name_their_field() {
     use base64::Engine as _;
-    // Arrange: a real Service over a mocked store; the invoice exists.
-    let mut store = MockStore::new();
-    with_administratie(&mut store);
-    store
-        .expect_get_invoice()
-        .returning(|_, _| ready(Ok(Some((invoice(), None)))));
-    store
-        .expect_put_document()
-        .withf(|_, id, kind, name, content, _| {
+    // Arrange: the good line reaches the use case with the decoded bytes; the use case
+    // refuses the HTML one (its rule is tested in the domain); the others never reach it.
+    let mut mock = MockApp::new();
+    mock.expect_put_document()
+        .withf(|_, _, _, _, content| content.as_slice() == b"<html/>")
+        .times(1)
+        .returning(|_, _, _, _, _| {
+            let rule = Rule::DocumentRefused {
+                rule: koppeling_domain::document::DocumentRule::NotPdf,
+                detail: "the content is not a PDF".to_owned(),
+            };
+            ready(Err(refused("content", rule)))
+        });
+    mock.expect_put_document()
+        .withf(|_, id, kind, name, content| {
             id.as_str() == "f1"
                 && *kind == koppeling_domain::document::DocumentKind::Pdf
-                && name == "f1.pdf"
+                && name.as_deref() == Some("f1.pdf")
                 && content.as_slice() == b"%PDF-1.7 import"
         })
         .times(1)
-        .returning(|_, _, kind, name, content, _| {
+        .returning(|_, _, kind, name, content| {
             ready(Ok((
                 Put::Created,
                 koppeling_domain::document::Document {
                     kind,
-                    filename: name.to_owned(),
+                    filename: name.unwrap_or_default(),
                     size: u64::try_from(content.len()).unwrap(),
                     sha256: String::new(),
                     status: koppeling_domain::document::DocumentStatus::Waiting,
@@ -167,7 +170,6 @@ async fn an_invoice_document_line_stores_the_decoded_bytes_and_bad_ones_name_the
                 },
             )))
         });
-    let service = service(store, MockAccounting::new());
     let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7 import");
     let not_pdf = base64::engine::general_purpose::STANDARD.encode(b"<html/>");
     let input = [
@@ -180,7 +182,7 @@ async fn an_invoice_document_line_stores_the_decoded_bytes_and_bad_ones_name_the
     .join("\n");
 
     // Act
-    let report = import_jsonl(&service, &adm(), &input).await;
+    let report = import_jsonl(&mock, &adm(), &input).await;
 
     // Assert
     assert_eq!(report.imported, 1, "{report:?}");

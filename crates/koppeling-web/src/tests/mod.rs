@@ -8,14 +8,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
+use koppeling_domain::app::MockApp;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use koppeling_domain::money::VatClass;
-use koppeling_domain::ports::{
-    Administratie, MockAccounting, MockClock, MockNotifier, MockStore, StatusCounts,
-};
-use koppeling_domain::sync::{Service, SyncConfig};
+use koppeling_domain::ports::{Administratie, StatusCounts};
+use koppeling_domain::problem::{Problem, Rule};
+use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 pub(crate) use koppeling_domain::testkit::{self, relation};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -37,8 +37,6 @@ pub(crate) fn ready<T: Send + 'static>(value: T) -> Fut<T> {
     Box::pin(std::future::ready(value))
 }
 
-pub(crate) type Sut = Service<MockStore, MockAccounting, MockNotifier, MockClock>;
-
 pub(crate) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
 }
@@ -47,21 +45,12 @@ pub(crate) fn adm() -> AdministratieCode {
     AdministratieCode::parse("kantoor").unwrap()
 }
 
-pub(crate) fn service(store: MockStore, accounting: MockAccounting) -> Sut {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(now);
-    Service::new(
-        store,
-        accounting,
-        MockNotifier::new(),
-        clock,
-        SyncConfig::default(),
-    )
-}
-
-pub(crate) fn app(store: MockStore, accounting: MockAccounting) -> Router {
+/// The router over the one inbound port: each test scripts what the use case answers
+/// (issue 14). A method without an expectation panics when called, so an unscripted
+/// call fails the test.
+pub(crate) fn app(mock: MockApp) -> Router {
     router(
-        Arc::new(service(store, accounting)),
+        Arc::new(mock),
         WebConfig {
             api_token: TOKEN.to_owned().into(),
             previous_api_tokens: Vec::new(),
@@ -73,14 +62,24 @@ pub(crate) fn app(store: MockStore, accounting: MockAccounting) -> Router {
     )
 }
 
-/// The administratie `kantoor` exists.
-pub(crate) fn with_administratie(store: &mut MockStore) {
-    store.expect_get_administratie().returning(|code| {
-        ready(Ok(Some(Administratie {
+/// The administratie `kantoor` (any code asked for) exists.
+pub(crate) fn known_administratie(mock: &mut MockApp) {
+    mock.expect_get_administratie().returning(|code| {
+        ready(Ok(Administratie {
             code: code.clone(),
             name: "Kantoor B.V.".into(),
-        })))
+        }))
     });
+}
+
+/// The use case's answer when the database is busy (nothing was written).
+pub(crate) fn busy(what: &str) -> ServiceError {
+    ServiceError::Busy(what.to_owned())
+}
+
+/// The use case refuses the input: `rule` broken on `field` (422).
+pub(crate) fn refused(field: &str, rule: Rule) -> ServiceError {
+    ServiceError::Invalid(vec![Problem::new(field, rule)])
 }
 
 /// [`testkit::invoice`] with two "Advies" at 50.00, high VAT.
@@ -104,31 +103,38 @@ pub(crate) fn koppeling(active: bool, key: Option<&str>) -> Koppeling {
     }
 }
 
-/// The store answers the overview: the koppeling as given, no invoices counted.
-pub(crate) fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
-    store
-        .expect_status_counts()
-        .returning(|_| ready(Ok(StatusCounts::default())));
-    store
-        .expect_get_koppeling()
-        .returning(move |_| ready(Ok(stored.clone())));
-    with_overview_reads(store);
+/// The overview entry the use case gives for `stored` (no koppeling saved when `None`),
+/// with no invoices counted and the optional parts running.
+pub(crate) fn overview_of(stored: Option<&Koppeling>) -> KoppelingOverview {
+    let features = [("payments", "ok"), ("documents", "ok")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+    let key_set = stored.is_some_and(|k| k.key.is_some());
+    KoppelingOverview {
+        name: "snelstart".to_owned(),
+        active: stored.is_some_and(|k| k.active),
+        state: stored.map_or(
+            koppeling_domain::koppeling::KoppelingState::Inactive,
+            Koppeling::state,
+        ),
+        problem: stored.and_then(|k| k.problem.clone()),
+        last_sync_at: None,
+        counts: StatusCounts::default(),
+        key_set,
+        key_unusable: false,
+        settings: stored.map(|k| k.settings.clone()),
+        features,
+        connection: key_set.then_some(koppeling_domain::connect::ConnectionKind::Pasted),
+        events_failing_since: None,
+        events_last_error: None,
+    }
 }
 
-/// The overview's other reads: no read-back or event push yet, no activation link.
-pub(crate) fn with_overview_reads(store: &mut MockStore) {
-    store
-        .expect_readback_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
-    store
-        .expect_link_connected()
-        .returning(|_| ready(Ok(false)));
-    store
-        .expect_documents_missing_scope()
-        .returning(|_| ready(Ok(None)));
-    store
-        .expect_push_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
+/// The use case answers the overview with `stored`, as often as asked.
+pub(crate) fn with_overview(mock: &mut MockApp, stored: Option<Koppeling>) {
+    let overview = overview_of(stored.as_ref());
+    mock.expect_overview()
+        .returning(move |_| ready(Ok(overview.clone())));
 }
 
 /// One answer, read whole.

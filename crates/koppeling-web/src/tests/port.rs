@@ -1,39 +1,12 @@
 //! Handler tests against the one inbound port: the router is driven with `MockApp`, so each
 //! test scripts what the use case answers, never the store calls it makes inside (issue 14).
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::http::{Method, StatusCode};
 use koppeling_domain::app::MockApp;
-use koppeling_domain::ports::{Administratie, AttemptLog, SyncState, SyncStatus};
+use koppeling_domain::ports::{AttemptLog, SyncState, SyncStatus};
 use koppeling_domain::sync::ServiceError;
 
-use super::{TOKEN, adm, call, invoice, now, ready, send};
-use crate::{WebConfig, router};
-
-fn app_with(mock: MockApp) -> Router {
-    router(
-        Arc::new(mock),
-        WebConfig {
-            api_token: TOKEN.to_owned().into(),
-            previous_api_tokens: Vec::new(),
-            secure_cookies: false,
-            public_url: "http://127.0.0.1".to_owned(),
-            trusted_proxies: Vec::new(),
-        },
-        Arc::new(String::new),
-    )
-}
-
-fn known_administratie(mock: &mut MockApp) {
-    mock.expect_get_administratie().returning(|code| {
-        ready(Ok(Administratie {
-            code: code.clone(),
-            name: "Kantoor B.V.".into(),
-        }))
-    });
-}
+use super::{adm, app, call, invoice, known_administratie, now, ready, send};
 
 fn attempt(invoice_id: &str) -> AttemptLog {
     AttemptLog {
@@ -59,7 +32,7 @@ async fn the_sync_log_for_one_invoice_asks_the_use_case_for_that_invoice_with_th
         .times(1)
         .returning(|_, id, _, _| ready(Ok(vec![attempt(id)])));
     mock.expect_sync_log().never();
-    let app = app_with(mock);
+    let app = app(mock);
     let answer = call(
         &app,
         Method::GET,
@@ -78,7 +51,7 @@ async fn the_sync_log_for_one_invoice_asks_the_use_case_for_that_invoice_with_th
 async fn an_invoice_the_use_case_does_not_know_is_404_naming_it() {
     let mut mock = MockApp::new();
     mock.expect_invoice().returning(|_, _| ready(Ok(None)));
-    let app = app_with(mock);
+    let app = app(mock);
     let answer = call(
         &app,
         Method::GET,
@@ -101,7 +74,7 @@ async fn a_retry_the_use_case_refuses_is_409_with_its_code_and_nothing_else_is_a
         }))
     });
     mock.expect_invoice().never();
-    let app = app_with(mock);
+    let app = app(mock);
     let answer = call(
         &app,
         Method::POST,
@@ -133,7 +106,7 @@ async fn a_retried_invoice_is_answered_with_the_sync_state_the_use_case_returned
     mock.expect_invoice()
         .returning(|_, _| ready(Ok(Some((invoice(), None)))));
     mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
-    let app = app_with(mock);
+    let app = app(mock);
     let answer = call(
         &app,
         Method::POST,
@@ -151,7 +124,7 @@ async fn the_ui_without_a_session_cookie_redirects_to_login_without_asking_the_u
     let mut mock = MockApp::new();
     mock.expect_session().never();
     mock.expect_invoices().never();
-    let app = app_with(mock);
+    let app = app(mock);
     let request = axum::http::Request::builder()
         .uri("/facturen")
         .body(axum::body::Body::empty())
@@ -200,7 +173,7 @@ async fn a_document_is_handed_to_the_use_case_with_its_filename_and_answered_wit
                 },
             )))
         });
-    let app = app_with(mock);
+    let app = app(mock);
     let answer = put_raw(
         &app,
         "/api/v1/administraties/kantoor/invoices/inv-1/documents/pdf?filename=factuur%201.pdf",
@@ -223,7 +196,7 @@ async fn a_document_is_handed_to_the_use_case_with_its_filename_and_answered_wit
 async fn a_bad_filename_is_422_and_an_oversized_document_413_without_asking_the_use_case() {
     let mut mock = MockApp::new();
     mock.expect_put_document().never();
-    let app = app_with(mock);
+    let app = app(mock);
     let answer = put_raw(
         &app,
         "/api/v1/administraties/kantoor/invoices/inv-1/documents/pdf?filename=a%2Fb.pdf",
