@@ -9,11 +9,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
 use koppeling_domain::app::MockApp;
+use koppeling_domain::auth::SessionRecord;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use koppeling_domain::money::VatClass;
-use koppeling_domain::ports::{Administratie, StatusCounts};
+use koppeling_domain::ports::{Admin, Administratie, StatusCounts};
 use koppeling_domain::problem::{Problem, Rule};
 use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 pub(crate) use koppeling_domain::testkit::{self, relation};
@@ -177,4 +178,78 @@ pub(crate) async fn call(app: &Router, method: Method, path: &str, body: Option<
         .body(Body::from(body.unwrap_or_default().to_owned()))
         .unwrap();
     send(app, request).await
+}
+
+/// Anna's password in the UI tests.
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+/// Anna, a Beheerder of `kantoor` whose name needs escaping.
+pub(crate) fn anna(name: &str) -> Admin {
+    Admin {
+        id: ResourceId::parse("anna").unwrap(),
+        name: name.into(),
+        email: "anna@example.nl".into(),
+    }
+}
+
+/// The use case's log-in bookkeeping, kept in memory: each log-in form token is used once,
+/// no address is locked out, and sessions are started, found and ended.
+pub(crate) fn with_sessions(mock: &mut MockApp) {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    let used: Arc<Mutex<HashSet<String>>> = Arc::default();
+    mock.expect_use_login_token()
+        .returning(move |h| ready(Ok(used.lock().unwrap().insert(h.to_owned()))));
+    mock.expect_login_attempt()
+        .returning(|_, _| ready(Ok(None)));
+    mock.expect_login_succeeded()
+        .returning(|_, _| ready(Ok(())));
+    let sessions: Arc<Mutex<HashMap<String, SessionRecord>>> = Arc::default();
+    let s = Arc::clone(&sessions);
+    mock.expect_start_session()
+        .returning(move |id_hash, adm, admin_id| {
+            let record = SessionRecord {
+                id_hash: id_hash.clone(),
+                adm,
+                admin_id,
+                created_at: now(),
+                last_seen: now(),
+            };
+            s.lock().unwrap().insert(id_hash, record);
+            ready(Ok(()))
+        });
+    let s = Arc::clone(&sessions);
+    mock.expect_session().returning(move |h| {
+        let found = s.lock().unwrap().get(h).cloned();
+        ready(Ok(found.map(|r| (r, "Anna <Beheerder>".to_owned()))))
+    });
+    mock.expect_end_session().returning(move |h| {
+        sessions.lock().unwrap().remove(h);
+        ready(Ok(()))
+    });
+}
+
+/// [`with_sessions`], and `anna@example.nl` logs in with [`PASSWORD`].
+pub(crate) fn with_login(mock: &mut MockApp) {
+    with_sessions(mock);
+    let hash = crate::hash_password(PASSWORD).unwrap();
+    mock.expect_find_admin_for_login().returning(move |email| {
+        let found = (email == "anna@example.nl")
+            .then(|| (adm(), anna("Anna <Beheerder>"), Some(hash.clone())));
+        ready(Ok(found))
+    });
+}
+
+/// A use case Anna can log in to, whose *Notificatie* screen (where the UI tests pick up
+/// the session's CSRF token) lists her, with the overview of `stored` and the activation
+/// link off.
+pub(crate) fn signed_in(stored: Option<Koppeling>) -> MockApp {
+    let mut mock = MockApp::new();
+    with_login(&mut mock);
+    mock.expect_link_enabled().return_const(false);
+    mock.expect_activation_origin().return_const(None);
+    mock.expect_admins()
+        .returning(|_| ready(Ok(vec![anna("Anna")])));
+    with_overview(&mut mock, stored);
+    mock
 }
