@@ -244,12 +244,17 @@ pub(crate) fn with_login(mock: &mut MockApp) {
 /// the session's CSRF token) lists her, with the overview of `stored` and the activation
 /// link off.
 pub(crate) fn signed_in(stored: Option<Koppeling>) -> MockApp {
+    signed_in_listing(anna("Anna"), stored)
+}
+
+/// [`signed_in`], with `listed` as the Beheerder the *Notificatie* screen lists.
+pub(crate) fn signed_in_listing(listed: Admin, stored: Option<Koppeling>) -> MockApp {
     let mut mock = MockApp::new();
     with_login(&mut mock);
     mock.expect_link_enabled().return_const(false);
     mock.expect_activation_origin().return_const(None);
     mock.expect_admins()
-        .returning(|_| ready(Ok(vec![anna("Anna")])));
+        .returning(move |_| ready(Ok(vec![listed.clone()])));
     with_overview(&mut mock, stored);
     mock
 }

@@ -3,7 +3,6 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use koppeling_domain::app::MockApp;
-use koppeling_domain::ports::{Admin, MockAccounting, MockStore};
 use koppeling_domain::problem::{Problem, Rule};
 use koppeling_domain::sync::ServiceError;
 
@@ -88,7 +87,7 @@ async fn log_in(app: &Router) -> (String, String) {
 
 #[tokio::test]
 async fn the_login_form_has_email_password_and_csrf_fields() {
-    let app = super::app(MockApp::new());
+    let app = app(MockApp::new());
     let page = send(&app, get("/login", None)).await;
     assert_eq!(page.status, StatusCode::OK);
     for needle in [
@@ -106,7 +105,7 @@ async fn the_login_form_has_email_password_and_csrf_fields() {
 #[tokio::test]
 async fn pages_need_a_session() {
     // No cookie, or one that cannot be a session id: the use case is never asked.
-    let app = super::app(MockApp::new());
+    let app = app(MockApp::new());
     for path in [
         "/",
         "/koppelingen",
@@ -130,8 +129,8 @@ async fn pages_need_a_session() {
 #[tokio::test]
 async fn an_unknown_session_id_redirects_to_login() {
     let mut mock = MockApp::new();
-    super::with_sessions(&mut mock);
-    let app = super::app(mock);
+    with_sessions(&mut mock);
+    let app = app(mock);
     let cookie = format!("koppeling_session={}", "ab".repeat(32));
     let answer = send(&app, get("/koppelingen", Some(&cookie))).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
@@ -142,7 +141,7 @@ async fn an_unknown_session_id_redirects_to_login() {
 async fn a_login_without_the_form_token_is_refused() {
     let mut mock = MockApp::new();
     mock.expect_find_admin_for_login().never();
-    let app = super::app(mock);
+    let app = app(mock);
     let answer = send(
         &app,
         form("/login", "email=anna%40example.nl&password=x", None),
@@ -155,9 +154,9 @@ async fn a_login_without_the_form_token_is_refused() {
 #[tokio::test]
 async fn a_wrong_password_is_refused() {
     let mut mock = MockApp::new();
-    super::with_login(&mut mock);
+    with_login(&mut mock);
     mock.expect_start_session().never();
-    let app = super::app(mock);
+    let app = app(mock);
     for email in ["anna%40example.nl", "bob%40example.nl"] {
         let (token, cookie) = login_token(&app).await;
         let body = format!("email={email}&password=wrong&csrf={token}");
@@ -173,7 +172,7 @@ async fn a_wrong_password_is_refused() {
 
 #[tokio::test]
 async fn an_active_koppeling_shows_the_green_bar() {
-    let app = super::app(signed_in(Some(koppeling(true, Some("sleutel")))));
+    let app = app(signed_in(Some(koppeling(true, Some("sleutel")))));
     let (cookie, _) = log_in(&app).await;
     let page = send(&app, get("/koppelingen", Some(&cookie))).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -197,7 +196,7 @@ async fn an_active_koppeling_shows_the_green_bar() {
 async fn posts_without_the_session_token_are_refused() {
     let mut mock = signed_in(Some(koppeling(false, Some("sleutel"))));
     mock.expect_deactivate().never();
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, _) = log_in(&app).await;
     let answer = send(
         &app,
@@ -227,7 +226,7 @@ async fn activation_problems_are_listed_in_dutch() {
         .unwrap_err();
         ready(Err(ServiceError::ActivationFailed(problems)))
     });
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, csrf) = log_in(&app).await;
     let answer = send(
         &app,
@@ -271,7 +270,7 @@ async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
         .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
         .times(1)
         .returning(move |_, _, _| ready(Err(ServiceError::Invalid(vec![problem()]))));
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, csrf) = log_in(&app).await;
     let answer = send(
         &app,
@@ -297,7 +296,7 @@ async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
 async fn the_settings_never_show_the_key_and_errors_sit_next_to_the_field() {
     let mut mock = signed_in(Some(koppeling(false, Some("geheime-sleutel"))));
     mock.expect_put_koppeling().never();
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, csrf) = log_in(&app).await;
     let page = send(
         &app,
@@ -326,7 +325,7 @@ async fn the_settings_never_show_the_key_and_errors_sit_next_to_the_field() {
 async fn the_settings_form_reports_every_fields_problem_in_one_answer() {
     let mut mock = signed_in(Some(koppeling(false, Some("geheime-sleutel"))));
     mock.expect_put_koppeling().never();
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, csrf) = log_in(&app).await;
     // One unreadable number, two wrong BTW codes, a wrong dagboek, an unreadable date and
     // a ledger that is not positive: all six, next to their fields, in one submit.
@@ -361,7 +360,7 @@ async fn the_settings_form_reports_every_fields_problem_in_one_answer() {
 
 #[tokio::test]
 async fn logging_out_ends_the_session() {
-    let app = super::app(signed_in(None));
+    let app = app(signed_in(None));
     let (cookie, csrf) = log_in(&app).await;
     let answer = send(
         &app,
@@ -408,7 +407,7 @@ async fn the_notificaties_screen_shows_an_unsent_mail_with_its_error_and_a_sent_
     let mut mock = signed_in(Some(koppeling(true, Some("sleutel"))));
     mock.expect_notifications()
         .returning(move |_, _| ready(Ok(list.clone())));
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, _) = log_in(&app).await;
     let page = send(&app, get("/notificaties", Some(&cookie))).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
@@ -436,7 +435,7 @@ async fn the_notificaties_screen_shows_an_unsent_mail_with_its_error_and_a_sent_
 #[tokio::test]
 async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
     let mut mock = MockApp::new();
-    super::with_login(&mut mock);
+    with_login(&mut mock);
     mock.expect_admins()
         .returning(|_| ready(Ok(vec![anna("Anna")])));
     // The log-in's page reads the overview once; the next read finds the database busy.
@@ -450,7 +449,7 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
             Err(busy("reading the counts: database is locked"))
         })
     });
-    let app = super::app(mock);
+    let app = app(mock);
     let (cookie, _) = log_in(&app).await;
     let page = send(&app, get("/koppelingen", Some(&cookie))).await;
     assert_eq!(
@@ -472,10 +471,10 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
 #[tokio::test]
 async fn a_busy_database_at_login_is_503_with_the_form() {
     let mut mock = MockApp::new();
-    super::with_sessions(&mut mock);
+    with_sessions(&mut mock);
     mock.expect_find_admin_for_login()
         .returning(|_| ready(Err(busy("reading the Beheerder: database is locked"))));
-    let app = super::app(mock);
+    let app = app(mock);
     let (token, cookie) = login_token(&app).await;
     let answer = send(
         &app,
@@ -500,26 +499,13 @@ async fn a_busy_database_at_login_is_503_with_the_form() {
 async fn hostile_values_are_shown_escaped_on_every_screen() {
     const HOSTILE: &str = "<script>alert(1)</script>";
     const SHOWN: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
-    let mut store = MockStore::new();
-    with_login(&mut store);
-    with_administratie(&mut store);
-    store.expect_list_admins().returning(|_| {
-        ready(Ok(vec![Admin {
-            id: ResourceId::parse("anna").unwrap(),
-            name: HOSTILE.into(),
-            email: "anna@example.nl".into(),
-        }]))
-    });
     let mut stored = koppeling(true, Some("sleutel"));
     stored.paused = true;
     stored.problem = Some(koppeling_domain::pause::PauseReason::Recorded(
         HOSTILE.to_owned(),
     ));
-    with_overview(&mut store, Some(stored));
-    store.expect_put_koppeling().never();
-    store
-        .expect_list_relations()
-        .returning(|_| ready(Ok(Vec::new())));
+    let mut mock = signed_in_listing(anna(HOSTILE), Some(stored));
+    mock.expect_put_koppeling().never();
     let mut hostile_relation = relation("A12");
     hostile_relation.name = HOSTILE.into();
     let mut hostile_invoice = invoice();
@@ -546,32 +532,23 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
         message: HOSTILE.into(),
     };
     let found = hostile_relation.clone();
-    store
-        .expect_list_relations_page()
+    mock.expect_relations_page()
         .returning(move |_, _, _, _| ready(Ok((vec![found.clone()], 1))));
-    store
-        .expect_get_relation()
+    mock.expect_relation()
         .returning(move |_, _| ready(Ok(Some(hostile_relation.clone()))));
-    // Not ticked: the reconciliation below leaves it out.
     let listed = vec![(hostile_invoice.clone(), Some(failed.clone()))];
-    store
-        .expect_list_invoices()
+    mock.expect_invoices()
         .returning(move |_, _, _| ready(Ok(listed.clone())));
-    store
-        .expect_get_invoice()
+    mock.expect_invoice()
         .returning(move |_, _| ready(Ok(Some((hostile_invoice.clone(), Some(failed.clone()))))));
     let log = vec![attempt];
     let rows = log.clone();
-    store
-        .expect_sync_log()
+    mock.expect_sync_log()
         .returning(move |_, _, _| ready(Ok(rows.clone())));
-    store
-        .expect_invoice_sync_log()
+    mock.expect_invoice_sync_log()
         .returning(move |_, _, _, _| ready(Ok(log.clone())));
-    store
-        .expect_invoice_documents()
-        .returning(|_, _| ready(Ok(vec![])));
-    store.expect_notifications().returning(|_, _| {
+    mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
+    mock.expect_notifications().returning(|_, _| {
         use koppeling_domain::notification::{NotificationRecord, StoredNotification};
         ready(Ok(vec![NotificationRecord {
             notification: StoredNotification {
@@ -586,23 +563,26 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
             send_attempts: 1,
         }]))
     });
-    let mut accounting = MockAccounting::new();
-    accounting.expect_invoices_in_period().returning(|_, _| {
-        ready(Ok(vec![koppeling_domain::reconciliation::Listed {
-            booking_id: Some("boeking-1".into()),
-            number: HOSTILE.into(),
-            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
-            gross: Decimal::new(121, 0),
-            relatie_id: None,
-        }]))
+    // The reconciliation: no ticked relation in Radar360, one booking only SnelStart knows.
+    mock.expect_relations().returning(|_| ready(Ok(Vec::new())));
+    mock.expect_reconciliation().returning(|_, period| {
+        use koppeling_domain::reconciliation::{Input, Listed, reconcile};
+        let input = Input {
+            expected: vec![],
+            listed: vec![Listed {
+                booking_id: Some("boeking-1".into()),
+                number: HOSTILE.into(),
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
+                gross: Decimal::new(121, 0),
+                relatie_id: None,
+            }],
+            mutations: vec![],
+            ledgers: std::collections::HashMap::new(),
+            confirmed: std::collections::HashMap::new(),
+        };
+        ready(Ok(reconcile(period, &input, now())))
     });
-    accounting
-        .expect_reconciliation_ledgers()
-        .returning(|_, _| ready(Ok(std::collections::HashMap::new())));
-    accounting
-        .expect_ledger_mutations()
-        .returning(|_, _, _| ready(Ok(Vec::new())));
-    let app = app(store, accounting);
+    let app = app(mock);
     let escaped = |page: &Answer, what: &str| {
         assert!(
             !page.text.contains("<script>"),
@@ -680,139 +660,4 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
         assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.text);
         escaped(&page, what);
     }
-}
-
-// ---- Transitional: the store-backed service these tests still script (issue 14). ----
-
-use koppeling_domain::ports::{MockClock, MockNotifier};
-use koppeling_domain::sync::{Service, SyncConfig};
-
-fn app(store: MockStore, accounting: MockAccounting) -> Router {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(now);
-    let service = Service::new(
-        store,
-        accounting,
-        MockNotifier::new(),
-        clock,
-        SyncConfig::default(),
-    );
-    router(
-        Arc::new(service),
-        WebConfig {
-            api_token: TOKEN.to_owned().into(),
-            previous_api_tokens: Vec::new(),
-            secure_cookies: false,
-            public_url: "http://127.0.0.1".to_owned(),
-            trusted_proxies: Vec::new(),
-        },
-        Arc::new(String::new),
-    )
-}
-
-fn with_administratie(store: &mut MockStore) {
-    store.expect_get_administratie().returning(|code| {
-        ready(Ok(Some(koppeling_domain::ports::Administratie {
-            code: code.clone(),
-            name: "Kantoor B.V.".into(),
-        })))
-    });
-}
-
-fn with_overview(store: &mut MockStore, stored: Option<Koppeling>) {
-    store
-        .expect_status_counts()
-        .returning(|_| ready(Ok(StatusCounts::default())));
-    store
-        .expect_get_koppeling()
-        .returning(move |_| ready(Ok(stored.clone())));
-    with_overview_reads(store);
-}
-
-fn with_overview_reads(store: &mut MockStore) {
-    store
-        .expect_readback_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::ReadbackState::default())));
-    store
-        .expect_link_connected()
-        .returning(|_| ready(Ok(false)));
-    store
-        .expect_documents_missing_scope()
-        .returning(|_| ready(Ok(None)));
-    store
-        .expect_push_state()
-        .returning(|_| ready(Ok(koppeling_domain::readback::PushState::default())));
-}
-
-/// The store's log-in tables, kept in memory for the mock.
-fn with_session_tables(store: &mut MockStore) {
-    use std::collections::{HashMap, HashSet};
-    use std::sync::Mutex;
-    let sessions: Arc<Mutex<HashMap<String, koppeling_domain::auth::SessionRecord>>> =
-        Arc::default();
-    let throttle: Arc<Mutex<HashMap<String, koppeling_domain::auth::Throttle>>> = Arc::default();
-    let used: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let s = Arc::clone(&sessions);
-    store.expect_create_session().returning(move |r| {
-        s.lock().unwrap().insert(r.id_hash.clone(), r.clone());
-        ready(Ok(()))
-    });
-    let s = Arc::clone(&sessions);
-    store.expect_get_session().returning(move |h| {
-        let found = s.lock().unwrap().get(h).cloned();
-        ready(Ok(found.map(|r| (r, "Anna <Beheerder>".to_owned()))))
-    });
-    store.expect_touch_session().returning(|_, _| ready(Ok(())));
-    let s = Arc::clone(&sessions);
-    store.expect_delete_session().returning(move |h| {
-        s.lock().unwrap().remove(h);
-        ready(Ok(()))
-    });
-    let t = Arc::clone(&throttle);
-    store
-        .expect_throttle_attempt()
-        .returning(move |k, now, policy| {
-            let mut map = t.lock().unwrap();
-            match koppeling_domain::auth::attempt(map.get(k), now, &policy) {
-                Ok(after) => {
-                    map.insert(k.to_owned(), after);
-                    ready(Ok(None))
-                }
-                Err(wait) => ready(Ok(Some(wait))),
-            }
-        });
-    let t = Arc::clone(&throttle);
-    store.expect_throttle_forgive().returning(move |k| {
-        if let Some(v) = t.lock().unwrap().get_mut(k) {
-            v.failures = v.failures.saturating_sub(1);
-        }
-        ready(Ok(()))
-    });
-    let t = Arc::clone(&throttle);
-    store.expect_clear_throttle().returning(move |k| {
-        t.lock().unwrap().remove(k);
-        ready(Ok(()))
-    });
-    store
-        .expect_use_login_token()
-        .returning(move |h, _, _| ready(Ok(used.lock().unwrap().insert(h.to_owned()))));
-}
-
-fn with_login(store: &mut MockStore) {
-    with_session_tables(store);
-    let hash = crate::hash_password(PASSWORD).unwrap();
-    store.expect_find_admin_by_email().returning(move |email| {
-        let found = (email == "anna@example.nl").then(|| {
-            (
-                adm(),
-                Admin {
-                    id: ResourceId::parse("anna").unwrap(),
-                    name: "Anna <Beheerder>".into(),
-                    email: email.to_owned(),
-                },
-                Some(hash.clone()),
-            )
-        });
-        ready(Ok(found))
-    });
 }
