@@ -80,7 +80,7 @@ async fn unknown_fields_are_refused_naming_the_field() {
     let top = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/relations/rel-1",
+        &kantoor("/relations/rel-1"),
         Some(r#"{"code":"1","kind":"company","name":"X","colour":"red"}"#),
     )
     .await;
@@ -90,7 +90,7 @@ async fn unknown_fields_are_refused_naming_the_field() {
     let nested = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
+        &kantoor("/invoices/inv-1"),
         Some(
             r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
                 "lines":[{"quantity":1,"unit_price":"10","vat":"high","discount":5}]}"#,
@@ -118,7 +118,7 @@ async fn malformed_json_and_wrong_types_are_400() {
     let vat = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
+        &kantoor("/invoices/inv-1"),
         Some(
             r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
                 "lines":[{"quantity":1,"unit_price":"10","vat":"hoog"}]}"#,
@@ -144,13 +144,7 @@ async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
     let body = r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
         "status":"final","lines":[{"description":"Advies","quantity":"1","unit_price":"12.34567","vat":"high"}]}"#;
     // Act
-    let answer = call(
-        &app,
-        Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
-        Some(body),
-    )
-    .await;
+    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(body)).await;
     // Assert
     assert!(
         matches!(
@@ -166,7 +160,7 @@ async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
     let not_a_number = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
+        &kantoor("/invoices/inv-1"),
         Some(&body.replace("12.34567", "12,50")),
     )
     .await;
@@ -186,13 +180,7 @@ async fn path_ids_are_validated() {
     .await;
     assert_eq!(adm.status, StatusCode::BAD_REQUEST);
     assert_eq!(adm.json()["field"], "administratie");
-    let id = call(
-        &app,
-        Method::GET,
-        "/api/v1/administraties/kantoor/invoices/a%20b",
-        None,
-    )
-    .await;
+    let id = call(&app, Method::GET, &kantoor("/invoices/a%20b"), None).await;
     assert_eq!(id.status, StatusCode::BAD_REQUEST);
     assert_eq!(id.json()["field"], "id");
 }
@@ -221,24 +209,12 @@ async fn the_key_is_write_only() {
     let put = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/integrations/snelstart",
+        &kantoor("/integrations/snelstart"),
         Some(&body),
     )
     .await;
-    let get = call(
-        &app,
-        Method::GET,
-        "/api/v1/administraties/kantoor/integrations/snelstart",
-        None,
-    )
-    .await;
-    let list = call(
-        &app,
-        Method::GET,
-        "/api/v1/administraties/kantoor/integrations",
-        None,
-    )
-    .await;
+    let get = call(&app, Method::GET, &kantoor("/integrations/snelstart"), None).await;
+    let list = call(&app, Method::GET, &kantoor("/integrations"), None).await;
     // Assert
     assert_eq!(put.status, StatusCode::CREATED, "{}", put.text);
     assert_eq!(put.json()["key_set"], true);
@@ -269,7 +245,7 @@ async fn wrong_vat_codes_are_422_naming_the_field() {
     let answer = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/integrations/snelstart",
+        &kantoor("/integrations/snelstart"),
         Some(r#"{"vat_codes":{"high":11,"low":12,"zero":10},"sales_journal_code":1300}"#),
     )
     .await;
@@ -294,7 +270,7 @@ async fn a_failed_activation_lists_the_problems() {
     let answer = call(
         &app,
         Method::POST,
-        "/api/v1/administraties/kantoor/integrations/snelstart/activate",
+        &kantoor("/integrations/snelstart/activate"),
         None,
     )
     .await;
@@ -322,7 +298,7 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
     let answer = call(
         &app,
         Method::POST,
-        "/api/v1/administraties/kantoor/integrations/snelstart/activate",
+        &kantoor("/integrations/snelstart/activate"),
         None,
     )
     .await;
@@ -339,31 +315,19 @@ async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
         ready(Ok(Some((
             invoice(),
             Some(SyncState {
-                status: SyncStatus::Synced,
                 snelstart_id: Some("b-1".into()),
-                error: None,
-                hint: None,
-                attempts: 1,
-                next_attempt_at: None,
-                updated_at: now(),
                 payment: Some(koppeling_domain::readback::Payment {
                     status: koppeling_domain::readback::PaymentStatus::PartiallyPaid,
                     outstanding: rust_decimal::Decimal::new(5, 1),
                     paid_at: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
                     checked_at: now(),
                 }),
-                drift: None,
+                ..sync_state(SyncStatus::Synced)
             }),
         ))))
     });
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::GET,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
-        None,
-    )
-    .await;
+    let answer = call(&app, Method::GET, &kantoor("/invoices/inv-1"), None).await;
     assert_eq!(answer.status, StatusCode::OK);
     let json = answer.json();
     assert_eq!(json["totals"]["net"], "100.00");
@@ -397,16 +361,10 @@ async fn a_new_invoice_is_created_and_shown_without_sync() {
     mock.expect_invoice().never();
     mock.expect_documents().never();
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
-        Some(
+    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(
             r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
                 "status":"draft","lines":[{"description":"Advies","quantity":2,"unit_price":50.00,"vat":"high"}]}"#,
-        ),
-    )
-    .await;
+        )).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     assert!(answer.json()["sync"].is_null());
     assert_eq!(answer.json()["totals"]["gross"], "121.00");
@@ -423,35 +381,22 @@ async fn a_locked_invoice_answers_409() {
         }))
     });
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
-        Some(
+    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(
             r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,
-        ),
-    )
-    .await;
+        )).await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
     assert_eq!(answer.json()["error"], "invoice_locked");
 }
 
 #[tokio::test]
 async fn a_non_numeric_code_cannot_be_ticked() {
-    // The use case refuses to tick relation code "A12" (its rule is tested in the domain).
     let mut mock = MockApp::new();
-    mock.expect_set_relation_snelstart()
-        .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
-        .times(1)
-        .returning(|_, _, _| {
-            let code = "A12".to_owned();
-            ready(Err(refused("code", Rule::CodeNotNumeric { code })))
-        });
+    refuses_to_tick(&mut mock);
     let app = app(mock);
     let answer = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/relations/rel-1/snelstart",
+        &kantoor("/relations/rel-1/snelstart"),
         Some(r#"{"enabled":true}"#),
     )
     .await;
@@ -502,7 +447,7 @@ async fn a_password_is_hashed_and_never_returned() {
     let answer = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/admins/anna",
+        &kantoor("/admins/anna"),
         Some(r#"{"name":"Anna","email":"anna@example.nl","password":"geheim123456"}"#),
     )
     .await;
@@ -520,7 +465,7 @@ async fn a_password_of_11_characters_is_refused_naming_the_field() {
     let answer = call(
         &app,
         Method::PUT,
-        "/api/v1/administraties/kantoor/admins/anna",
+        &kantoor("/admins/anna"),
         Some(r#"{"name":"Anna","email":"anna@example.nl","password":"elf-tekens!"}"#),
     )
     .await;
@@ -542,13 +487,7 @@ async fn a_store_failure_is_500_without_details() {
         ))))
     });
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::GET,
-        "/api/v1/administraties/kantoor/integrations",
-        None,
-    )
-    .await;
+    let answer = call(&app, Method::GET, &kantoor("/integrations"), None).await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(answer.json()["error"], "internal");
     assert!(!answer.text.contains("10.0.0.1"));
@@ -560,15 +499,9 @@ async fn a_busy_database_is_503_with_retry_after() {
     mock.expect_put_invoice()
         .returning(|_, _| ready(Err(busy("starting a transaction: database is locked"))));
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::PUT,
-        "/api/v1/administraties/kantoor/invoices/inv-1",
-        Some(
+    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(
             r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,
-        ),
-    )
-    .await;
+        )).await;
     assert_eq!(
         answer.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -594,7 +527,7 @@ async fn a_busy_database_on_a_read_is_503_too() {
     mock.expect_get_administratie()
         .returning(|_| ready(Err(busy("reading the administratie: pool timed out"))));
     let app = app(mock);
-    let answer = call(&app, Method::GET, "/api/v1/administraties/kantoor", None).await;
+    let answer = call(&app, Method::GET, &kantoor(""), None).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.headers[header::RETRY_AFTER], "2");
     assert_eq!(answer.json()["error"], "busy");

@@ -7,6 +7,15 @@ use koppeling_domain::problem::Rule;
 use super::*;
 use crate::import::{ImportLineError, import_jsonl};
 
+/// The refused lines' numbers with the field each names.
+fn refused_lines(report: &crate::import::ImportReport) -> Vec<(usize, &str)> {
+    report
+        .errors
+        .iter()
+        .map(|e| (e.line, e.field.as_str()))
+        .collect()
+}
+
 #[tokio::test]
 async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
     // Arrange: only the two good lines reach the use case.
@@ -44,13 +53,8 @@ async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
     let report = import_jsonl(&mock, &adm(), &input).await;
     // Assert
     assert_eq!(report.imported, 2, "{report:?}");
-    let lines: Vec<(usize, &str)> = report
-        .errors
-        .iter()
-        .map(|e| (e.line, e.field.as_str()))
-        .collect();
     assert_eq!(
-        lines,
+        refused_lines(&report),
         [
             (3, "lines[0].unit_price"),
             (4, "json"),
@@ -72,15 +76,8 @@ async fn good_lines_are_imported_and_bad_ones_reported_by_line() {
 
 #[tokio::test]
 async fn a_relation_snelstart_line_ticks_the_relation() {
-    // The use case refuses to tick relation code "A12" (its rule is tested in the domain).
     let mut mock = MockApp::new();
-    mock.expect_set_relation_snelstart()
-        .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
-        .times(1)
-        .returning(|_, _, _| {
-            let code = "A12".to_owned();
-            ready(Err(refused("code", Rule::CodeNotNumeric { code })))
-        });
+    refuses_to_tick(&mut mock);
     let report = import_jsonl(
         &mock,
         &adm(),
@@ -186,13 +183,8 @@ async fn an_invoice_document_line_stores_the_decoded_bytes_and_bad_ones_name_the
 
     // Assert
     assert_eq!(report.imported, 1, "{report:?}");
-    let fields: Vec<(usize, &str)> = report
-        .errors
-        .iter()
-        .map(|e| (e.line, e.field.as_str()))
-        .collect();
     assert_eq!(
-        fields,
+        refused_lines(&report),
         [
             (2, "filename"),
             (3, "kind"),

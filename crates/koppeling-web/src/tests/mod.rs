@@ -14,7 +14,7 @@ use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use koppeling_domain::money::VatClass;
-use koppeling_domain::ports::{Admin, Administratie, StatusCounts};
+use koppeling_domain::ports::{Admin, Administratie, StatusCounts, SyncState, SyncStatus};
 use koppeling_domain::problem::{Problem, Rule};
 use koppeling_domain::sync::{KoppelingOverview, ServiceError};
 pub(crate) use koppeling_domain::testkit::{self, relation};
@@ -81,6 +81,35 @@ pub(crate) fn busy(what: &str) -> ServiceError {
 /// The use case refuses the input: `rule` broken on `field` (422).
 pub(crate) fn refused(field: &str, rule: Rule) -> ServiceError {
     ServiceError::Invalid(vec![Problem::new(field, rule)])
+}
+
+/// Relation code "A12" has letters: the use case's refusal to tick it (the rule itself is
+/// tested in the domain).
+pub(crate) fn code_not_numeric() -> Problem {
+    Problem::new("code", Rule::CodeNotNumeric { code: "A12".into() })
+}
+
+/// The use case refuses, once, to tick relation `rel-1`: [`code_not_numeric`].
+pub(crate) fn refuses_to_tick(mock: &mut MockApp) {
+    mock.expect_set_relation_snelstart()
+        .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
+        .times(1)
+        .returning(|_, _, _| ready(Err(ServiceError::Invalid(vec![code_not_numeric()]))));
+}
+
+/// A sync state with `status` after one attempt, updated [`now`].
+pub(crate) fn sync_state(status: SyncStatus) -> SyncState {
+    SyncState {
+        status,
+        snelstart_id: None,
+        error: None,
+        hint: None,
+        attempts: 1,
+        next_attempt_at: None,
+        updated_at: now(),
+        payment: None,
+        drift: None,
+    }
 }
 
 /// [`testkit::invoice`] with two "Advies" at 50.00, high VAT.
@@ -163,6 +192,11 @@ pub(crate) async fn send(app: &Router, request: Request<Body>) -> Answer {
         headers,
         text: String::from_utf8(bytes.to_vec()).unwrap(),
     }
+}
+
+/// `/api/v1/administraties/kantoor{path}`.
+pub(crate) fn kantoor(path: &str) -> String {
+    format!("/api/v1/administraties/kantoor{path}")
 }
 
 /// An API call with the bearer token.

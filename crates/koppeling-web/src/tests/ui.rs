@@ -3,7 +3,6 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use koppeling_domain::app::MockApp;
-use koppeling_domain::problem::{Problem, Rule};
 use koppeling_domain::sync::ServiceError;
 
 use super::*;
@@ -85,6 +84,44 @@ async fn log_in(app: &Router) -> (String, String) {
     (cookie, csrf_of(&page.text))
 }
 
+/// Anna's browser after logging in: her session cookie and the session's CSRF token.
+struct Browser {
+    app: Router,
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    async fn log_in(app: &Router) -> Self {
+        let (cookie, csrf) = log_in(app).await;
+        Self {
+            app: app.clone(),
+            cookie,
+            csrf,
+        }
+    }
+
+    /// `GET path` with the session cookie.
+    async fn open(&self, path: &str) -> Answer {
+        send(&self.app, get(path, Some(&self.cookie))).await
+    }
+
+    /// Posts the form `fields` with the session's CSRF token.
+    async fn submit(&self, path: &str, fields: &str) -> Answer {
+        let body = if fields.is_empty() {
+            format!("csrf={}", self.csrf)
+        } else {
+            format!("csrf={}&{fields}", self.csrf)
+        };
+        self.post(path, &body).await
+    }
+
+    /// Posts `body` as it is, with the session cookie.
+    async fn post(&self, path: &str, body: &str) -> Answer {
+        send(&self.app, form(path, body, Some(&self.cookie))).await
+    }
+}
+
 #[tokio::test]
 async fn the_login_form_has_email_password_and_csrf_fields() {
     let app = app(MockApp::new());
@@ -130,9 +167,12 @@ async fn pages_need_a_session() {
 async fn an_unknown_session_id_redirects_to_login() {
     let mut mock = MockApp::new();
     with_sessions(&mut mock);
-    let app = app(mock);
-    let cookie = format!("koppeling_session={}", "ab".repeat(32));
-    let answer = send(&app, get("/koppelingen", Some(&cookie))).await;
+    let browser = Browser {
+        app: app(mock),
+        cookie: format!("koppeling_session={}", "ab".repeat(32)),
+        csrf: String::new(),
+    };
+    let answer = browser.open("/koppelingen").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.headers[header::LOCATION], "/login");
 }
@@ -173,8 +213,8 @@ async fn a_wrong_password_is_refused() {
 #[tokio::test]
 async fn an_active_koppeling_shows_the_green_bar() {
     let app = app(signed_in(Some(koppeling(true, Some("sleutel")))));
-    let (cookie, _) = log_in(&app).await;
-    let page = send(&app, get("/koppelingen", Some(&cookie))).await;
+    let browser = Browser::log_in(&app).await;
+    let page = browser.open("/koppelingen").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains(r#"class="status-bar active""#));
     assert!(page.text.contains("Deactiveren"));
@@ -197,16 +237,10 @@ async fn posts_without_the_session_token_are_refused() {
     let mut mock = signed_in(Some(koppeling(false, Some("sleutel"))));
     mock.expect_deactivate().never();
     let app = app(mock);
-    let (cookie, _) = log_in(&app).await;
-    let answer = send(
-        &app,
-        form(
-            "/koppelingen/snelstart/deactiveren",
-            "csrf=wrong",
-            Some(&cookie),
-        ),
-    )
-    .await;
+    let browser = Browser::log_in(&app).await;
+    let answer = browser
+        .post("/koppelingen/snelstart/deactiveren", "csrf=wrong")
+        .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
 }
 
@@ -227,16 +261,8 @@ async fn activation_problems_are_listed_in_dutch() {
         ready(Err(ServiceError::ActivationFailed(problems)))
     });
     let app = app(mock);
-    let (cookie, csrf) = log_in(&app).await;
-    let answer = send(
-        &app,
-        form(
-            "/koppelingen/snelstart/activeren",
-            &format!("csrf={csrf}"),
-            Some(&cookie),
-        ),
-    )
-    .await;
+    let browser = Browser::log_in(&app).await;
+    let answer = browser.submit("/koppelingen/snelstart/activeren", "").await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(answer.text.contains("De koppeling is niet geactiveerd"));
     assert!(
@@ -249,38 +275,27 @@ async fn activation_problems_are_listed_in_dutch() {
 
 #[tokio::test]
 async fn a_non_numeric_code_is_refused_inline_with_the_reason() {
-    // The use case refuses to tick relation code "A12" (its rule is tested in the domain).
     let mut mock = signed_in(None);
     mock.expect_relation()
         .returning(|_, _| ready(Ok(Some(relation("A12")))));
     mock.expect_relations_page()
         .returning(|_, _, _, _| ready(Ok((vec![relation("A12")], 1))));
-    let problem = || Problem::new("code", Rule::CodeNotNumeric { code: "A12".into() });
     // The preview before ticking: the relation cannot be sent, so one step.
     mock.expect_preview_relation().returning(move |_, _| {
         ready(Ok(koppeling_domain::reconciliation::Preview {
             relation_ok: false,
-            relation_problems: vec![problem()],
+            relation_problems: vec![code_not_numeric()],
             invoices: vec![],
             count: 0,
             gross: Decimal::ZERO,
         }))
     });
-    mock.expect_set_relation_snelstart()
-        .withf(|_, id, enabled| id.as_str() == "rel-1" && *enabled)
-        .times(1)
-        .returning(move |_, _, _| ready(Err(ServiceError::Invalid(vec![problem()]))));
+    refuses_to_tick(&mut mock);
     let app = app(mock);
-    let (cookie, csrf) = log_in(&app).await;
-    let answer = send(
-        &app,
-        form(
-            "/relaties/rel-1/snelstart",
-            &format!("csrf={csrf}&snelstart=1&q="),
-            Some(&cookie),
-        ),
-    )
-    .await;
+    let browser = Browser::log_in(&app).await;
+    let answer = browser
+        .submit("/relaties/rel-1/snelstart", "snelstart=1&q=")
+        .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         answer
@@ -297,26 +312,19 @@ async fn the_settings_never_show_the_key_and_errors_sit_next_to_the_field() {
     let mut mock = signed_in(Some(koppeling(false, Some("geheime-sleutel"))));
     mock.expect_put_koppeling().never();
     let app = app(mock);
-    let (cookie, csrf) = log_in(&app).await;
-    let page = send(
-        &app,
-        get("/koppelingen/snelstart/instellingen", Some(&cookie)),
-    )
-    .await;
+    let browser = Browser::log_in(&app).await;
+    let page = browser.open("/koppelingen/snelstart/instellingen").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("Er is een sleutel ingesteld"));
     assert!(!page.text.contains("geheime-sleutel"));
     assert!(page.text.contains(r#"value="12""#));
     assert!(page.text.contains("Verkoopboek code"));
-    let answer = send(
-        &app,
-        form(
+    let answer = browser
+        .submit(
             "/koppelingen/snelstart/instellingen",
-            &format!("csrf={csrf}&vat_high=12&vat_low=11&vat_zero=10&sales_journal_code=abc&key="),
-            Some(&cookie),
-        ),
-    )
-    .await;
+            "vat_high=12&vat_low=11&vat_zero=10&sales_journal_code=abc&key=",
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(answer.text.contains(r#"id="sales_journal_code-fout""#));
 }
@@ -326,29 +334,13 @@ async fn the_settings_form_reports_every_fields_problem_in_one_answer() {
     let mut mock = signed_in(Some(koppeling(false, Some("geheime-sleutel"))));
     mock.expect_put_koppeling().never();
     let app = app(mock);
-    let (cookie, csrf) = log_in(&app).await;
+    let browser = Browser::log_in(&app).await;
     // One unreadable number, two wrong BTW codes, a wrong dagboek, an unreadable date and
     // a ledger that is not positive: all six, next to their fields, in one submit.
-    let answer = send(
-        &app,
-        form(
-            "/koppelingen/snelstart/instellingen",
-            &format!(
-                "csrf={csrf}&vat_high=abc&vat_low=13&vat_zero=9&sales_journal_code=0&start_date=gisteren&ledger_high=-1&key="
-            ),
-            Some(&cookie),
-        ),
-    )
-    .await;
+    let answer = browser.submit("/koppelingen/snelstart/instellingen", "vat_high=abc&vat_low=13&vat_zero=9&sales_journal_code=0&start_date=gisteren&ledger_high=-1&key=").await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    for field in [
-        "vat_high",
-        "vat_low",
-        "vat_zero",
-        "sales_journal_code",
-        "start_date",
-        "ledger_high",
-    ] {
+    let fields = "vat_high vat_low vat_zero sales_journal_code start_date ledger_high";
+    for field in fields.split(' ') {
         assert!(
             answer.text.contains(&format!(r#"id="{field}-fout""#)),
             "{field} has no error in {}",
@@ -361,12 +353,8 @@ async fn the_settings_form_reports_every_fields_problem_in_one_answer() {
 #[tokio::test]
 async fn logging_out_ends_the_session() {
     let app = app(signed_in(None));
-    let (cookie, csrf) = log_in(&app).await;
-    let answer = send(
-        &app,
-        form("/logout", &format!("csrf={csrf}"), Some(&cookie)),
-    )
-    .await;
+    let browser = Browser::log_in(&app).await;
+    let answer = browser.submit("/logout", "").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert!(
         answer.headers[header::SET_COOKIE]
@@ -374,7 +362,7 @@ async fn logging_out_ends_the_session() {
             .unwrap()
             .contains("Max-Age=0")
     );
-    let after = send(&app, get("/koppelingen", Some(&cookie))).await;
+    let after = browser.open("/koppelingen").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
 
@@ -408,8 +396,8 @@ async fn the_notificaties_screen_shows_an_unsent_mail_with_its_error_and_a_sent_
     mock.expect_notifications()
         .returning(move |_, _| ready(Ok(list.clone())));
     let app = app(mock);
-    let (cookie, _) = log_in(&app).await;
-    let page = send(&app, get("/notificaties", Some(&cookie))).await;
+    let browser = Browser::log_in(&app).await;
+    let page = browser.open("/notificaties").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(
         page.text
@@ -450,8 +438,8 @@ async fn a_busy_database_shows_a_dutch_503_page_with_retry_after() {
         })
     });
     let app = app(mock);
-    let (cookie, _) = log_in(&app).await;
-    let page = send(&app, get("/koppelingen", Some(&cookie))).await;
+    let browser = Browser::log_in(&app).await;
+    let page = browser.open("/koppelingen").await;
     assert_eq!(
         page.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -511,15 +499,8 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
     let mut hostile_invoice = invoice();
     hostile_invoice.number = HOSTILE.into();
     let failed = koppeling_domain::ports::SyncState {
-        status: koppeling_domain::ports::SyncStatus::Failed,
-        snelstart_id: None,
         error: Some(HOSTILE.into()),
-        hint: None,
-        attempts: 1,
-        next_attempt_at: None,
-        updated_at: now(),
-        payment: None,
-        drift: None,
+        ..sync_state(koppeling_domain::ports::SyncStatus::Failed)
     };
     let attempt = koppeling_domain::ports::AttemptLog {
         invoice_id: "inv-1".into(),
