@@ -18,6 +18,7 @@ use crate::ports::{
 use crate::relation::Relation;
 use crate::testkit::{self, invoice, line};
 
+mod admin;
 mod documents;
 mod link;
 mod notify;

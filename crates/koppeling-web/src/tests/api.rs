@@ -77,24 +77,20 @@ async fn health_metrics_and_openapi_need_no_token() {
 #[tokio::test]
 async fn unknown_fields_are_refused_naming_the_field() {
     let app = app(MockApp::new());
-    let top = call(
+    let top = put_kantoor(
         &app,
-        Method::PUT,
-        &kantoor("/relations/rel-1"),
-        Some(r#"{"code":"1","kind":"company","name":"X","colour":"red"}"#),
+        "/relations/rel-1",
+        r#"{"code":"1","kind":"company","name":"X","colour":"red"}"#,
     )
     .await;
     assert_eq!(top.status, StatusCode::BAD_REQUEST);
     assert_eq!(top.json()["error"], "unknown_field");
     assert_eq!(top.json()["field"], "colour");
-    let nested = call(
+    let nested = put_kantoor(
         &app,
-        Method::PUT,
-        &kantoor("/invoices/inv-1"),
-        Some(
-            r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
+        "/invoices/inv-1",
+        r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
                 "lines":[{"quantity":1,"unit_price":"10","vat":"high","discount":5}]}"#,
-        ),
     )
     .await;
     assert_eq!(nested.status, StatusCode::BAD_REQUEST);
@@ -115,14 +111,11 @@ async fn malformed_json_and_wrong_types_are_400() {
     let missing = call(&app, Method::PUT, path, Some("{}")).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.json()["field"], "name");
-    let vat = call(
+    let vat = put_kantoor(
         &app,
-        Method::PUT,
-        &kantoor("/invoices/inv-1"),
-        Some(
-            r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
+        "/invoices/inv-1",
+        r#"{"number":"1","relation_id":"rel-1","date":"2026-11-01","status":"final",
                 "lines":[{"quantity":1,"unit_price":"10","vat":"hoog"}]}"#,
-        ),
     )
     .await;
     assert_eq!(vat.status, StatusCode::BAD_REQUEST);
@@ -144,7 +137,7 @@ async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
     let body = r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
         "status":"final","lines":[{"description":"Advies","quantity":"1","unit_price":"12.34567","vat":"high"}]}"#;
     // Act
-    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(body)).await;
+    let answer = put_kantoor(&app, "/invoices/inv-1", body).await;
     // Assert
     assert!(
         matches!(
@@ -157,13 +150,8 @@ async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
     let json = answer.json();
     assert_eq!(json["field"], "lines[0].unit_price");
     assert_eq!(json["problems"][0]["field"], "lines[0].unit_price");
-    let not_a_number = call(
-        &app,
-        Method::PUT,
-        &kantoor("/invoices/inv-1"),
-        Some(&body.replace("12.34567", "12,50")),
-    )
-    .await;
+    let not_a_number =
+        put_kantoor(&app, "/invoices/inv-1", &body.replace("12.34567", "12,50")).await;
     assert_eq!(not_a_number.status, StatusCode::BAD_REQUEST);
     assert_eq!(not_a_number.json()["field"], "lines[0].unit_price");
 }
@@ -180,7 +168,7 @@ async fn path_ids_are_validated() {
     .await;
     assert_eq!(adm.status, StatusCode::BAD_REQUEST);
     assert_eq!(adm.json()["field"], "administratie");
-    let id = call(&app, Method::GET, &kantoor("/invoices/a%20b"), None).await;
+    let id = get_kantoor(&app, "/invoices/a%20b").await;
     assert_eq!(id.status, StatusCode::BAD_REQUEST);
     assert_eq!(id.json()["field"], "id");
 }
@@ -206,15 +194,9 @@ async fn the_key_is_write_only() {
     })
     .to_string();
     // Act
-    let put = call(
-        &app,
-        Method::PUT,
-        &kantoor("/integrations/snelstart"),
-        Some(&body),
-    )
-    .await;
-    let get = call(&app, Method::GET, &kantoor("/integrations/snelstart"), None).await;
-    let list = call(&app, Method::GET, &kantoor("/integrations"), None).await;
+    let put = put_kantoor(&app, "/integrations/snelstart", &body).await;
+    let get = get_kantoor(&app, "/integrations/snelstart").await;
+    let list = get_kantoor(&app, "/integrations").await;
     // Assert
     assert_eq!(put.status, StatusCode::CREATED, "{}", put.text);
     assert_eq!(put.json()["key_set"], true);
@@ -242,11 +224,10 @@ async fn wrong_vat_codes_are_422_naming_the_field() {
             ready(Err(ServiceError::Invalid(problems)))
         });
     let app = app(mock);
-    let answer = call(
+    let answer = put_kantoor(
         &app,
-        Method::PUT,
-        &kantoor("/integrations/snelstart"),
-        Some(r#"{"vat_codes":{"high":11,"low":12,"zero":10},"sales_journal_code":1300}"#),
+        "/integrations/snelstart",
+        r#"{"vat_codes":{"high":11,"low":12,"zero":10},"sales_journal_code":1300}"#,
     )
     .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -267,13 +248,7 @@ async fn a_failed_activation_lists_the_problems() {
     });
     let app = app(mock);
     // Act
-    let answer = call(
-        &app,
-        Method::POST,
-        &kantoor("/integrations/snelstart/activate"),
-        None,
-    )
-    .await;
+    let answer = post_kantoor(&app, "/integrations/snelstart/activate").await;
     // Assert
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     let json = answer.json();
@@ -295,13 +270,7 @@ async fn a_passing_activation_answers_with_the_overview_entry() {
         .times(1)
         .returning(|_| ready(Ok(overview_of(Some(&koppeling(true, Some(SECRET_KEY)))))));
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::POST,
-        &kantoor("/integrations/snelstart/activate"),
-        None,
-    )
-    .await;
+    let answer = post_kantoor(&app, "/integrations/snelstart/activate").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json()["name"], "snelstart");
     assert_eq!(answer.json()["state"], "active");
@@ -327,7 +296,7 @@ async fn an_invoice_shows_totals_and_sync_state_with_two_decimals() {
         ))))
     });
     let app = app(mock);
-    let answer = call(&app, Method::GET, &kantoor("/invoices/inv-1"), None).await;
+    let answer = get_kantoor(&app, "/invoices/inv-1").await;
     assert_eq!(answer.status, StatusCode::OK);
     let json = answer.json();
     assert_eq!(json["totals"]["net"], "100.00");
@@ -361,10 +330,8 @@ async fn a_new_invoice_is_created_and_shown_without_sync() {
     mock.expect_invoice().never();
     mock.expect_documents().never();
     let app = app(mock);
-    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(
-            r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
-                "status":"draft","lines":[{"description":"Advies","quantity":2,"unit_price":50.00,"vat":"high"}]}"#,
-        )).await;
+    let answer = put_kantoor(&app, "/invoices/inv-1", r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
+                "status":"draft","lines":[{"description":"Advies","quantity":2,"unit_price":50.00,"vat":"high"}]}"#,).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     assert!(answer.json()["sync"].is_null());
     assert_eq!(answer.json()["totals"]["gross"], "121.00");
@@ -381,9 +348,7 @@ async fn a_locked_invoice_answers_409() {
         }))
     });
     let app = app(mock);
-    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(
-            r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,
-        )).await;
+    let answer = put_kantoor(&app, "/invoices/inv-1", r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,).await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
     assert_eq!(answer.json()["error"], "invoice_locked");
 }
@@ -393,13 +358,7 @@ async fn a_non_numeric_code_cannot_be_ticked() {
     let mut mock = MockApp::new();
     refuses_to_tick(&mut mock);
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::PUT,
-        &kantoor("/relations/rel-1/snelstart"),
-        Some(r#"{"enabled":true}"#),
-    )
-    .await;
+    let answer = put_kantoor(&app, "/relations/rel-1/snelstart", r#"{"enabled":true}"#).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     let json = answer.json();
     assert_eq!(json["error"], "code_not_numeric");
@@ -444,11 +403,10 @@ async fn a_password_is_hashed_and_never_returned() {
         })))
     });
     let app = app(mock);
-    let answer = call(
+    let answer = put_kantoor(
         &app,
-        Method::PUT,
-        &kantoor("/admins/anna"),
-        Some(r#"{"name":"Anna","email":"anna@example.nl","password":"geheim123456"}"#),
+        "/admins/anna",
+        r#"{"name":"Anna","email":"anna@example.nl","password":"geheim123456"}"#,
     )
     .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
@@ -462,11 +420,10 @@ async fn a_password_of_11_characters_is_refused_naming_the_field() {
     let mut mock = MockApp::new();
     mock.expect_put_admin().never();
     let app = app(mock);
-    let answer = call(
+    let answer = put_kantoor(
         &app,
-        Method::PUT,
-        &kantoor("/admins/anna"),
-        Some(r#"{"name":"Anna","email":"anna@example.nl","password":"elf-tekens!"}"#),
+        "/admins/anna",
+        r#"{"name":"Anna","email":"anna@example.nl","password":"elf-tekens!"}"#,
     )
     .await;
     assert_eq!(
@@ -487,7 +444,7 @@ async fn a_store_failure_is_500_without_details() {
         ))))
     });
     let app = app(mock);
-    let answer = call(&app, Method::GET, &kantoor("/integrations"), None).await;
+    let answer = get_kantoor(&app, "/integrations").await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(answer.json()["error"], "internal");
     assert!(!answer.text.contains("10.0.0.1"));
@@ -499,9 +456,7 @@ async fn a_busy_database_is_503_with_retry_after() {
     mock.expect_put_invoice()
         .returning(|_, _| ready(Err(busy("starting a transaction: database is locked"))));
     let app = app(mock);
-    let answer = call(&app, Method::PUT, &kantoor("/invoices/inv-1"), Some(
-            r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,
-        )).await;
+    let answer = put_kantoor(&app, "/invoices/inv-1", r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","status":"final","lines":[]}"#,).await;
     assert_eq!(
         answer.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -527,7 +482,7 @@ async fn a_busy_database_on_a_read_is_503_too() {
     mock.expect_get_administratie()
         .returning(|_| ready(Err(busy("reading the administratie: pool timed out"))));
     let app = app(mock);
-    let answer = call(&app, Method::GET, &kantoor(""), None).await;
+    let answer = get_kantoor(&app, "").await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.headers[header::RETRY_AFTER], "2");
     assert_eq!(answer.json()["error"], "busy");

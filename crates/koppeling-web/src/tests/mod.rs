@@ -199,6 +199,21 @@ pub(crate) fn kantoor(path: &str) -> String {
     format!("/api/v1/administraties/kantoor{path}")
 }
 
+/// `GET /api/v1/administraties/kantoor{path}` with the bearer token.
+pub(crate) async fn get_kantoor(app: &Router, path: &str) -> Answer {
+    call(app, Method::GET, &kantoor(path), None).await
+}
+
+/// `POST /api/v1/administraties/kantoor{path}` without a body.
+pub(crate) async fn post_kantoor(app: &Router, path: &str) -> Answer {
+    call(app, Method::POST, &kantoor(path), None).await
+}
+
+/// `PUT /api/v1/administraties/kantoor{path}` with the JSON `body`.
+pub(crate) async fn put_kantoor(app: &Router, path: &str, body: &str) -> Answer {
+    call(app, Method::PUT, &kantoor(path), Some(body)).await
+}
+
 /// An API call with the bearer token.
 pub(crate) async fn call(app: &Router, method: Method, path: &str, body: Option<&str>) -> Answer {
     let mut request = Request::builder()

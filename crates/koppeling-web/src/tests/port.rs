@@ -6,7 +6,9 @@ use koppeling_domain::app::MockApp;
 use koppeling_domain::ports::{AttemptLog, SyncState, SyncStatus};
 use koppeling_domain::sync::ServiceError;
 
-use super::{adm, app, call, invoice, kantoor, known_administratie, now, ready, send, sync_state};
+use super::{
+    adm, app, get_kantoor, invoice, known_administratie, now, post_kantoor, ready, send, sync_state,
+};
 
 fn attempt(invoice_id: &str) -> AttemptLog {
     AttemptLog {
@@ -33,13 +35,7 @@ async fn the_sync_log_for_one_invoice_asks_the_use_case_for_that_invoice_with_th
         .returning(|_, id, _, _| ready(Ok(vec![attempt(id)])));
     mock.expect_sync_log().never();
     let app = app(mock);
-    let answer = call(
-        &app,
-        Method::GET,
-        &kantoor("/sync-log?invoice_id=inv-1&status=failed&limit=7"),
-        None,
-    )
-    .await;
+    let answer = get_kantoor(&app, "/sync-log?invoice_id=inv-1&status=failed&limit=7").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     let rows = answer.json();
     assert_eq!(rows.as_array().map(Vec::len), Some(1));
@@ -52,7 +48,7 @@ async fn an_invoice_the_use_case_does_not_know_is_404_naming_it() {
     let mut mock = MockApp::new();
     mock.expect_invoice().returning(|_, _| ready(Ok(None)));
     let app = app(mock);
-    let answer = call(&app, Method::GET, &kantoor("/invoices/inv-9"), None).await;
+    let answer = get_kantoor(&app, "/invoices/inv-9").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
     assert!(answer.json()["message"].as_str().unwrap().contains("inv-9"));
 }
@@ -69,7 +65,7 @@ async fn a_retry_the_use_case_refuses_is_409_with_its_code_and_nothing_else_is_a
     });
     mock.expect_invoice().never();
     let app = app(mock);
-    let answer = call(&app, Method::POST, &kantoor("/invoices/inv-1/retry"), None).await;
+    let answer = post_kantoor(&app, "/invoices/inv-1/retry").await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text);
     assert_eq!(answer.json()["error"], "not_failed");
 }
@@ -88,7 +84,7 @@ async fn a_retried_invoice_is_answered_with_the_sync_state_the_use_case_returned
         .returning(|_, _| ready(Ok(Some((invoice(), None)))));
     mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
     let app = app(mock);
-    let answer = call(&app, Method::POST, &kantoor("/invoices/inv-1/retry"), None).await;
+    let answer = post_kantoor(&app, "/invoices/inv-1/retry").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json()["sync"]["status"], "queued");
     assert_eq!(answer.json()["documents"], serde_json::json!([]));
