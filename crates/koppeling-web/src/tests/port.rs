@@ -165,9 +165,8 @@ async fn a_document_is_handed_to_the_use_case_with_its_filename_and_answered_wit
 
 #[tokio::test]
 async fn a_bad_filename_is_422_and_an_oversized_document_413_without_asking_the_use_case() {
-    let mut mock = MockApp::new();
-    mock.expect_put_document().never();
-    let app = app(mock);
+    // Refused at the edge: nothing reaches the use case.
+    let app = app(MockApp::new());
     let answer = put_raw(
         &app,
         "/api/v1/administraties/kantoor/invoices/inv-1/documents/pdf?filename=a%2Fb.pdf",
