@@ -127,12 +127,15 @@ async fn an_amount_with_five_decimals_is_refused_naming_the_field() {
     // Arrange: the use case refuses the fifth decimal (its rule is tested in the domain);
     // "12,50" is not a number and never reaches it.
     let mut mock = MockApp::new();
-    mock.expect_put_invoice().times(1).returning(|_, _| {
-        ready(Err(refused(
-            "lines[0].unit_price",
-            Rule::TooManyDecimals { max: 4 },
-        )))
-    });
+    mock.expect_put_invoice()
+        .withf(|_, inv| inv.lines[0].unit_price == Decimal::new(1_234_567, 5))
+        .times(1)
+        .returning(|_, _| {
+            ready(Err(refused(
+                "lines[0].unit_price",
+                Rule::TooManyDecimals { max: 4 },
+            )))
+        });
     let app = app(mock);
     let body = r#"{"number":"2026-001","relation_id":"rel-1","date":"2026-11-01","payment_term_days":14,
         "status":"final","lines":[{"description":"Advies","quantity":"1","unit_price":"12.34567","vat":"high"}]}"#;

@@ -1,4 +1,6 @@
-//! Router tests with mocked ports: requests go through `tower::ServiceExt::oneshot`.
+//! Router tests against the one inbound port (issue 14): the router is driven with `MockApp`
+//! and requests go through `tower::ServiceExt::oneshot`. The use case's own rules are
+//! tested in the domain (`koppeling_domain::sync` tests).
 
 use std::future::Future;
 use std::pin::Pin;
