@@ -895,10 +895,36 @@ pub(crate) async fn invoice<P: App>(
                 .cloned();
             (look.clamp(1, RETRY_POLLS), back)
         });
+    html_response(
+        StatusCode::OK,
+        invoice_screen(
+            &session,
+            &invoice,
+            sync.as_ref(),
+            &relation,
+            &attempts,
+            &documents,
+            retried.as_ref(),
+        ),
+    )
+}
+
+/// The invoice page, after *Opnieuw aanbieden* (`retried`: the look and the list to go back
+/// to) with its outcome and, while the attempt runs, reloading itself.
+fn invoice_screen(
+    session: &Session,
+    invoice: &Invoice,
+    sync: Option<&SyncState>,
+    relation: &str,
+    attempts: &[AttemptLog],
+    documents: &[koppeling_domain::document::Document],
+    retried: Option<&(u32, Option<String>)>,
+) -> String {
+    let id = &invoice.id;
     let mut notice = String::new();
     let mut refresh = None;
-    if let Some((look, back)) = &retried {
-        let (text, again) = retry_outcome(sync.as_ref(), *look);
+    if let Some((look, back)) = retried {
+        let (text, again) = retry_outcome(sync, *look);
         notice = text;
         if let Some(back) = back {
             let _ = write!(
@@ -916,19 +942,12 @@ pub(crate) async fn invoice<P: App>(
         }
     }
     let page = invoice_page(
-        &session,
-        &invoice,
-        sync.as_ref(),
-        &relation,
-        &attempts,
-        &documents,
-        &notice,
+        session, invoice, sync, relation, attempts, documents, &notice,
     );
-    let page = match refresh {
+    match refresh {
         Some(next) => html::with_refresh(&page, 1, &next),
         None => page,
-    };
-    html_response(StatusCode::OK, page)
+    }
 }
 
 /// Only local pages under /facturen are followed back (no open redirect).
