@@ -266,16 +266,6 @@ where
         }
     }
 
-    /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The accounting adapter.
-    pub fn accounting(&self) -> &A {
-        &self.accounting
-    }
-
     /// The configuration.
     pub fn config(&self) -> &SyncConfig {
         &self.config

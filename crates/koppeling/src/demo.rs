@@ -119,12 +119,13 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
     settings.api.token = Some(SecretString::from(api_token.clone()));
 
     let store = startup::connect_store(&settings).await?;
-    let service = startup::build_service(
+    let parts = startup::build_parts(
         &settings,
         store.clone(),
         settings.subscription_key()?,
         startup::worker_id(),
     )?;
+    let service = parts.service.clone();
     let adm = AdministratieCode::parse("demo").map_err(|p| anyhow::anyhow!(p.message()))?;
     seed(&service, &adm, &koppelsleutel).await?;
 
@@ -211,7 +212,7 @@ pub async fn run(exit: bool) -> anyhow::Result<()> {
     );
     println!("Press Ctrl-C to stop.");
     let token = settings.api_token()?;
-    let app = Application::from_parts(listener, service, store, settings, token);
+    let app = Application::from_parts(listener, parts, store, settings, token);
     summary.record(&app.metrics());
     app.run_until_stopped(startup::shutdown_signal()).await?;
     sandbox.shutdown().await;

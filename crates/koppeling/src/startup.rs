@@ -67,6 +67,28 @@ pub fn build_service(
     subscription_key: SecretString,
     worker_id: String,
 ) -> anyhow::Result<Arc<LiveService>> {
+    Ok(build_parts(settings, store, subscription_key, worker_id)?.service)
+}
+
+/// The service and, beside it, the SnelStart adapter's call counters for `/metrics` (the
+/// composition root keeps them; the service has no escape hatch to its adapters).
+pub struct Parts {
+    /// The application service.
+    pub service: Arc<LiveService>,
+    /// The SnelStart calls by endpoint and status.
+    pub calls: crate::metrics::CallSource,
+}
+
+/// Builds the [`Parts`] an application runs on.
+///
+/// # Errors
+/// A setting the adapters refuse (SnelStart URLs, SMTP).
+pub fn build_parts(
+    settings: &Settings,
+    store: SeaOrmStore,
+    subscription_key: SecretString,
+    worker_id: String,
+) -> anyhow::Result<Parts> {
     let accounting = SnelStartAccounting::new(SnelStartConfig {
         api_url: settings.snelstart.api_url.clone(),
         auth_url: settings.snelstart.auth_url.clone(),
@@ -99,13 +121,20 @@ pub fn build_service(
         },
         ..SyncConfig::default()
     };
-    Ok(Arc::new(Service::new(
-        store,
-        accounting,
-        notifier,
-        SystemClock,
-        config,
-    )))
+    let calls = {
+        let accounting = accounting.clone();
+        Arc::new(move || accounting.metrics()) as crate::metrics::CallSource
+    };
+    Ok(Parts {
+        service: Arc::new(Service::new(
+            store,
+            accounting,
+            notifier,
+            SystemClock,
+            config,
+        )),
+        calls,
+    })
 }
 
 /// A unique id for this process's leases.
@@ -153,9 +182,9 @@ impl Application {
         if settings.ui.base_url.is_none() && settings.http.public_url.is_none() {
             settings.ui.base_url = Some(format!("http://{}", listener.local_addr()?));
         }
-        let service = build_service(&settings, store.clone(), subscription_key, worker_id())?;
+        let parts = build_parts(&settings, store.clone(), subscription_key, worker_id())?;
         Ok(Self::from_parts(
-            listener, service, store, settings, api_token,
+            listener, parts, store, settings, api_token,
         ))
     }
 
@@ -163,15 +192,12 @@ impl Application {
     #[must_use]
     pub fn from_parts(
         listener: TcpListener,
-        service: Arc<LiveService>,
+        parts: Parts,
         store: SeaOrmStore,
         settings: Settings,
         api_token: SecretString,
     ) -> Self {
-        let calls = {
-            let service = service.clone();
-            Arc::new(move || service.accounting().metrics()) as crate::metrics::CallSource
-        };
+        let Parts { service, calls } = parts;
         Self {
             listener,
             service,

@@ -259,14 +259,13 @@ impl Grootboekfunctie {
 
 /// A reference `{ "id", "uri" }` (RelatieIdentifierModel, GrootboekIdentifierModel, …); on
 /// input only `id` is needed.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Ref {
     /// GUID.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Relative URI (read-only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
 }
 
@@ -294,79 +293,60 @@ pub struct Created {
 }
 
 /// `AdresModel`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Adres {
     /// contactpersoon.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contactpersoon: Option<String>,
     /// straat (with house number), ≤ 50.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub straat: Option<String>,
     /// postcode, ≤ 25.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub postcode: Option<String>,
     /// plaats, ≤ 50.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plaats: Option<String>,
     /// land (by id from `/landen`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub land: Option<Ref>,
 }
 
 /// `RelatieWriteModel` (POST/PUT body and answer) and the readable part of `RelatieModel`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Relatie {
     /// GUID (absent on POST).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Relative URI (read-only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     /// modifiedOn (read).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modified_on: Option<String>,
     /// relatiesoort: `["Klant"]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub relatiesoort: Option<Vec<Relatiesoort>>,
     /// relatiecode (int32).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub relatiecode: Option<i32>,
     /// naam, ≤ 50.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub naam: Option<String>,
     /// vestigingsAdres.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vestigings_adres: Option<Adres>,
     /// correspondentieAdres.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub correspondentie_adres: Option<Adres>,
     /// telefoon, ≤ 25.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub telefoon: Option<String>,
     /// mobieleTelefoon, ≤ 25.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobiele_telefoon: Option<String>,
     /// email, ≤ 250.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// btwNummer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub btw_nummer: Option<String>,
     /// kvkNummer, ≤ 12.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kvk_nummer: Option<String>,
     /// iban, ≤ 50.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub iban: Option<String>,
     /// nonactief.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nonactief: Option<bool>,
     /// krediettermijn (days).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub krediettermijn: Option<i32>,
 }
 
@@ -381,65 +361,54 @@ impl Relatie {
 }
 
 /// `VerkoopBoekingRegelModel`: one revenue line, excluding VAT.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct VerkoopboekingRegel {
     /// omschrijving, ≤ 250.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub omschrijving: Option<String>,
     /// grootboek (required).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub grootboek: Option<Ref>,
     /// kostenplaats.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kostenplaats: Option<Ref>,
     /// bedrag (never zero: BOE-0028).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bedrag: Option<Amount>,
     /// btwSoort: `Hoog`, `Laag`, `Geen`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub btw_soort: Option<BtwSoort>,
 }
 
 /// `VerkoopBoekingBtwRegelModel`: the VAT per rate.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct VerkoopboekingBtwRegel {
     /// btwSoort: `VerkopenHoog`, `VerkopenLaag`, `VerkopenVerlegd`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub btw_soort: Option<BtwRegelSoort>,
     /// btwBedrag.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub btw_bedrag: Option<Amount>,
 }
 
 /// `VerkoopBoekingModel` (POST body and answer).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Verkoopboeking {
     /// GUID (absent on POST).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Relative URI (read-only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     /// modifiedOn (read).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modified_on: Option<String>,
     /// boekstuk (read; may be server-filled).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub boekstuk: Option<String>,
     /// factuurnummer, ≤ 25, unique (BOE-0021).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub factuurnummer: Option<String>,
     /// factuurdatum `yyyy-MM-ddT00:00:00`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub factuurdatum: Option<String>,
     /// klant.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub klant: Option<Ref>,
     /// Some answers carried `relatie` instead of `klant` (README §13.14); never sent.
     #[serde(skip_serializing)]
@@ -448,19 +417,14 @@ pub struct Verkoopboeking {
     #[serde(skip_serializing)]
     pub gewijzigd_door_accountant: Option<bool>,
     /// omschrijving, ≤ 250.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub omschrijving: Option<String>,
     /// factuurbedrag, including VAT.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub factuurbedrag: Option<Amount>,
     /// betalingstermijn (days, 0..=999).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub betalingstermijn: Option<i32>,
     /// boekingsregels.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub boekingsregels: Option<Vec<VerkoopboekingRegel>>,
     /// btw.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub btw: Option<Vec<VerkoopboekingBtwRegel>>,
 }
 
@@ -672,4 +636,46 @@ pub struct BijlageReference {
     pub file_name: Option<String>,
     #[serde(rename = "verkoopBoekingId")]
     pub verkoop_boeking_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An absent field is left out of a request body rather than sent as `null` (the body
+    /// carries only what we set), and the fields SnelStart only answers are never sent.
+    #[test]
+    fn absent_and_read_only_fields_are_not_sent() {
+        let boeking = Verkoopboeking {
+            factuurnummer: Some("F-1".into()),
+            relatie: Some(Ref {
+                id: Some("r".into()),
+                ..Ref::default()
+            }),
+            gewijzigd_door_accountant: Some(true),
+            boekingsregels: Some(vec![VerkoopboekingRegel {
+                omschrijving: Some("Advies".into()),
+                ..VerkoopboekingRegel::default()
+            }]),
+            ..Verkoopboeking::default()
+        };
+        let sent = serde_json::to_value(&boeking).unwrap();
+        assert_eq!(
+            sent,
+            serde_json::json!({
+                "factuurnummer": "F-1",
+                "boekingsregels": [{"omschrijving": "Advies"}]
+            })
+        );
+        let relatie = serde_json::to_value(Relatie {
+            naam: Some("Jansen".into()),
+            vestigings_adres: Some(Adres::default()),
+            ..Relatie::default()
+        })
+        .unwrap();
+        assert_eq!(
+            relatie,
+            serde_json::json!({"naam": "Jansen", "vestigingsAdres": {}})
+        );
+    }
 }
