@@ -27,6 +27,11 @@
 //! invoice's payment is SnelStart's outstanding amount with the matching status; (R4) each
 //! change by the accountant is notified at most once (drift events and notification items).
 //!
+//! Documents (issue 19) take part too: document PUTs and replacements ([`Op::Attach`]) and
+//! document passes run to their end or killed ([`Op::Documents`]). Invariants: (D1) no
+//! document is in SnelStart twice and each hangs on its own invoice's booking; (D2) at
+//! quiescence each synced invoice carries exactly its last accepted documents, once each.
+//!
 //! Runs: 24 cases of up to 30 steps; `KOPPELING_HEAVY=1`: 128; `KOPPELING_MODEL_CASES=N` and
 //! `KOPPELING_MODEL_STEPS=N` for a long local run; `KOPPELING_MODEL_SEED=N` replays a run
 //! (the seed is printed). Extending it: add a variant to [`Op`], its weight in [`op`], its
@@ -228,6 +233,39 @@ pub(crate) enum Op {
     Readback {
         full: bool,
     },
+    /// Documents (issue 19): PUT a document of kind `kind` (`pdf`, `ubl`) on invoice `inv`
+    /// under file name `d<inv>-<kind>-<name>` (nothing when the invoice was never PUT).
+    Attach {
+        inv: usize,
+        kind: u8,
+        name: u8,
+    },
+    /// A document pass (`attach_documents`), run to its end, or (`abort` = `Some(ms)`)
+    /// killed after `ms` with the process replaced, as [`Op::Crash`] does.
+    Documents {
+        abort: Option<u8>,
+    },
+}
+
+/// The document kinds of [`Op::Attach`].
+const DOC_KINDS: [&str; 2] = ["pdf", "ubl"];
+
+/// The file name [`Op::Attach`] gives a document: unique per invoice, kind and name.
+fn doc_filename(inv: usize, kind: usize, name: u8) -> String {
+    let ext = if kind == 0 { "pdf" } else { "xml" };
+    format!("d{inv}-{}-{name}.{ext}", DOC_KINDS[kind])
+}
+
+/// The bytes of a document of `kind` (a valid PDF head or a UBL 2.1 invoice).
+fn doc_bytes(kind: usize, name: u8) -> Vec<u8> {
+    if kind == 0 {
+        format!("%PDF-1.4\n% model document {name}\n%%EOF\n").into_bytes()
+    } else {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:ID>{name}</cbc:ID></Invoice>"#
+        )
+        .into_bytes()
+    }
 }
 
 impl fmt::Debug for Op {
@@ -278,6 +316,10 @@ impl fmt::Debug for Op {
             Self::Delete { inv } => write!(f, "Op::Delete {{ inv: {inv} }}"),
             Self::Rebook { inv } => write!(f, "Op::Rebook {{ inv: {inv} }}"),
             Self::Readback { full } => write!(f, "Op::Readback {{ full: {full} }}"),
+            Self::Attach { inv, kind, name } => {
+                write!(f, "Op::Attach {{ inv: {inv}, kind: {kind}, name: {name} }}")
+            }
+            Self::Documents { abort } => write!(f, "Op::Documents {{ abort: {abort:?} }}"),
         }
     }
 }
@@ -328,6 +370,8 @@ fn op() -> BoxedStrategy<Op> {
         2 => (0..INVOICES).prop_map(|inv| Op::Delete { inv }),
         2 => (0..INVOICES).prop_map(|inv| Op::Rebook { inv }),
         4 => prop::bool::weighted(0.4).prop_map(|full| Op::Readback { full }),
+        3 => (0..INVOICES, 0..2u8, 0..3u8).prop_map(|(inv, kind, name)| Op::Attach { inv, kind, name }),
+        3 => prop::option::weighted(0.3, 0..10u8).prop_map(|abort| Op::Documents { abort }),
     ]
     .boxed()
 }
@@ -369,6 +413,40 @@ fn op_readback() -> BoxedStrategy<Op> {
     .boxed()
 }
 
+/// A random step of the documents property (issue 19): documents put on booked invoices
+/// and replaced, document passes run to their end or killed, under lost answers and 5xx, with
+/// the booking steps around them.
+fn op_documents() -> BoxedStrategy<Op> {
+    let put = (0..INVOICES, 0..4usize, 0..RELATIONS.min(2), 0..4usize).prop_map(
+        |(inv, number, relation, lines)| Op::Put {
+            inv,
+            number,
+            relation,
+            lines,
+            date: 0,
+            is_final: true,
+        },
+    );
+    prop_oneof![
+        4 => put,
+        6 => (1..3u8, prop::bool::weighted(0.3))
+            .prop_map(|(rounds, parallel)| Op::Sync { rounds, parallel }),
+        8 => (0..INVOICES, 0..2u8, 0..3u8).prop_map(|(inv, kind, name)| Op::Attach { inv, kind, name }),
+        8 => prop::option::weighted(0.3, 0..10u8).prop_map(|abort| Op::Documents { abort }),
+        3 => (prop::sample::select(vec![100u8, 60, 30]), any::<u8>())
+            .prop_map(|(rate, seed)| Op::Lost { rate, seed }),
+        2 => (prop::sample::select(vec![100u8, 30]), any::<u8>())
+            .prop_map(|(rate, seed)| Op::Error5xx { rate, seed }),
+        3 => Just(Op::FaultsOff),
+        1 => (1..4u8, 0..10u8).prop_map(|(claims, delay_ms)| Op::Crash { claims, delay_ms }),
+        2 => prop::sample::select(vec![5u32, 61, 3601]).prop_map(|secs| Op::Time { secs }),
+        1 => (0..INVOICES).prop_map(|inv| Op::Retry { inv }),
+        1 => (0..INVOICES).prop_map(|inv| Op::Delete { inv }),
+        1 => (0..INVOICES).prop_map(|inv| Op::Rebook { inv }),
+    ]
+    .boxed()
+}
+
 /// The first steps of every read-back case: four invoices (one a credit note) booked.
 fn readback_preamble() -> Vec<Op> {
     let mut ops: Vec<Op> = (0..4)
@@ -395,6 +473,8 @@ pub(crate) enum Mix {
     All,
     /// Weighted towards the read-back ([`op_readback`]).
     Readback,
+    /// Weighted towards documents ([`op_documents`]).
+    Documents,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -416,6 +496,11 @@ pub(crate) struct Model {
     deleted: BTreeMap<usize, String>,
     /// The accountant's changes and deletions per invoice (each may be notified once).
     acts: BTreeMap<usize, u32>,
+    /// Invoices whose booking the accountant ever deleted (a rebooked invoice's documents
+    /// are not uploaded again: docs/documents.md).
+    ever_deleted: BTreeSet<usize>,
+    /// The last accepted document per (invoice, kind): its file name.
+    documents: BTreeMap<(usize, usize), String>,
 }
 
 impl Model {
@@ -423,6 +508,8 @@ impl Model {
         Self {
             deleted: BTreeMap::new(),
             acts: BTreeMap::new(),
+            ever_deleted: BTreeSet::new(),
+            documents: BTreeMap::new(),
             numbers,
             invoices: BTreeMap::new(),
             ticked: [true, true, false],
@@ -519,8 +606,10 @@ fn stats(numbers: Numbers, mix: Mix) -> &'static Stats {
     static SHARED: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
     static OWN: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
     static READBACK: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
+    static DOCUMENTS: std::sync::LazyLock<Stats> = std::sync::LazyLock::new(Stats::default);
     match (numbers, mix) {
         (_, Mix::Readback) => &READBACK,
+        (_, Mix::Documents) => &DOCUMENTS,
         (Numbers::Shared, Mix::All) => &SHARED,
         (Numbers::Own, Mix::All) => &OWN,
     }
@@ -959,12 +1048,15 @@ impl Sut {
                         return Err(format!("the accountant could not delete {booking}"));
                     }
                     model.deleted.insert(inv % INVOICES, booking.clone());
+                    model.ever_deleted.insert(inv % INVOICES);
                     *model.acts.entry(inv % INVOICES).or_default() += 1;
                     self.stats.fault("accountant delete");
                     self.trace.push(format!("    deleted {booking}"));
                 }
             }
             Op::Readback { full } => self.readback_pass(full, model).await?,
+            Op::Attach { inv, kind, name } => self.attach(inv, kind, name, model).await?,
+            Op::Documents { abort } => self.documents_pass(abort).await?,
             _ => {} // a Reimport or Retry of an invoice that was never PUT
         }
         Ok(())
@@ -1059,6 +1151,196 @@ impl Sut {
         self.worker = format!("main-{}", self.crashes);
         self.service = self.service_with(&self.worker);
         self.router = Self::router_for(&self.service);
+        Ok(())
+    }
+
+    /// PUTs a document; 200/201 are followed by the model, 404 only for an invoice the API
+    /// never accepted, 409 (`document_attached`, `document_uploading`) and 422 change nothing.
+    async fn attach(&mut self, inv: usize, kind: u8, name: u8, model: &mut Model) -> Check {
+        let inv = inv % INVOICES;
+        if !model.invoices.contains_key(&inv) {
+            return Ok(());
+        }
+        let kind = usize::from(kind) % DOC_KINDS.len();
+        let filename = doc_filename(inv, kind, name);
+        let req = Request::builder()
+            .method(Method::PUT)
+            .uri(format!(
+                "/api/v1/administraties/{ADM}/invoices/i{inv}/documents/{}?filename={filename}",
+                DOC_KINDS[kind]
+            ))
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::from(doc_bytes(kind, name)))
+            .unwrap();
+        let before = self.documents_of(inv).await;
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        self.trace.push(format!(
+            "    PUT i{inv} document {filename} -> {status} {answer}"
+        ));
+        match status {
+            200 | 201 => {
+                self.stats.fault("document accepted");
+                model.documents.insert((inv, kind), filename);
+                Ok(())
+            }
+            409 | 422 => {
+                let after = self.documents_of(inv).await;
+                if before == after {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "(4) a document PUT answered {status} {answer} but changed the documents: {before} -> {after}"
+                    ))
+                }
+            }
+            _ => Err(format!(
+                "PUT document {filename} on i{inv} answered {status} (legal: 200/201/409/422): {answer}"
+            )),
+        }
+    }
+
+    /// The documents of invoice `i<inv>` as the API shows them.
+    async fn documents_of(&self, inv: usize) -> Value {
+        let (_, body) = self
+            .call(Method::GET, &format!("/invoices/i{inv}"), None)
+            .await;
+        body["documents"].clone()
+    }
+
+    /// One document pass, to its end or killed after `abort` ms (then a new process takes
+    /// over, as after [`Op::Crash`]).
+    async fn documents_pass(&mut self, abort: Option<u8>) -> Check {
+        let service = self.service.clone();
+        let Some(ms) = abort else {
+            let n = service
+                .attach_documents(4)
+                .await
+                .map_err(|e| format!("attach_documents: {e}"))?;
+            self.trace.push(format!("    {n} documents handled"));
+            return Ok(());
+        };
+        let task = tokio::spawn(async move { service.attach_documents(4).await });
+        tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+        task.abort();
+        match task.await {
+            Err(e) if e.is_cancelled() => {
+                self.stats.fault("document pass killed");
+                self.trace.push("    document pass killed".to_owned());
+            }
+            Err(e) => return Err(format!("document pass: {e}")),
+            Ok(n) => self
+                .trace
+                .push(format!("    document pass done before the kill: {n:?}")),
+        }
+        self.crashes += 1;
+        self.worker = format!("main-{}", self.crashes);
+        self.service = self.service_with(&self.worker);
+        self.router = Self::router_for(&self.service);
+        Ok(())
+    }
+
+    /// (D1) No document is in SnelStart twice, and each of ours hangs on the booking of its
+    /// own invoice (file names are unique per invoice, kind and version).
+    fn check_documents(&self) -> Check {
+        let state = self.sandbox.state(&self.key).expect("the administration");
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        for d in &state.documenten {
+            let parent = d["parentIdentifier"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let name = d["fileName"].as_str().unwrap_or_default().to_owned();
+            if !seen.insert((parent.clone(), name.clone())) {
+                return Err(format!(
+                    "(D1) document {name} is attached twice to booking {parent}"
+                ));
+            }
+            let inv = name.strip_prefix('d').and_then(|r| r.split('-').next());
+            let booking = state
+                .verkoopboekingen
+                .iter()
+                .find(|b| id_eq(&b["id"], &json!(parent)));
+            if let (Some(inv), Some(b)) = (inv, booking)
+                && b["omschrijving"] != format!("M:i{inv}").as_str()
+            {
+                return Err(format!(
+                    "(D1) document {name} of invoice i{inv} hangs on another invoice's booking {}",
+                    booking_summary(b)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// (D2) At quiescence every synced invoice's last accepted documents hang on its
+    /// booking exactly once each, shown `attached`, and no older version of them does; an
+    /// invoice that is not synced has none in SnelStart. (Not for an invoice whose booking
+    /// the accountant ever deleted: documents are not uploaded again onto a rebooking.)
+    async fn check_documents_quiescent(&self, model: &Model) -> Check {
+        let state = self.sandbox.state(&self.key).expect("the administration");
+        for inv in self.invoices().await {
+            let id = inv["id"].as_str().unwrap_or_default();
+            let Ok(n) = id[1..].parse::<usize>() else {
+                continue;
+            };
+            if model.ever_deleted.contains(&n) {
+                continue;
+            }
+            let synced = inv["sync"]["status"] == "synced";
+            let shown = self.documents_of(n).await;
+            for (kind, kind_name) in DOC_KINDS.iter().enumerate() {
+                let prefix = format!("d{n}-{kind_name}-");
+                let held: Vec<(String, String)> = state
+                    .documenten
+                    .iter()
+                    .filter_map(|d| {
+                        let name = d["fileName"].as_str()?;
+                        name.starts_with(&prefix).then(|| {
+                            (
+                                name.to_owned(),
+                                d["parentIdentifier"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                            )
+                        })
+                    })
+                    .collect();
+                let want = model.documents.get(&(n, kind));
+                match (synced, want) {
+                    (true, Some(name)) => {
+                        let on_booking = held.len() == 1
+                            && held[0].0 == *name
+                            && id_eq(&json!(held[0].1), &inv["sync"]["snelstart_id"]);
+                        let status = shown
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|d| d["kind"] == *kind_name)
+                            .map(|d| d["status"].clone());
+                        if !on_booking || status != Some(json!("attached")) {
+                            return Err(format!(
+                                "(D2) at quiescence synced invoice {id} should carry {name} once on {}: SnelStart holds {held:?}, the API shows {shown}",
+                                inv["sync"]["snelstart_id"]
+                            ));
+                        }
+                    }
+                    _ => {
+                        if !held.is_empty() {
+                            return Err(format!(
+                                "(D2) at quiescence invoice {id} ({}) has documents in SnelStart {held:?} (accepted: {want:?})",
+                                inv["sync"]["status"]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -1311,7 +1593,7 @@ impl Sut {
         {
             self.check_booked(inv, boekingen, &state.relaties, "(3)")?;
         }
-        Ok(())
+        self.check_documents()
     }
 
     /// The booking of synced invoice `inv` exists with its number, gross and klant.
@@ -1427,6 +1709,25 @@ impl Sut {
                 }
             }
         }
+        // The documents of what was booked: passes until none is due, letting leases and
+        // back-offs run out.
+        let mut idle = 0;
+        for _ in 0..100 {
+            let n = self
+                .service
+                .attach_documents(16)
+                .await
+                .map_err(|e| format!("attach_documents: {e}"))?;
+            if n > 0 {
+                idle = 0;
+                continue;
+            }
+            idle += 1;
+            if idle > 3 {
+                break;
+            }
+            self.clock.advance(Duration::from_secs(3601));
+        }
         // A full read-back pass: payments follow SnelStart, deletions are found (R1, R3).
         self.trace.push("-- read-back at quiescence".to_owned());
         self.readback_pass(true, model).await
@@ -1436,6 +1737,7 @@ impl Sut {
     async fn check_quiescent(&self, model: &Model) -> Check {
         self.check(model).await?;
         self.check_readback(model).await?;
+        self.check_documents_quiescent(model).await?;
         let invoices = self.invoices().await;
         let state = self.sandbox.state(&self.key).expect("the administration");
         for inv in &invoices {
@@ -1614,6 +1916,10 @@ fn run_property(numbers: Numbers, mix: Mix) {
         Mix::Readback => prop::collection::vec(op_readback(), 1..=steps)
             .prop_map(|ops| readback_preamble().into_iter().chain(ops).collect())
             .boxed(),
+        // The same four invoices booked first, so documents have bookings to go to.
+        Mix::Documents => prop::collection::vec(op_documents(), 1..=steps)
+            .prop_map(|ops| readback_preamble().into_iter().chain(ops).collect())
+            .boxed(),
     };
     let result = runner.run(&strategy, |ops| {
         rt.block_on(run_case_in(&ops, numbers, mix))
@@ -1664,6 +1970,14 @@ fn model_with_own_numbers_every_final_invoice_is_booked_once_with_its_latest_con
 #[test]
 fn model_readback_follows_snelstart_and_never_rebooks_by_itself() {
     run_property(Numbers::Own, Mix::Readback);
+}
+
+/// Documents (issue 19, invariant I14): whatever the order of document PUTs, document
+/// passes, lost answers, 5xx and killed passes, each document hangs on its invoice's booking
+/// at most once, and at quiescence exactly once with its last accepted version.
+#[test]
+fn model_documents_are_attached_once_whatever_the_sequence() {
+    run_property(Numbers::Own, Mix::Documents);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1868,6 +2182,46 @@ async fn model_regression_adopted_after_a_pass_still_gets_its_payment_state() {
             Op::Readback { full: false },
         ],
         Numbers::Shared,
+    )
+    .await;
+}
+
+/// Documents property: a document whose upload answer was lost was replaced by a PUT, and
+/// the look-up then asked SnelStart for the new file name only: the lost upload stayed on
+/// the booking beside the new one (two PDFs on one booking). A document whose last upload's
+/// outcome is unknown is now refused replacement (409 `document_uploading`) until the next
+/// attempt has looked it up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_regression_a_document_replaced_after_a_lost_upload_is_not_attached_twice() {
+    replay(
+        &[
+            Op::Put {
+                inv: 0,
+                number: 0,
+                relation: 0,
+                lines: 0,
+                date: 0,
+                is_final: true,
+            },
+            Op::Sync {
+                rounds: 1,
+                parallel: false,
+            },
+            Op::Attach {
+                inv: 0,
+                kind: 0,
+                name: 0,
+            },
+            Op::Lost { rate: 100, seed: 0 },
+            Op::Documents { abort: None },
+            Op::FaultsOff,
+            Op::Attach {
+                inv: 0,
+                kind: 0,
+                name: 1,
+            },
+        ],
+        Numbers::Own,
     )
     .await;
 }

@@ -61,7 +61,7 @@ async fn meta_row(
         c,
         st.db.st(
             &format!(
-                "SELECT {META} FROM documents WHERE adm = $1 AND invoice_id = $2 AND kind = $3{lock}"
+                "SELECT {META}, needs_lookup FROM documents WHERE adm = $1 AND invoice_id = $2 AND kind = $3{lock}"
             ),
             vec![s(adm.as_str()), s(id.as_str()), s(kind.as_str())],
         ),
@@ -79,6 +79,34 @@ fn attached_conflict(kind: DocumentKind) -> StoreError {
         ),
         field: None,
     }
+}
+
+/// Refuses to replace or remove a document that may already be in SnelStart: one being
+/// uploaded now, or whose last upload's outcome is unknown (`needs_lookup`: a lost answer, a
+/// crash, an expired lease). The next attempt looks it up by its file name first; replacing
+/// it before then would leave the earlier copy in SnelStart under a name no look-up asks for
+/// (found by the model test's documents property, invariant I14).
+fn in_flight(row: &sea_orm::QueryResult, kind: DocumentKind, now: DateTime<Utc>) -> R<()> {
+    let until: Option<DateTime<Utc>> = col(row, "lease_until")?;
+    let owner: Option<String> = col(row, "lease_owner")?;
+    let message = if owner.is_some() && until.is_some_and(|u| u >= now) {
+        format!(
+            "the {} document is being uploaded to SnelStart right now; try again in a minute",
+            kind.as_str()
+        )
+    } else if col_bool(row, "needs_lookup")? {
+        format!(
+            "the outcome of the {} document's last upload to SnelStart is not known yet; the next attempt checks it, try again after that",
+            kind.as_str()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Conflict {
+        code: "document_uploading".into(),
+        message,
+        field: None,
+    })
 }
 
 pub(super) async fn put_document(
@@ -146,20 +174,8 @@ pub(super) async fn put_document(
             if status == DocumentStatus::Attached.as_str() {
                 return Err(attached_conflict(kind));
             }
-            let until: Option<DateTime<Utc>> = col(row, "lease_until")?;
-            let owner: Option<String> = col(row, "lease_owner")?;
-            if owner.is_some() && until.is_some_and(|u| u >= now) {
-                return Err(StoreError::Conflict {
-                    code: "document_uploading".into(),
-                    message: format!(
-                        "the {} document is being uploaded to SnelStart right now; try again in a minute",
-                        kind.as_str()
-                    ),
-                    field: None,
-                });
-            }
-            // A replaced document starts afresh, but an earlier upload whose outcome is
-            // unknown may exist under the old name: keep the look-up pending then.
+            in_flight(row, kind, now)?;
+            // Nothing of it is in SnelStart: the replaced document starts afresh.
             db::exec(
                 &*tx,
                 st.db.st(
@@ -269,6 +285,7 @@ pub(super) async fn delete_document(
     if status == DocumentStatus::Attached.as_str() {
         return Err(attached_conflict(kind));
     }
+    in_flight(&row, kind, Utc::now())?;
     let key = vec![s(adm.as_str()), s(id.as_str()), s(kind.as_str())];
     db::exec(
         &*tx,

@@ -142,7 +142,7 @@ fn too_large(size: usize) -> ApiError {
         (status = 200, description = "Replaced a document not yet attached", body = PutDocumentResponse),
         (status = 201, description = "Stored; uploaded once the booking exists", body = PutDocumentResponse),
         (status = 404, description = "No such administratie or invoice (`not_found`)", body = crate::error::ErrorBody),
-        (status = 409, description = "Already attached in SnelStart (`document_attached`) or being uploaded (`document_uploading`)", body = crate::error::ErrorBody),
+        (status = 409, description = "Already attached in SnelStart (`document_attached`) or possibly already in SnelStart: being uploaded, or its last upload's outcome not known yet (`document_uploading`)", body = crate::error::ErrorBody),
         (status = 413, description = "More than 7 MiB (`too_large`)", body = crate::error::ErrorBody),
         (status = 422, description = "A file name or content SnelStart would refuse, naming `filename` or `content`", body = crate::error::ErrorBody),
     )

@@ -514,7 +514,20 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
         .returning(move |_, _, _| ready(Ok(rows.clone())));
     mock.expect_invoice_sync_log()
         .returning(move |_, _, _, _| ready(Ok(log.clone())));
-    mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
+    // A PDF SnelStart refused, its file name and the refusal hostile too.
+    mock.expect_documents().returning(|_, _| {
+        use koppeling_domain::document::{Document, DocumentKind, DocumentStatus};
+        ready(Ok(vec![Document {
+            kind: DocumentKind::Pdf,
+            filename: format!("{HOSTILE}.pdf"),
+            size: 2048,
+            sha256: "0".repeat(64),
+            status: DocumentStatus::Failed,
+            snelstart_id: None,
+            error: Some(format!("{HOSTILE} geweigerd")),
+            hint: Some(format!("{HOSTILE} vervangen")),
+        }]))
+    });
     mock.expect_notifications().returning(|_, _| {
         use koppeling_domain::notification::{NotificationRecord, StoredNotification};
         ready(Ok(vec![NotificationRecord {
@@ -617,5 +630,114 @@ async fn hostile_values_are_shown_escaped_on_every_screen() {
         let page = send(&app, get(path, Some(&cookie))).await;
         assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.text);
         escaped(&page, what);
+    }
+    // The invoice page: the document's file name and SnelStart's refusal of it, and the
+    // failure reason, each as text.
+    let page = send(&app, get("/facturen/inv-1", Some(&cookie))).await;
+    assert!(
+        page.text.contains(&format!("<td>{SHOWN}.pdf</td>")),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(&format!(
+            "{SHOWN} geweigerd<br>Wat te doen: {SHOWN} vervangen"
+        )),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(&format!("<dt>Reden</dt><dd>{SHOWN}</dd>")),
+        "{}",
+        page.text
+    );
+}
+
+/// Issue 14 for the preview before ticking: the relation's name, the typed search, an
+/// invoice number and SnelStart's problem when it cannot be asked are shown as text.
+#[tokio::test]
+async fn the_preview_before_ticking_shows_hostile_values_escaped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const HOSTILE: &str = "<script>alert(1)</script>";
+    const SHOWN: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    let mut mock = signed_in(Some(koppeling(false, Some("sleutel"))));
+    let mut hostile_relation = relation("12");
+    hostile_relation.name = HOSTILE.into();
+    let mut hostile_invoice = invoice();
+    hostile_invoice.number = HOSTILE.into();
+    // What ticking would do, as the domain's `preview` works it out.
+    let preview = koppeling_domain::reconciliation::preview(
+        &hostile_relation,
+        &[(hostile_invoice, None)],
+        Some(&KoppelingSettings::default()),
+        &std::collections::BTreeSet::new(),
+    );
+    mock.expect_relation()
+        .returning(move |_, _| ready(Ok(Some(hostile_relation.clone()))));
+    mock.expect_set_relation_snelstart().never();
+    // SnelStart answers the first preview; for the second it is not reachable.
+    let asked = Arc::new(AtomicUsize::new(0));
+    mock.expect_preview_relation().returning(move |_, _| {
+        if asked.fetch_add(1, Ordering::SeqCst) == 0 {
+            ready(Ok(preview.clone()))
+        } else {
+            let refused = koppeling_domain::ports::AccountingError::Transient {
+                retry_after: None,
+                message: HOSTILE.into(),
+            };
+            ready(Err(ServiceError::Unavailable(refused.to_string())))
+        }
+    });
+    let app = app(mock);
+    let (cookie, csrf) = log_in(&app).await;
+    let tick = || {
+        form(
+            "/relaties/rel-1/snelstart",
+            &format!("csrf={csrf}&snelstart=1&q=%3Cscript%3Ealert(1)%3C%2Fscript%3E&pagina=2"),
+            Some(&cookie),
+        )
+    };
+    for (id, what, shown) in [
+        (
+            "voorvertoning-totaal",
+            "preview",
+            format!(r#"<a href="/facturen/inv-1">{SHOWN}</a>"#),
+        ),
+        (
+            "voorvertoning-onbekend",
+            "SnelStart not reachable",
+            format!("(SnelStart is temporarily unavailable: {SHOWN})"),
+        ),
+    ] {
+        let page = send(&app, tick()).await;
+        assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.text);
+        assert!(
+            page.text.contains(&format!(r#"id="{id}""#)),
+            "{what}: {}",
+            page.text
+        );
+        assert!(!page.text.contains("<script>"), "{what}: {}", page.text);
+        assert!(page.text.contains(&shown), "{what}: {}", page.text);
+        assert!(
+            page.text
+                .contains(&format!("<h1>SnelStart aanvinken voor {SHOWN} (12)</h1>")),
+            "{what}: {}",
+            page.text
+        );
+        assert!(
+            page.text.contains(&format!(
+                r#"<input type="hidden" name="q" value="{SHOWN}">"#
+            )),
+            "{what}: {}",
+            page.text
+        );
+        assert!(
+            page.text.contains(
+                r#"href="/relaties?q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;pagina=2#relatie-rel-1""#
+            ),
+            "{what}: {}",
+            page.text
+        );
     }
 }

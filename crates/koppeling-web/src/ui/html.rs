@@ -1,5 +1,5 @@
-//! HTML building blocks of the admin UI: the one HTML escaper, the page shell the templates
-//! in `templates/` extend, Dutch labels and formats.
+//! HTML building blocks of the admin UI: the templates' HTML escaper, the page shell the
+//! templates in `templates/` extend, Dutch labels and formats.
 
 use std::fmt::{self, Write as _};
 
@@ -25,10 +25,6 @@ impl askama::filters::Escaper for Escape {
         dest.write_str(&koppeling_domain::text::escape_html(text))
     }
 }
-
-/// Escapes text for HTML content and attributes (the screens that still build HTML with
-/// `format!`; templates escape by themselves): the one escaper of the workspace.
-pub(crate) use koppeling_domain::text::escape_html as esc;
 
 /// Percent-encodes a query or path component.
 pub(crate) fn url(text: &str) -> String {
@@ -186,31 +182,6 @@ impl Bare<'_> {
     }
 }
 
-/// A page whose body a screen built itself (`templates/built_page.html`).
-#[derive(Template)]
-#[template(path = "built_page.html")]
-struct BuiltPage<'a> {
-    shell: Shell<'a>,
-    body: &'a str,
-}
-
-/// A whole page for a logged-in Beheerder around `body`, HTML that the caller built and
-/// escaped itself (the screens not converted to templates yet).
-pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: &str) -> String {
-    render(&BuiltPage {
-        shell: Shell::new(session, nav, title),
-        body,
-    })
-}
-
-/// The hidden CSRF field (the screens not converted yet; templates include `csrf.html`).
-pub(crate) fn csrf_field(session: &Session) -> String {
-    format!(
-        r#"<input type="hidden" name="csrf" value="{}">"#,
-        esc(&session.csrf)
-    )
-}
-
 /// A template rendered. Rendering into a `String` fails only when a value's `Display` fails,
 /// which none of ours does; should it ever, the failure is logged and the page says so.
 pub(crate) fn render(template: &impl Template) -> String {
@@ -269,19 +240,6 @@ pub(crate) fn clock(at: &DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// `page` that reloads itself as `next` after `secs` seconds (a `<meta http-equiv=refresh>`:
-/// no script, so the UI's CSP stays `default-src 'none'`).
-pub(crate) fn with_refresh(page: &str, secs: u32, next: &str) -> String {
-    page.replacen(
-        "<meta charset=\"utf-8\">",
-        &format!(
-            r#"<meta charset="utf-8"><meta http-equiv="refresh" content="{secs};url={}">"#,
-            esc(next)
-        ),
-        1,
-    )
-}
-
 /// `27-11-2026`.
 pub(crate) fn date(day: &NaiveDate) -> String {
     day.format("%d-%m-%Y").to_string()
@@ -324,15 +282,24 @@ pub(crate) fn status_label(status: SyncStatus) -> &'static str {
     }
 }
 
-/// A coloured status label.
-pub(crate) fn status_badge(status: Option<SyncStatus>) -> String {
+/// A coloured status label (`invoice_macros.html`'s `badge`): `class` picks the colour.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Badge {
+    pub(crate) class: Option<&'static str>,
+    pub(crate) label: &'static str,
+}
+
+/// The badge of a sync status; `None`: not offered to SnelStart.
+pub(crate) fn status_badge(status: Option<SyncStatus>) -> Badge {
     match status {
-        Some(s) => format!(
-            r#"<span class="badge {}">{}</span>"#,
-            s.as_str(),
-            status_label(s)
-        ),
-        None => r#"<span class="badge">Niet aangeboden</span>"#.to_owned(),
+        Some(s) => Badge {
+            class: Some(s.as_str()),
+            label: status_label(s),
+        },
+        None => Badge {
+            class: None,
+            label: "Niet aangeboden",
+        },
     }
 }
 
@@ -395,8 +362,15 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
+        let mut escaped = String::new();
+        askama::filters::Escaper::write_escaped_str(
+            &Escape,
+            &mut escaped,
+            r#"<a href="x">'&'</a>"#,
+        )
+        .unwrap();
         assert_eq!(
-            esc(r#"<a href="x">'&'</a>"#),
+            escaped,
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(url("a b/ç"), "a%20b%2F%C3%A7");

@@ -5,8 +5,8 @@
 //! administratie comes from the session, never from the URL.
 
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::{FormRejection, PathRejection};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use koppeling_domain::app::App;
+use koppeling_domain::ids::ResourceId;
 use koppeling_domain::sync::ServiceError;
 use std::collections::HashMap;
 
@@ -22,9 +23,12 @@ use crate::AppState;
 use crate::auth::{constant_time_eq, dummy_hash, verify_password_bounded};
 
 mod aansluiting;
+mod facturen;
+mod factuur;
 pub(crate) mod html;
 mod koppelingen;
 mod lists;
+mod relaties;
 pub(crate) mod session;
 
 use askama::Template;
@@ -62,11 +66,14 @@ where
             "/koppelingen/snelstart/notificatie",
             get(koppelingen::notify_page::<P>).post(koppelingen::save_notify::<P>),
         )
-        .route("/relaties", get(lists::relations::<P>))
-        .route("/relaties/{id}/snelstart", post(lists::set_snelstart::<P>))
-        .route("/facturen", get(lists::invoices::<P>))
-        .route("/facturen/{id}", get(lists::invoice::<P>))
-        .route("/facturen/{id}/opnieuw", post(lists::retry::<P>))
+        .route("/relaties", get(relaties::relations::<P>))
+        .route(
+            "/relaties/{id}/snelstart",
+            post(relaties::set_snelstart::<P>),
+        )
+        .route("/facturen", get(facturen::invoices::<P>))
+        .route("/facturen/{id}", get(factuur::invoice::<P>))
+        .route("/facturen/{id}/opnieuw", post(factuur::retry::<P>))
         .route("/notificaties", get(lists::notifications::<P>))
         .route("/synclog", get(lists::sync_log::<P>))
         .route("/aansluiting", get(aansluiting::page::<P>))
@@ -171,6 +178,11 @@ pub(crate) fn message_page(
             text,
         }),
     )
+}
+
+/// The `{id}` of a path, when it is a valid id.
+fn path_id(path: Result<Path<String>, PathRejection>) -> Option<ResourceId> {
+    path.ok().and_then(|Path(raw)| ResourceId::parse(&raw).ok())
 }
 
 /// 404 in the UI.
