@@ -719,6 +719,48 @@ pub struct Claim {
     pub worker: String,
 }
 
+/// What a worker asks of [`Store::claim_due`]: up to `limit` due invoices under a lease for
+/// `worker` until `lease_until`, optionally of one administratie only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRequest {
+    /// The claiming worker (the lease holder).
+    pub worker: String,
+    /// The claim's moment: what is due at `now` is claimed.
+    pub now: DateTime<Utc>,
+    /// Until when the leases taken run.
+    pub lease_until: DateTime<Utc>,
+    /// At most this many claims.
+    pub limit: u32,
+    /// One administratie only, or all the worker may serve.
+    pub administratie: Option<AdministratieCode>,
+}
+
+impl ClaimRequest {
+    /// A claim of up to `limit` invoices of any administratie.
+    #[must_use]
+    pub fn new(
+        worker: impl Into<String>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Self {
+        Self {
+            worker: worker.into(),
+            now,
+            lease_until,
+            limit,
+            administratie: None,
+        }
+    }
+
+    /// The same claim, limited to one administratie when `adm` is `Some`.
+    #[must_use]
+    pub fn of(mut self, adm: Option<AdministratieCode>) -> Self {
+        self.administratie = adm;
+        self
+    }
+}
+
 /// The link between a relation and its SnelStart relatie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelatieLink {
@@ -1087,8 +1129,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- the work queue ---
 
-    /// Claims up to `limit` due invoices of active, unpaused koppelingen under a lease for
-    /// `worker` until `lease_until`: queued ones whose back-off has passed, and in-progress
+    /// Claims up to `request.limit` due invoices of active, unpaused koppelingen under a
+    /// lease for `request.worker` until `request.lease_until`: queued ones whose back-off has passed, and in-progress
     /// ones whose lease expired (those come with `needs_lookup`). Optionally one
     /// administratie only. Two concurrent callers never get the same invoice, and an
     /// administratie is served by one worker at a time: the claim takes or renews an
@@ -1099,11 +1141,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Other`].
     fn claim_due(
         &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-        adm: Option<AdministratieCode>,
+        request: ClaimRequest,
     ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
     /// Loads what the sync needs for a claim; `None` when the invoice or relation is gone.
     ///

@@ -25,8 +25,8 @@ use crate::notification::{
 };
 use crate::pause::PauseReason;
 use crate::ports::{
-    Accounting, AccountingError, Claim, Clock, Credential, ErrorClass, Notifier, Outcome,
-    Rejection, RelatieLink, SendFailure, Store, StoreError, SyncJob,
+    Accounting, AccountingError, Claim, ClaimRequest, Clock, Credential, ErrorClass, Notifier,
+    Outcome, Rejection, RelatieLink, SendFailure, Store, StoreError, SyncJob,
 };
 use crate::problem::Problem;
 use crate::relation::{RelatieCode, RelatieData, plan_relatie};
@@ -283,11 +283,13 @@ where
         let now = self.clock.now();
         self.store
             .claim_due(
-                &self.config.worker_id,
-                now,
-                later(now, self.config.lease),
-                limit,
-                adm,
+                ClaimRequest::new(
+                    self.config.worker_id.clone(),
+                    now,
+                    later(now, self.config.lease),
+                    limit,
+                )
+                .of(adm),
             )
             .await
     }

@@ -15,7 +15,7 @@ use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::money::VatClass;
-use koppeling_domain::ports::{Administratie, Claim, Outcome, Store};
+use koppeling_domain::ports::{Administratie, Claim, ClaimRequest, Outcome, Store};
 use koppeling_domain::relation::{RelatieCode, Relation, RelationKind};
 use koppeling_radar360::SeaOrmStore;
 use rust_decimal::Decimal;
@@ -137,7 +137,12 @@ async fn bench(store: SeaOrmStore, n: usize, claimers: usize, batch: u32) -> any
             loop {
                 let now = Utc::now();
                 let got = store
-                    .claim_due(&worker, now, now + Duration::seconds(600), batch, None)
+                    .claim_due(ClaimRequest::new(
+                        &worker,
+                        now,
+                        now + Duration::seconds(600),
+                        batch,
+                    ))
                     .await?;
                 calls += 1;
                 if got.is_empty() {

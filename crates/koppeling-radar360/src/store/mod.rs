@@ -30,8 +30,9 @@ use koppeling_domain::invoice::Invoice;
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use koppeling_domain::notification::{NotificationItem, NotificationRecord, StoredNotification};
 use koppeling_domain::ports::{
-    Admin, Administratie, AttemptLog, Claim, Outcome, PendingNotice, Put, Recipient, RelatieLink,
-    SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState, UnsentNotification,
+    Admin, Administratie, AttemptLog, Claim, ClaimRequest, Outcome, PendingNotice, Put, Recipient,
+    RelatieLink, SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState,
+    UnsentNotification,
 };
 use koppeling_domain::relation::{RelatieCode, Relation};
 use koppeling_domain::text::redact_url;
@@ -522,15 +523,8 @@ impl Store for SeaOrmStore {
         self.koppelingen_changed(koppeling::set_all_paused(self, problem).await)
     }
 
-    async fn claim_due(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-        adm: Option<AdministratieCode>,
-    ) -> Result<Vec<Claim>, StoreError> {
-        queue::claim_due(self, worker, now, lease_until, limit, adm).await
+    async fn claim_due(&self, request: ClaimRequest) -> Result<Vec<Claim>, StoreError> {
+        queue::claim_due(self, &request).await
     }
 
     async fn load_job(&self, claim: &Claim) -> Result<Option<SyncJob>, StoreError> {

@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::notification::NotificationItem;
-use koppeling_domain::ports::{Claim, Outcome, RelatieLink, StoreError, SyncJob};
+use koppeling_domain::ports::{Claim, ClaimRequest, Outcome, RelatieLink, StoreError, SyncJob};
 use sea_orm::{ConnectionTrait, QueryResult};
 
 use super::db::{self, R, RowRef, b, col, col_adm, col_bool, col_id, col_u32, i, s, so};
@@ -48,35 +48,22 @@ pub(super) fn rotation_key<'a>(adm: &'a str, pivot: &str) -> (bool, &'a str) {
     (adm <= pivot, adm)
 }
 
-pub(super) async fn claim_due(
-    st: &SeaOrmStore,
-    worker: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-    adm: Option<AdministratieCode>,
-) -> R<Vec<Claim>> {
+pub(super) async fn claim_due(st: &SeaOrmStore, req: &ClaimRequest) -> R<Vec<Claim>> {
     if st.db.is_postgres() {
-        claim_on(st, &st.db.conn, worker, now, lease_until, limit, adm).await
+        claim_on(st, &st.db.conn, req).await
     } else {
         // SQLite: the leases and the claim in one write transaction.
         let tx = st.db.begin().await?;
-        let claims = claim_on(st, &*tx, worker, now, lease_until, limit, adm).await?;
+        let claims = claim_on(st, &*tx, req).await?;
         tx.commit().await?;
         Ok(claims)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn claim_on(
-    st: &SeaOrmStore,
-    c: &impl ConnectionTrait,
-    worker: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-    adm: Option<AdministratieCode>,
-) -> R<Vec<Claim>> {
+async fn claim_on(st: &SeaOrmStore, c: &impl ConnectionTrait, req: &ClaimRequest) -> R<Vec<Claim>> {
+    let (worker, now, lease_until, limit) =
+        (req.worker.as_str(), req.now, req.lease_until, req.limit);
+    let adm = &req.administratie;
     let (serve, released) = lease::settle_or_reuse(
         st,
         c,
@@ -103,18 +90,7 @@ async fn claim_on(
         if remaining == 0 {
             break;
         }
-        let got = claim_pass(
-            st,
-            c,
-            worker,
-            now,
-            lease_until,
-            remaining,
-            cap,
-            &serve,
-            &pivot,
-        )
-        .await?;
+        let got = claim_pass(st, c, req, remaining, cap, &serve, &pivot).await?;
         if got.is_empty() || serve.len() == 1 {
             claims.extend(got);
             break;
@@ -145,19 +121,18 @@ async fn claim_on(
     Ok(claims)
 }
 
-/// One pass of a claim over the administraties `serve` (whose leases this worker holds).
-#[allow(clippy::too_many_arguments)]
+/// One pass of a claim for `req` over the administraties `serve` (whose leases this worker
+/// holds): at most `limit` invoices, at most `cap` per administratie.
 async fn claim_pass(
     st: &SeaOrmStore,
     c: &impl ConnectionTrait,
-    worker: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
+    req: &ClaimRequest,
     limit: usize,
     cap: usize,
     serve: &[String],
     pivot: &str,
 ) -> R<Vec<Claim>> {
+    let (worker, now, lease_until) = (req.worker.as_str(), req.now, req.lease_until);
     let mut values = vec![
         s(worker),
         st.db.ts(lease_until),

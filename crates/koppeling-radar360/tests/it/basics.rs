@@ -8,7 +8,7 @@ use koppeling_domain::koppeling::{
 use koppeling_domain::notification::{NoticeKind, NotificationItem, StoredNotification};
 use koppeling_domain::pause::PauseReason;
 use koppeling_domain::ports::{
-    Admin, Administratie, Outcome, Put, RelatieLink, Store, StoreError, SyncStatus,
+    Admin, Administratie, ClaimRequest, Outcome, Put, RelatieLink, Store, StoreError, SyncStatus,
 };
 use koppeling_domain::relation::RelatieCode;
 use sea_orm::{ConnectionTrait, Statement};
@@ -327,12 +327,15 @@ pub async fn administraties_are_isolated(h: Harness) {
     // The queue: B's filter sees nothing, A's claim sees A's invoice only.
     let t = now();
     assert!(
-        s.claim_due("w", t, t + secs(60), 10, Some(b.clone()))
+        s.claim_due(ClaimRequest::new("w", t, t + secs(60), 10).of(Some(b.clone())))
             .await
             .unwrap()
             .is_empty()
     );
-    let claims = s.claim_due("w", t, t + secs(60), 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 10))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].administratie, a);
     let job = s.load_job(&claims[0]).await.unwrap().unwrap();

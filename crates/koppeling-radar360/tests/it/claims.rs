@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::invoice::InvoiceStatus;
 use koppeling_domain::notification::{NoticeKind, NotificationItem};
-use koppeling_domain::ports::{Claim, ErrorClass, Outcome, RelatieLink, Store, SyncStatus};
+use koppeling_domain::ports::{
+    Claim, ClaimRequest, ErrorClass, Outcome, RelatieLink, Store, SyncStatus,
+};
 use koppeling_radar360::SeaOrmStore;
 
 use crate::helpers::{Harness, adm, administratie, connect, invoice, now, relation_r1, rid, secs};
@@ -79,7 +81,7 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
             while claimed.load(Ordering::SeqCst) < total && idle < 2000 {
                 let t = now();
                 let got = store
-                    .claim_due(&worker, t, t + secs(300), 7, None)
+                    .claim_due(ClaimRequest::new(&worker, t, t + secs(300), 7))
                     .await
                     .unwrap();
                 if got.is_empty() {
@@ -140,7 +142,7 @@ pub async fn concurrent_claimers_never_share_an_invoice(h: Harness) {
     let t = now();
     assert!(
         h.store
-            .claim_due("late", t, t + secs(300), 100, None)
+            .claim_due(ClaimRequest::new("late", t, t + secs(300), 100))
             .await
             .unwrap()
             .is_empty()
@@ -163,10 +165,16 @@ pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
         claims.iter().map(|c| c.administratie.to_string()).collect()
     };
     // A alone: every administratie, one invoice each (fair rotation).
-    let a1 = s.claim_due("A", t, lease(t), 4, None).await.unwrap();
+    let a1 = s
+        .claim_due(ClaimRequest::new("A", t, lease(t), 4))
+        .await
+        .unwrap();
     assert_eq!(adms(&a1).len(), 4, "{a1:?}");
     // B arrives: A holds everything with claims in flight, so B gets nothing yet.
-    let b1 = other.claim_due("B", t, lease(t), 4, None).await.unwrap();
+    let b1 = other
+        .claim_due(ClaimRequest::new("B", t, lease(t), 4))
+        .await
+        .unwrap();
     assert!(b1.is_empty(), "B took {b1:?} while A had it in flight");
     assert_eq!(
         other.next_due_at("B", t).await.unwrap(),
@@ -193,8 +201,14 @@ pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
     }
     // (A claim reuses the leases it settled less than a second ago: a moment later.)
     let t2 = t + secs(2);
-    let a2 = s.claim_due("A", t2, lease(t2), 10, None).await.unwrap();
-    let b2 = other.claim_due("B", t2, lease(t2), 10, None).await.unwrap();
+    let a2 = s
+        .claim_due(ClaimRequest::new("A", t2, lease(t2), 10))
+        .await
+        .unwrap();
+    let b2 = other
+        .claim_due(ClaimRequest::new("B", t2, lease(t2), 10))
+        .await
+        .unwrap();
     let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
     // Two live workers, four administraties with work: two each. A keeps d (it waits out
     // a Retry-After there) and a; B takes the two A gave up.
@@ -210,7 +224,7 @@ pub async fn administraties_are_served_by_one_worker_at_a_time(h: Harness) {
     let mut b_all: Vec<Claim> = Vec::new();
     loop {
         let got = other
-            .claim_due("B", later, lease(later), 10, None)
+            .claim_due(ClaimRequest::new("B", later, lease(later), 10))
             .await
             .unwrap();
         if got.is_empty() {
@@ -236,12 +250,15 @@ pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
     let s = &h.store;
     let a = with_invoices(s, "a", 1, Some(true)).await;
     let t = now();
-    let first = s.claim_due("A", t, t + secs(60), 10, None).await.unwrap();
+    let first = s
+        .claim_due(ClaimRequest::new("A", t, t + secs(60), 10))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert!(!first[0].needs_lookup);
     assert_eq!(first[0].attempts, 0);
     assert!(
-        s.claim_due("B", t + secs(30), t + secs(90), 10, None)
+        s.claim_due(ClaimRequest::new("B", t + secs(30), t + secs(90), 10))
             .await
             .unwrap()
             .is_empty()
@@ -252,7 +269,7 @@ pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
         "lease expiry is due"
     );
     let second = s
-        .claim_due("B", t + secs(61), t + secs(121), 10, Some(a.clone()))
+        .claim_due(ClaimRequest::new("B", t + secs(61), t + secs(121), 10).of(Some(a.clone())))
         .await
         .unwrap();
     assert_eq!(second.len(), 1);
@@ -314,7 +331,7 @@ pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
     assert_eq!(state.next_attempt_at, Some(retry_at));
     assert_eq!(state.attempts, 1);
     assert!(
-        s.claim_due("C", t + secs(100), t + secs(160), 10, None)
+        s.claim_due(ClaimRequest::new("C", t + secs(100), t + secs(160), 10))
             .await
             .unwrap()
             .is_empty(),
@@ -326,7 +343,7 @@ pub async fn expired_lease_is_reclaimed_with_lookup(h: Harness) {
         "B's lease ends before the back-off does"
     );
     let third = s
-        .claim_due("C", retry_at, retry_at + secs(60), 10, None)
+        .claim_due(ClaimRequest::new("C", retry_at, retry_at + secs(60), 10))
         .await
         .unwrap();
     assert_eq!(third.len(), 1);
@@ -340,7 +357,7 @@ pub async fn finish_with_a_stale_lease_writes_nothing(h: Harness) {
     let a = with_invoices(s, "a", 1, Some(true)).await;
     let t = now();
     let claim = s
-        .claim_due("A", t, t + secs(60), 1, None)
+        .claim_due(ClaimRequest::new("A", t, t + secs(60), 1))
         .await
         .unwrap()
         .remove(0);
@@ -422,12 +439,15 @@ pub async fn paused_or_inactive_koppeling_is_not_claimed(h: Harness) {
     let none = with_invoices(s, "none", 1, None).await;
     let t = now();
     let lease = t + secs(60);
-    let claims = s.claim_due("w", t, lease, 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, lease, 10))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].administratie, ok);
     for adm in [&paused, &inactive, &none] {
         assert!(
-            s.claim_due("w", t, lease, 10, Some(adm.clone()))
+            s.claim_due(ClaimRequest::new("w", t, lease, 10).of(Some(adm.clone())))
                 .await
                 .unwrap()
                 .is_empty()
@@ -441,11 +461,17 @@ pub async fn paused_or_inactive_koppeling_is_not_claimed(h: Harness) {
     // next_due_at only counts what can run: ok's claim expires at `lease`.
     assert_eq!(s.next_due_at("w", t).await.unwrap(), Some(lease));
     s.set_koppeling_paused(&paused, None).await.unwrap();
-    let claims = s.claim_due("w", t, lease, 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, lease, 10))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].administratie, paused);
     s.set_koppeling_active(&inactive, true).await.unwrap();
-    let claims = s.claim_due("w", t, lease, 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, lease, 10))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].administratie, inactive);
     // Pausing everything (the subscription key) stops all claims.
@@ -458,13 +484,19 @@ pub async fn paused_or_inactive_koppeling_is_not_claimed(h: Harness) {
     .await
     .unwrap();
     assert!(
-        s.claim_due("w", t, lease, 10, None)
+        s.claim_due(ClaimRequest::new("w", t, lease, 10))
             .await
             .unwrap()
             .is_empty()
     );
     s.set_all_paused(None).await.unwrap();
-    assert_eq!(s.claim_due("w", t, lease, 10, None).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_due(ClaimRequest::new("w", t, lease, 10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 pub async fn one_administratie_does_not_starve_the_others(h: Harness) {
@@ -481,7 +513,10 @@ pub async fn one_administratie_does_not_starve_the_others(h: Harness) {
         }
         per
     };
-    let first = s.claim_due("w", t, lease, 6, None).await.unwrap();
+    let first = s
+        .claim_due(ClaimRequest::new("w", t, lease, 6))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 6, "the batch is filled");
     let per = count(&first);
     assert_eq!(per.len(), 3, "every administratie gets a share: {per:?}");
@@ -495,7 +530,10 @@ pub async fn one_administratie_does_not_starve_the_others(h: Harness) {
     let t = t + secs(2);
     let mut turns = Vec::new();
     for _ in 0..4 {
-        let got = s.claim_due("w", t, lease, 1, None).await.unwrap();
+        let got = s
+            .claim_due(ClaimRequest::new("w", t, lease, 1))
+            .await
+            .unwrap();
         turns.push(got[0].administratie.to_string());
     }
     let distinct: HashSet<_> = turns.iter().collect();
@@ -503,7 +541,10 @@ pub async fn one_administratie_does_not_starve_the_others(h: Harness) {
     // Everything is claimed in the end.
     let mut rest = 0;
     loop {
-        let got = s.claim_due("w", t, lease, 16, None).await.unwrap();
+        let got = s
+            .claim_due(ClaimRequest::new("w", t, lease, 16))
+            .await
+            .unwrap();
         if got.is_empty() {
             break;
         }
@@ -517,7 +558,7 @@ pub async fn outcomes_update_state_and_log(h: Harness) {
     let a = with_invoices(s, "a", 1, Some(true)).await;
     let t = now();
     let claim = |t| async move {
-        s.claim_due("w", t, t + secs(60), 1, None)
+        s.claim_due(ClaimRequest::new("w", t, t + secs(60), 1))
             .await
             .unwrap()
             .remove(0)
@@ -691,7 +732,10 @@ pub async fn a_batch_of_jobs_loads_like_single_jobs(h: Harness) {
     .await
     .unwrap();
     let t = now();
-    let mut claims = s.claim_due("w", t, t + secs(60), 30, None).await.unwrap();
+    let mut claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 30))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 22);
     let mut gone = claims[0].clone();
     gone.invoice_id = rid("bestaat-niet");

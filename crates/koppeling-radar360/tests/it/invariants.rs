@@ -3,7 +3,7 @@
 //! I4 a final invoice's number is unique, I6 a SnelStart id belongs to one invoice.
 
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::ports::{Claim, Outcome, Store, StoreError, SyncStatus};
+use koppeling_domain::ports::{Claim, ClaimRequest, Outcome, Store, StoreError, SyncStatus};
 use koppeling_radar360::SeaOrmStore;
 
 use crate::helpers::{Harness, adm, invoice, now, ready, rid, secs};
@@ -20,7 +20,10 @@ fn conflict_code(error: StoreError) -> (String, Option<String>, String) {
 }
 
 async fn claim_one(s: &SeaOrmStore, t: chrono::DateTime<chrono::Utc>) -> Claim {
-    let mut claims = s.claim_due("w", t, t + secs(60), 1, None).await.unwrap();
+    let mut claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 1))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1, "one invoice due");
     claims.remove(0)
 }
@@ -129,7 +132,10 @@ pub async fn a_snelstart_id_belongs_to_one_invoice(h: Harness) {
         .await
         .unwrap();
     let t = now();
-    let claims = s.claim_due("w", t, t + secs(60), 2, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 2))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 2);
     let synced = |id: &str| Outcome::Synced {
         snelstart_id: id.to_owned(),
@@ -162,7 +168,7 @@ pub async fn a_snelstart_id_belongs_to_one_invoice(h: Harness) {
         .await
         .unwrap();
     let c = s
-        .claim_due("w", t, t + secs(60), 5, Some(adm("b")))
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 5).of(Some(adm("b"))))
         .await
         .unwrap()
         .remove(0);

@@ -5,7 +5,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::NaiveDate;
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::ports::{ErrorClass, Outcome, Put, Store, StoreError, SyncStatus};
+use koppeling_domain::ports::{
+    ClaimRequest, ErrorClass, Outcome, Put, Store, StoreError, SyncStatus,
+};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 
@@ -122,7 +124,10 @@ pub async fn tick_queues_existing_final_invoices(h: Harness) {
         .await
         .unwrap();
     let t = now();
-    let claims = s.claim_due("w", t, t + secs(60), 1, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 1))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1);
     s.set_relation_snelstart(&a, &rid("r1"), None)
         .await
@@ -192,7 +197,7 @@ pub async fn draft_is_never_queued(h: Harness) {
     assert_eq!(status(s, &a, "i1").await, None);
     let t = now();
     assert!(
-        s.claim_due("w", t, t + secs(60), 10, None)
+        s.claim_due(ClaimRequest::new("w", t, t + secs(60), 10))
             .await
             .unwrap()
             .is_empty()
@@ -211,7 +216,7 @@ pub async fn draft_is_never_queued(h: Harness) {
         "back to draft: no longer queued"
     );
     assert!(
-        s.claim_due("w", t, t + secs(60), 10, None)
+        s.claim_due(ClaimRequest::new("w", t, t + secs(60), 10))
             .await
             .unwrap()
             .is_empty()
@@ -229,7 +234,10 @@ pub async fn synced_invoice_is_locked_but_identical_put_is_ok(h: Harness) {
     let inv = invoice("i1", "r1", InvoiceStatus::Final);
     s.put_invoice(&a, &inv).await.unwrap();
     let t = now();
-    let claims = s.claim_due("w", t, t + secs(60), 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 10))
+        .await
+        .unwrap();
     let mut changed = inv.clone();
     changed.lines[0].quantity += rust_decimal::Decimal::ONE;
     // In progress: locked too.
@@ -288,7 +296,10 @@ pub async fn retry_requeues_a_failed_invoice(h: Harness) {
         .await
         .unwrap();
     let t = now();
-    let claims = s.claim_due("w", t, t + secs(60), 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 10))
+        .await
+        .unwrap();
     s.finish(
         &claims[0],
         t,
@@ -339,7 +350,10 @@ pub async fn retry_requeues_a_failed_invoice(h: Harness) {
 
     // A failed invoice is queued again by a PUT of the final invoice (the cause may have
     // been fixed in the relation).
-    let claims = s.claim_due("w", t, t + secs(60), 10, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 10))
+        .await
+        .unwrap();
     s.finish(
         &claims[0],
         t,

@@ -4,7 +4,7 @@
 
 use koppeling_domain::invoice::InvoiceStatus;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
-use koppeling_domain::ports::{Outcome, Store, StoreError, SyncStatus};
+use koppeling_domain::ports::{ClaimRequest, Outcome, Store, StoreError, SyncStatus};
 use koppeling_domain::readback::{
     Change, Cursor, Drift, DriftKind, EventType, NewEvent, Payment, PaymentStatus, ReadbackState,
     ReadbackUpdate,
@@ -39,7 +39,10 @@ pub async fn events_are_gapless_and_written_with_their_outcome(h: Harness) {
     }
     let t = now();
     // Two workers finish concurrently: every outcome but a retry is one event.
-    let claims = s.claim_due("w", t, t + secs(60), 12, None).await.unwrap();
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 12))
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 12);
     let mut tasks = Vec::new();
     for (n, c) in claims.into_iter().enumerate() {
@@ -98,7 +101,11 @@ pub async fn a_pass_stores_payment_drift_state_and_events_at_once(h: Harness) {
     }
     let t = now();
     let booking = |k: usize| format!("00000000-0000-0000-0000-00000000000{k}");
-    for c in s.claim_due("w", t, t + secs(60), 2, None).await.unwrap() {
+    for c in s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 2))
+        .await
+        .unwrap()
+    {
         let k: usize = c.invoice_id.as_str()[1..].parse().unwrap();
         s.finish(
             &c,
@@ -238,7 +245,7 @@ pub async fn a_pass_stores_payment_drift_state_and_events_at_once(h: Harness) {
     assert_eq!(sync.status, SyncStatus::Queued);
     assert!(sync.snelstart_id.is_none());
     let claims = s
-        .claim_due("w", t + secs(2), t + secs(60), 5, None)
+        .claim_due(ClaimRequest::new("w", t + secs(2), t + secs(60), 5))
         .await
         .unwrap();
     assert_eq!(claims.len(), 1);
