@@ -55,3 +55,45 @@ pub fn line(amount: Decimal, vat: VatClass) -> InvoiceLine {
         vat,
     }
 }
+
+/// A sales booking of invoice `number` for relatiecode `code`: 100.00 high (ledger function
+/// 12) + 50.00 low (function 11), 21.00 + 4.50 VAT, 175.50 in total, dated 2026-05-13,
+/// 14 days to pay.
+///
+/// # Panics
+/// When `code` is not a valid relatiecode.
+#[must_use]
+pub fn sales_booking(number: &str, code: i32) -> crate::booking::SalesBooking {
+    use crate::booking::{BookingLine, RevenueLedger, SalesBooking, VatRow, VatRowKind};
+    let line = |description: &str, amount: Decimal, class, function| BookingLine {
+        description: description.into(),
+        amount,
+        class,
+        ledger: RevenueLedger {
+            function,
+            number: None,
+        },
+    };
+    SalesBooking {
+        invoice_number: number.into(),
+        date: NaiveDate::from_ymd_opt(2026, 5, 13).unwrap(),
+        relatie_code: crate::relation::RelatieCode::from_i32(code).unwrap(),
+        description: format!("Factuur {number}"),
+        total: Decimal::new(17550, 2),
+        payment_term_days: 14,
+        lines: vec![
+            line("Diensten", Decimal::new(10000, 2), VatClass::High, 12),
+            line("Boeken", Decimal::new(5000, 2), VatClass::Low, 11),
+        ],
+        vat_rows: vec![
+            VatRow {
+                kind: VatRowKind::High,
+                amount: Decimal::new(2100, 2),
+            },
+            VatRow {
+                kind: VatRowKind::Low,
+                amount: Decimal::new(450, 2),
+            },
+        ],
+    }
+}

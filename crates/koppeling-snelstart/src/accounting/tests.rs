@@ -1,6 +1,5 @@
 //! Unit tests of the mapping, ledger resolution, activation rules and wire parsing.
 
-use chrono::NaiveDate;
 use koppeling_domain::booking::{BookingLine, RevenueLedger, SalesBooking, VatRow, VatRowKind};
 use koppeling_domain::money::VatClass;
 use koppeling_domain::relation::{RelatieCode, RelatieData};
@@ -34,44 +33,7 @@ fn relatie_data() -> RelatieData {
 }
 
 fn booking() -> SalesBooking {
-    SalesBooking {
-        invoice_number: "2026-0042".into(),
-        date: NaiveDate::from_ymd_opt(2026, 5, 13).unwrap(),
-        relatie_code: RelatieCode::from_i32(1001).unwrap(),
-        description: "Factuur 2026-0042".into(),
-        total: dec!(175.50),
-        payment_term_days: 14,
-        lines: vec![
-            BookingLine {
-                description: "Diensten".into(),
-                amount: dec!(100),
-                class: VatClass::High,
-                ledger: RevenueLedger {
-                    function: 12,
-                    number: None,
-                },
-            },
-            BookingLine {
-                description: "Boeken".into(),
-                amount: dec!(50.00),
-                class: VatClass::Low,
-                ledger: RevenueLedger {
-                    function: 11,
-                    number: None,
-                },
-            },
-        ],
-        vat_rows: vec![
-            VatRow {
-                kind: VatRowKind::High,
-                amount: dec!(21.00),
-            },
-            VatRow {
-                kind: VatRowKind::Low,
-                amount: dec!(4.5),
-            },
-        ],
-    }
+    koppeling_domain::testkit::sales_booking("2026-0042", 1001)
 }
 
 #[test]

@@ -3,15 +3,12 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::NaiveDate;
-use koppeling_domain::booking::{BookingLine, RevenueLedger, SalesBooking, VatRow, VatRowKind};
+use koppeling_domain::booking::SalesBooking;
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::koppeling::{Connection, ConnectionKey};
-use koppeling_domain::money::VatClass;
 use koppeling_domain::ports::Accounting;
 use koppeling_domain::relation::{RelatieCode, RelatieData};
 use koppeling_snelstart::{SnelStartAccounting, SnelStartConfig};
-use rust_decimal_macros::dec;
 use snelstart_sandbox::{DEFAULT_SUBSCRIPTION_KEY, Sandbox, SandboxConfig, SandboxHandle};
 
 /// A running sandbox and an adapter for one administratie.
@@ -133,42 +130,5 @@ pub fn relatie_data(code: i32) -> RelatieData {
 
 /// 100.00 high + 50.00 low: 21.00 + 4.50 VAT, 175.50 in total.
 pub fn booking(number: &str, code: i32) -> SalesBooking {
-    SalesBooking {
-        invoice_number: number.into(),
-        date: NaiveDate::from_ymd_opt(2026, 5, 13).unwrap(),
-        relatie_code: RelatieCode::from_i32(code).unwrap(),
-        description: format!("Factuur {number}"),
-        total: dec!(175.50),
-        payment_term_days: 14,
-        lines: vec![
-            BookingLine {
-                description: "Diensten".into(),
-                amount: dec!(100.00),
-                class: VatClass::High,
-                ledger: RevenueLedger {
-                    function: 12,
-                    number: None,
-                },
-            },
-            BookingLine {
-                description: "Boeken".into(),
-                amount: dec!(50.00),
-                class: VatClass::Low,
-                ledger: RevenueLedger {
-                    function: 11,
-                    number: None,
-                },
-            },
-        ],
-        vat_rows: vec![
-            VatRow {
-                kind: VatRowKind::High,
-                amount: dec!(21.00),
-            },
-            VatRow {
-                kind: VatRowKind::Low,
-                amount: dec!(4.50),
-            },
-        ],
-    }
+    koppeling_domain::testkit::sales_booking(number, code)
 }
