@@ -1216,6 +1216,12 @@ impl Sut {
     /// over, as after [`Op::Crash`]).
     async fn documents_pass(&mut self, abort: Option<u8>) -> Check {
         let service = self.service.clone();
+        // The worker's heartbeat: a claim of nothing renews this process's administratie
+        // leases, which a document claim requires (`koppeling::worker`, lease / 3).
+        service
+            .claim(0, None::<AdministratieCode>)
+            .await
+            .map_err(|e| format!("heartbeat claim: {e}"))?;
         let Some(ms) = abort else {
             let n = service
                 .attach_documents(4)
@@ -1713,6 +1719,10 @@ impl Sut {
         // back-offs run out.
         let mut idle = 0;
         for _ in 0..100 {
+            self.service
+                .claim(0, None::<AdministratieCode>)
+                .await
+                .map_err(|e| format!("heartbeat claim: {e}"))?;
             let n = self
                 .service
                 .attach_documents(16)
