@@ -7,7 +7,8 @@ use base64::Engine;
 use koppeling::settings::Settings;
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
-use koppeling_domain::ports::{Administratie, Store};
+use koppeling_domain::ports::Administratie;
+use koppeling_domain::ports::roles::*;
 use secrecy::SecretString;
 use snelstart_sandbox::SandboxHandle;
 
