@@ -719,7 +719,7 @@ pub struct Claim {
     pub worker: String,
 }
 
-/// What a worker asks of [`Store::claim_due`]: up to `limit` due invoices under a lease for
+/// What a worker asks of [`QueueStore::claim_due`]: up to `limit` due invoices under a lease for
 /// `worker` until `lease_until`, optionally of one administratie only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimRequest {
@@ -877,13 +877,50 @@ pub struct SendFailure {
     pub retry_at: DateTime<Utc>,
 }
 
-/// Radar360's data and the sync state (sea-orm on SQLite or PostgreSQL).
+/// Every store role trait, for callers of a concrete store (`SeaOrmStore`), whose methods
+/// are in scope only with their role: `use koppeling_domain::ports::roles::*;`.
+pub mod roles {
+    pub use super::{
+        AdminStore, AdministratieStore, ConnectStore, DocumentStore, InvoiceStore,
+        NotificationStore, QueueStore, ReadbackStore, RelationStore, Store,
+    };
+}
+
+/// Radar360's data and the sync state (sea-orm on SQLite or PostgreSQL): every role below.
 ///
 /// Every method is scoped to one administratie: no call reads or writes another's rows.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-pub trait Store: Send + Sync + 'static {
-    // --- administraties and Beheerders ---
+/// Composition code binds `S: Store`; use-case code that needs one role binds only that
+/// role (e.g. [`AdminStore`] for the log-in, [`DocumentStore`] for documents).
+pub trait Store:
+    AdministratieStore
+    + AdminStore
+    + RelationStore
+    + InvoiceStore
+    + QueueStore
+    + NotificationStore
+    + ReadbackStore
+    + ConnectStore
+    + DocumentStore
+{
+}
 
+impl<T> Store for T where
+    T: AdministratieStore
+        + AdminStore
+        + RelationStore
+        + InvoiceStore
+        + QueueStore
+        + NotificationStore
+        + ReadbackStore
+        + ConnectStore
+        + DocumentStore
+{
+}
+
+/// The store's role: administraties and their koppeling (settings, active, paused).
+///
+/// Every method is scoped to one administratie.
+pub trait AdministratieStore: Send + Sync + 'static {
     /// Creates or renames an administratie.
     ///
     /// # Errors
@@ -907,6 +944,58 @@ pub trait Store: Send + Sync + 'static {
     fn list_administraties(
         &self,
     ) -> impl Future<Output = Result<Vec<Administratie>, StoreError>> + Send;
+    /// Saves the settings; `key` `None` keeps the stored key (encrypted at rest).
+    ///
+    /// # Errors
+    /// `NotFound` when the administratie does not exist.
+    fn put_koppeling(
+        &self,
+        adm: &AdministratieCode,
+        settings: &KoppelingSettings,
+        key: Option<ConnectionKey>,
+    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+    /// Reads the koppeling with its decrypted key.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`], also when the key cannot be decrypted.
+    fn get_koppeling(
+        &self,
+        adm: &AdministratieCode,
+    ) -> impl Future<Output = Result<Option<Koppeling>, StoreError>> + Send;
+    /// Switches the koppeling on (clearing a pause) or off.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    fn set_koppeling_active(
+        &self,
+        adm: &AdministratieCode,
+        active: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Pauses (problem `Some`) or resumes (`None`) the koppeling. Returns true when the
+    /// state changed (so the caller notifies once).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    fn set_koppeling_paused(
+        &self,
+        adm: &AdministratieCode,
+        problem: Option<crate::pause::PauseReason>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Pauses every active koppeling (subscription key refused) or resumes those paused for
+    /// that reason; returns the administraties whose state changed.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn set_all_paused(
+        &self,
+        problem: Option<crate::pause::PauseReason>,
+    ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
+}
+
+/// The store's role: beheerders and their log-in: sessions, the throttle, used log-in form tokens (issue 13).
+///
+/// Every method is scoped to one administratie.
+pub trait AdminStore: Send + Sync + 'static {
     /// Creates or replaces a Beheerder; `password_hash` `None` keeps the stored one. A new
     /// password hash ends the Beheerder's sessions.
     ///
@@ -955,9 +1044,76 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
         password_hash: String,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn create_session(
+        &self,
+        session: &crate::auth::SessionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session with this id hash and its Beheerder's name (`None` when unknown or
+    /// the Beheerder is gone).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn get_session(
+        &self,
+        id_hash: &str,
+    ) -> impl Future<Output = Result<Option<(crate::auth::SessionRecord, String)>, StoreError>> + Send;
+    /// Writes the session's `last_seen`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes a session (log-out or expiry).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn delete_session(&self, id_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Counts a log-in attempt under `key` as a failure, atomically across processes
+    /// (read, [`crate::auth::attempt`], write in one transaction): `Some(wait)` when the key
+    /// is locked (nothing counted).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn throttle_attempt(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        policy: crate::auth::ThrottlePolicy,
+    ) -> impl Future<Output = Result<Option<Duration>, StoreError>> + Send;
+    /// Takes back one counted failure under `key` (the attempt succeeded).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn throttle_forgive(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets the failed log-ins under `key` (after a successful log-in).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks a log-in form token (its hash) used; `false` when it was used before.
+    /// Prunes the marks that expired before `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn use_login_token(
+        &self,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
-    // --- relations and invoices ---
-
+/// The store's role: relations and their links to SnelStart relaties.
+///
+/// Every method is scoped to one administratie.
+pub trait RelationStore: Send + Sync + 'static {
     /// Creates or replaces a relation; the SnelStart tick is kept as stored.
     ///
     /// # Errors
@@ -1016,7 +1172,26 @@ pub trait Store: Send + Sync + 'static {
         relation_id: &ResourceId,
         link: &RelatieLink,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    // issue 13 (the HTTP edge and input limits)
+    /// One page of the relations ordered by code (`page` from 1, `per_page` a page) whose
+    /// code or name contains `search` (any case; all when empty), and how many match in
+    /// all; the filtering and paging are done by the database.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`].
+    fn list_relations_page(
+        &self,
+        adm: &AdministratieCode,
+        search: &str,
+        page: u32,
+        per_page: u32,
+    ) -> impl Future<Output = Result<(Vec<Relation>, u64), StoreError>> + Send;
+}
 
+/// The store's role: invoices, their sync state and sync log.
+///
+/// Every method is scoped to one administratie.
+pub trait InvoiceStore: Send + Sync + 'static {
     /// Creates or replaces an invoice. In the same transaction: when it is final and its
     /// relation is ticked, it is queued (a failed or skipped one is queued again); a draft
     /// loses a queued state. Returns the sync state as written (so the caller need not
@@ -1077,58 +1252,23 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
     ) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
-
-    // --- the koppeling ---
-
-    /// Saves the settings; `key` `None` keeps the stored key (encrypted at rest).
-    ///
-    /// # Errors
-    /// `NotFound` when the administratie does not exist.
-    fn put_koppeling(
-        &self,
-        adm: &AdministratieCode,
-        settings: &KoppelingSettings,
-        key: Option<ConnectionKey>,
-    ) -> impl Future<Output = Result<Put, StoreError>> + Send;
-    /// Reads the koppeling with its decrypted key.
-    ///
-    /// # Errors
-    /// [`StoreError::Other`], also when the key cannot be decrypted.
-    fn get_koppeling(
-        &self,
-        adm: &AdministratieCode,
-    ) -> impl Future<Output = Result<Option<Koppeling>, StoreError>> + Send;
-    /// Switches the koppeling on (clearing a pause) or off.
-    ///
-    /// # Errors
-    /// `NotFound`.
-    fn set_koppeling_active(
-        &self,
-        adm: &AdministratieCode,
-        active: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Pauses (problem `Some`) or resumes (`None`) the koppeling. Returns true when the
-    /// state changed (so the caller notifies once).
-    ///
-    /// # Errors
-    /// `NotFound`.
-    fn set_koppeling_paused(
-        &self,
-        adm: &AdministratieCode,
-        problem: Option<crate::pause::PauseReason>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Pauses every active koppeling (subscription key refused) or resumes those paused for
-    /// that reason; returns the administraties whose state changed.
+    /// The attempts of one invoice, newest first (filtered by the database).
     ///
     /// # Errors
     /// [`StoreError::Other`].
-    fn set_all_paused(
+    fn invoice_sync_log(
         &self,
-        problem: Option<crate::pause::PauseReason>,
-    ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
+        adm: &AdministratieCode,
+        invoice_id: &str,
+        only_failed: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
+}
 
-    // --- the work queue ---
-
+/// The store's role: the work queue: claims under a lease, the jobs, the outcomes.
+///
+/// Every method is scoped to one administratie.
+pub trait QueueStore: Send + Sync + 'static {
     /// Claims up to `request.limit` due invoices of active, unpaused koppelingen under a
     /// lease for `request.worker` until `request.lease_until`: queued ones whose back-off has passed, and in-progress
     /// ones whose lease expired (those come with `needs_lookup`). Optionally one
@@ -1151,7 +1291,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         claim: &Claim,
     ) -> impl Future<Output = Result<Option<SyncJob>, StoreError>> + Send;
-    /// [`Store::load_job`] for a batch of claims in one query; the answer is in the order
+    /// [`QueueStore::load_job`] for a batch of claims in one query; the answer is in the order
     /// of `claims`.
     ///
     /// # Errors
@@ -1191,9 +1331,12 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Other`].
     fn release_worker(&self, worker: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
-    // --- notifications ---
-
+/// The store's role: notices and the notification e-mails.
+///
+/// Every method is scoped to one administratie.
+pub trait NotificationStore: Send + Sync + 'static {
     /// Queues a notice outside an attempt (e.g. the koppeling paused).
     ///
     /// # Errors
@@ -1281,9 +1424,12 @@ pub trait Store: Send + Sync + 'static {
         adm: &AdministratieCode,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<NotificationRecord>, StoreError>> + Send;
+}
 
-    // ---- Read-back (product §8.2) ----
-
+/// The store's role: the read-back (product §8.2): bookings read back, the events and their push.
+///
+/// Every method is scoped to one administratie.
+pub trait ReadbackStore: Send + Sync + 'static {
     /// Where the read-back of `adm` stands (the default when it never ran).
     ///
     /// # Errors
@@ -1385,99 +1531,12 @@ pub trait Store: Send + Sync + 'static {
         id: &ResourceId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    // issue 13 (the HTTP edge and input limits)
-    /// One page of the relations ordered by code (`page` from 1, `per_page` a page) whose
-    /// code or name contains `search` (any case; all when empty), and how many match in
-    /// all; the filtering and paging are done by the database.
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn list_relations_page(
-        &self,
-        adm: &AdministratieCode,
-        search: &str,
-        page: u32,
-        per_page: u32,
-    ) -> impl Future<Output = Result<(Vec<Relation>, u64), StoreError>> + Send;
-    /// The attempts of one invoice, newest first (filtered by the database).
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn invoice_sync_log(
-        &self,
-        adm: &AdministratieCode,
-        invoice_id: &str,
-        only_failed: bool,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
-    // --- log-in: sessions, throttle, used log-in form tokens (issue 13) ---
+}
 
-    /// Stores a new session.
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn create_session(
-        &self,
-        session: &crate::auth::SessionRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The session with this id hash and its Beheerder's name (`None` when unknown or
-    /// the Beheerder is gone).
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn get_session(
-        &self,
-        id_hash: &str,
-    ) -> impl Future<Output = Result<Option<(crate::auth::SessionRecord, String)>, StoreError>> + Send;
-    /// Writes the session's `last_seen`.
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn touch_session(
-        &self,
-        id_hash: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes a session (log-out or expiry).
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn delete_session(&self, id_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Counts a log-in attempt under `key` as a failure, atomically across processes
-    /// (read, [`crate::auth::attempt`], write in one transaction): `Some(wait)` when the key
-    /// is locked (nothing counted).
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn throttle_attempt(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        policy: crate::auth::ThrottlePolicy,
-    ) -> impl Future<Output = Result<Option<Duration>, StoreError>> + Send;
-    /// Takes back one counted failure under `key` (the attempt succeeded).
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn throttle_forgive(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Forgets the failed log-ins under `key` (after a successful log-in).
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Marks a log-in form token (its hash) used; `false` when it was used before.
-    /// Prunes the marks that expired before `now`.
-    ///
-    /// # Errors
-    /// [`StoreError::Other`].
-    fn use_login_token(
-        &self,
-        token_hash: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    // --- the activation link (product §8.1) ---
-
+/// The store's role: the activation link (product §8.1).
+///
+/// Every method is scoped to one administratie.
+pub trait ConnectStore: Send + Sync + 'static {
     /// Records a pending reference of `adm` by its hash, valid until `expires_at`.
     ///
     /// # Errors
@@ -1522,9 +1581,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
-    // --- documents (product §8.4) ---
-
+/// The store's role: documents (product §8.4).
+///
+/// Every method is scoped to one administratie.
+pub trait DocumentStore: Send + Sync + 'static {
     /// Stores (or replaces, while not attached) the `kind` document of invoice `invoice_id`;
     /// the bytes go to their own table. `Conflict` `document_attached` once attached.
     ///
@@ -1539,7 +1601,6 @@ pub trait Store: Send + Sync + 'static {
         content: Vec<u8>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(Put, Document), StoreError>> + Send;
-
     /// The metadata of an invoice's documents (never their bytes), by kind.
     ///
     /// # Errors
@@ -1549,7 +1610,6 @@ pub trait Store: Send + Sync + 'static {
         adm: &AdministratieCode,
         invoice_id: &ResourceId,
     ) -> impl Future<Output = Result<Vec<Document>, StoreError>> + Send;
-
     /// One document's metadata and bytes.
     ///
     /// # Errors
@@ -1560,7 +1620,6 @@ pub trait Store: Send + Sync + 'static {
         invoice_id: &ResourceId,
         kind: DocumentKind,
     ) -> impl Future<Output = Result<Option<(Document, Vec<u8>)>, StoreError>> + Send;
-
     /// Removes a document not yet attached. `NotFound`; `Conflict` once attached.
     ///
     /// # Errors
@@ -1571,7 +1630,6 @@ pub trait Store: Send + Sync + 'static {
         invoice_id: &ResourceId,
         kind: DocumentKind,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// Claims up to `limit` due waiting documents of synced invoices (the booking exists)
     /// for `worker` until `lease_until`; the claim itself sets `needs_lookup` for the next
     /// claim, so a crash or an expired lease leads to a look-up, never a second upload.
@@ -1585,7 +1643,6 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<DocumentJob>, StoreError>> + Send;
-
     /// Records an attempt's outcome (fenced by the claim; a lost claim writes nothing).
     /// A `Failed` outcome queues `notice` in the same transaction; `MissingScope` switches
     /// documents off for the administratie (queuing `notice` the first time).
@@ -1599,7 +1656,6 @@ pub trait Store: Send + Sync + 'static {
         notice: Option<NotificationItem>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// *Opnieuw aanbieden* for documents: every failed document of the invoice waits again;
     /// returns how many.
     ///
@@ -1610,7 +1666,6 @@ pub trait Store: Send + Sync + 'static {
         adm: &AdministratieCode,
         invoice_id: &ResourceId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
     /// The scope whose absence switched documents off for the administratie, if any.
     ///
     /// # Errors
@@ -1619,4 +1674,390 @@ pub trait Store: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    /// A mock of every [`Store`] role (the orchestration tests).
+    pub Store {}
+    impl AdministratieStore for Store {
+        fn put_administratie(
+            &self,
+            adm: &Administratie,
+        ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+        fn get_administratie(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Option<Administratie>, StoreError>> + Send;
+        fn list_administraties(
+            &self,
+        ) -> impl Future<Output = Result<Vec<Administratie>, StoreError>> + Send;
+        fn put_koppeling(
+            &self,
+            adm: &AdministratieCode,
+            settings: &KoppelingSettings,
+            key: Option<ConnectionKey>,
+        ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+        fn get_koppeling(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Option<Koppeling>, StoreError>> + Send;
+        fn set_koppeling_active(
+            &self,
+            adm: &AdministratieCode,
+            active: bool,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn set_koppeling_paused(
+            &self,
+            adm: &AdministratieCode,
+            problem: Option<crate::pause::PauseReason>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        fn set_all_paused(
+            &self,
+            problem: Option<crate::pause::PauseReason>,
+        ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
+    }
+    impl AdminStore for Store {
+        fn put_admin(
+            &self,
+            adm: &AdministratieCode,
+            admin: &Admin,
+            password_hash: Option<String>,
+        ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+        fn get_admin(
+            &self,
+            adm: &AdministratieCode,
+            id: &ResourceId,
+        ) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+        fn list_admins(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Vec<Admin>, StoreError>> + Send;
+        fn find_admin_by_email(
+            &self,
+            email: &str,
+        ) -> impl Future<Output = Result<Option<(AdministratieCode, Admin, Option<String>)>, StoreError>>
+        + Send;
+        fn set_admin_password(
+            &self,
+            adm: &AdministratieCode,
+            email: &str,
+            password_hash: String,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn create_session(
+            &self,
+            session: &crate::auth::SessionRecord,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn get_session(
+            &self,
+            id_hash: &str,
+        ) -> impl Future<Output = Result<Option<(crate::auth::SessionRecord, String)>, StoreError>> + Send;
+        fn touch_session(
+            &self,
+            id_hash: &str,
+            at: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn delete_session(&self, id_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn throttle_attempt(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+            policy: crate::auth::ThrottlePolicy,
+        ) -> impl Future<Output = Result<Option<Duration>, StoreError>> + Send;
+        fn throttle_forgive(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn use_login_token(
+            &self,
+            token_hash: &str,
+            expires_at: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    }
+    impl RelationStore for Store {
+        fn put_relation(
+            &self,
+            adm: &AdministratieCode,
+            relation: &Relation,
+        ) -> impl Future<Output = Result<Put, StoreError>> + Send;
+        fn get_relation(
+            &self,
+            adm: &AdministratieCode,
+            id: &ResourceId,
+        ) -> impl Future<Output = Result<Option<Relation>, StoreError>> + Send;
+        fn list_relations(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Vec<Relation>, StoreError>> + Send;
+        fn set_relation_snelstart(
+            &self,
+            adm: &AdministratieCode,
+            id: &ResourceId,
+            enabled: Option<RelatieCode>,
+        ) -> impl Future<Output = Result<Relation, StoreError>> + Send;
+        fn get_relatie_link(
+            &self,
+            adm: &AdministratieCode,
+            relation_id: &ResourceId,
+        ) -> impl Future<Output = Result<Option<RelatieLink>, StoreError>> + Send;
+        fn save_relatie_link(
+            &self,
+            adm: &AdministratieCode,
+            relation_id: &ResourceId,
+            link: &RelatieLink,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn list_relations_page(
+            &self,
+            adm: &AdministratieCode,
+            search: &str,
+            page: u32,
+            per_page: u32,
+        ) -> impl Future<Output = Result<(Vec<Relation>, u64), StoreError>> + Send;
+    }
+    impl InvoiceStore for Store {
+        fn put_invoice(
+            &self,
+            adm: &AdministratieCode,
+            invoice: &Invoice,
+        ) -> impl Future<Output = Result<(Put, Option<SyncState>), StoreError>> + Send;
+        fn get_invoice(
+            &self,
+            adm: &AdministratieCode,
+            id: &ResourceId,
+        ) -> impl Future<Output = Result<Option<(Invoice, Option<SyncState>)>, StoreError>> + Send;
+        fn list_invoices(
+            &self,
+            adm: &AdministratieCode,
+            filter: &InvoiceFilter,
+            page: u32,
+        ) -> impl Future<Output = Result<Vec<(Invoice, Option<SyncState>)>, StoreError>> + Send;
+        fn retry_invoice(
+            &self,
+            adm: &AdministratieCode,
+            id: &ResourceId,
+        ) -> impl Future<Output = Result<SyncState, StoreError>> + Send;
+        fn sync_log(
+            &self,
+            adm: &AdministratieCode,
+            only_failed: bool,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
+        fn status_counts(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
+        fn invoice_sync_log(
+            &self,
+            adm: &AdministratieCode,
+            invoice_id: &str,
+            only_failed: bool,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
+    }
+    impl QueueStore for Store {
+        fn claim_due(
+            &self,
+            request: ClaimRequest,
+        ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
+        fn load_job(
+            &self,
+            claim: &Claim,
+        ) -> impl Future<Output = Result<Option<SyncJob>, StoreError>> + Send;
+        fn load_jobs(
+            &self,
+            claims: &[Claim],
+        ) -> impl Future<Output = Result<Vec<Option<SyncJob>>, StoreError>> + Send;
+        fn finish(
+            &self,
+            claim: &Claim,
+            now: DateTime<Utc>,
+            outcome: &Outcome,
+            log_message: &str,
+            notice: Option<NotificationItem>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        fn next_due_at(
+            &self,
+            worker: &str,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+        fn release_worker(&self, worker: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    }
+    impl NotificationStore for Store {
+        fn queue_notice(
+            &self,
+            adm: &AdministratieCode,
+            item: &NotificationItem,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn pending_notices(
+            &self,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
+        fn notified_since(
+            &self,
+            adm: &AdministratieCode,
+            dedupe_key: &str,
+            since: DateTime<Utc>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        fn recipient(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Recipient, StoreError>> + Send;
+        fn save_notification(
+            &self,
+            adm: &AdministratieCode,
+            notice_ids: &[i64],
+            notification: Option<(StoredNotification, Vec<String>)>,
+        ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+        fn unsent_notifications(
+            &self,
+            now: DateTime<Utc>,
+            hold_until: DateTime<Utc>,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<UnsentNotification>, StoreError>> + Send;
+        fn mark_notification(
+            &self,
+            id: i64,
+            at: DateTime<Utc>,
+            failure: Option<SendFailure>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn count_unsent_notifications(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+        fn notifications(
+            &self,
+            adm: &AdministratieCode,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<NotificationRecord>, StoreError>> + Send;
+    }
+    impl ReadbackStore for Store {
+        fn readback_state(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<ReadbackState, StoreError>> + Send;
+        fn booked_invoices(
+            &self,
+            adm: &AdministratieCode,
+            booking_ids: &[String],
+        ) -> impl Future<Output = Result<Vec<BookedInvoice>, StoreError>> + Send;
+        fn booked_ids(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+        fn save_readback(
+            &self,
+            adm: &AdministratieCode,
+            state: &ReadbackState,
+            updates: &[ReadbackUpdate],
+            events: &[NewEvent],
+            notices: &[NotificationItem],
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn events(
+            &self,
+            adm: &AdministratieCode,
+            after: u64,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+        fn readback_due(
+            &self,
+            worker: &str,
+            now: DateTime<Utc>,
+            not_since: DateTime<Utc>,
+        ) -> impl Future<Output = Result<Vec<AdministratieCode>, StoreError>> + Send;
+        fn events_to_push(
+            &self,
+            now: DateTime<Utc>,
+            limit: u32,
+        ) -> impl Future<Output = Result<Vec<(AdministratieCode, PushState, Vec<Event>)>, StoreError>> + Send;
+        fn save_push(
+            &self,
+            adm: &AdministratieCode,
+            state: &PushState,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn push_state(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<PushState, StoreError>> + Send;
+        fn rebook(
+            &self,
+            adm: &AdministratieCode,
+            id: &ResourceId,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    }
+    impl ConnectStore for Store {
+        fn add_connect_reference(
+            &self,
+            adm: &AdministratieCode,
+            ref_hash: &str,
+            expires_at: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn apply_webhook(
+            &self,
+            ref_hash: &str,
+            action: crate::connect::ActionType,
+            key: Option<ConnectionKey>,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<crate::connect::WebhookApplied, StoreError>> + Send;
+        fn set_koppeling_problem(
+            &self,
+            adm: &AdministratieCode,
+            problem: &crate::pause::PauseReason,
+            notice: &NotificationItem,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn link_connected(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    }
+    impl DocumentStore for Store {
+        fn put_document(
+            &self,
+            adm: &AdministratieCode,
+            invoice_id: &ResourceId,
+            kind: DocumentKind,
+            filename: &str,
+            content: Vec<u8>,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(Put, Document), StoreError>> + Send;
+        fn invoice_documents(
+            &self,
+            adm: &AdministratieCode,
+            invoice_id: &ResourceId,
+        ) -> impl Future<Output = Result<Vec<Document>, StoreError>> + Send;
+        fn document_content(
+            &self,
+            adm: &AdministratieCode,
+            invoice_id: &ResourceId,
+            kind: DocumentKind,
+        ) -> impl Future<Output = Result<Option<(Document, Vec<u8>)>, StoreError>> + Send;
+        fn delete_document(
+            &self,
+            adm: &AdministratieCode,
+            invoice_id: &ResourceId,
+            kind: DocumentKind,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn claim_documents(
+            &self,
+            worker: &str,
+            limit: u32,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> impl Future<Output = Result<Vec<DocumentJob>, StoreError>> + Send;
+        fn finish_document(
+            &self,
+            job: &DocumentJob,
+            outcome: &DocumentOutcome,
+            notice: Option<NotificationItem>,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        fn retry_documents(
+            &self,
+            adm: &AdministratieCode,
+            invoice_id: &ResourceId,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+        fn documents_missing_scope(
+            &self,
+            adm: &AdministratieCode,
+        ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    }
 }

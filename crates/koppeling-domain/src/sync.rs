@@ -294,7 +294,7 @@ where
             .await
     }
 
-    /// When work is next due for this worker (see [`Store::next_due_at`]).
+    /// When work is next due for this worker (see [`QueueStore::next_due_at`]).
     ///
     /// # Errors
     /// A store failure.
@@ -321,7 +321,7 @@ where
         self.process_loaded(claim, job).await
     }
 
-    /// Loads the jobs of a batch of claims in one store query (see [`Store::load_jobs`]),
+    /// Loads the jobs of a batch of claims in one store query (see [`QueueStore::load_jobs`]),
     /// for [`Service::process_loaded`].
     ///
     /// # Errors

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use koppeling_domain::ids::AdministratieCode;
-use koppeling_domain::ports::{Outcome, Store};
+use koppeling_domain::ports::Outcome;
+use koppeling_domain::ports::roles::*;
 use secrecy::SecretString;
 
 use crate::progress::Progress;

@@ -6,11 +6,11 @@ use std::time::Duration;
 use super::{Service, ServiceError, later};
 use crate::auth::{ACCOUNT_POLICY, ADDRESS_POLICY, LOGIN_TOKEN_TTL, SessionRecord, SessionState};
 use crate::ids::{AdministratieCode, ResourceId};
-use crate::ports::{Admin, Clock, Store};
+use crate::ports::{Admin, AdminStore, Clock};
 
 impl<S, A, N, C> Service<S, A, N, C>
 where
-    S: Store,
+    S: AdminStore,
     C: Clock,
 {
     /// The Beheerder with this e-mail and their password hash (the log-in).

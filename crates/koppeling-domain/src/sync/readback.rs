@@ -447,7 +447,7 @@ where
     }
 
     /// The administraties whose read-back this worker runs now (see
-    /// [`Store::readback_due`]): at most every `interval`.
+    /// [`ReadbackStore::readback_due`]): at most every `interval`.
     ///
     /// # Errors
     /// The store's.

@@ -97,7 +97,7 @@ impl SeaOrmStore {
 }
 
 impl SeaOrmStore {
-    /// [`koppeling_domain::ports::Store::apply_webhook`]: one transaction that reads the
+    /// [`koppeling_domain::ports::ConnectStore::apply_webhook`]: one transaction that reads the
     /// reference and the stored key, decides, and writes the effect.
     ///
     /// # Errors
@@ -287,7 +287,7 @@ impl SeaOrmStore {
         Ok(())
     }
 
-    /// [`koppeling_domain::ports::Store::set_koppeling_problem`].
+    /// [`koppeling_domain::ports::ConnectStore::set_koppeling_problem`].
     ///
     /// # Errors
     /// `NotFound` without a koppeling.

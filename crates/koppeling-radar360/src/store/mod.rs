@@ -30,9 +30,10 @@ use koppeling_domain::invoice::Invoice;
 use koppeling_domain::koppeling::{ConnectionKey, Koppeling, KoppelingSettings};
 use koppeling_domain::notification::{NotificationItem, NotificationRecord, StoredNotification};
 use koppeling_domain::ports::{
-    Admin, Administratie, AttemptLog, Claim, ClaimRequest, Outcome, PendingNotice, Put, Recipient,
-    RelatieLink, SendFailure, StatusCounts, Store, StoreError, SyncJob, SyncState,
-    UnsentNotification,
+    Admin, AdminStore, Administratie, AdministratieStore, AttemptLog, Claim, ClaimRequest,
+    ConnectStore, DocumentStore, InvoiceStore, NotificationStore, Outcome, PendingNotice, Put,
+    QueueStore, ReadbackStore, Recipient, RelatieLink, RelationStore, SendFailure, StatusCounts,
+    StoreError, SyncJob, SyncState, UnsentNotification,
 };
 use koppeling_domain::relation::{RelatieCode, Relation};
 use koppeling_domain::text::redact_url;
@@ -339,7 +340,7 @@ impl SeaOrmStore {
     }
 }
 
-impl Store for SeaOrmStore {
+impl AdministratieStore for SeaOrmStore {
     async fn put_administratie(&self, adm: &Administratie) -> Result<Put, StoreError> {
         admin::put_administratie(self, adm).await
     }
@@ -355,6 +356,47 @@ impl Store for SeaOrmStore {
         admin::list_administraties(self).await
     }
 
+    async fn put_koppeling(
+        &self,
+        adm: &AdministratieCode,
+        settings: &KoppelingSettings,
+        key: Option<ConnectionKey>,
+    ) -> Result<Put, StoreError> {
+        self.koppelingen_changed(koppeling::put_koppeling(self, adm, settings, key.as_ref()).await)
+    }
+
+    async fn get_koppeling(
+        &self,
+        adm: &AdministratieCode,
+    ) -> Result<Option<Koppeling>, StoreError> {
+        koppeling::get_koppeling(self, adm).await
+    }
+
+    async fn set_koppeling_active(
+        &self,
+        adm: &AdministratieCode,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        self.koppelingen_changed(koppeling::set_koppeling_active(self, adm, active).await)
+    }
+
+    async fn set_koppeling_paused(
+        &self,
+        adm: &AdministratieCode,
+        problem: Option<koppeling_domain::pause::PauseReason>,
+    ) -> Result<bool, StoreError> {
+        self.koppelingen_changed(koppeling::set_koppeling_paused(self, adm, problem).await)
+    }
+
+    async fn set_all_paused(
+        &self,
+        problem: Option<koppeling_domain::pause::PauseReason>,
+    ) -> Result<Vec<AdministratieCode>, StoreError> {
+        self.koppelingen_changed(koppeling::set_all_paused(self, problem).await)
+    }
+}
+
+impl AdminStore for SeaOrmStore {
     async fn put_admin(
         &self,
         adm: &AdministratieCode,
@@ -392,6 +434,56 @@ impl Store for SeaOrmStore {
         admin::set_admin_password(self, adm, email, password_hash).await
     }
 
+    async fn create_session(
+        &self,
+        session: &koppeling_domain::auth::SessionRecord,
+    ) -> Result<(), StoreError> {
+        auth::create_session(self, session).await
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<(koppeling_domain::auth::SessionRecord, String)>, StoreError> {
+        auth::get_session(self, id_hash).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        auth::touch_session(self, id_hash, at).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        auth::delete_session(self, id_hash).await
+    }
+
+    async fn throttle_attempt(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        policy: koppeling_domain::auth::ThrottlePolicy,
+    ) -> Result<Option<Duration>, StoreError> {
+        auth::throttle_attempt(self, key, now, policy).await
+    }
+
+    async fn throttle_forgive(&self, key: &str) -> Result<(), StoreError> {
+        auth::throttle_forgive(self, key).await
+    }
+
+    async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
+        auth::clear_throttle(self, key).await
+    }
+
+    async fn use_login_token(
+        &self,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        auth::use_login_token(self, token_hash, expires_at, now).await
+    }
+}
+
+impl RelationStore for SeaOrmStore {
     async fn put_relation(
         &self,
         adm: &AdministratieCode,
@@ -438,6 +530,19 @@ impl Store for SeaOrmStore {
         relation::save_relatie_link(self, adm, relation_id, link).await
     }
 
+    // issue 13 (the HTTP edge and input limits)
+    async fn list_relations_page(
+        &self,
+        adm: &AdministratieCode,
+        search: &str,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<Relation>, u64), StoreError> {
+        relation::list_relations_page(self, adm, search, page, per_page).await
+    }
+}
+
+impl InvoiceStore for SeaOrmStore {
     async fn put_invoice(
         &self,
         adm: &AdministratieCode,
@@ -484,45 +589,18 @@ impl Store for SeaOrmStore {
         invoice::status_counts(self, adm).await
     }
 
-    async fn put_koppeling(
+    async fn invoice_sync_log(
         &self,
         adm: &AdministratieCode,
-        settings: &KoppelingSettings,
-        key: Option<ConnectionKey>,
-    ) -> Result<Put, StoreError> {
-        self.koppelingen_changed(koppeling::put_koppeling(self, adm, settings, key.as_ref()).await)
+        invoice_id: &str,
+        only_failed: bool,
+        limit: u32,
+    ) -> Result<Vec<AttemptLog>, StoreError> {
+        invoice::sync_log_of(self, adm, Some(invoice_id), only_failed, limit).await
     }
+}
 
-    async fn get_koppeling(
-        &self,
-        adm: &AdministratieCode,
-    ) -> Result<Option<Koppeling>, StoreError> {
-        koppeling::get_koppeling(self, adm).await
-    }
-
-    async fn set_koppeling_active(
-        &self,
-        adm: &AdministratieCode,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        self.koppelingen_changed(koppeling::set_koppeling_active(self, adm, active).await)
-    }
-
-    async fn set_koppeling_paused(
-        &self,
-        adm: &AdministratieCode,
-        problem: Option<koppeling_domain::pause::PauseReason>,
-    ) -> Result<bool, StoreError> {
-        self.koppelingen_changed(koppeling::set_koppeling_paused(self, adm, problem).await)
-    }
-
-    async fn set_all_paused(
-        &self,
-        problem: Option<koppeling_domain::pause::PauseReason>,
-    ) -> Result<Vec<AdministratieCode>, StoreError> {
-        self.koppelingen_changed(koppeling::set_all_paused(self, problem).await)
-    }
-
+impl QueueStore for SeaOrmStore {
     async fn claim_due(&self, request: ClaimRequest) -> Result<Vec<Claim>, StoreError> {
         queue::claim_due(self, &request).await
     }
@@ -557,7 +635,9 @@ impl Store for SeaOrmStore {
     async fn release_worker(&self, worker: &str) -> Result<(), StoreError> {
         lease::release_worker(self, worker).await
     }
+}
 
+impl NotificationStore for SeaOrmStore {
     async fn queue_notice(
         &self,
         adm: &AdministratieCode,
@@ -623,7 +703,9 @@ impl Store for SeaOrmStore {
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         notify::notifications(self, adm, limit).await
     }
+}
 
+impl ReadbackStore for SeaOrmStore {
     async fn readback_state(
         &self,
         adm: &AdministratieCode,
@@ -711,76 +793,9 @@ impl Store for SeaOrmStore {
     ) -> Result<(), StoreError> {
         readback::rebook(self, adm, id, now).await
     }
+}
 
-    // issue 13 (the HTTP edge and input limits)
-    async fn list_relations_page(
-        &self,
-        adm: &AdministratieCode,
-        search: &str,
-        page: u32,
-        per_page: u32,
-    ) -> Result<(Vec<Relation>, u64), StoreError> {
-        relation::list_relations_page(self, adm, search, page, per_page).await
-    }
-
-    async fn invoice_sync_log(
-        &self,
-        adm: &AdministratieCode,
-        invoice_id: &str,
-        only_failed: bool,
-        limit: u32,
-    ) -> Result<Vec<AttemptLog>, StoreError> {
-        invoice::sync_log_of(self, adm, Some(invoice_id), only_failed, limit).await
-    }
-
-    async fn create_session(
-        &self,
-        session: &koppeling_domain::auth::SessionRecord,
-    ) -> Result<(), StoreError> {
-        auth::create_session(self, session).await
-    }
-
-    async fn get_session(
-        &self,
-        id_hash: &str,
-    ) -> Result<Option<(koppeling_domain::auth::SessionRecord, String)>, StoreError> {
-        auth::get_session(self, id_hash).await
-    }
-
-    async fn touch_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        auth::touch_session(self, id_hash, at).await
-    }
-
-    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        auth::delete_session(self, id_hash).await
-    }
-
-    async fn throttle_attempt(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        policy: koppeling_domain::auth::ThrottlePolicy,
-    ) -> Result<Option<Duration>, StoreError> {
-        auth::throttle_attempt(self, key, now, policy).await
-    }
-
-    async fn throttle_forgive(&self, key: &str) -> Result<(), StoreError> {
-        auth::throttle_forgive(self, key).await
-    }
-
-    async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
-        auth::clear_throttle(self, key).await
-    }
-
-    async fn use_login_token(
-        &self,
-        token_hash: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        auth::use_login_token(self, token_hash, expires_at, now).await
-    }
-
+impl ConnectStore for SeaOrmStore {
     async fn add_connect_reference(
         &self,
         adm: &AdministratieCode,
@@ -815,7 +830,9 @@ impl Store for SeaOrmStore {
     async fn link_connected(&self, adm: &AdministratieCode) -> Result<bool, StoreError> {
         self.has_link(adm).await
     }
+}
 
+impl DocumentStore for SeaOrmStore {
     async fn put_document(
         &self,
         adm: &AdministratieCode,

@@ -7,8 +7,9 @@ use koppeling_domain::koppeling::{
 };
 use koppeling_domain::notification::{NoticeKind, NotificationItem, StoredNotification};
 use koppeling_domain::pause::PauseReason;
+use koppeling_domain::ports::roles::*;
 use koppeling_domain::ports::{
-    Admin, Administratie, ClaimRequest, Outcome, Put, RelatieLink, Store, StoreError, SyncStatus,
+    Admin, Administratie, ClaimRequest, Outcome, Put, RelatieLink, StoreError, SyncStatus,
 };
 use koppeling_domain::relation::RelatieCode;
 use sea_orm::{ConnectionTrait, Statement};

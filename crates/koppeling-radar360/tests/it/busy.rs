@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::ports::{Administratie, Put, Store, StoreError, SyncStatus};
+use koppeling_domain::ports::roles::*;
+use koppeling_domain::ports::{Administratie, Put, StoreError, SyncStatus};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 use sea_orm::sqlx::{self, Connection, Executor};

@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::invoice::InvoiceStatus;
 use koppeling_domain::notification::{NoticeKind, NotificationItem};
-use koppeling_domain::ports::{
-    Claim, ClaimRequest, ErrorClass, Outcome, RelatieLink, Store, SyncStatus,
-};
+use koppeling_domain::ports::roles::*;
+use koppeling_domain::ports::{Claim, ClaimRequest, ErrorClass, Outcome, RelatieLink, SyncStatus};
 use koppeling_radar360::SeaOrmStore;
 
 use crate::helpers::{Harness, adm, administratie, connect, invoice, now, relation_r1, rid, secs};

@@ -3,7 +3,8 @@
 //! I4 a final invoice's number is unique, I6 a SnelStart id belongs to one invoice.
 
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::ports::{Claim, ClaimRequest, Outcome, Store, StoreError, SyncStatus};
+use koppeling_domain::ports::roles::*;
+use koppeling_domain::ports::{Claim, ClaimRequest, Outcome, StoreError, SyncStatus};
 use koppeling_radar360::SeaOrmStore;
 
 use crate::helpers::{Harness, adm, invoice, now, ready, rid, secs};

@@ -2,7 +2,8 @@
 
 use koppeling_domain::koppeling::KoppelingSettings;
 use koppeling_domain::notification::{NoticeKind, NotificationItem, StoredNotification};
-use koppeling_domain::ports::{Admin, SendFailure, Store};
+use koppeling_domain::ports::roles::*;
+use koppeling_domain::ports::{Admin, SendFailure};
 use koppeling_radar360::Migrator;
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;

@@ -2,7 +2,7 @@
 //! converted by the migration and stay readable.
 
 use koppeling_domain::pause::PauseReason;
-use koppeling_domain::ports::Store;
+use koppeling_domain::ports::roles::*;
 use koppeling_radar360::Migrator;
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;

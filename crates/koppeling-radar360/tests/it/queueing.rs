@@ -5,9 +5,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::NaiveDate;
 use koppeling_domain::invoice::InvoiceStatus;
-use koppeling_domain::ports::{
-    ClaimRequest, ErrorClass, Outcome, Put, Store, StoreError, SyncStatus,
-};
+use koppeling_domain::ports::roles::*;
+use koppeling_domain::ports::{ClaimRequest, ErrorClass, Outcome, Put, StoreError, SyncStatus};
 use koppeling_domain::relation::RelatieCode;
 use koppeling_radar360::SeaOrmStore;
 

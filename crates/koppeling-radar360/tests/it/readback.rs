@@ -4,7 +4,8 @@
 
 use koppeling_domain::invoice::InvoiceStatus;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
-use koppeling_domain::ports::{ClaimRequest, Outcome, Store, StoreError, SyncStatus};
+use koppeling_domain::ports::roles::*;
+use koppeling_domain::ports::{ClaimRequest, Outcome, StoreError, SyncStatus};
 use koppeling_domain::readback::{
     Change, Cursor, Drift, DriftKind, EventType, NewEvent, Payment, PaymentStatus, ReadbackState,
     ReadbackUpdate,

@@ -3,7 +3,7 @@
 //! "unusable" rather than an error.
 
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
-use koppeling_domain::ports::Store;
+use koppeling_domain::ports::roles::*;
 use koppeling_radar360::cipher::key_id;
 use koppeling_radar360::{RotateReport, SeaOrmStore};
 use sea_orm::{ConnectionTrait, Statement};
