@@ -16,7 +16,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::booking::{Plan, factuurnummer, plan_booking};
 use crate::ids::AdministratieCode;
 use crate::koppeling::Connection;
 use crate::notification::{
@@ -29,9 +28,11 @@ use crate::ports::{
     Outcome, Rejection, RelatieLink, SendFailure, Store, StoreError, SyncJob,
 };
 use crate::problem::Problem;
-use crate::relation::{RelatieCode, RelatieData, plan_relatie};
+use crate::relation::{RelatieCode, RelatieData};
 
 mod admin;
+mod attempt;
+use attempt::Attempt;
 mod documents;
 mod queries;
 mod readback;
@@ -360,7 +361,7 @@ where
         // Invariant: no claim outlives its attempt, even a panicking one. A panic (a bug, or
         // an answer nobody foresaw) releases the claim as a transient failure with a look-up
         // first, so the invoice is neither stuck `in_progress` nor posted blindly again.
-        let step = match CatchUnwind(Box::pin(self.attempt(claim, &job))).await {
+        let step = match CatchUnwind(Box::pin(Attempt::new(self, claim, &job).run())).await {
             Ok(step) => step?,
             Err(panic) => self.panicked(claim, panic.as_ref()),
         };
@@ -436,212 +437,6 @@ where
             outcome,
             recorded,
         }
-    }
-
-    async fn attempt(&self, claim: &Claim, job: &SyncJob) -> Result<Step, StoreError> {
-        let koppeling = &job.koppeling;
-        if !koppeling.active || koppeling.paused {
-            return Ok(Step::Done(
-                Outcome::Release {
-                    needs_lookup: claim.needs_lookup,
-                },
-                String::new(),
-                None,
-            ));
-        }
-        if koppeling.key_unusable {
-            // Like a refused key: paused once, one notice, no call to SnelStart, no loop
-            // (a paused koppeling releases its claims above until a new key is saved).
-            self.pause_unusable_key(&claim.administratie).await?;
-            return Ok(Step::Done(
-                Outcome::Release {
-                    needs_lookup: claim.needs_lookup,
-                },
-                String::new(),
-                None,
-            ));
-        }
-        let Some(key) = koppeling.key.clone() else {
-            self.pause(&claim.administratie, Credential::ConnectionKey)
-                .await?;
-            return Ok(Step::Done(
-                Outcome::Release {
-                    needs_lookup: claim.needs_lookup,
-                },
-                String::new(),
-                None,
-            ));
-        };
-        let invoice = &job.invoice;
-        let conn = Connection {
-            administratie: claim.administratie.clone(),
-            key,
-        };
-
-        // Invariant: the outcome of an earlier write is settled before anything else is
-        // decided, whatever changed since (a skip, an un-tick, a plan that now fails); the
-        // invoice could not change meanwhile (`outcome_unknown`), so its number is the one
-        // that may have been posted.
-        if claim.needs_lookup
-            && let Some(number) = factuurnummer(invoice)
-        {
-            match self.accounting.find_booking(&conn, number).await {
-                Ok(Some(found)) => {
-                    let ours = Ours {
-                        number,
-                        total: invoice.totals().gross,
-                        klant_id: job.relatie.as_ref().map(|l| l.snelstart_id.as_str()),
-                    };
-                    return Ok(self.adopt(job, &ours, &found));
-                }
-                Ok(None) => {}
-                Err(error) => return self.on_error(claim, job, &error, true).await,
-            }
-        }
-        // From here on nothing of this invoice is in SnelStart.
-
-        if !job.relation.snelstart_enabled {
-            return Ok(Step::Done(
-                Outcome::Unqueued,
-                "de relatie is niet (meer) aangevinkt voor SnelStart: niet verstuurd".to_owned(),
-                None,
-            ));
-        }
-        if let Some(start) = koppeling.settings.start_date
-            && invoice.date < start
-        {
-            let reason = format!(
-                "de factuurdatum {} ligt voor de startdatum {} van de koppeling",
-                invoice.date.format("%d-%m-%Y"),
-                start.format("%d-%m-%Y")
-            );
-            return Ok(Step::Done(
-                Outcome::Skipped {
-                    reason: reason.clone(),
-                },
-                reason,
-                None,
-            ));
-        }
-        let data = match plan_relatie(&job.relation) {
-            Ok(data) => data,
-            Err(problems) => return Ok(problems_outcome(job, &problems, true)),
-        };
-        let booking = match plan_booking(invoice, data.code, &koppeling.settings) {
-            Ok(Plan::Book(booking)) => booking,
-            Ok(Plan::Skip(rule)) => {
-                let reason = Problem::new("lines", rule).dutch();
-                return Ok(Step::Done(
-                    Outcome::Skipped {
-                        reason: reason.clone(),
-                    },
-                    reason,
-                    None,
-                ));
-            }
-            Err(problems) => return Ok(problems_outcome(job, &problems, false)),
-        };
-
-        let klant_id = match self.ensure_relatie(claim, job, &conn, &data).await {
-            Ok(id) => id,
-            Err(EnsureError::Accounting(error)) => {
-                return self.on_error(claim, job, &error, false).await;
-            }
-            Err(EnsureError::Store(error)) => return Err(error),
-            Err(EnsureError::NotKlant(message)) => {
-                let hint = "gebruik in Radar360 een relatiecode die in SnelStart vrij is of bij een klant hoort".to_owned();
-                let item = self.item(
-                    job,
-                    NoticeKind::InvoiceFailed,
-                    message.clone(),
-                    None,
-                    Some(hint.clone()),
-                );
-                return Ok(Step::Done(
-                    Outcome::Failed {
-                        error: message.clone(),
-                        hint: Some(hint),
-                        snelstart_code: None,
-                        class: ErrorClass::Data,
-                    },
-                    message,
-                    Some(item),
-                ));
-            }
-        };
-
-        match self.accounting.book_sale(&conn, &booking, &klant_id).await {
-            Ok(id) => Ok(Step::Done(
-                Outcome::Synced { snelstart_id: id },
-                "geboekt".to_owned(),
-                None,
-            )),
-            Err(AccountingError::Rejected {
-                rejection: Rejection::DuplicateInvoiceNumber,
-                ..
-            }) => {
-                let ours = Ours {
-                    number: &booking.invoice_number,
-                    total: booking.total,
-                    klant_id: Some(&klant_id),
-                };
-                match self
-                    .accounting
-                    .find_booking(&conn, &booking.invoice_number)
-                    .await
-                {
-                    Ok(Some(found)) => Ok(self.adopt(job, &ours, &found)),
-                    Ok(None) => {
-                        let error = AccountingError::Transient { retry_after: None, message: "SnelStart reports the factuurnummer exists but the lookup found none yet".to_owned() };
-                        self.on_error(claim, job, &error, true).await
-                    }
-                    Err(error) => self.on_error(claim, job, &error, true).await,
-                }
-            }
-            Err(error) => self.on_error(claim, job, &error, false).await,
-        }
-    }
-
-    /// Adopts a booking found in SnelStart as this invoice's, or fails the invoice.
-    ///
-    /// Invariant: adoption requires the same factuurnummer (exactly), the same total and
-    /// the same klant; an unknown total or klant on either side is no match. A booking
-    /// that is someone else's (another invoice, a manual booking) is never taken for ours,
-    /// and ours is not booked again next to it: the invoice fails with BOE-0021.
-    fn adopt(&self, job: &SyncJob, ours: &Ours<'_>, found: &crate::ports::RemoteBooking) -> Step {
-        let number_matches = found.number.as_deref().is_none_or(|n| n == ours.number);
-        let total_matches = found.total.is_some_and(|t| same_amount(t, ours.total));
-        let klant_matches = match (ours.klant_id, found.klant_id.as_deref()) {
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-            _ => false,
-        };
-        if number_matches && total_matches && klant_matches {
-            return Step::Done(
-                Outcome::Synced {
-                    snelstart_id: found.id.clone(),
-                },
-                "al in SnelStart: overgenomen".to_owned(),
-                None,
-            );
-        }
-        let differs = if !number_matches {
-            format!(
-                "factuurnummer \"{}\"",
-                found.number.as_deref().unwrap_or_default()
-            )
-        } else if !total_matches {
-            found.total.map_or_else(
-                || "een onbekend totaal".to_owned(),
-                |t| format!("totaal {t}"),
-            )
-        } else {
-            "een andere klant".to_owned()
-        };
-        let message = format!(
-            "factuurnummer {} bestaat al in SnelStart met {differs} (deze factuur: totaal {}); zij is niet opnieuw geboekt",
-            ours.number, ours.total
-        );
-        self.conflict(job, message)
     }
 
     /// The invoice fails with BOE-0021: its number is taken in SnelStart by a booking that
@@ -1136,13 +931,6 @@ impl<F: Future> Future for CatchUnwind<F> {
             Err(panic) => Poll::Ready(Err(panic)),
         }
     }
-}
-
-/// What an invoice would be in SnelStart, to compare with a booking found there.
-struct Ours<'a> {
-    number: &'a str,
-    total: Decimal,
-    klant_id: Option<&'a str>,
 }
 
 enum EnsureError {
