@@ -161,55 +161,33 @@ impl TestApp {
         format!("{}/api/v1{path}", self.base)
     }
 
-    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .client
-            .put(self.url(path))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+    /// Sends `request` with the API token; the status and the JSON answer (`null` when none).
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let res = request.bearer_auth(TOKEN).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.client.put(self.url(path)).json(&body)).await
     }
 
     pub async fn put_raw(&self, path: &str, body: &str) -> (u16, Value) {
-        let res = self
-            .client
-            .put(self.url(path))
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.send(
+            self.client
+                .put(self.url(path))
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str) -> (u16, Value) {
-        let res = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.send(self.client.post(self.url(path))).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let res = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.send(self.client.get(self.url(path))).await
     }
 
     /// An administratie with a Beheerder and saved settings (not yet active).
