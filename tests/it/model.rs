@@ -1994,6 +1994,30 @@ fn model_documents_are_attached_once_whatever_the_sequence() {
 // Regressions: the minimal sequences the model found (shrunk, with a lost-response rate of
 // 100 % so that they are deterministic). Each must pass once the fix is in.
 
+/// [`Op::Put`], short (the regressions below are pasted shrunk sequences).
+fn put(
+    inv: usize,
+    number: usize,
+    relation: usize,
+    lines: usize,
+    date: usize,
+    is_final: bool,
+) -> Op {
+    Op::Put {
+        inv,
+        number,
+        relation,
+        lines,
+        date,
+        is_final,
+    }
+}
+
+/// [`Op::Sync`], short.
+fn sync(rounds: u8, parallel: bool) -> Op {
+    Op::Sync { rounds, parallel }
+}
+
 async fn replay(ops: &[Op], numbers: Numbers) {
     if let Err(e) = run_case(ops, numbers).await {
         panic!("{e}");
@@ -2008,39 +2032,12 @@ async fn model_regression_number_changed_while_the_outcome_is_unknown_is_not_boo
     replay(
         &[
             // The relatie exists first, so that the lost response is the booking's.
-            Op::Put {
-                inv: 5,
-                number: 2,
-                relation: 0,
-                lines: 1,
-                date: 0,
-                is_final: true,
-            },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
-            Op::Put {
-                inv: 0,
-                number: 0,
-                relation: 0,
-                lines: 0,
-                date: 0,
-                is_final: true,
-            },
+            put(5, 2, 0, 1, 0, true),
+            sync(1, false),
+            put(0, 0, 0, 0, 0, true),
             Op::Lost { rate: 100, seed: 0 },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
-            Op::Put {
-                inv: 0,
-                number: 1,
-                relation: 0,
-                lines: 0,
-                date: 0,
-                is_final: true,
-            },
+            sync(1, false),
+            put(0, 1, 0, 0, 0, true),
         ],
         Numbers::Own,
     )
@@ -2052,24 +2049,7 @@ async fn model_regression_number_changed_while_the_outcome_is_unknown_is_not_boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn model_regression_two_invoices_with_one_number_do_not_share_a_booking() {
     replay(
-        &[
-            Op::Put {
-                inv: 0,
-                number: 2,
-                relation: 0,
-                lines: 2,
-                date: 0,
-                is_final: true,
-            },
-            Op::Put {
-                inv: 1,
-                number: 2,
-                relation: 0,
-                lines: 2,
-                date: 0,
-                is_final: true,
-            },
-        ],
+        &[put(0, 2, 0, 2, 0, true), put(1, 2, 0, 2, 0, true)],
         Numbers::Shared,
     )
     .await;
@@ -2082,39 +2062,12 @@ async fn model_regression_made_draft_while_the_outcome_is_unknown_leaves_no_hidd
     replay(
         &[
             // The relatie exists first, so that the lost response is the booking's.
-            Op::Put {
-                inv: 5,
-                number: 2,
-                relation: 0,
-                lines: 1,
-                date: 0,
-                is_final: true,
-            },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
-            Op::Put {
-                inv: 2,
-                number: 0,
-                relation: 0,
-                lines: 0,
-                date: 0,
-                is_final: true,
-            },
+            put(5, 2, 0, 1, 0, true),
+            sync(1, false),
+            put(2, 0, 0, 0, 0, true),
             Op::Lost { rate: 100, seed: 0 },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
-            Op::Put {
-                inv: 2,
-                number: 0,
-                relation: 0,
-                lines: 2,
-                date: 0,
-                is_final: false,
-            },
+            sync(1, false),
+            put(2, 0, 0, 2, 0, false),
         ],
         Numbers::Own,
     )
@@ -2129,31 +2082,11 @@ async fn model_regression_unticked_while_the_outcome_is_unknown_leaves_no_hidden
     replay(
         &[
             // The relatie exists first, so that the lost response is the booking's.
-            Op::Put {
-                inv: 5,
-                number: 2,
-                relation: 0,
-                lines: 1,
-                date: 0,
-                is_final: true,
-            },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
-            Op::Put {
-                inv: 0,
-                number: 0,
-                relation: 0,
-                lines: 0,
-                date: 0,
-                is_final: true,
-            },
+            put(5, 2, 0, 1, 0, true),
+            sync(1, false),
+            put(0, 0, 0, 0, 0, true),
             Op::Lost { rate: 100, seed: 0 },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
+            sync(1, false),
             Op::Tick {
                 relation: 0,
                 on: false,
@@ -2171,24 +2104,11 @@ async fn model_regression_unticked_while_the_outcome_is_unknown_leaves_no_hidden
 async fn model_regression_adopted_after_a_pass_still_gets_its_payment_state() {
     replay(
         &[
-            Op::Put {
-                inv: 0,
-                number: 0,
-                relation: 0,
-                lines: 0,
-                date: 0,
-                is_final: true,
-            },
+            put(0, 0, 0, 0, 0, true),
             Op::Lost { rate: 60, seed: 8 },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
+            sync(1, false),
             Op::Readback { full: true },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
+            sync(1, false),
             Op::Readback { full: false },
         ],
         Numbers::Shared,
@@ -2205,18 +2125,8 @@ async fn model_regression_adopted_after_a_pass_still_gets_its_payment_state() {
 async fn model_regression_a_document_replaced_after_a_lost_upload_is_not_attached_twice() {
     replay(
         &[
-            Op::Put {
-                inv: 0,
-                number: 0,
-                relation: 0,
-                lines: 0,
-                date: 0,
-                is_final: true,
-            },
-            Op::Sync {
-                rounds: 1,
-                parallel: false,
-            },
+            put(0, 0, 0, 0, 0, true),
+            sync(1, false),
             Op::Attach {
                 inv: 0,
                 kind: 0,
