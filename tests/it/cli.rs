@@ -78,6 +78,26 @@ impl Env {
         child.wait_with_output().unwrap()
     }
 
+    /// Saves default settings (notifications to `bea`) with the sandbox's key.
+    async fn save_settings(
+        &self,
+        service: &koppeling::startup::LiveService,
+        adm: &AdministratieCode,
+    ) {
+        let settings = KoppelingSettings {
+            notify_admin_id: Some(koppeling_domain::ids::ResourceId::parse("bea").unwrap()),
+            ..KoppelingSettings::default()
+        };
+        service
+            .put_koppeling(
+                adm,
+                &settings,
+                Some(ConnectionKey::new(self.key.clone()).unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+
     async fn service(&self) -> std::sync::Arc<koppeling::startup::LiveService> {
         let settings = self.settings();
         let store = koppeling::startup::connect_store(&settings).await.unwrap();
@@ -212,18 +232,7 @@ async fn import_check_sync_and_set_password_from_the_command_line() {
     // check: no settings yet → exit 1; with settings → ok lines and exit 0.
     let out = env.run(&["check", "--administratie", "kantoor"], None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    let settings = KoppelingSettings {
-        notify_admin_id: Some(koppeling_domain::ids::ResourceId::parse("bea").unwrap()),
-        ..KoppelingSettings::default()
-    };
-    service
-        .put_koppeling(
-            &adm,
-            &settings,
-            Some(ConnectionKey::new(env.key.clone()).unwrap()),
-        )
-        .await
-        .unwrap();
+    env.save_settings(&service, &adm).await;
     let out = env.run(&["check", "--administratie", "kantoor"], None);
     assert_eq!(
         out.status.code(),
@@ -323,18 +332,7 @@ async fn check_skips_what_it_could_not_check_and_sync_names_a_paused_koppelings_
     ];
     let out = env.run(&import, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let settings = KoppelingSettings {
-        notify_admin_id: Some(koppeling_domain::ids::ResourceId::parse("bea").unwrap()),
-        ..KoppelingSettings::default()
-    };
-    service
-        .put_koppeling(
-            &adm,
-            &settings,
-            Some(ConnectionKey::new(env.key.clone()).unwrap()),
-        )
-        .await
-        .unwrap();
+    env.save_settings(&service, &adm).await;
     service.activate(&adm).await.unwrap();
 
     // A refused subscription key: the operator's problem, and nothing read from SnelStart.
