@@ -169,7 +169,7 @@ pub trait App: Send + Sync + 'static {
         &self,
         adm: &AdministratieCode,
         id: &ResourceId,
-    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    ) -> impl Future<Output = Result<SyncState, ServiceError>> + Send;
     /// The newest attempts of an administratie.
     fn sync_log(
         &self,
@@ -342,7 +342,7 @@ where
         fn documents(&self, adm: &AdministratieCode, id: &ResourceId) -> Vec<Document>;
         fn document(&self, adm: &AdministratieCode, id: &ResourceId, kind: DocumentKind) -> (Document, Vec<u8>);
         fn delete_document(&self, adm: &AdministratieCode, id: &ResourceId, kind: DocumentKind) -> ();
-        fn rebook(&self, adm: &AdministratieCode, id: &ResourceId) -> ();
+        fn rebook(&self, adm: &AdministratieCode, id: &ResourceId) -> SyncState;
         fn sync_log(&self, adm: &AdministratieCode, only_failed: bool, limit: u32) -> Vec<AttemptLog>;
         fn invoice_sync_log(&self, adm: &AdministratieCode, invoice_id: &str, only_failed: bool, limit: u32) -> Vec<AttemptLog>;
         fn notifications(&self, adm: &AdministratieCode, limit: u32) -> Vec<NotificationRecord>;

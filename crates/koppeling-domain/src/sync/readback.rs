@@ -518,13 +518,29 @@ where
     ///
     /// # Errors
     /// `NotFound`; `Conflict { code: "not_deleted" }` when it is not deleted in SnelStart.
+    ///
+    /// Returns the sync state the rebook wrote (queued, no old id, no payment or drift):
+    /// the answer of `POST …/rebook`, even when the worker claims the invoice before the
+    /// answer is sent.
     pub async fn rebook(
         &self,
         adm: &AdministratieCode,
         id: &crate::ids::ResourceId,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<crate::ports::SyncState, ServiceError> {
         self.get_administratie(adm).await?;
-        Ok(self.store.rebook(adm, id, self.clock.now()).await?)
+        let now = self.clock.now();
+        self.store.rebook(adm, id, now).await?;
+        Ok(crate::ports::SyncState {
+            status: crate::ports::SyncStatus::Queued,
+            snelstart_id: None,
+            error: None,
+            hint: None,
+            attempts: 0,
+            next_attempt_at: None,
+            updated_at: now,
+            payment: None,
+            drift: None,
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use koppeling_domain::app::App;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
-use koppeling_domain::ports::{InvoiceFilter, SyncStatus};
+use koppeling_domain::ports::{InvoiceFilter, SyncState, SyncStatus};
 use koppeling_domain::readback::PaymentStatus;
 
 use super::{PathParams, QueryParams, body, ok, page, path_adm, path_adm_id, put_answer, query};
@@ -249,16 +249,27 @@ pub(crate) async fn retry_invoice<P: App>(
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
+    // The answer shows what this request wrote (queued), not what the worker, woken by
+    // it, may already have made of it.
     let sync = state.service.retry_invoice(&adm, &id).await?;
-    let (invoice, sync) = state
+    invoice_answer_with(&state, &adm, &id, sync).await
+}
+
+/// 200 with the invoice as stored now, and `sync`: the state the request itself wrote.
+pub(crate) async fn invoice_answer_with<P: App>(
+    state: &AppState<P>,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+    sync: SyncState,
+) -> Result<Response, ApiError> {
+    let (invoice, _) = state
         .service
-        .invoice(&adm, &id)
+        .invoice(adm, id)
         .await?
-        .map(|(invoice, stored)| (invoice, stored.or(Some(sync))))
         .ok_or_else(|| ApiError::not_found(&format!("invoice {id}")))?;
-    let documents = state.service.documents(&adm, &id).await?;
+    let documents = state.service.documents(adm, id).await?;
     Ok(ok(&with_documents(
-        &InvoiceResponse::new(&invoice, sync.as_ref()),
+        &InvoiceResponse::new(&invoice, Some(&sync)),
         &documents,
     )))
 }

@@ -29,8 +29,10 @@ pub(crate) async fn rebook<P: App>(
     params: PathParams,
 ) -> Result<Response, ApiError> {
     let (adm, id) = path_adm_id(params)?;
-    state.service.rebook(&adm, &id).await?;
-    super::invoices::invoice_answer(&state, &adm, &id).await
+    // The answer shows what this request wrote (queued), not what the worker, woken by
+    // it, may already have made of it.
+    let sync = state.service.rebook(&adm, &id).await?;
+    super::invoices::invoice_answer_with(&state, &adm, &id, sync).await
 }
 
 /// One event of the feed.

@@ -91,6 +91,30 @@ async fn a_retried_invoice_is_answered_with_the_sync_state_the_use_case_returned
 }
 
 #[tokio::test]
+async fn a_rebook_is_answered_queued_even_when_the_worker_already_claimed_it() {
+    let mut mock = MockApp::new();
+    mock.expect_rebook().times(1).returning(|_, _| {
+        ready(Ok(SyncState {
+            attempts: 0,
+            ..sync_state(SyncStatus::Queued)
+        }))
+    });
+    // The woken worker already claimed the invoice when the handler reads it back: the
+    // answer still shows what the rebook wrote (product.md: "200 with the invoice, queued").
+    mock.expect_invoice().returning(|_, _| {
+        ready(Ok(Some((
+            invoice(),
+            Some(sync_state(SyncStatus::InProgress)),
+        ))))
+    });
+    mock.expect_documents().returning(|_, _| ready(Ok(vec![])));
+    let app = app(mock);
+    let answer = post_kantoor(&app, "/invoices/inv-1/rebook").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.json()["sync"]["status"], "queued");
+}
+
+#[tokio::test]
 async fn the_ui_without_a_session_cookie_redirects_to_login_without_asking_the_use_case() {
     let mut mock = MockApp::new();
     mock.expect_session().never();
