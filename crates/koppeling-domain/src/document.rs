@@ -1,6 +1,7 @@
 //! The invoice document on the booking (product §8.4): kinds, statuses, the checks on a
 //! document's bytes and file name, and the Dutch reasons for SnelStart's BLG refusals.
 
+use crate::ports::Rejection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -390,48 +391,41 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The Dutch reason and hint for a document SnelStart refused (`code` is its BLG code).
+/// The Dutch reason and hint for a document SnelStart refused, decided on the typed
+/// [`Rejection`] (the adapter maps SnelStart's BLG codes to it); `message` is SnelStart's own
+/// text, shown only for a refusal we have no words for.
 #[must_use]
-pub fn refusal(code: Option<&str>, message: &str) -> (String, String) {
-    let (reason, hint) = match code {
-        Some("BLG-0016") => (
-            "SnelStart weigert de bestandsnaam: die bevat een niet-toegestaan teken.",
-            "Kies een bestandsnaam zonder \\ / : * ? \" < > | en bied het document opnieuw aan.",
+pub fn refusal(rejection: &Rejection, message: &str) -> (String, String) {
+    let reason = match rejection {
+        Rejection::FileNameMissing
+        | Rejection::FileNameCharacter
+        | Rejection::FileNameTooLong
+        | Rejection::DocumentTooLarge { .. }
+        | Rejection::DocumentEmpty { .. } => {
+            format!("SnelStart weigert het document: {}.", rejection.dutch())
+        }
+        Rejection::BookingGone => format!(
+            "{}, dus het document kan er niet bij.",
+            crate::notification::capitalised(rejection.dutch())
         ),
-        Some("BLG-0017") => (
-            "SnelStart weigert de bestandsnaam: die is te lang.",
-            "Kies een bestandsnaam van hoogstens 255 tekens en bied het document opnieuw aan.",
-        ),
-        Some("BLG-0007") => (
-            "SnelStart mist de bestandsnaam van het document.",
-            "Geef het document een bestandsnaam en bied het opnieuw aan.",
-        ),
-        Some("BLG-0006" | "BLG-0013") => (
-            "SnelStart weigert het document: het is groter dan 10 MB.",
-            "Maak het bestand kleiner (hoogstens 7 MiB) en bied het opnieuw aan.",
-        ),
-        Some("BLG-0008" | "BLG-0011") => (
-            "SnelStart weigert het document: het is leeg.",
-            "Lever het document opnieuw aan met inhoud.",
-        ),
-        Some("not_found") => (
-            "De boeking bestaat niet meer in SnelStart, dus het document kan er niet bij.",
-            "Boek de factuur opnieuw (Opnieuw boeken) en bied het document daarna opnieuw aan.",
-        ),
-        _ => (
-            "",
-            "Controleer het document en bied het opnieuw aan (Opnieuw aanbieden).",
-        ),
-    };
-    let reason = if reason.is_empty() {
-        format!(
+        other => format!(
             "SnelStart weigert het document{}: {message}",
-            code.map(|c| format!(" ({c})")).unwrap_or_default()
-        )
-    } else {
-        reason.to_owned()
+            other.code().map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
     };
-    (reason, hint.to_owned())
+    let hint = match rejection {
+        Rejection::FileNameMissing
+        | Rejection::FileNameCharacter
+        | Rejection::FileNameTooLong
+        | Rejection::DocumentTooLarge { .. }
+        | Rejection::DocumentEmpty { .. }
+        | Rejection::BookingGone => format!(
+            "{}.",
+            crate::notification::capitalised(rejection.dutch_hint())
+        ),
+        _ => "Controleer het document en bied het opnieuw aan (Opnieuw aanbieden).".to_owned(),
+    };
+    (reason, hint)
 }
 
 #[cfg(test)]
@@ -517,12 +511,24 @@ mod tests {
     #[test]
     fn refusals_have_a_dutch_reason_and_hint() {
         let (reason, hint) = refusal(
-            Some("BLG-0016"),
+            &Rejection::FileNameCharacter,
             "Bestandsnaam bevat niet-toegestane karakters.",
         );
-        assert!(reason.contains("bestandsnaam"), "{reason}");
-        assert!(hint.contains("opnieuw"), "{hint}");
-        let (reason, _) = refusal(Some("BLG-0099"), "Iets anders.");
+        assert_eq!(
+            reason,
+            "SnelStart weigert het document: de bestandsnaam bevat een niet-toegestaan teken."
+        );
+        assert!(hint.starts_with("Kies een bestandsnaam zonder"), "{hint}");
+        let (reason, hint) = refusal(&Rejection::BookingGone, "Not found");
+        assert_eq!(
+            reason,
+            "De boeking bestaat niet meer in SnelStart, dus het document kan er niet bij."
+        );
+        assert!(hint.starts_with("Boek de factuur opnieuw"), "{hint}");
+        let other = Rejection::Other {
+            code: Some("BLG-0099".into()),
+        };
+        let (reason, _) = refusal(&other, "Iets anders.");
         assert_eq!(
             reason,
             "SnelStart weigert het document (BLG-0099): Iets anders."

@@ -293,7 +293,8 @@ fn noun(item: &NotificationItem) -> &'static str {
     }
 }
 
-fn capitalised(word: &str) -> String {
+/// `word` with its first letter upper-case (the domain's one helper).
+pub(crate) fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

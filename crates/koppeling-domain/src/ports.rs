@@ -90,6 +90,24 @@ pub enum Rejection {
     },
     /// No usable revenue ledger for a line's VAT class (nothing was sent).
     LedgerUnresolved,
+    /// BLG-0007: a document without a file name.
+    FileNameMissing,
+    /// BLG-0016: a character SnelStart does not allow in a file name.
+    FileNameCharacter,
+    /// BLG-0017: the file name is too long.
+    FileNameTooLong,
+    /// BLG-0006 / BLG-0013: the document is larger than SnelStart takes (10 MB).
+    DocumentTooLarge {
+        /// SnelStart's code.
+        code: String,
+    },
+    /// BLG-0008 / BLG-0011: the document has no content.
+    DocumentEmpty {
+        /// SnelStart's code.
+        code: String,
+    },
+    /// 404 for the parent of a document: the booking no longer exists in SnelStart.
+    BookingGone,
     /// Any other code (or none).
     Other {
         /// SnelStart's code, when it sent one.
@@ -108,11 +126,19 @@ impl Rejection {
             Self::DateTooOld => Some("BOE-0033"),
             Self::RelatieInactive => Some("BOE-0054"),
             Self::RelatieNotKlant => Some("BOE-0060"),
+            Self::FileNameMissing => Some("BLG-0007"),
+            Self::FileNameCharacter => Some("BLG-0016"),
+            Self::FileNameTooLong => Some("BLG-0017"),
             Self::PeriodClosed { code }
             | Self::LedgerUnusable { code }
             | Self::VatNumberRefused { code }
-            | Self::RelatieRefused { code } => Some(code),
-            Self::RequestNotBuilt | Self::CountryUnknown { .. } | Self::LedgerUnresolved => None,
+            | Self::RelatieRefused { code }
+            | Self::DocumentTooLarge { code }
+            | Self::DocumentEmpty { code } => Some(code),
+            Self::RequestNotBuilt
+            | Self::CountryUnknown { .. }
+            | Self::LedgerUnresolved
+            | Self::BookingGone => None,
             Self::Other { code } => code.as_deref(),
         }
     }
@@ -136,6 +162,12 @@ impl Rejection {
             Self::LedgerUnresolved => {
                 "voor een btw-tarief van de factuur is in SnelStart geen actief omzetgrootboek"
             }
+            Self::FileNameMissing => "het document heeft geen bestandsnaam",
+            Self::FileNameCharacter => "de bestandsnaam bevat een niet-toegestaan teken",
+            Self::FileNameTooLong => "de bestandsnaam is te lang",
+            Self::DocumentTooLarge { .. } => "het document is groter dan 10 MB",
+            Self::DocumentEmpty { .. } => "het document is leeg",
+            Self::BookingGone => "de boeking bestaat niet meer in SnelStart",
             Self::Other { .. } => "de gegevens worden geweigerd",
         }
     }
@@ -176,6 +208,20 @@ impl Rejection {
             }
             Self::CountryUnknown { .. } => {
                 "gebruik bij de relatie een ISO-landcode van twee letters die SnelStart kent (zoals NL, BE, DE) en bied de factuur opnieuw aan"
+            }
+            Self::FileNameMissing => "geef het document een bestandsnaam en bied het opnieuw aan",
+            Self::FileNameCharacter => {
+                "kies een bestandsnaam zonder \\ / : * ? \" < > | en bied het document opnieuw aan"
+            }
+            Self::FileNameTooLong => {
+                "kies een bestandsnaam van hoogstens 255 tekens en bied het document opnieuw aan"
+            }
+            Self::DocumentTooLarge { .. } => {
+                "maak het bestand kleiner (hoogstens 7 MiB) en bied het opnieuw aan"
+            }
+            Self::DocumentEmpty { .. } => "lever het document opnieuw aan met inhoud",
+            Self::BookingGone => {
+                "boek de factuur opnieuw (Opnieuw boeken) en bied het document daarna opnieuw aan"
             }
             Self::RequestNotBuilt | Self::Other { .. } => {
                 "los de oorzaak op en bied de factuur daarna opnieuw aan"
@@ -485,13 +531,68 @@ pub trait Notifier: Send + Sync + 'static {
 // ---------------------------------------------------------------------------------------
 // Store
 
+/// What was not found: the kind is typed, so a caller decides on it (which field to blame,
+/// which page to show) without reading the words; [`Missing::dutch`] names it for a
+/// Beheerder, `Display` for the API's English `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Missing {
+    /// An administratie (by its code).
+    Administratie(String),
+    /// The koppeling of an administratie (by the administratie's code).
+    Koppeling(String),
+    /// An invoice (by its Radar360 id).
+    Invoice(String),
+    /// A relation (by its Radar360 id).
+    Relation(String),
+    /// A document of an invoice.
+    Document {
+        /// `pdf` or `ubl`.
+        kind: String,
+        /// The invoice's Radar360 id.
+        invoice: String,
+    },
+    /// A Beheerder (by e-mail address or id).
+    Beheerder(String),
+}
+
+impl Missing {
+    /// The Dutch name, for the UI and e-mail: "factuur 2026-001".
+    #[must_use]
+    pub fn dutch(&self) -> String {
+        match self {
+            Self::Administratie(code) => format!("administratie {code}"),
+            Self::Koppeling(adm) => format!("de koppeling van administratie {adm}"),
+            Self::Invoice(id) => format!("factuur {id}"),
+            Self::Relation(id) => format!("relatie {id}"),
+            Self::Document { kind, invoice } => {
+                format!("het {}-document van factuur {invoice}", kind.to_uppercase())
+            }
+            Self::Beheerder(who) => format!("Beheerder {who}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Administratie(code) => write!(f, "administratie {code}"),
+            Self::Koppeling(adm) => write!(f, "koppeling of administratie {adm}"),
+            Self::Invoice(id) => write!(f, "invoice {id}"),
+            Self::Relation(id) => write!(f, "relation {id}"),
+            Self::Document { kind, invoice } => write!(f, "{kind} document of invoice {invoice}"),
+            Self::Beheerder(who) => write!(f, "Beheerder {who}"),
+        }
+    }
+}
+
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The thing does not exist (in this administratie).
     #[error("{0} not found")]
-    NotFound(String),
+    NotFound(Missing),
     /// The write conflicts with existing data or the sync state.
     #[error("{message}")]
     Conflict {

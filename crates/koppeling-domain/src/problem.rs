@@ -1268,6 +1268,16 @@ mod rejection_tests {
                 country: "XX".into(),
             },
             Rejection::LedgerUnresolved,
+            Rejection::FileNameMissing,
+            Rejection::FileNameCharacter,
+            Rejection::FileNameTooLong,
+            Rejection::DocumentTooLarge {
+                code: "BLG-0013".into(),
+            },
+            Rejection::DocumentEmpty {
+                code: "BLG-0011".into(),
+            },
+            Rejection::BookingGone,
             Rejection::Other { code: None },
         ];
         for r in &all {
@@ -1285,6 +1295,12 @@ mod rejection_tests {
                 | Rejection::RequestNotBuilt
                 | Rejection::CountryUnknown { .. }
                 | Rejection::LedgerUnresolved
+                | Rejection::FileNameMissing
+                | Rejection::FileNameCharacter
+                | Rejection::FileNameTooLong
+                | Rejection::DocumentTooLarge { .. }
+                | Rejection::DocumentEmpty { .. }
+                | Rejection::BookingGone
                 | Rejection::Other { .. } => {}
             }
         }

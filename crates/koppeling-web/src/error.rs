@@ -187,7 +187,7 @@ impl From<ServiceError> for ApiError {
                 problems: Some(problems.iter().map(ProblemJson::from).collect()),
                 retry_after: None,
             },
-            ServiceError::NotFound(what) => Self::not_found(&what),
+            ServiceError::NotFound(what) => Self::not_found(&what.to_string()),
             ServiceError::Conflict {
                 code,
                 message,
@@ -261,7 +261,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn capitalize(text: &str) -> String {
+/// `text` with its first letter upper-case (the API's and the UI's one helper).
+pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -10,6 +10,7 @@ use std::fmt;
 
 use koppeling_domain::app::App;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::Missing;
 use koppeling_domain::sync::ServiceError;
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -97,7 +98,7 @@ fn service_refusal(error: ServiceError) -> Refusal {
         ServiceError::Conflict { message, field, .. } => {
             Refusal::one(field.as_deref().unwrap_or("id"), message)
         }
-        ServiceError::NotFound(what) if what.starts_with("administratie") => {
+        ServiceError::NotFound(what @ Missing::Administratie(_)) => {
             Refusal::one("administratie", format!("{what} not found"))
         }
         ServiceError::NotFound(what) => Refusal::one("id", format!("{what} not found")),

@@ -1,5 +1,6 @@
 //! Management operations behind the JSON API, the UI and `import`: validate, then store.
 
+use crate::ports::Missing;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -27,7 +28,7 @@ pub enum ServiceError {
     ActivationFailed(Vec<Problem>),
     /// Unknown administratie or resource (404).
     #[error("{0} not found")]
-    NotFound(String),
+    NotFound(crate::ports::Missing),
     /// Conflicts with stored data or the sync state (409).
     #[error("{message}")]
     Conflict {
@@ -140,7 +141,7 @@ where
         self.store
             .get_administratie(adm)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("administratie {adm}")))
+            .ok_or_else(|| ServiceError::NotFound(Missing::Administratie(adm.to_string())))
     }
 
     /// The relation `id` of an existing administratie; `NotFound` naming whichever is missing.
@@ -153,7 +154,7 @@ where
         self.store
             .get_relation(adm, id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("relation {id}")))
+            .ok_or_else(|| ServiceError::NotFound(Missing::Relation(id.to_string())))
     }
 
     /// Creates or renames an administratie.

@@ -7,6 +7,7 @@
 //! never two copies. A refusal fails only the document (the booking stays `synced`); a key
 //! without `documenten:write` switches documents off for the administratie, never booking.
 
+use crate::ports::Missing;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -49,7 +50,7 @@ where
     ) -> Result<(Put, Document), ServiceError> {
         self.require_adm(adm).await?;
         let Some((invoice, _)) = self.store.get_invoice(adm, id).await? else {
-            return Err(ServiceError::NotFound(format!("invoice {id}")));
+            return Err(ServiceError::NotFound(Missing::Invoice(id.to_string())));
         };
         let filename = filename.unwrap_or_else(|| kind.default_filename(&invoice.number));
         let mut problems = Vec::new();
@@ -104,7 +105,10 @@ where
             .document_content(adm, id, kind)
             .await?
             .ok_or_else(|| {
-                ServiceError::NotFound(format!("{} document of invoice {id}", kind.as_str()))
+                ServiceError::NotFound(Missing::Document {
+                    kind: kind.as_str().to_owned(),
+                    invoice: id.to_string(),
+                })
             })
     }
 
@@ -332,7 +336,7 @@ where
             ),
             AccountingError::Rejected { rejection, message } => {
                 let code = rejection.code().map(str::to_owned);
-                let (reason, hint) = document::refusal(code.as_deref(), &message);
+                let (reason, hint) = document::refusal(&rejection, &message);
                 let notice = NotificationItem {
                     kind: NoticeKind::DocumentFailed,
                     subject_type: "invoice".into(),

@@ -86,11 +86,15 @@ fn items_of(kind: NoticeKind) -> Vec<NotificationItem> {
                 Some(reason.dutch_hint().into()),
             )]
         }
-        NoticeKind::DocumentFailed => ["BLG-0016", "BLG-0017"]
-            .into_iter()
-            .map(|code| {
+        NoticeKind::DocumentFailed => [
+            koppeling_domain::ports::Rejection::FileNameCharacter,
+            koppeling_domain::ports::Rejection::FileNameTooLong,
+            koppeling_domain::ports::Rejection::BookingGone,
+        ]
+        .into_iter()
+            .map(|rejection| {
                 let (reason, hint) =
-                    koppeling_domain::document::refusal(Some(code), "refused by SnelStart");
+                    koppeling_domain::document::refusal(&rejection, "refused by SnelStart");
                 item(kind, "invoice", reason, Some(hint))
             })
             .collect(),

@@ -2,6 +2,7 @@
 //! service, case-insensitively.
 
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{Admin, Administratie, Put, StoreError};
 use sea_orm::QueryResult;
 
@@ -142,7 +143,9 @@ pub(super) async fn put_admin(
         Ok(_) => {}
         Err(e) if db::is_unique_violation(&e) => return Err(email_taken(&admin.email)),
         Err(e) if db::is_fk_violation(&e) => {
-            return Err(StoreError::NotFound(format!("administratie {adm}")));
+            return Err(StoreError::NotFound(Missing::Administratie(
+                adm.to_string(),
+            )));
         }
         Err(e) => return Err(e).ctx("writing the Beheerder"),
     }
@@ -240,7 +243,7 @@ pub(super) async fn set_admin_password(
     )
     .await?;
     if n == 0 {
-        return Err(StoreError::NotFound(format!("Beheerder {email}")));
+        return Err(StoreError::NotFound(Missing::Beheerder(email.to_string())));
     }
     db::exec(
         &*tx,

@@ -10,6 +10,7 @@ use koppeling_domain::ids::AdministratieCode;
 use koppeling_domain::koppeling::{ConnectionKey, KoppelingSettings};
 use koppeling_domain::notification::NotificationItem;
 use koppeling_domain::pause::PauseReason;
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::StoreError;
 
 use super::SeaOrmStore;
@@ -50,7 +51,9 @@ impl SeaOrmStore {
         )
         .await?;
         if exists.is_none() {
-            return Err(StoreError::NotFound(format!("administratie {adm}")));
+            return Err(StoreError::NotFound(Missing::Administratie(
+                adm.to_string(),
+            )));
         }
         db::exec(
             &*tx,
@@ -309,9 +312,7 @@ impl SeaOrmStore {
         )
         .await?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!(
-                "koppeling of administratie {adm}"
-            )));
+            return Err(StoreError::NotFound(Missing::Koppeling(adm.to_string())));
         }
         insert_notice(self, &tx, adm, notice, now).await?;
         tx.commit().await

@@ -14,6 +14,7 @@ use koppeling_domain::document::{
 };
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::notification::NotificationItem;
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{Put, StoreError};
 use sea_orm::Value;
 
@@ -134,7 +135,7 @@ pub(super) async fn put_document(
     )
     .await?;
     if invoice.is_none() {
-        return Err(StoreError::NotFound(format!("invoice {id}")));
+        return Err(StoreError::NotFound(Missing::Invoice(id.to_string())));
     }
     let existing = meta_row(st, &*tx, adm, id, kind, st.db.for_update()).await?;
     let put = match &existing {
@@ -276,10 +277,10 @@ pub(super) async fn delete_document(
 ) -> R<()> {
     let tx = st.db.begin().await?;
     let Some(row) = meta_row(st, &*tx, adm, id, kind, st.db.for_update()).await? else {
-        return Err(StoreError::NotFound(format!(
-            "{} document of invoice {id}",
-            kind.as_str()
-        )));
+        return Err(StoreError::NotFound(Missing::Document {
+            kind: kind.as_str().to_owned(),
+            invoice: id.to_string(),
+        }));
     };
     let status: String = col(&row, "status")?;
     if status == DocumentStatus::Attached.as_str() {

@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use chrono::{DateTime, NaiveDate, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::invoice::{Invoice, InvoiceLine, InvoiceStatus};
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{
     AttemptLog, ErrorClass, InvoiceFilter, Put, StatusCounts, StoreError, SyncState, SyncStatus,
 };
@@ -316,9 +317,8 @@ pub(super) async fn put_invoice(
     )
     .await?;
     let Some(relation) = relation else {
-        return Err(StoreError::NotFound(format!(
-            "relation {}",
-            invoice.relation_id
+        return Err(StoreError::NotFound(Missing::Relation(
+            invoice.relation_id.to_string(),
         )));
     };
     let ticked = col_bool(&relation, "snelstart_enabled")?;
@@ -529,7 +529,7 @@ pub(super) async fn retry_invoice(
     let now = db::now();
     let tx = st.db.begin().await?;
     let Some((invoice, sync, updated_at)) = read_invoice(st, &*tx, adm, id, true).await? else {
-        return Err(StoreError::NotFound(format!("invoice {id}")));
+        return Err(StoreError::NotFound(Missing::Invoice(id.to_string())));
     };
     if sync.status != Some(SyncStatus::Failed) {
         let status = sync.status.map_or("not queued", SyncStatus::as_str);

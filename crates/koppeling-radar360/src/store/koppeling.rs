@@ -7,6 +7,7 @@ use koppeling_domain::koppeling::{
     ConnectionKey, Koppeling, KoppelingSettings, RevenueLedgers, VatCodes,
 };
 use koppeling_domain::pause::PauseReason;
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{Put, StoreError};
 use sea_orm::ConnectionTrait;
 
@@ -121,7 +122,9 @@ pub(super) async fn put_koppeling(
     )
     .await?;
     if administratie.is_none() {
-        return Err(StoreError::NotFound(format!("administratie {adm}")));
+        return Err(StoreError::NotFound(Missing::Administratie(
+            adm.to_string(),
+        )));
     }
     let existing = db::one(
         &*tx,
@@ -196,7 +199,7 @@ pub(super) async fn get_koppeling(
 }
 
 fn no_koppeling(adm: &AdministratieCode) -> StoreError {
-    StoreError::NotFound(format!("koppeling of administratie {adm}"))
+    StoreError::NotFound(Missing::Koppeling(adm.to_string()))
 }
 
 pub(super) async fn set_koppeling_active(

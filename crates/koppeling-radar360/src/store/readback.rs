@@ -10,6 +10,7 @@ use anyhow::anyhow;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::notification::NotificationItem;
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::StoreError;
 use koppeling_domain::readback::{
     BookedInvoice, Cursor, Drift, Event, EventType, NewEvent, Payment, PushState, ReadbackState,
@@ -333,7 +334,7 @@ pub(super) async fn rebook(
         "reading the invoice",
     )
     .await?
-    .ok_or_else(|| StoreError::NotFound(format!("invoice {id}")))?;
+    .ok_or_else(|| StoreError::NotFound(Missing::Invoice(id.to_string())))?;
     let kind: Option<String> = col(&row, "drift_kind")?;
     if kind.as_deref() != Some("deleted") {
         return Err(StoreError::Conflict {

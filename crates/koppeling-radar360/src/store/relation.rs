@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{Put, RelatieLink, StoreError};
 use koppeling_domain::relation::{Address, RelatieCode, Relation, RelationKind};
 use sea_orm::ConnectionTrait;
@@ -98,7 +99,9 @@ pub(super) async fn put_relation(
     match write {
         Ok(_) => {}
         Err(e) if db::is_fk_violation(&e) => {
-            return Err(StoreError::NotFound(format!("administratie {adm}")));
+            return Err(StoreError::NotFound(Missing::Administratie(
+                adm.to_string(),
+            )));
         }
         Err(e) => return Err(e).ctx("writing the relation"),
     }
@@ -207,7 +210,7 @@ pub(super) async fn set_relation_snelstart(
     let now = db::now();
     let tx = st.db.begin().await?;
     if read_relation(st, &*tx, adm, id, true).await?.is_none() {
-        return Err(StoreError::NotFound(format!("relation {id}")));
+        return Err(StoreError::NotFound(Missing::Relation(id.to_string())));
     }
     let queued = match enabled {
         Some(code) => {
@@ -287,7 +290,7 @@ pub(super) async fn set_relation_snelstart(
     };
     let relation = read_relation(st, &*tx, adm, id, false)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("relation {id}")))?;
+        .ok_or_else(|| StoreError::NotFound(Missing::Relation(id.to_string())))?;
     tx.commit().await?;
     if queued > 0 {
         st.wake();
@@ -353,7 +356,9 @@ pub(super) async fn save_relatie_link(
     match write {
         Ok(_) => {}
         Err(e) if db::is_fk_violation(&e) => {
-            return Err(StoreError::NotFound(format!("relation {relation_id}")));
+            return Err(StoreError::NotFound(Missing::Relation(
+                relation_id.to_string(),
+            )));
         }
         Err(e) => return Err(e).ctx("saving the relatie link"),
     }

@@ -7,6 +7,7 @@ use koppeling_domain::koppeling::{
 };
 use koppeling_domain::notification::{NoticeKind, NotificationItem, StoredNotification};
 use koppeling_domain::pause::PauseReason;
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::roles::*;
 use koppeling_domain::ports::{
     Admin, Administratie, ClaimRequest, Outcome, Put, RelatieLink, StoreError, SyncStatus,
@@ -133,7 +134,7 @@ pub async fn round_trips(h: Harness) {
     assert_eq!(sync, None);
     assert!(matches!(
         s.put_invoice(&a, &invoice("i2", "ghost", InvoiceStatus::Final)).await,
-        Err(StoreError::NotFound(what)) if what.contains("ghost")
+        Err(StoreError::NotFound(Missing::Relation(id))) if id == "ghost"
     ));
     assert!(s.get_invoice(&a, &rid("i2")).await.unwrap().is_none());
 

@@ -141,6 +141,11 @@ pub(crate) fn rejection(code: Option<String>) -> Rejection {
         "BOE-0008" | "BOE-0037" | "BOE-0061" | "BOE-0082" => Rejection::LedgerUnusable { code },
         "REL-0087" | "REL-0088" => Rejection::VatNumberRefused { code },
         c if c.starts_with("REL-") => Rejection::RelatieRefused { code },
+        "BLG-0007" => Rejection::FileNameMissing,
+        "BLG-0016" => Rejection::FileNameCharacter,
+        "BLG-0017" => Rejection::FileNameTooLong,
+        "BLG-0006" | "BLG-0013" => Rejection::DocumentTooLarge { code },
+        "BLG-0008" | "BLG-0011" => Rejection::DocumentEmpty { code },
         _ => Rejection::Other { code: Some(code) },
     }
 }
@@ -172,6 +177,43 @@ mod tests {
                 message: "Het factuurnummer bestaat al".into()
             }
         );
+    }
+
+    #[test]
+    fn every_known_code_is_its_own_variant_and_keeps_its_code() {
+        for (code, expected) in [
+            ("BOE-0021", Rejection::DuplicateInvoiceNumber),
+            ("REL-0008", Rejection::RelatiecodeTaken),
+            ("BOE-0039", Rejection::Unbalanced),
+            ("BOE-0033", Rejection::DateTooOld),
+            ("BOE-0054", Rejection::RelatieInactive),
+            ("BOE-0060", Rejection::RelatieNotKlant),
+            ("BLG-0007", Rejection::FileNameMissing),
+            ("BLG-0016", Rejection::FileNameCharacter),
+            ("BLG-0017", Rejection::FileNameTooLong),
+            (
+                "BLG-0013",
+                Rejection::DocumentTooLarge {
+                    code: "BLG-0013".into(),
+                },
+            ),
+            (
+                "BLG-0011",
+                Rejection::DocumentEmpty {
+                    code: "BLG-0011".into(),
+                },
+            ),
+            (
+                "BLG-0099",
+                Rejection::Other {
+                    code: Some("BLG-0099".into()),
+                },
+            ),
+        ] {
+            let got = rejection(Some(code.to_owned()));
+            assert_eq!(got, expected, "{code}");
+            assert_eq!(got.code(), Some(code), "{code}");
+        }
     }
 
     #[test]

@@ -534,9 +534,7 @@ impl Accounting for SnelStartAccounting {
                 Ok(Scoped::MissingScope("documenten:write".to_owned()))
             }
             Err(CallError::Api(e)) if e.status == 404 => Err(AccountingError::Rejected {
-                rejection: koppeling_domain::ports::Rejection::Other {
-                    code: Some("not_found".into()),
-                },
+                rejection: koppeling_domain::ports::Rejection::BookingGone,
                 message: e.message,
             }),
             Err(e) => Err(classify(e, Op::Write)),
@@ -569,9 +567,7 @@ impl Accounting for SnelStartAccounting {
                 Ok(Scoped::MissingScope("documenten:read".to_owned()))
             }
             Err(CallError::Api(e)) if e.status == 404 => Err(AccountingError::Rejected {
-                rejection: koppeling_domain::ports::Rejection::Other {
-                    code: Some("not_found".into()),
-                },
+                rejection: koppeling_domain::ports::Rejection::BookingGone,
                 message: e.message,
             }),
             Err(e) => Err(classify(e, Op::Read)),

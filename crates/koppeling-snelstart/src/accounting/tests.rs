@@ -393,7 +393,7 @@ fn every_error_body_shape_is_understood() {
         None,
         br#"{ "statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API." }"#,
     );
-    assert_eq!(gateway.shape, ErrorShape::Gateway);
+    assert_eq!(gateway.shape, ErrorShape::SubscriptionKey);
     assert!(gateway.is_subscription_key_refused());
     let bearer = ApiError::parse(
         401,

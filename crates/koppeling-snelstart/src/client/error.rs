@@ -15,8 +15,13 @@ pub enum ErrorShape {
     ModelState,
     /// `{"Message"}`: ASP.NET / OData framework (filters, 404).
     Framework,
-    /// `{"statusCode","message"}`: the APIM gateway (subscription key, rate limit).
+    /// `{"statusCode","message"}`: the APIM gateway (rate limit, anything but the key).
     Gateway,
+    /// `{"statusCode":401,"message":"Access denied due to missing|invalid subscription key…"}`:
+    /// the APIM gateway refused the `Ocp-Apim-Subscription-Key` (README §8.2). APIM sends no
+    /// code, so its fixed wording is read here, once, at the wire; every decision after this
+    /// is made on the variant.
+    SubscriptionKey,
     /// `{"error","error_description"}`: the OAuth token endpoint.
     OAuth,
     /// No body at all.
@@ -105,9 +110,7 @@ impl ApiError {
     /// key), as opposed to a refused bearer token.
     #[must_use]
     pub fn is_subscription_key_refused(&self) -> bool {
-        self.status == 401
-            && self.shape == ErrorShape::Gateway
-            && self.message.to_lowercase().contains("subscription key")
+        self.status == 401 && self.shape == ErrorShape::SubscriptionKey
     }
 }
 
@@ -148,7 +151,15 @@ fn parse_json(value: &Value, raw: &str) -> (ErrorShape, Vec<ErrorItem>, String) 
                 let message = get_ci(map, "message")
                     .and_then(Value::as_str)
                     .map_or_else(|| truncate(raw, MAX_TEXT), str::to_owned);
-                return (ErrorShape::Gateway, Vec::new(), message);
+                let status = get_ci(map, "statusCode").and_then(Value::as_u64);
+                let shape = if status == Some(401)
+                    && message.to_ascii_lowercase().contains("subscription key")
+                {
+                    ErrorShape::SubscriptionKey
+                } else {
+                    ErrorShape::Gateway
+                };
+                return (shape, Vec::new(), message);
             }
             if let Some(error) = map.get("error") {
                 let head = match error {

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use koppeling_domain::app::MockApp;
+use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{Put, SyncState, SyncStatus};
 use koppeling_domain::problem::{Problem, Rule};
 use serde_json::json;
@@ -372,8 +373,11 @@ async fn a_non_numeric_code_cannot_be_ticked() {
 #[tokio::test]
 async fn an_unknown_administratie_is_404() {
     let mut mock = MockApp::new();
-    mock.expect_overview()
-        .returning(|code| ready(Err(ServiceError::NotFound(format!("administratie {code}")))));
+    mock.expect_overview().returning(|code| {
+        ready(Err(ServiceError::NotFound(Missing::Administratie(
+            code.to_string(),
+        ))))
+    });
     let app = app(mock);
     let answer = call(
         &app,

@@ -228,6 +228,27 @@ async fn an_active_koppeling_shows_the_green_bar() {
 }
 
 #[tokio::test]
+async fn something_the_use_case_does_not_find_is_named_in_dutch_on_a_404_page() {
+    let mut mock = signed_in(Some(koppeling(true, Some("sleutel"))));
+    mock.expect_invoice().returning(|_, _| {
+        ready(Err(ServiceError::NotFound(
+            koppeling_domain::ports::Missing::Invoice("inv-9".into()),
+        )))
+    });
+    let app = app(mock);
+    let browser = Browser::log_in(&app).await;
+    let page = browser.open("/facturen/inv-9").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.text);
+    assert!(
+        page.text
+            .contains("Factuur inv-9 bestaat niet in deze administratie."),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("invoice inv-9"), "{}", page.text);
+}
+
+#[tokio::test]
 async fn posts_without_the_session_token_are_refused() {
     let mut mock = signed_in(Some(koppeling(false, Some("sleutel"))));
     mock.expect_deactivate().never();

@@ -347,14 +347,7 @@ pub(crate) fn dutch(problem: &Problem) -> String {
     problem.dutch()
 }
 
-/// `text` with its first letter upper-case.
-pub(crate) fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+pub(crate) use crate::error::capitalize;
 
 #[cfg(test)]
 mod tests {

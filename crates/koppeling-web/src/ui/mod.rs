@@ -198,7 +198,7 @@ pub(crate) fn not_found_page(session: &Session, what: &str) -> Response {
 /// A service failure that the page cannot show in place.
 pub(crate) fn failure_page(session: &Session, error: ServiceError) -> Response {
     match error {
-        ServiceError::NotFound(what) => not_found_page(session, &what),
+        ServiceError::NotFound(what) => not_found_page(session, &html::capitalize(&what.dutch())),
         ServiceError::Unavailable(message) => message_page(
             session,
             StatusCode::SERVICE_UNAVAILABLE,

@@ -177,9 +177,7 @@ fn a_refused_document_fails_with_a_dutch_reason_hint_and_one_notice() {
         .times(1)
         .returning(|_, _, _, _| {
             ready(Err(AccountingError::Rejected {
-                rejection: crate::ports::Rejection::Other {
-                    code: Some("BLG-0016".into()),
-                },
+                rejection: crate::ports::Rejection::FileNameCharacter,
                 message: "Bestandsnaam bevat niet-toegestane karakters.".into(),
             }))
         });
