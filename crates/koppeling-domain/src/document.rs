@@ -391,6 +391,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The Dutch reason and hint when the koppelsleutel lacks `scope` (e.g. `documenten:write`):
+/// documents are switched off for the administratie, booking goes on.
+#[must_use]
+pub fn documents_off(scope: &str) -> (String, String) {
+    (
+        format!(
+            "De koppelsleutel mist de rechten {scope}: facturen worden wel geboekt, maar zonder PDF of UBL."
+        ),
+        format!(
+            "Vraag in SnelStart een koppelsleutel met {scope} aan en sla die op bij Instellingen; de documenten worden daarna alsnog meegestuurd."
+        ),
+    )
+}
+
 /// The Dutch reason and hint for a document SnelStart refused, decided on the typed
 /// [`Rejection`] (the adapter maps SnelStart's BLG codes to it); `message` is SnelStart's own
 /// text, shown only for a refusal we have no words for.

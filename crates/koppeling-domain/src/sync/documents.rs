@@ -271,18 +271,15 @@ where
         scope: String,
         now: DateTime<Utc>,
     ) -> (DocumentOutcome, Option<NotificationItem>) {
+        let (reason, hint) = document::documents_off(&scope);
         let notice = NotificationItem {
             kind: NoticeKind::DocumentsOff,
             subject_type: "koppeling".into(),
             subject_id: String::new(),
             label: String::new(),
-            reason: format!(
-                "De koppelsleutel mist de rechten {scope}: facturen worden wel geboekt, maar zonder PDF of UBL."
-            ),
+            reason,
             snelstart_code: None,
-            hint: Some(format!(
-                "Vraag in SnelStart een koppelsleutel met {scope} aan en sla die op bij Instellingen; de documenten worden daarna alsnog meegestuurd."
-            )),
+            hint: Some(hint),
         };
         (
             DocumentOutcome::MissingScope {

@@ -99,12 +99,10 @@ fn items_of(kind: NoticeKind) -> Vec<NotificationItem> {
             })
             .collect(),
         // The text the use case queues when the key lacks documenten:write.
-        NoticeKind::DocumentsOff => vec![item(
-            kind,
-            "koppeling",
-            "De koppelsleutel mist de rechten documenten:write: facturen worden wel geboekt, maar zonder PDF of UBL.".into(),
-            Some("Vraag in SnelStart een koppelsleutel met documenten:write aan en sla die op bij Instellingen; de documenten worden daarna alsnog meegestuurd.".into()),
-        )],
+        NoticeKind::DocumentsOff => {
+            let (reason, hint) = koppeling_domain::document::documents_off("documenten:write");
+            vec![item(kind, "koppeling", reason, Some(hint))]
+        }
     }
 }
 
