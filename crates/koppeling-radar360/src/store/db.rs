@@ -374,6 +374,16 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Bound values of a statement assembled from parts; `p` returns the placeholder.
+pub(crate) struct Params(pub(crate) Vec<sea_orm::Value>);
+
+impl Params {
+    pub(crate) fn p(&mut self, value: sea_orm::Value) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

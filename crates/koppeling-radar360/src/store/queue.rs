@@ -20,6 +20,7 @@ use koppeling_domain::notification::NotificationItem;
 use koppeling_domain::ports::{Claim, ClaimRequest, Outcome, RelatieLink, StoreError, SyncJob};
 use sea_orm::{ConnectionTrait, QueryResult};
 
+use super::db::Params;
 use super::db::{self, R, RowRef, b, col, col_adm, col_bool, col_id, col_u32, i, s, so};
 use super::{SeaOrmStore, invoice, koppeling, lease, lock, relation};
 
@@ -309,16 +310,6 @@ fn log_fields(outcome: &Outcome) -> Option<(&'static str, Option<&'static str>, 
             Some(("retry", Some("transient"), snelstart_code.clone()))
         }
         Outcome::Release { .. } | Outcome::Unqueued => None,
-    }
-}
-
-/// Bound values of a statement assembled from parts; `p` returns the placeholder.
-struct Params(Vec<sea_orm::Value>);
-
-impl Params {
-    fn p(&mut self, value: sea_orm::Value) -> String {
-        self.0.push(value);
-        format!("${}", self.0.len())
     }
 }
 

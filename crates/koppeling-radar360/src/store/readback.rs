@@ -18,7 +18,7 @@ use koppeling_domain::readback::{
 };
 
 use super::SeaOrmStore;
-use super::db::{self, R, WriteTx, col, i, other, s, so};
+use super::db::{self, Params, R, WriteTx, col, i, other, s, so};
 use super::invoice::{COLUMNS, invoice_from};
 
 const STAMP: &str = "%Y-%m-%dT%H:%M:%S%.f";
@@ -159,7 +159,16 @@ async fn lock_state(st: &SeaOrmStore, tx: &WriteTx, adm: &AdministratieCode) -> 
     Ok(u64::try_from(seq).unwrap_or(0))
 }
 
+/// Rows per multi-row `INSERT INTO events` (6 parameters each: far below SQLite's 32,766).
+const EVENTS_PER_INSERT: usize = 200;
+
 /// Records `events` for `adm` inside `tx` (the caller's transaction), with the next ids.
+///
+/// One upsert reserves the ids (the administratie's read-back row is the event counter: it
+/// is created when missing and advanced by `events.len()`, and its `RETURNING` gives the
+/// last id reserved; the row stays locked until `tx` commits, so ids are gapless in commit
+/// order), then one multi-row `INSERT` per [`EVENTS_PER_INSERT`] events: two statements
+/// under the writer for an outcome's event, not one per step.
 pub(super) async fn insert_events(
     st: &SeaOrmStore,
     tx: &WriteTx,
@@ -170,36 +179,58 @@ pub(super) async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    let mut seq = lock_state(st, tx, adm).await?;
-    for e in events {
-        seq += 1;
+    let n = i64::try_from(events.len()).map_err(other)?;
+    let row = db::one(
+        &**tx,
+        st.db.st(
+            "INSERT INTO readback_state (adm, cursor, hour_calls, event_seq) \
+             VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + $4 \
+             RETURNING event_seq",
+            vec![
+                s(adm.as_str()),
+                s(db::json(&Cursor::default())?),
+                i(n),
+                i(n),
+            ],
+        ),
+        "reserving the event ids",
+    )
+    .await?
+    .ok_or_else(|| other(anyhow!("the read-back state of {adm} gave no event id")))?;
+    let last: i64 = col(&row, "event_seq")?;
+    let mut next = last - n + 1;
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let mut q = Params(Vec::with_capacity(chunk.len() * 6));
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|e| {
+                let id = next;
+                next += 1;
+                format!(
+                    "({}, {}, {}, {}, {}, {})",
+                    q.p(s(adm.as_str())),
+                    q.p(i(id)),
+                    q.p(s(e.kind.as_str())),
+                    q.p(st.db.ts(now)),
+                    q.p(s(e.invoice_id.as_str())),
+                    q.p(s(e.data.clone())),
+                )
+            })
+            .collect();
         db::exec(
             &**tx,
             st.db.st(
-                "INSERT INTO events (adm, id, type, at, invoice_id, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                vec![
-                    s(adm.as_str()),
-                    i(i64::try_from(seq).map_err(other)?),
-                    s(e.kind.as_str()),
-                    st.db.ts(now),
-                    s(e.invoice_id.as_str()),
-                    s(e.data.clone()),
-                ],
+                &format!(
+                    "INSERT INTO events (adm, id, type, at, invoice_id, data) VALUES {}",
+                    rows.join(", ")
+                ),
+                q.0,
             ),
-            "recording the event",
+            "recording the events",
         )
         .await?;
     }
-    db::exec(
-        &**tx,
-        st.db.st(
-            "UPDATE readback_state SET event_seq = $2 WHERE adm = $1",
-            vec![s(adm.as_str()), i(i64::try_from(seq).map_err(other)?)],
-        ),
-        "advancing the event sequence",
-    )
-    .await?;
     Ok(())
 }
 
