@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod db;
 mod document;
+mod group;
 mod invoice;
 mod koppeling;
 mod lease;
@@ -71,6 +72,8 @@ pub struct SeaOrmStore {
     pivot: Arc<std::sync::Mutex<String>>,
     /// The administratie leases settled last, per worker (see `lease::Settled`).
     leases: Arc<std::sync::Mutex<lease::Settled>>,
+    /// SQLite only: the attempt outcomes written together (see `group`).
+    group: Arc<group::Group>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -206,6 +209,7 @@ impl SeaOrmStore {
             alive: Arc::new(()),
             pivot: Arc::new(std::sync::Mutex::new(String::new())),
             leases: Arc::default(),
+            group: Arc::default(),
         }
     }
 

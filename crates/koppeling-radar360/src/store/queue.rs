@@ -297,7 +297,9 @@ pub(super) async fn load_jobs(st: &SeaOrmStore, claims: &[Claim]) -> R<Vec<Optio
 }
 
 /// The attempt log row of an outcome: (outcome, error class, SnelStart code).
-fn log_fields(outcome: &Outcome) -> Option<(&'static str, Option<&'static str>, Option<String>)> {
+pub(super) fn log_fields(
+    outcome: &Outcome,
+) -> Option<(&'static str, Option<&'static str>, Option<String>)> {
     match outcome {
         Outcome::Synced { .. } => Some(("synced", None, None)),
         Outcome::Failed {
@@ -326,7 +328,12 @@ fn log_fields(outcome: &Outcome) -> Option<(&'static str, Option<&'static str>, 
 /// * retry: queued with its back-off, class transient, the lookup flag and failure run as
 ///   given;
 /// * release: queued again now, no attempt counted, the lookup flag as given, the rest kept.
-fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime<Utc>) -> String {
+pub(super) fn finish_set(
+    st: &SeaOrmStore,
+    q: &mut Params,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> String {
     let now_p = q.p(st.db.ts(now));
     let common = format!("lease_owner = NULL, lease_until = NULL, sync_updated_at = {now_p}");
     let none_ts = || st.db.ts_opt(None);
@@ -433,7 +440,7 @@ fn finish_set(st: &SeaOrmStore, q: &mut Params, outcome: &Outcome, now: DateTime
 
 /// `last_sync_at` is kept to the second: a busy administratie does not rewrite (and, on
 /// PostgreSQL, lock) its koppeling row for every booking.
-const LAST_SYNC_GRANULARITY_SECS: i64 = 1;
+pub(super) const LAST_SYNC_GRANULARITY_SECS: i64 = 1;
 
 /// Records the outcome of `claim`'s attempt, fenced by its lease; `false` when the lease
 /// was lost. A `Synced` outcome whose id another invoice of the administratie holds is
@@ -447,7 +454,12 @@ pub(super) async fn finish(
     log_message: &str,
     notice: Option<&NotificationItem>,
 ) -> R<bool> {
-    let result = finish_fenced(st, claim, now, outcome, log_message, notice).await;
+    let result = if st.db.is_postgres() {
+        finish_postgres(st, claim, now, outcome, log_message, notice).await
+    } else {
+        // Written together with the outcomes finished meanwhile (see `group`).
+        super::group::finish(st, claim, now, outcome, log_message, notice).await
+    };
     match (result, outcome) {
         (Err(error), Outcome::Synced { snelstart_id }) if db::is_unique_error(&error) => {
             let holder = db::one(
@@ -473,7 +485,8 @@ pub(super) async fn finish(
     }
 }
 
-async fn finish_fenced(
+/// PostgreSQL: the outcome in one statement (see below).
+async fn finish_postgres(
     st: &SeaOrmStore,
     claim: &Claim,
     now: DateTime<Utc>,
@@ -502,132 +515,65 @@ async fn finish_fenced(
     // The event for Radar360 (product §8.2), in the same transaction as the state change.
     let event = outcome_event(outcome);
 
-    if st.db.is_postgres() {
-        // One statement, so one round trip and no explicit transaction: the parts only
-        // write when the guarded UPDATE matched.
-        let mut sql = format!("WITH u AS ({update})");
-        if let Some((name, class, code)) = log {
-            sql.push_str(&format!(
-                ", l AS (INSERT INTO sync_attempts (adm, invoice_id, attempt, at, outcome, \
-                 error_class, snelstart_code, message) SELECT {}, {}, u.attempts, {}, {}, {}, {}, {} \
-                 FROM u)",
-                q.p(s(adm.as_str())),
-                q.p(s(claim.invoice_id.as_str())),
-                q.p(st.db.ts(now)),
-                q.p(s(name)),
-                q.p(so(class)),
-                q.p(so(code)),
-                q.p(s(log_message)),
-            ));
-        }
-        if synced {
-            let now_p = q.p(st.db.ts(now));
-            sql.push_str(&format!(
-                ", k AS (UPDATE koppelingen SET last_sync_at = {now_p} WHERE adm = {} \
-                 AND EXISTS (SELECT 1 FROM u) AND (last_sync_at IS NULL OR last_sync_at < {}))",
-                q.p(s(adm.as_str())),
-                q.p(st.db.ts(stale_before)),
-            ));
-        }
-        if let Some((item, key)) = &notice {
-            sql.push_str(&format!(
-                ", n AS (INSERT INTO notices (adm, item, dedupe_key, at, consumed) \
-                 SELECT {}, {}, {}, {}, FALSE FROM u)",
-                q.p(s(adm.as_str())),
-                q.p(s(item.as_str())),
-                q.p(s(key.as_str())),
-                q.p(st.db.ts(now)),
-            ));
-        }
-        if let Some((kind, data)) = &event {
-            // The administratie's read-back row is the event counter: the upsert locks it
-            // until this statement commits, so ids are gapless in commit order.
-            sql.push_str(&format!(
-                ", e AS (INSERT INTO readback_state (adm, cursor, hour_calls, event_seq)                  SELECT {adm_p}, {cursor_p}, 0, 1 FROM u                  ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + 1                  RETURNING event_seq),                  v AS (INSERT INTO events (adm, id, type, at, invoice_id, data)                  SELECT {adm_p}, e.event_seq, {}, {}, {}, {} FROM e)",
-                q.p(s(kind.as_str())),
-                q.p(st.db.ts(now)),
-                q.p(s(claim.invoice_id.as_str())),
-                q.p(s(data.as_str())),
-                adm_p = q.p(s(adm.as_str())),
-                cursor_p = q.p(s(db::json(&koppeling_domain::readback::Cursor::default())?)),
-            ));
-        }
-        sql.push_str(" SELECT attempts FROM u");
-        let row = db::one(&st.db.conn, st.db.st(&sql, q.0), "recording the outcome").await?;
-        return Ok(row.is_some());
-    }
-
-    let tx = st.db.begin().await?;
-    let Some(row) = db::one(&*tx, st.db.st(&update, q.0), "recording the outcome").await? else {
-        return Ok(false);
-    };
-    let attempts: i64 = col(&row, "attempts")?;
+    // One statement, so one round trip and no explicit transaction: the parts only
+    // write when the guarded UPDATE matched.
+    let mut sql = format!("WITH u AS ({update})");
     if let Some((name, class, code)) = log {
-        db::exec(
-            &*tx,
-            st.db.st(
-                "INSERT INTO sync_attempts (adm, invoice_id, attempt, at, outcome, error_class, \
-                 snelstart_code, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                vec![
-                    s(adm.as_str()),
-                    s(claim.invoice_id.as_str()),
-                    i(attempts),
-                    st.db.ts(now),
-                    s(name),
-                    so(class),
-                    so(code),
-                    s(log_message),
-                ],
-            ),
-            "logging the attempt",
-        )
-        .await?;
+        sql.push_str(&format!(
+            ", l AS (INSERT INTO sync_attempts (adm, invoice_id, attempt, at, outcome, \
+             error_class, snelstart_code, message) SELECT {}, {}, u.attempts, {}, {}, {}, {}, {} \
+             FROM u)",
+            q.p(s(adm.as_str())),
+            q.p(s(claim.invoice_id.as_str())),
+            q.p(st.db.ts(now)),
+            q.p(s(name)),
+            q.p(so(class)),
+            q.p(so(code)),
+            q.p(s(log_message)),
+        ));
     }
     if synced {
-        db::exec(
-            &*tx,
-            st.db.st(
-                "UPDATE koppelingen SET last_sync_at = $1 WHERE adm = $2 \
-                 AND (last_sync_at IS NULL OR last_sync_at < $3)",
-                vec![st.db.ts(now), s(adm.as_str()), st.db.ts(stale_before)],
-            ),
-            "recording the last sync",
-        )
-        .await?;
+        let now_p = q.p(st.db.ts(now));
+        sql.push_str(&format!(
+            ", k AS (UPDATE koppelingen SET last_sync_at = {now_p} WHERE adm = {} \
+             AND EXISTS (SELECT 1 FROM u) AND (last_sync_at IS NULL OR last_sync_at < {}))",
+            q.p(s(adm.as_str())),
+            q.p(st.db.ts(stale_before)),
+        ));
     }
-    if let Some((item, key)) = notice {
-        db::exec(
-            &*tx,
-            st.db.st(
-                "INSERT INTO notices (adm, item, dedupe_key, at, consumed) \
-                 VALUES ($1, $2, $3, $4, FALSE)",
-                vec![s(adm.as_str()), s(item), s(key), st.db.ts(now)],
-            ),
-            "queueing the notice",
-        )
-        .await?;
+    if let Some((item, key)) = &notice {
+        sql.push_str(&format!(
+            ", n AS (INSERT INTO notices (adm, item, dedupe_key, at, consumed) \
+             SELECT {}, {}, {}, {}, FALSE FROM u)",
+            q.p(s(adm.as_str())),
+            q.p(s(item.as_str())),
+            q.p(s(key.as_str())),
+            q.p(st.db.ts(now)),
+        ));
     }
-    if let Some((kind, data)) = event {
-        super::readback::insert_events(
-            st,
-            &tx,
-            adm,
-            &[koppeling_domain::readback::NewEvent {
-                kind,
-                invoice_id: claim.invoice_id.clone(),
-                data,
-            }],
-            now,
-        )
-        .await?;
+    if let Some((kind, data)) = &event {
+        // The administratie's read-back row is the event counter: the upsert locks it
+        // until this statement commits, so ids are gapless in commit order.
+        sql.push_str(&format!(
+            ", e AS (INSERT INTO readback_state (adm, cursor, hour_calls, event_seq)                  SELECT {adm_p}, {cursor_p}, 0, 1 FROM u                  ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + 1                  RETURNING event_seq),                  v AS (INSERT INTO events (adm, id, type, at, invoice_id, data)                  SELECT {adm_p}, e.event_seq, {}, {}, {}, {} FROM e)",
+            q.p(s(kind.as_str())),
+            q.p(st.db.ts(now)),
+            q.p(s(claim.invoice_id.as_str())),
+            q.p(s(data.as_str())),
+            adm_p = q.p(s(adm.as_str())),
+            cursor_p = q.p(s(db::json(&koppeling_domain::readback::Cursor::default())?)),
+        ));
     }
-    tx.commit().await?;
-    Ok(true)
+    sql.push_str(" SELECT attempts FROM u");
+    let row = db::one(&st.db.conn, st.db.st(&sql, q.0), "recording the outcome").await?;
+    Ok(row.is_some())
 }
 
 /// The event an outcome gives Radar360: synced, failed or skipped (each a change into that
 /// state); a retry, a release or an un-queueing is none.
-fn outcome_event(outcome: &Outcome) -> Option<(koppeling_domain::readback::EventType, String)> {
+pub(super) fn outcome_event(
+    outcome: &Outcome,
+) -> Option<(koppeling_domain::readback::EventType, String)> {
     use koppeling_domain::readback::EventType;
     let (kind, data) = match outcome {
         Outcome::Synced { snelstart_id } => (

@@ -179,3 +179,93 @@ pub async fn a_snelstart_id_belongs_to_one_invoice(h: Harness) {
             .unwrap()
     );
 }
+
+/// Outcomes finished at the same moment (on SQLite they are written as one batch, see
+/// `store/group.rs`) are each fenced on their own: a booking id another invoice took, or a
+/// lease another worker holds, fails only that outcome; every other outcome is written with
+/// its log row and its event, and event ids stay gapless.
+pub async fn outcomes_finished_together_are_fenced_one_by_one(h: Harness) {
+    let s = &h.store;
+    let a = ready(s, "a").await;
+    for k in 0..24 {
+        s.put_invoice(
+            &a,
+            &invoice(&format!("f{k:02}"), "r1", InvoiceStatus::Final),
+        )
+        .await
+        .unwrap();
+    }
+    let t = now();
+    let mut claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 24))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 24);
+    claims.sort_by(|x, y| x.invoice_id.as_str().cmp(y.invoice_id.as_str()));
+    // Invoice 5 claims invoice 4's booking; invoice 9 is finished by a worker that does not
+    // hold its lease; every other one is booked under its own id.
+    let mut tasks = Vec::new();
+    for (k, claim) in claims.iter().cloned().enumerate() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut claim = claim;
+            if k == 9 {
+                claim.worker = "someone-else".into();
+            }
+            let id = if k == 5 { 4 } else { k };
+            let outcome = Outcome::Synced {
+                snelstart_id: format!("00000000-0000-0000-0000-{id:012}"),
+            };
+            s.finish(&claim, t, &outcome, "ok", None).await
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    // Invoices 4 and 5 raced for one id: exactly one of them won it.
+    let (won, lost) = match (&results[4], &results[5]) {
+        (Ok(true), Err(_)) => (4, 5),
+        (Err(_), Ok(true)) => (5, 4),
+        other => panic!("exactly one of 4 and 5 books the id: {other:?}"),
+    };
+    let loss = std::mem::replace(&mut results[lost], Ok(false));
+    let (code, _, _) = conflict_code(loss.unwrap_err());
+    assert_eq!(code, "snelstart_id_taken");
+    assert!(
+        !results[9].as_ref().unwrap(),
+        "a stale lease writes nothing"
+    );
+    for (k, result) in results.iter().enumerate() {
+        if k != 9 && k != lost {
+            assert!(result.as_ref().unwrap(), "outcome {k} written");
+        }
+    }
+    for (k, claim) in claims.iter().enumerate() {
+        let (_, state) = s.get_invoice(&a, &claim.invoice_id).await.unwrap().unwrap();
+        let state = state.unwrap();
+        if k == 9 || k == lost {
+            assert_eq!(
+                state.status,
+                SyncStatus::InProgress,
+                "invoice {k}: untouched"
+            );
+        } else {
+            assert_eq!(state.status, SyncStatus::Synced, "invoice {k}");
+            let expected = if k == won { 4 } else { k };
+            assert_eq!(
+                state.snelstart_id.as_deref(),
+                Some(format!("00000000-0000-0000-0000-{expected:012}").as_str())
+            );
+        }
+    }
+    let events = s.events(&a, 0, 100).await.unwrap();
+    assert_eq!(events.len(), 22, "one event per written outcome");
+    let ids: Vec<u64> = events.iter().map(|e| e.id).collect();
+    assert_eq!(ids, (1..=22).collect::<Vec<u64>>(), "gapless");
+    let log = s
+        .invoice_sync_log(&a, claims[0].invoice_id.as_str(), false, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "one log row for the written outcome");
+}
