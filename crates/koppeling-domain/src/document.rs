@@ -410,36 +410,32 @@ pub fn documents_off(scope: &str) -> (String, String) {
 /// text, shown only for a refusal we have no words for.
 #[must_use]
 pub fn refusal(rejection: &Rejection, message: &str) -> (String, String) {
-    let reason = match rejection {
+    use crate::notification::capitalised;
+    match rejection {
         Rejection::FileNameMissing
         | Rejection::FileNameCharacter
         | Rejection::FileNameTooLong
         | Rejection::DocumentTooLarge { .. }
-        | Rejection::DocumentEmpty { .. } => {
-            format!("SnelStart weigert het document: {}.", rejection.dutch())
-        }
-        Rejection::BookingGone => format!(
-            "{}, dus het document kan er niet bij.",
-            crate::notification::capitalised(rejection.dutch())
+        | Rejection::DocumentEmpty { .. } => (
+            format!("SnelStart weigert het document: {}.", rejection.dutch()),
+            format!("{}.", capitalised(rejection.dutch_hint())),
         ),
-        other => format!(
-            "SnelStart weigert het document{}: {message}",
-            other.code().map(|c| format!(" ({c})")).unwrap_or_default()
+        Rejection::BookingGone => (
+            format!(
+                "{}, dus het document kan er niet bij.",
+                capitalised(rejection.dutch())
+            ),
+            format!("{}.", capitalised(rejection.dutch_hint())),
         ),
-    };
-    let hint = match rejection {
-        Rejection::FileNameMissing
-        | Rejection::FileNameCharacter
-        | Rejection::FileNameTooLong
-        | Rejection::DocumentTooLarge { .. }
-        | Rejection::DocumentEmpty { .. }
-        | Rejection::BookingGone => format!(
-            "{}.",
-            crate::notification::capitalised(rejection.dutch_hint())
+        // No words of our own: SnelStart's message says it.
+        other => (
+            format!(
+                "SnelStart weigert het document{}: {message}",
+                other.code().map(|c| format!(" ({c})")).unwrap_or_default()
+            ),
+            "Controleer het document en bied het opnieuw aan (Opnieuw aanbieden).".to_owned(),
         ),
-        _ => "Controleer het document en bied het opnieuw aan (Opnieuw aanbieden).".to_owned(),
-    };
-    (reason, hint)
+    }
 }
 
 #[cfg(test)]

@@ -1621,8 +1621,9 @@ pub trait ReadbackStore: Send + Sync + 'static {
         adm: &AdministratieCode,
     ) -> impl Future<Output = Result<PushState, StoreError>> + Send;
     /// Queues invoice `id`, deleted in SnelStart, to be booked again (`POST …/rebook`): its
-    /// old booking id, payment and drift are cleared. `Conflict { code: "not_deleted" }`
-    /// when it is not known deleted; `NotFound` when there is no such invoice.
+    /// old booking id, payment and drift are cleared; returns the sync state written.
+    /// `Conflict { code: "not_deleted" }` when it is not known deleted; `NotFound` when
+    /// there is no such invoice.
     ///
     /// # Errors
     /// As above, or [`StoreError::Other`].
@@ -1631,7 +1632,7 @@ pub trait ReadbackStore: Send + Sync + 'static {
         adm: &AdministratieCode,
         id: &ResourceId,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<SyncState, StoreError>> + Send;
 }
 
 /// The store's role: the activation link (product §8.1).
@@ -2082,7 +2083,7 @@ mockall::mock! {
             adm: &AdministratieCode,
             id: &ResourceId,
             now: DateTime<Utc>,
-        ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        ) -> impl Future<Output = Result<SyncState, StoreError>> + Send;
     }
     impl ConnectStore for Store {
         fn add_connect_reference(

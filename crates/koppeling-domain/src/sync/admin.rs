@@ -28,7 +28,7 @@ pub enum ServiceError {
     ActivationFailed(Vec<Problem>),
     /// Unknown administratie or resource (404).
     #[error("{0} not found")]
-    NotFound(crate::ports::Missing),
+    NotFound(Missing),
     /// Conflicts with stored data or the sync state (409).
     #[error("{message}")]
     Conflict {

@@ -528,19 +528,7 @@ where
         id: &crate::ids::ResourceId,
     ) -> Result<crate::ports::SyncState, ServiceError> {
         self.get_administratie(adm).await?;
-        let now = self.clock.now();
-        self.store.rebook(adm, id, now).await?;
-        Ok(crate::ports::SyncState {
-            status: crate::ports::SyncStatus::Queued,
-            snelstart_id: None,
-            error: None,
-            hint: None,
-            attempts: 0,
-            next_attempt_at: None,
-            updated_at: now,
-            payment: None,
-            drift: None,
-        })
+        Ok(self.store.rebook(adm, id, self.clock.now()).await?)
     }
 }
 

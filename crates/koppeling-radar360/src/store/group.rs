@@ -25,16 +25,16 @@
 //! * Event ids stay gapless in commit order per administratie: one upsert advances each
 //!   administratie's counter by its number of events in the batch, inside the transaction.
 
-use std::collections::BTreeMap;
-
 use anyhow::anyhow;
 use chrono::{DateTime, SubsecRound, Utc};
 use koppeling_domain::notification::NotificationItem;
 use koppeling_domain::ports::{Claim, Outcome, StoreError};
+use koppeling_domain::readback::EventType;
 use tokio::sync::oneshot;
 
 use super::db::{self, Params, R, col, i, other, s, so};
 use super::queue::{LAST_SYNC_GRANULARITY_SECS, finish_set, log_fields, outcome_event};
+use super::readback::{EventRow, insert_events};
 use super::{SeaOrmStore, lock};
 
 /// The outcomes waiting for the next batch, and the lock of the caller writing one.
@@ -232,70 +232,22 @@ async fn notices(st: &SeaOrmStore, tx: &db::WriteTx, written: &[(&Job, i64)]) ->
     Ok(())
 }
 
-/// The events for Radar360 (product §8.2) in the same transaction as the outcomes: one
-/// upsert reserves each administratie's ids, one `INSERT` writes them in batch order.
+/// The events for Radar360 (product §8.2) in the same transaction as the outcomes, in
+/// batch order (see [`super::readback::insert_events`]).
 async fn events(st: &SeaOrmStore, tx: &db::WriteTx, written: &[(&Job, i64)]) -> R<()> {
-    let events: Vec<(&Job, (koppeling_domain::readback::EventType, String))> = written
+    let events: Vec<(&Job, (EventType, String))> = written
         .iter()
         .filter_map(|(job, _)| outcome_event(&job.outcome).map(|event| (*job, event)))
         .collect();
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-    for (job, _) in &events {
-        *counts.entry(job.claim.administratie.as_str()).or_default() += 1;
-    }
-    let cursor = db::json(&koppeling_domain::readback::Cursor::default())?;
-    let mut q = Params(Vec::new());
-    let rows: Vec<String> = counts
+    let rows: Vec<EventRow<'_>> = events
         .iter()
-        .map(|(adm, n)| {
-            format!(
-                "({}, {}, 0, {})",
-                q.p(s(*adm)),
-                q.p(s(cursor.as_str())),
-                q.p(i(*n))
-            )
+        .map(|(job, (kind, data))| EventRow {
+            adm: job.claim.administratie.as_str(),
+            at: job.now,
+            kind: *kind,
+            invoice_id: job.claim.invoice_id.as_str(),
+            data,
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO readback_state (adm, cursor, hour_calls, event_seq) VALUES {} \
-         ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + excluded.event_seq \
-         RETURNING adm, event_seq",
-        rows.join(", ")
-    );
-    let reserved = db::all(&**tx, st.db.st(&sql, q.0), "reserving the event ids").await?;
-    // The next id per administratie: the last reserved minus the batch's count, plus one.
-    let mut next: BTreeMap<String, i64> = BTreeMap::new();
-    for row in &reserved {
-        let adm: String = col(row, "adm")?;
-        let last: i64 = col(row, "event_seq")?;
-        let n = counts.get(adm.as_str()).copied().unwrap_or(0);
-        next.insert(adm, last - n + 1);
-    }
-    let mut q = Params(Vec::new());
-    let mut rows = Vec::with_capacity(events.len());
-    for (job, (kind, data)) in &events {
-        let adm = job.claim.administratie.as_str();
-        let id = next
-            .get_mut(adm)
-            .ok_or_else(|| other(anyhow!("no event id was reserved for {adm}")))?;
-        rows.push(format!(
-            "({}, {}, {}, {}, {}, {})",
-            q.p(s(adm)),
-            q.p(i(*id)),
-            q.p(s(kind.as_str())),
-            q.p(st.db.ts(job.now)),
-            q.p(s(job.claim.invoice_id.as_str())),
-            q.p(s(data.as_str())),
-        ));
-        *id += 1;
-    }
-    let sql = format!(
-        "INSERT INTO events (adm, id, type, at, invoice_id, data) VALUES {}",
-        rows.join(", ")
-    );
-    db::exec(&**tx, st.db.st(&sql, q.0), "recording the events").await?;
-    Ok(())
+    insert_events(st, tx, &rows).await
 }

@@ -794,7 +794,7 @@ impl ReadbackStore for SeaOrmStore {
         adm: &AdministratieCode,
         id: &ResourceId,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SyncState, StoreError> {
         readback::rebook(self, adm, id, now).await
     }
 }

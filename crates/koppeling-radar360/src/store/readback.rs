@@ -6,12 +6,13 @@
 //! PostgreSQL; SQLite has one writer), takes `event_seq`, and writes it back before it
 //! commits, so a reader polling with `after` never sees id n+1 before n.
 
+use std::collections::BTreeMap;
+
 use anyhow::anyhow;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::notification::NotificationItem;
-use koppeling_domain::ports::Missing;
-use koppeling_domain::ports::StoreError;
+use koppeling_domain::ports::{Missing, StoreError, SyncState};
 use koppeling_domain::readback::{
     BookedInvoice, Cursor, Drift, Event, EventType, NewEvent, Payment, PushState, ReadbackState,
     ReadbackUpdate,
@@ -162,74 +163,81 @@ async fn lock_state(st: &SeaOrmStore, tx: &WriteTx, adm: &AdministratieCode) -> 
 /// Rows per multi-row `INSERT INTO events` (6 parameters each: far below SQLite's 32,766).
 const EVENTS_PER_INSERT: usize = 200;
 
-/// Records `events` for `adm` inside `tx` (the caller's transaction), with the next ids.
+/// One event to record: the administratie it belongs to, when, and what.
+pub(super) struct EventRow<'a> {
+    pub(super) adm: &'a str,
+    pub(super) at: DateTime<Utc>,
+    pub(super) kind: EventType,
+    pub(super) invoice_id: &'a str,
+    pub(super) data: &'a str,
+}
+
+/// Records `rows` inside `tx` (the caller's transaction), with the next ids of each row's
+/// administratie, in the order given.
 ///
-/// One upsert reserves the ids (the administratie's read-back row is the event counter: it
-/// is created when missing and advanced by `events.len()`, and its `RETURNING` gives the
-/// last id reserved; the row stays locked until `tx` commits, so ids are gapless in commit
-/// order), then one multi-row `INSERT` per [`EVENTS_PER_INSERT`] events: two statements
-/// under the writer for an outcome's event, not one per step.
-pub(super) async fn insert_events(
-    st: &SeaOrmStore,
-    tx: &WriteTx,
-    adm: &AdministratieCode,
-    events: &[NewEvent],
-    now: DateTime<Utc>,
-) -> R<()> {
-    if events.is_empty() {
+/// One upsert reserves the ids (each administratie's read-back row is its event counter: it
+/// is created when missing and advanced by that administratie's number of rows, and its
+/// `RETURNING` gives the last id reserved; the row stays locked until `tx` commits, so ids
+/// are gapless in commit order), then one multi-row `INSERT` per [`EVENTS_PER_INSERT`]
+/// rows: two statements under the writer, however many events and administraties.
+pub(super) async fn insert_events(st: &SeaOrmStore, tx: &WriteTx, rows: &[EventRow<'_>]) -> R<()> {
+    if rows.is_empty() {
         return Ok(());
     }
-    let n = i64::try_from(events.len()).map_err(other)?;
-    let row = db::one(
-        &**tx,
-        st.db.st(
-            "INSERT INTO readback_state (adm, cursor, hour_calls, event_seq) \
-             VALUES ($1, $2, 0, $3) \
-             ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + $4 \
-             RETURNING event_seq",
-            vec![
-                s(adm.as_str()),
-                s(db::json(&Cursor::default())?),
-                i(n),
-                i(n),
-            ],
-        ),
-        "reserving the event ids",
-    )
-    .await?
-    .ok_or_else(|| other(anyhow!("the read-back state of {adm} gave no event id")))?;
-    let last: i64 = col(&row, "event_seq")?;
-    let mut next = last - n + 1;
-    for chunk in events.chunks(EVENTS_PER_INSERT) {
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for row in rows {
+        *counts.entry(row.adm).or_default() += 1;
+    }
+    let cursor = db::json(&Cursor::default())?;
+    let mut q = Params(Vec::new());
+    let values: Vec<String> = counts
+        .iter()
+        .map(|(adm, n)| {
+            format!(
+                "({}, {}, 0, {})",
+                q.p(s(*adm)),
+                q.p(s(cursor.as_str())),
+                q.p(i(*n))
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO readback_state (adm, cursor, hour_calls, event_seq) VALUES {} \
+         ON CONFLICT (adm) DO UPDATE SET event_seq = readback_state.event_seq + excluded.event_seq \
+         RETURNING adm, event_seq",
+        values.join(", ")
+    );
+    // The next id per administratie: the last one reserved, minus its count, plus one.
+    let mut next: BTreeMap<String, i64> = BTreeMap::new();
+    for reserved in db::all(&**tx, st.db.st(&sql, q.0), "reserving the event ids").await? {
+        let adm: String = col(&reserved, "adm")?;
+        let last: i64 = col(&reserved, "event_seq")?;
+        let n = counts.get(adm.as_str()).copied().unwrap_or(0);
+        next.insert(adm, last - n + 1);
+    }
+    for chunk in rows.chunks(EVENTS_PER_INSERT) {
         let mut q = Params(Vec::with_capacity(chunk.len() * 6));
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|e| {
-                let id = next;
-                next += 1;
-                format!(
-                    "({}, {}, {}, {}, {}, {})",
-                    q.p(s(adm.as_str())),
-                    q.p(i(id)),
-                    q.p(s(e.kind.as_str())),
-                    q.p(st.db.ts(now)),
-                    q.p(s(e.invoice_id.as_str())),
-                    q.p(s(e.data.clone())),
-                )
-            })
-            .collect();
-        db::exec(
-            &**tx,
-            st.db.st(
-                &format!(
-                    "INSERT INTO events (adm, id, type, at, invoice_id, data) VALUES {}",
-                    rows.join(", ")
-                ),
-                q.0,
-            ),
-            "recording the events",
-        )
-        .await?;
+        let mut values = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let id = next
+                .get_mut(row.adm)
+                .ok_or_else(|| other(anyhow!("no event id was reserved for {}", row.adm)))?;
+            values.push(format!(
+                "({}, {}, {}, {}, {}, {})",
+                q.p(s(row.adm)),
+                q.p(i(*id)),
+                q.p(s(row.kind.as_str())),
+                q.p(st.db.ts(row.at)),
+                q.p(s(row.invoice_id)),
+                q.p(s(row.data)),
+            ));
+            *id += 1;
+        }
+        let sql = format!(
+            "INSERT INTO events (adm, id, type, at, invoice_id, data) VALUES {}",
+            values.join(", ")
+        );
+        db::exec(&**tx, st.db.st(&sql, q.0), "recording the events").await?;
     }
     Ok(())
 }
@@ -283,7 +291,17 @@ pub(super) async fn save_readback(
             .await?;
         }
     }
-    insert_events(st, &tx, adm, events, now).await?;
+    let rows: Vec<EventRow<'_>> = events
+        .iter()
+        .map(|e| EventRow {
+            adm: adm.as_str(),
+            at: now,
+            kind: e.kind,
+            invoice_id: e.invoice_id.as_str(),
+            data: &e.data,
+        })
+        .collect();
+    insert_events(st, &tx, &rows).await?;
     for notice in notices {
         super::notify::insert_notice(st, &tx, adm, notice, now).await?;
     }
@@ -351,7 +369,7 @@ pub(super) async fn rebook(
     adm: &AdministratieCode,
     id: &ResourceId,
     now: DateTime<Utc>,
-) -> R<()> {
+) -> R<SyncState> {
     let tx = st.db.begin().await?;
     let row = db::one(
         &*tx,
@@ -378,23 +396,30 @@ pub(super) async fn rebook(
     }
     // Booked again under the exactly-once rules: a look-up by number first (the accountant
     // may have entered it by hand meanwhile), then a booking.
-    db::exec(
+    // The answer is the state written (`RETURNING`), not a later read: the woken worker
+    // may claim the invoice before the caller answers.
+    let row = db::one(
         &*tx,
         st.db.st(
-            "UPDATE invoices SET sync_status = 'queued', snelstart_id = NULL, sync_error = NULL, \
-             sync_hint = NULL, error_class = NULL, snelstart_code = NULL, attempts = 0, \
-             next_attempt_at = NULL, needs_lookup = TRUE, failing_since = NULL, \
-             lease_owner = NULL, lease_until = NULL, due_at = $3, sync_updated_at = $3, \
-             payment = NULL, payment_status = NULL, drift = NULL, drift_kind = NULL \
-             WHERE adm = $1 AND id = $2",
+            &format!(
+                "UPDATE invoices SET sync_status = 'queued', snelstart_id = NULL, sync_error = NULL, \
+                 sync_hint = NULL, error_class = NULL, snelstart_code = NULL, attempts = 0, \
+                 next_attempt_at = NULL, needs_lookup = TRUE, failing_since = NULL, \
+                 lease_owner = NULL, lease_until = NULL, due_at = $3, sync_updated_at = $3, \
+                 payment = NULL, payment_status = NULL, drift = NULL, drift_kind = NULL \
+                 WHERE adm = $1 AND id = $2 RETURNING {COLUMNS}"
+            ),
             vec![s(adm.as_str()), s(id.as_str()), st.db.ts(now)],
         ),
         "queueing the invoice again",
     )
-    .await?;
+    .await?
+    .ok_or_else(|| other(anyhow!("the invoice to book again vanished")))?;
+    let (_, sync, updated_at) = invoice_from(&row)?;
     tx.commit().await?;
     st.wake();
-    Ok(())
+    sync.state(updated_at)?
+        .ok_or_else(|| other(anyhow!("a re-queued invoice has a sync state")))
 }
 
 pub(super) async fn readback_due(

@@ -240,11 +240,12 @@ pub async fn a_pass_stores_payment_drift_state_and_events_at_once(h: Harness) {
         s.rebook(&a, &rid("nope"), t).await,
         Err(StoreError::NotFound(_))
     ));
-    s.rebook(&a, &rid("f1"), t + secs(1)).await.unwrap();
+    let written = s.rebook(&a, &rid("f1"), t + secs(1)).await.unwrap();
     let (_, sync) = s.get_invoice(&a, &rid("f1")).await.unwrap().unwrap();
     let sync = sync.unwrap();
     assert_eq!(sync.status, SyncStatus::Queued);
     assert!(sync.snelstart_id.is_none());
+    assert_eq!(written, sync, "the rebook answers the state it wrote");
     let claims = s
         .claim_due(ClaimRequest::new("w", t + secs(2), t + secs(60), 5))
         .await
