@@ -52,9 +52,11 @@ struct Args {
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// `sync.workers` of the koppeling process (`KOPPELING_SYNC__WORKERS`; 0 = koppeling's
-    /// own default, 4). Against a local sandbox each attempt takes milliseconds; 64 slots
-    /// keep the database, not the slot count, the limit.
-    #[arg(long, default_value_t = 64)]
+    /// own default, 4). Against a local sandbox each attempt takes milliseconds, most of it
+    /// waiting for its claim's and its outcome's group commit; 128 slots keep the database,
+    /// not the slot count, the limit (with 64, bookings lagged behind the PUTs once the
+    /// writes were grouped).
+    #[arg(long, default_value_t = 128)]
     workers: u32,
     /// Tasks of the tight client measuring the sandbox's raw capacity.
     #[arg(long, default_value_t = 32)]

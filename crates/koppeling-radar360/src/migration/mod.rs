@@ -21,6 +21,8 @@ mod m20261205_d00001_connect_references;
 mod m20261205_f00001_pause_reasons;
 // issue 19: documents
 mod m20261205_f00001_documents;
+// issue 17: write cost
+mod m20261206_000001_unused_invoice_indexes;
 
 /// Runs the migrations in order (`koppeling migrate`, and `serve` at start-up).
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_d00001_connect_references::MIGRATION),
             Box::new(m20261205_f00001_pause_reasons::Migration),
             Box::new(m20261205_f00001_documents::Migration),
+            Box::new(m20261206_000001_unused_invoice_indexes::MIGRATION),
         ]
     }
 }

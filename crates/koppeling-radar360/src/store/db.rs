@@ -120,6 +120,9 @@ pub(crate) struct Db {
     /// cheaper than letting them poll SQLite's busy handler. Other processes still wait on
     /// `busy_timeout`.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite file: the one connection write transactions run on (see
+    /// [`Db::with_writer`]); otherwise they take one from the pool.
+    write_conn: Option<DatabaseConnection>,
 }
 
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (a deferred transaction that reads
@@ -154,6 +157,16 @@ impl Db {
             conn,
             backend,
             sqlite_writer,
+            write_conn: None,
+        }
+    }
+
+    /// The same, with write transactions on `writer` (SQLite: a pool of one connection,
+    /// whose page cache then stays warm from one write transaction to the next).
+    pub(crate) fn with_writer(self, writer: DatabaseConnection) -> Self {
+        Self {
+            write_conn: Some(writer),
+            ..self
         }
     }
 
@@ -189,7 +202,9 @@ impl Db {
             None => None,
         };
         let tx = if self.backend == DbBackend::Sqlite {
-            self.conn
+            self.write_conn
+                .as_ref()
+                .unwrap_or(&self.conn)
                 .begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                     ..TransactionOptions::default()
@@ -225,6 +240,48 @@ impl Db {
             None => Value::String(None),
         }
     }
+}
+
+/// Runs `work` (an SQLite write transaction) on the writer thread and waits for it.
+///
+/// On SQLite the writer lock is held from `BEGIN` to `COMMIT`, and between two statements
+/// the holder waits for its connection's thread and then for a turn on the runtime. On the
+/// service's runtime that turn comes after whatever else is queued there (HTTP requests,
+/// attempts), so a busy runtime stretched every write transaction and, through the lock,
+/// every other writer. The writer thread runs nothing but write transactions: its turn
+/// comes as soon as the connection answers. `work` runs to its end even when the caller
+/// goes away.
+pub(crate) async fn on_writer_thread<T: Send + 'static>(
+    work: impl std::future::Future<Output = R<T>> + Send + 'static,
+) -> R<T> {
+    match writer_runtime() {
+        Some(handle) => handle
+            .spawn(work)
+            .await
+            .map_err(|e| other(anyhow!("the write transaction did not finish: {e}")))?,
+        None => work.await,
+    }
+}
+
+/// The writer thread: one current-thread runtime for the whole process (all stores share
+/// it), started on first use; `None` if it could not be started (then writes run where
+/// they are called).
+fn writer_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static WRITER: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
+    WRITER
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name("sqlite-writer".into())
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                .ok()?;
+            Some(handle)
+        })
+        .as_ref()
 }
 
 /// `Utc::now()` at the stored precision.

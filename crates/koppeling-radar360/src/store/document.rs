@@ -16,7 +16,7 @@ use koppeling_domain::ids::{AdministratieCode, ResourceId};
 use koppeling_domain::notification::NotificationItem;
 use koppeling_domain::ports::Missing;
 use koppeling_domain::ports::{Put, StoreError};
-use sea_orm::Value;
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use super::SeaOrmStore;
 use super::db::{self, R, col, col_adm, col_bool, col_id, i, other, s, so};
@@ -316,36 +316,21 @@ pub(super) async fn claim_documents(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> R<Vec<DocumentJob>> {
+    // Woken after every booking, and mostly nothing waits: look first without the write
+    // transaction (on SQLite it would take the process's writer lock for nothing).
+    if claimable_documents(st, &st.db.conn, worker, 1, now, "")
+        .await?
+        .is_empty()
+    {
+        return Ok(Vec::new());
+    }
     let tx = st.db.begin().await?;
     let lock = if st.db.is_postgres() {
         " FOR UPDATE OF d SKIP LOCKED"
     } else {
         ""
     };
-    // Only documents of booked invoices, of administraties this worker holds (so one process
-    // per administratie talks to SnelStart, as for bookings), and not while documents are
-    // off there.
-    let rows = db::all(
-        &*tx,
-        st.db.st(
-            &format!(
-                "SELECT d.adm, d.invoice_id, d.kind, d.filename, d.attempts, d.needs_lookup, \
-                 i.snelstart_id AS booking_id, i.number \
-                 FROM documents d \
-                 JOIN invoices i ON i.adm = d.adm AND i.id = d.invoice_id \
-                 JOIN koppelingen k ON k.adm = d.adm \
-                 WHERE d.status = 'waiting' AND d.next_attempt_at <= $1 \
-                 AND (d.lease_until IS NULL OR d.lease_until < $1) \
-                 AND i.sync_status = 'synced' AND i.snelstart_id IS NOT NULL \
-                 AND k.worker_owner = $2 AND k.worker_until >= $1 \
-                 AND NOT EXISTS (SELECT 1 FROM document_features f WHERE f.adm = d.adm AND f.recheck_at > $1) \
-                 ORDER BY d.next_attempt_at LIMIT $3{lock}"
-            ),
-            vec![st.db.ts(now), s(worker), i(i64::from(limit))],
-        ),
-        "claiming documents",
-    )
-    .await?;
+    let rows = claimable_documents(st, &*tx, worker, limit, now, lock).await?;
     let mut jobs = Vec::with_capacity(rows.len());
     for row in &rows {
         let kind: String = col(row, "kind")?;
@@ -381,6 +366,41 @@ pub(super) async fn claim_documents(
     }
     tx.commit().await?;
     Ok(jobs)
+}
+
+/// The documents `worker` may claim now, at most `limit`, with `lock` appended.
+async fn claimable_documents(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    worker: &str,
+    limit: u32,
+    now: DateTime<Utc>,
+    lock: &str,
+) -> R<Vec<QueryResult>> {
+    // Only documents of booked invoices, of administraties this worker holds (so one process
+    // per administratie talks to SnelStart, as for bookings), and not while documents are
+    // off there.
+    db::all(
+        c,
+        st.db.st(
+            &format!(
+                "SELECT d.adm, d.invoice_id, d.kind, d.filename, d.attempts, d.needs_lookup, \
+                 i.snelstart_id AS booking_id, i.number \
+                 FROM documents d \
+                 JOIN invoices i ON i.adm = d.adm AND i.id = d.invoice_id \
+                 JOIN koppelingen k ON k.adm = d.adm \
+                 WHERE d.status = 'waiting' AND d.next_attempt_at <= $1 \
+                 AND (d.lease_until IS NULL OR d.lease_until < $1) \
+                 AND i.sync_status = 'synced' AND i.snelstart_id IS NOT NULL \
+                 AND k.worker_owner = $2 AND k.worker_until >= $1 \
+                 AND NOT EXISTS (SELECT 1 FROM document_features f WHERE f.adm = d.adm AND f.recheck_at > $1) \
+                 ORDER BY d.next_attempt_at LIMIT $3{lock}"
+            ),
+            vec![st.db.ts(now), s(worker), i(i64::from(limit))],
+        ),
+        "claiming documents",
+    )
+    .await
 }
 
 pub(super) async fn finish_document(

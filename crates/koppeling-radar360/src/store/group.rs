@@ -1,57 +1,39 @@
-//! SQLite's group commit of attempt outcomes.
+//! SQLite's group commit of attempt outcomes (written with the other writes of the hot path
+//! in one transaction: [`super::writes`]).
 //!
-//! On SQLite every write transaction holds the process's one writer lock ([`db::WriteTx`]),
-//! and every statement inside it is a round trip to a connection thread, so what limits
-//! booking throughput is the number of statements under that lock, not the commits. An
-//! outcome alone takes six (begin, the fenced `UPDATE`, its log row, the event id, the
-//! event, commit). Here the outcomes finished while another batch was being written are
-//! written together: one transaction, one fenced `UPDATE` per outcome, and one multi-row
-//! statement each for the log rows, `last_sync_at`, the notices, the event ids and the
-//! events.
+//! An outcome alone takes six statements under the writer lock (begin, the fenced `UPDATE`,
+//! its log row, the event id, the event, commit). Here the outcomes finished while another
+//! batch was being written are written together: the bookings (the bulk) in one fenced
+//! multi-row `UPDATE … FROM (VALUES …)`, any other outcome in its own fenced `UPDATE`, and
+//! one multi-row statement each for the log rows, `last_sync_at`, the notices, the event ids
+//! and the events.
 //!
-//! Invariants:
+//! Invariants (beyond those of [`super::batch`]):
 //! * **Each outcome is fenced on its own**: an outcome whose lease was lost matches no row
 //!   and writes nothing (`false`); one whose `snelstart_id` another invoice holds fails its
 //!   own `UPDATE`, which SQLite rolls back alone (the statement aborts, the transaction goes
 //!   on), and gets that error; the others in the batch are not affected.
-//! * **An answer only after the commit**: every caller waits for its own result, sent once
-//!   the batch committed (or failed as a whole: then every caller gets the error and nothing
-//!   of the batch was written). A crash before the commit is the same case as a crash
-//!   before a single outcome's commit: the lease expires and the look-up settles it.
-//! * **No task of its own**: the first caller that takes the leader lock writes everything
-//!   queued at that moment, its own outcome included; a caller that finds its answer already
-//!   sent when it gets the lock returns it. The leader answers before it lets go of the lock,
-//!   so a queued outcome is always either answered or still queued.
 //! * Event ids stay gapless in commit order per administratie: one upsert advances each
 //!   administratie's counter by its number of events in the batch, inside the transaction.
 
-use anyhow::anyhow;
 use chrono::{DateTime, SubsecRound, Utc};
 use koppeling_domain::notification::NotificationItem;
-use koppeling_domain::ports::{Claim, Outcome, StoreError};
+use koppeling_domain::ports::{Claim, Outcome};
 use koppeling_domain::readback::EventType;
-use tokio::sync::oneshot;
 
-use super::db::{self, Params, R, col, i, other, s, so};
+use super::SeaOrmStore;
+use super::db::{self, Params, R, b, col, i, s, so};
 use super::queue::{LAST_SYNC_GRANULARITY_SECS, finish_set, log_fields, outcome_event};
 use super::readback::{EventRow, insert_events};
-use super::{SeaOrmStore, lock};
+use super::writes::{Answer, Write};
 
-/// The outcomes waiting for the next batch, and the lock of the caller writing one.
-#[derive(Default)]
-pub(super) struct Group {
-    queued: std::sync::Mutex<Vec<Job>>,
-    leader: tokio::sync::Mutex<()>,
-}
-
-/// One outcome to record, and where its answer goes.
-struct Job {
+/// One outcome to record.
+pub(super) struct Job {
     claim: Claim,
     now: DateTime<Utc>,
     outcome: Outcome,
     log_message: String,
     notice: Option<NotificationItem>,
-    answer: oneshot::Sender<R<bool>>,
 }
 
 /// Records `outcome` of `claim`'s attempt in the next batch; the same contract as a single
@@ -65,59 +47,46 @@ pub(super) async fn finish(
     log_message: &str,
     notice: Option<&NotificationItem>,
 ) -> R<bool> {
-    let (answer, mut answered) = oneshot::channel();
-    lock(&st.group.queued).push(Job {
+    let job = Job {
         claim: claim.clone(),
         now: now.trunc_subsecs(6),
         outcome: outcome.clone(),
         log_message: log_message.to_owned(),
         notice: notice.cloned(),
-        answer,
-    });
-    let leader = st.group.leader.lock().await;
-    if let Ok(result) = answered.try_recv() {
-        return result;
-    }
-    let batch = std::mem::take(&mut *lock(&st.group.queued));
-    write(st, batch).await;
-    drop(leader);
-    answered
-        .try_recv()
-        .unwrap_or_else(|_| Err(other(anyhow!("the batch with this outcome was abandoned"))))
-}
-
-/// Writes `batch` and answers every job in it.
-async fn write(st: &SeaOrmStore, batch: Vec<Job>) {
-    if batch.is_empty() {
-        return;
-    }
-    let results = match write_batch(st, &batch).await {
-        Ok(results) => results,
-        Err(error) => {
-            let text = format!("{error:#}");
-            batch
-                .iter()
-                .map(|_| {
-                    Err(match &error {
-                        StoreError::Busy(m) => StoreError::Busy(m.clone()),
-                        _ => other(anyhow!("{text}")),
-                    })
-                })
-                .collect()
-        }
     };
-    for (job, result) in batch.into_iter().zip(results) {
-        let _ = job.answer.send(result);
+    match super::writes::submit(st, Write::Finish(job)).await? {
+        Answer::Finish(recorded) => Ok(recorded),
+        _ => Err(super::writes::mismatch()),
     }
 }
 
-/// One transaction for `batch`: each job's answer, or an error for the whole batch.
-async fn write_batch(st: &SeaOrmStore, batch: &[Job]) -> R<Vec<R<bool>>> {
-    let tx = st.db.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    // The jobs whose fenced UPDATE matched, with their attempt number.
-    let mut written: Vec<(&Job, i64)> = Vec::with_capacity(batch.len());
-    for job in batch {
+/// The outcomes of a batch, in the batch's transaction `tx`: each job's answer, or an error
+/// for the whole batch.
+pub(super) async fn write_in(st: &SeaOrmStore, tx: &db::WriteTx, batch: &[Job]) -> R<Vec<R<bool>>> {
+    // Per job: its answer, and the attempt number when its fenced UPDATE matched.
+    let mut results: Vec<Option<R<bool>>> = batch.iter().map(|_| None).collect();
+    let mut attempts: Vec<Option<i64>> = vec![None; batch.len()];
+    let booked: Vec<usize> = (0..batch.len())
+        .filter(|k| matches!(batch[*k].outcome, Outcome::Synced { .. }))
+        .collect();
+    if booked.len() > 1 {
+        match update_booked(st, tx, batch, &booked).await {
+            Ok(Some(matched)) => {
+                for (k, matched) in booked.iter().zip(matched) {
+                    attempts[*k] = matched;
+                    results[*k] = Some(Ok(matched.is_some()));
+                }
+            }
+            // The statement was rolled back alone: each booking on its own below, where
+            // only the one whose id is taken fails.
+            Ok(None) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    for (k, job) in batch.iter().enumerate() {
+        if results[k].is_some() {
+            continue;
+        }
         let mut q = Params(Vec::new());
         let set = finish_set(st, &mut q, &job.outcome, job.now);
         let guard = format!(
@@ -127,23 +96,100 @@ async fn write_batch(st: &SeaOrmStore, batch: &[Job]) -> R<Vec<R<bool>>> {
             q.p(s(job.claim.worker.as_str())),
         );
         let update = format!("UPDATE invoices SET {set} WHERE {guard} RETURNING attempts");
-        match db::one(&*tx, st.db.st(&update, q.0), "recording the outcome").await {
-            Ok(Some(row)) => {
-                written.push((job, col(&row, "attempts")?));
-                results.push(Ok(true));
-            }
-            Ok(None) => results.push(Ok(false)),
-            // SQLite rolled this statement back alone; the batch goes on.
-            Err(error) if db::is_unique_error(&error) => results.push(Err(error)),
-            Err(error) => return Err(error),
-        }
+        results[k] = Some(
+            match db::one(&**tx, st.db.st(&update, q.0), "recording the outcome").await {
+                Ok(Some(row)) => {
+                    attempts[k] = Some(col(&row, "attempts")?);
+                    Ok(true)
+                }
+                Ok(None) => Ok(false),
+                // SQLite rolled this statement back alone; the batch goes on.
+                Err(error) if db::is_unique_error(&error) => Err(error),
+                Err(error) => return Err(error),
+            },
+        );
     }
-    log_rows(st, &tx, &written).await?;
-    last_sync(st, &tx, &written).await?;
-    notices(st, &tx, &written).await?;
-    events(st, &tx, &written).await?;
-    tx.commit().await?;
-    Ok(results)
+    let written: Vec<(&Job, i64)> = batch
+        .iter()
+        .zip(&attempts)
+        .filter_map(|(job, attempts)| attempts.map(|a| (job, a)))
+        .collect();
+    log_rows(st, tx, &written).await?;
+    last_sync(st, tx, &written).await?;
+    notices(st, tx, &written).await?;
+    events(st, tx, &written).await?;
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// The bookings of the batch (`booked`, indexes of `Synced` outcomes) in one fenced `UPDATE`
+/// (the same columns as [`finish_set`] writes for a booking, each row guarded by its own
+/// lease): per booking its attempt number, `None` where the lease was lost. `Ok(None)`
+/// when a booking's id is taken (the unique index refused the statement, which SQLite
+/// rolled back alone) or one invoice is in the batch twice: then nothing was written and
+/// the caller writes them one by one.
+async fn update_booked(
+    st: &SeaOrmStore,
+    tx: &db::WriteTx,
+    batch: &[Job],
+    booked: &[usize],
+) -> R<Option<Vec<Option<i64>>>> {
+    let key = |k: &usize| {
+        let claim = &batch[*k].claim;
+        (claim.administratie.as_str(), claim.invoice_id.as_str())
+    };
+    let keys: std::collections::HashSet<(&str, &str)> = booked.iter().map(key).collect();
+    if keys.len() < booked.len() {
+        return Ok(None);
+    }
+    let mut q = Params(Vec::new());
+    let mut rows = Vec::with_capacity(booked.len());
+    for k in booked {
+        let job = &batch[*k];
+        let Outcome::Synced { snelstart_id } = &job.outcome else {
+            return Ok(None);
+        };
+        rows.push(format!(
+            "({}, {}, {}, {}, {})",
+            q.p(s(job.claim.administratie.as_str())),
+            q.p(s(job.claim.invoice_id.as_str())),
+            q.p(s(job.claim.worker.as_str())),
+            q.p(s(snelstart_id.as_str())),
+            q.p(st.db.ts(job.now)),
+        ));
+    }
+    let no = q.p(b(false));
+    let sql = format!(
+        "WITH v (v_adm, v_id, v_worker, v_snelstart_id, v_at) AS (VALUES {}) \
+         UPDATE invoices SET sync_status = 'synced', attempts = attempts + 1, \
+         snelstart_id = v.v_snelstart_id, sync_error = NULL, sync_hint = NULL, \
+         error_class = NULL, snelstart_code = NULL, next_attempt_at = NULL, \
+         needs_lookup = {no}, failing_since = NULL, due_at = NULL, lease_owner = NULL, \
+         lease_until = NULL, sync_updated_at = v.v_at \
+         FROM v WHERE adm = v.v_adm AND id = v.v_id AND lease_owner = v.v_worker \
+         AND sync_status = 'in_progress' \
+         RETURNING adm, id, attempts",
+        rows.join(", ")
+    );
+    let returned = match db::all(&**tx, st.db.st(&sql, q.0), "recording the bookings").await {
+        Ok(returned) => returned,
+        Err(error) if db::is_unique_error(&error) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut matched = std::collections::HashMap::with_capacity(returned.len());
+    for row in &returned {
+        let adm: String = col(row, "adm")?;
+        let id: String = col(row, "id")?;
+        matched.insert((adm, id), col::<i64>(row, "attempts")?);
+    }
+    Ok(Some(
+        booked
+            .iter()
+            .map(|k| {
+                let (adm, id) = key(k);
+                matched.get(&(adm.to_owned(), id.to_owned())).copied()
+            })
+            .collect(),
+    ))
 }
 
 async fn log_rows(st: &SeaOrmStore, tx: &db::WriteTx, written: &[(&Job, i64)]) -> R<()> {

@@ -15,6 +15,7 @@ use sea_orm::{ConnectionTrait, QueryResult};
 
 use super::SeaOrmStore;
 use super::db::{self, R, b, col, col_bool, col_id, col_json, col_u32, i, other, s, so};
+use super::writes::{Answer, Write};
 
 /// The invoice columns read everywhere.
 pub(super) const COLUMNS: &str = "id, number, relation_id, date, payment_term_days, status, \
@@ -296,41 +297,206 @@ fn next_sync(
     }
 }
 
+/// A PUT waiting for its batch (SQLite).
+pub(super) struct PutJob {
+    adm: AdministratieCode,
+    invoice: Invoice,
+    now: DateTime<Utc>,
+}
+
+/// What a PUT wrote: its answer, and whether it queued the invoice.
+pub(super) struct Written {
+    put: Put,
+    state: Option<SyncState>,
+    newly_queued: bool,
+}
+
+/// Creates or replaces `invoice` and decides its sync state ([`next_sync`]); wakes the
+/// worker when it queued the invoice. On SQLite the PUTs that arrive while another batch is
+/// written share one transaction (group commit); on PostgreSQL each has its own.
 pub(super) async fn put_invoice(
     st: &SeaOrmStore,
     adm: &AdministratieCode,
     invoice: &Invoice,
 ) -> R<(Put, Option<SyncState>)> {
-    let now = db::now();
-    let lines = db::json(&invoice.lines)?;
-    let tx = st.db.begin().await?;
-    let relation = db::one(
-        &*tx,
-        st.db.st(
-            &format!(
-                "SELECT snelstart_enabled FROM relations WHERE adm = $1 AND id = $2{}",
-                st.db.for_share()
-            ),
-            vec![s(adm.as_str()), s(invoice.relation_id.as_str())],
-        ),
-        "reading the invoice's relation",
-    )
-    .await?;
-    let Some(relation) = relation else {
-        return Err(StoreError::NotFound(Missing::Relation(
-            invoice.relation_id.to_string(),
-        )));
+    let written = if st.db.is_postgres() {
+        put_alone(st, adm, invoice).await?
+    } else {
+        let job = PutJob {
+            adm: adm.clone(),
+            invoice: invoice.clone(),
+            now: db::now(),
+        };
+        match super::writes::submit(st, Write::Put(job)).await? {
+            Answer::Put(written) => written,
+            _ => return Err(super::writes::mismatch()),
+        }
     };
-    let ticked = col_bool(&relation, "snelstart_enabled")?;
-    let existing = read_invoice(st, &*tx, adm, &invoice.id, true).await?;
-    let old = existing.as_ref().map(|(inv, sync, _)| (inv, sync));
+    if written.newly_queued {
+        st.wake();
+    }
+    Ok((written.put, written.state))
+}
+
+/// PostgreSQL: a PUT in a transaction of its own (a failed statement aborts the whole
+/// transaction there, so PUTs cannot share one without a savepoint each).
+///
+/// A unique index refusing the write is either the number (I4) or a concurrent PUT that
+/// created the same invoice first (its primary key): the PUT is decided once more on what
+/// is stored now, which turns the second case into a replace; refused again, the number is
+/// taken.
+async fn put_alone(st: &SeaOrmStore, adm: &AdministratieCode, invoice: &Invoice) -> R<Written> {
+    match put_once(st, adm, invoice).await {
+        Err(error) if db::is_unique_error(&error) => {}
+        other => return other,
+    }
+    match put_once(st, adm, invoice).await {
+        // Invariant I4: the unique index decides (no extra read on the happy path).
+        Err(error) if db::is_unique_error(&error) => {
+            Err(number_taken(&st.db.conn, adm, invoice).await)
+        }
+        other => other,
+    }
+}
+
+/// One PUT in a transaction of its own (rolled back when refused).
+async fn put_once(st: &SeaOrmStore, adm: &AdministratieCode, invoice: &Invoice) -> R<Written> {
+    let tx = st.db.begin().await?;
+    let written = put_on(st, &*tx, adm, invoice, db::now()).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// SQLite: the PUTs queued meanwhile in one transaction, in arrival order, each deciding on
+/// the rows as the ones before it left them. A refused PUT (unknown relation, locked, number
+/// taken) writes nothing and leaves the others alone: the only statement of it that can fail
+/// is its write, on the unique index, and SQLite rolls that statement back alone. Any other
+/// error ends the batch: nothing of it is written and every PUT in it gets the error (SQLite
+/// may have rolled the whole transaction back, and must not go on outside it).
+pub(super) async fn put_in(
+    st: &SeaOrmStore,
+    tx: &db::WriteTx,
+    batch: &[PutJob],
+) -> R<Vec<R<Written>>> {
+    if batch.len() > 1
+        && let Some(results) = put_together(st, tx, batch).await?
+    {
+        return Ok(results);
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(
+            match put_on(st, &**tx, &job.adm, &job.invoice, job.now).await {
+                Ok(written) => Ok(written),
+                Err(error) if db::is_unique_error(&error) => {
+                    Err(number_taken(&**tx, &job.adm, &job.invoice).await)
+                }
+                Err(error @ (StoreError::NotFound(_) | StoreError::Conflict { .. })) => Err(error),
+                Err(error) => return Err(error),
+            },
+        );
+    }
+    Ok(results)
+}
+
+/// The relation's tick and the invoice as stored (if any), read for a PUT inside its write
+/// transaction: on PostgreSQL the relation `FOR SHARE` and the invoice `FOR UPDATE`; on
+/// SQLite (whose write transactions are serialised) in one statement.
+async fn read_for_put(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    adm: &AdministratieCode,
+    invoice: &Invoice,
+) -> R<(bool, Option<(Invoice, SyncCols, DateTime<Utc>)>)> {
+    let missing = || StoreError::NotFound(Missing::Relation(invoice.relation_id.to_string()));
+    if st.db.is_postgres() {
+        let relation = db::one(
+            c,
+            st.db.st(
+                "SELECT snelstart_enabled FROM relations WHERE adm = $1 AND id = $2 FOR SHARE",
+                vec![s(adm.as_str()), s(invoice.relation_id.as_str())],
+            ),
+            "reading the invoice's relation",
+        )
+        .await?
+        .ok_or_else(missing)?;
+        let ticked = col_bool(&relation, "snelstart_enabled")?;
+        return Ok((ticked, read_invoice(st, c, adm, &invoice.id, true).await?));
+    }
+    let sql = format!(
+        "SELECT r.snelstart_enabled AS relation_ticked, {} FROM relations r \
+         LEFT JOIN invoices i ON i.adm = r.adm AND i.id = $3 WHERE r.adm = $1 AND r.id = $2",
+        db::aliased("i", "", COLUMNS)
+    );
+    let row = db::one(
+        c,
+        st.db.st(
+            &sql,
+            vec![
+                s(adm.as_str()),
+                s(invoice.relation_id.as_str()),
+                s(invoice.id.as_str()),
+            ],
+        ),
+        "reading the invoice and its relation",
+    )
+    .await?
+    .ok_or_else(missing)?;
+    let ticked = col_bool(&row, "relation_ticked")?;
+    let stored = col::<Option<String>>(&row, "id")?.is_some();
+    Ok((ticked, stored.then(|| invoice_from(&row)).transpose()?))
+}
+
+/// What a PUT does, decided from what is stored: nothing (an identical PUT), or a write.
+enum Decision {
+    Unchanged(Written),
+    Write {
+        written: Written,
+        /// `$1` … `$24` of [`INSERT_SQL`] / [`UPDATE_SQL`].
+        values: Vec<sea_orm::Value>,
+        insert: bool,
+    },
+}
+
+/// The invoice columns a PUT writes, as bound in `values` (`$10` twice: created and updated).
+const INSERT_COLUMNS: &str = "adm, id, number, relation_id, date, payment_term_days, status, \
+    description, lines, created_at, updated_at, sync_status, snelstart_id, sync_error, \
+    sync_hint, error_class, snelstart_code, attempts, next_attempt_at, needs_lookup, \
+    failing_since, lease_owner, lease_until, due_at, sync_updated_at";
+
+/// Which of the 24 values goes to each of [`INSERT_COLUMNS`] (1-based).
+const INSERT_VALUES: [usize; 25] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+];
+
+const UPDATE_SQL: &str = "UPDATE invoices SET number = $3, relation_id = $4, date = $5, \
+    payment_term_days = $6, status = $7, description = $8, lines = $9, updated_at = $10, \
+    sync_status = $11, snelstart_id = $12, sync_error = $13, sync_hint = $14, \
+    error_class = $15, snelstart_code = $16, attempts = $17, next_attempt_at = $18, \
+    needs_lookup = $19, failing_since = $20, lease_owner = $21, lease_until = $22, \
+    due_at = $23, sync_updated_at = $24 WHERE adm = $1 AND id = $2";
+
+/// Decides a PUT of `invoice` over what is stored (`existing`), its relation `ticked`.
+fn decide(
+    st: &SeaOrmStore,
+    adm: &AdministratieCode,
+    invoice: &Invoice,
+    now: DateTime<Utc>,
+    ticked: bool,
+    existing: Option<&(Invoice, SyncCols, DateTime<Utc>)>,
+) -> R<Decision> {
+    let old = existing.map(|(inv, sync, _)| (inv, sync));
     let sync = next_sync(old, invoice, ticked, now)?;
-    let old_sync = existing.as_ref().map(|(_, sync, _)| sync);
-    if let Some((old_invoice, old_sync, updated_at)) = &existing
+    let old_sync = existing.map(|(_, sync, _)| sync);
+    if let Some((old_invoice, old_sync, updated_at)) = existing
         && old_invoice == invoice
         && *old_sync == sync
     {
-        return Ok((Put::Replaced, old_sync.state(*updated_at)?));
+        return Ok(Decision::Unchanged(Written {
+            put: Put::Replaced,
+            state: old_sync.state(*updated_at)?,
+            newly_queued: false,
+        }));
     }
     let newly_queued =
         sync.status == Some(SyncStatus::Queued) && old_sync.is_none_or(|o| *o != sync);
@@ -343,69 +509,202 @@ pub(super) async fn put_invoice(
         i(invoice.payment_term_days),
         s(invoice.status.as_str()),
         so(invoice.description.clone()),
-        s(lines),
+        s(db::json(&invoice.lines)?),
         st.db.ts(now),
     ];
     values.extend(sync_values(st, &sync));
-    let state = sync.state(now)?;
-    let (put, written) = if existing.is_some() {
-        let written = db::exec(
-            &*tx,
-            st.db.st(
-                "UPDATE invoices SET number = $3, relation_id = $4, date = $5, \
-                 payment_term_days = $6, status = $7, description = $8, lines = $9, \
-                 updated_at = $10, sync_status = $11, snelstart_id = $12, sync_error = $13, \
-                 sync_hint = $14, error_class = $15, snelstart_code = $16, attempts = $17, \
-                 next_attempt_at = $18, needs_lookup = $19, failing_since = $20, \
-                 lease_owner = $21, lease_until = $22, due_at = $23, sync_updated_at = $24 \
-                 WHERE adm = $1 AND id = $2",
-                values,
-            ),
-            "writing the invoice",
-        )
-        .await;
-        (Put::Replaced, written)
-    } else {
-        let written = db::exec(
-            &*tx,
-            st.db.st(
-                "INSERT INTO invoices (adm, id, number, relation_id, date, payment_term_days, \
-                 status, description, lines, created_at, updated_at, sync_status, snelstart_id, \
-                 sync_error, sync_hint, error_class, snelstart_code, attempts, next_attempt_at, \
-                 needs_lookup, failing_since, lease_owner, lease_until, due_at, sync_updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, \
-                 $16, $17, $18, $19, $20, $21, $22, $23, $24)",
-                values,
-            ),
-            "writing the invoice",
-        )
-        .await;
-        (Put::Created, written)
-    };
-    match written {
-        Ok(_) => {}
-        // Invariant I4: the unique index decides (no extra read on the happy path).
-        Err(error) if db::is_unique_error(&error) => {
-            drop(tx);
-            return Err(number_taken(st, adm, invoice).await);
+    let insert = existing.is_none();
+    Ok(Decision::Write {
+        written: Written {
+            put: if insert { Put::Created } else { Put::Replaced },
+            state: sync.state(now)?,
+            newly_queued,
+        },
+        values,
+        insert,
+    })
+}
+
+/// One PUT on `c` (inside a write transaction): reads, decides, writes. A write refused by
+/// the unique index is returned as that error (the caller names the number's holder).
+async fn put_on(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    adm: &AdministratieCode,
+    invoice: &Invoice,
+    now: DateTime<Utc>,
+) -> R<Written> {
+    let (ticked, existing) = read_for_put(st, c, adm, invoice).await?;
+    match decide(st, adm, invoice, now, ticked, existing.as_ref())? {
+        Decision::Unchanged(written) => Ok(written),
+        Decision::Write {
+            written,
+            values,
+            insert,
+        } => {
+            let sql = if insert {
+                insert_sql(1)
+            } else {
+                UPDATE_SQL.to_owned()
+            };
+            db::exec(c, st.db.st(&sql, values), "writing the invoice").await?;
+            Ok(written)
         }
-        Err(error) => return Err(error),
     }
-    tx.commit().await?;
-    if newly_queued {
-        st.wake();
+}
+
+/// `INSERT` of `rows` invoices, each bound as 24 values in a row (see [`INSERT_VALUES`]).
+fn insert_sql(rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = INSERT_VALUES
+                .iter()
+                .map(|v| format!("${}", r * 24 + v))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO invoices ({INSERT_COLUMNS}) VALUES {}",
+        tuples.join(", ")
+    )
+}
+
+/// At most this many PUTs are read and inserted together (SQLite binds at most 32,766
+/// values per statement; a PUT binds 24).
+const TOGETHER_MAX: usize = 500;
+
+/// SQLite, a batch of PUTs of distinct invoices: one statement reads every relation and
+/// invoice, each PUT is decided in Rust, the new invoices are written with one multi-row
+/// `INSERT` and the replaced ones one by one. `None` (nothing written) when the batch does
+/// not fit this path: the same invoice twice, too many, or the `INSERT` refused by a unique
+/// index (two new invoices of one number: SQLite rolled the statement back alone); the
+/// caller then runs the PUTs one by one in the same transaction.
+async fn put_together(
+    st: &SeaOrmStore,
+    tx: &db::WriteTx,
+    batch: &[PutJob],
+) -> R<Option<Vec<R<Written>>>> {
+    let keys: std::collections::HashSet<(&str, &str)> = batch
+        .iter()
+        .map(|job| (job.adm.as_str(), job.invoice.id.as_str()))
+        .collect();
+    if keys.len() < batch.len() || batch.len() > TOGETHER_MAX {
+        return Ok(None);
     }
-    Ok((put, state))
+    let mut values = Vec::with_capacity(batch.len() * 4);
+    let mut tuples = Vec::with_capacity(batch.len());
+    for (k, job) in batch.iter().enumerate() {
+        let at = values.len();
+        tuples.push(format!(
+            "(${}, ${}, ${}, ${})",
+            at + 1,
+            at + 2,
+            at + 3,
+            at + 4
+        ));
+        values.extend([
+            i(i64::try_from(k).unwrap_or(i64::MAX)),
+            s(job.adm.as_str()),
+            s(job.invoice.relation_id.as_str()),
+            s(job.invoice.id.as_str()),
+        ]);
+    }
+    let sql = format!(
+        "WITH v (v_k, v_adm, v_relation, v_invoice) AS (VALUES {}) \
+         SELECT v.v_k AS job, r.snelstart_enabled AS relation_ticked, {} FROM v \
+         JOIN relations r ON r.adm = v.v_adm AND r.id = v.v_relation \
+         LEFT JOIN invoices i ON i.adm = v.v_adm AND i.id = v.v_invoice",
+        tuples.join(", "),
+        db::aliased("i", "", COLUMNS)
+    );
+    let rows = db::all(
+        &**tx,
+        st.db.st(&sql, values),
+        "reading the invoices and their relations",
+    )
+    .await?;
+    let mut found: Vec<Option<&QueryResult>> = vec![None; batch.len()];
+    for row in &rows {
+        let k = usize::try_from(col::<i64>(row, "job")?).map_err(other)?;
+        if let Some(slot) = found.get_mut(k) {
+            *slot = Some(row);
+        }
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    let mut inserts: Vec<sea_orm::Value> = Vec::new();
+    let mut updates = Vec::new();
+    for (job, row) in batch.iter().zip(found) {
+        let Some(row) = row else {
+            results.push(Err(StoreError::NotFound(Missing::Relation(
+                job.invoice.relation_id.to_string(),
+            ))));
+            continue;
+        };
+        let ticked = col_bool(row, "relation_ticked")?;
+        let existing = col::<Option<String>>(row, "id")?
+            .is_some()
+            .then(|| invoice_from(row))
+            .transpose()?;
+        match decide(
+            st,
+            &job.adm,
+            &job.invoice,
+            job.now,
+            ticked,
+            existing.as_ref(),
+        ) {
+            Ok(Decision::Unchanged(written)) => results.push(Ok(written)),
+            Ok(Decision::Write {
+                written,
+                values,
+                insert,
+            }) => {
+                if insert {
+                    inserts.extend(values);
+                } else {
+                    updates.push((results.len(), values));
+                }
+                results.push(Ok(written));
+            }
+            Err(error @ StoreError::Conflict { .. }) => results.push(Err(error)),
+            Err(error) => return Err(error),
+        }
+    }
+    if !inserts.is_empty() {
+        let sql = insert_sql(inserts.len() / 24);
+        match db::exec(&**tx, st.db.st(&sql, inserts), "writing the invoices").await {
+            Ok(_) => {}
+            Err(error) if db::is_unique_error(&error) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    }
+    for (k, values) in updates {
+        let job = &batch[k];
+        match db::exec(&**tx, st.db.st(UPDATE_SQL, values), "writing the invoice").await {
+            Ok(_) => {}
+            Err(error) if db::is_unique_error(&error) => {
+                results[k] = Err(number_taken(&**tx, &job.adm, &job.invoice).await);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(Some(results))
 }
 
 /// Invariant I4 (docs/architecture.md): the number of a final invoice is unique within its
 /// administratie (drafts may share one; a failed or skipped final invoice keeps its number).
 /// The unique index `invoices_final_number` holds it under concurrency; this names the field
 /// and, when it can, the invoice that holds the number.
-async fn number_taken(st: &SeaOrmStore, adm: &AdministratieCode, invoice: &Invoice) -> StoreError {
+async fn number_taken(
+    c: &impl ConnectionTrait,
+    adm: &AdministratieCode,
+    invoice: &Invoice,
+) -> StoreError {
     let holder = db::one(
-        &st.db.conn,
-        st.db.st(
+        c,
+        sea_orm::Statement::from_sql_and_values(
+            c.get_database_backend(),
             "SELECT id FROM invoices WHERE adm = $1 AND number = $2 AND status = 'final' AND id <> $3",
             vec![
                 s(adm.as_str()),

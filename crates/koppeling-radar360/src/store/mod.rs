@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod batch;
 mod db;
 mod document;
 mod group;
@@ -13,6 +14,7 @@ mod notify;
 mod queue;
 mod readback;
 mod relation;
+mod writes;
 // issue 13 (secrets)
 mod rotate;
 pub use rotate::RotateReport;
@@ -72,8 +74,8 @@ pub struct SeaOrmStore {
     pivot: Arc<std::sync::Mutex<String>>,
     /// The administratie leases settled last, per worker (see `lease::Settled`).
     leases: Arc<std::sync::Mutex<lease::Settled>>,
-    /// SQLite only: the attempt outcomes written together (see `group`).
-    group: Arc<group::Group>,
+    /// SQLite only: the writes waiting for the next batch (see `writes`).
+    writes: Arc<writes::Writes>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -126,6 +128,10 @@ impl SeaOrmStore {
             } else {
                 opts.max_connections(8);
             }
+            // A connection to a local file cannot go stale: no ping on each acquire (sqlx's
+            // default), which on SQLite is one more round trip to the connection's thread,
+            // and for a write transaction one taken under the writer lock.
+            opts.test_before_acquire(false);
             opts.map_sqlx_sqlite_opts(move |o| {
                 let o = o
                     .busy_timeout(Duration::from_millis(5000))
@@ -140,11 +146,25 @@ impl SeaOrmStore {
                         .pragma("wal_autocheckpoint", "0")
                 }
             });
+            // Every write transaction runs on one connection of its own (they are
+            // serialised by the writer lock anyway): its page cache stays warm, where a
+            // write on any pooled connection found its cache made stale by the previous
+            // write on another one and read its pages again.
+            let mut writer_opts = opts.clone();
+            writer_opts
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
             let conn = Database::connect(opts)
                 .await
                 .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
-            let store = Self::from_connection(conn, master_key);
+            let mut store = Self::from_connection(conn, master_key);
             if !memory {
+                let writer = Database::connect(writer_opts)
+                    .await
+                    .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
+                store.db = store.db.with_writer(writer);
                 store.checkpoint_in_background();
             }
             return Ok(store);
@@ -154,6 +174,10 @@ impl SeaOrmStore {
         // throughput. Several processes share the server's `max_connections` (100 by
         // default), so not more.
         opts.max_connections(20);
+        // A pooled connection is pinged only after it sat idle for a while (a server
+        // restart, a proxy or firewall dropping it), not on every acquire: on a busy pool
+        // the ping was one extra round trip per transaction and per read.
+        opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
         // A lock wait ends after 5 s (as SQLite's `busy_timeout`) with 55P03, which the store
         // reports as `StoreError::Busy`, instead of hanging for as long as the holder likes.
         // Sent as a start-up parameter, so every pooled connection has it from the start.
@@ -209,7 +233,7 @@ impl SeaOrmStore {
             alive: Arc::new(()),
             pivot: Arc::new(std::sync::Mutex::new(String::new())),
             leases: Arc::default(),
-            group: Arc::default(),
+            writes: Arc::default(),
         }
     }
 

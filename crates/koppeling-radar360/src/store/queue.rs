@@ -53,15 +53,22 @@ pub(super) async fn claim_due(st: &SeaOrmStore, req: &ClaimRequest) -> R<Vec<Cla
     if st.db.is_postgres() {
         claim_on(st, &st.db.conn, req).await
     } else {
-        // SQLite: the leases and the claim in one write transaction.
-        let tx = st.db.begin().await?;
-        let claims = claim_on(st, &*tx, req).await?;
-        tx.commit().await?;
+        // SQLite: the leases and the claim in one write transaction, with the other writes
+        // queued meanwhile (see `writes`).
+        let claims =
+            match super::writes::submit(st, super::writes::Write::Claim(req.clone())).await? {
+                super::writes::Answer::Claim(claims) => claims,
+                _ => return Err(super::writes::mismatch()),
+            };
         Ok(claims)
     }
 }
 
-async fn claim_on(st: &SeaOrmStore, c: &impl ConnectionTrait, req: &ClaimRequest) -> R<Vec<Claim>> {
+pub(super) async fn claim_on(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    req: &ClaimRequest,
+) -> R<Vec<Claim>> {
     let (worker, now, lease_until, limit) =
         (req.worker.as_str(), req.now, req.lease_until, req.limit);
     let adm = &req.administratie;

@@ -242,6 +242,44 @@ pub(super) async fn insert_events(st: &SeaOrmStore, tx: &WriteTx, rows: &[EventR
     Ok(())
 }
 
+/// Payments recorded per statement at most (4 values each).
+const PAYMENTS_PER_STATEMENT: usize = 500;
+
+/// The payment states of `updates` (a pass after many bookings reads back a payment state
+/// for each), a few hundred per `UPDATE … FROM (VALUES …)`.
+async fn record_payments(
+    st: &SeaOrmStore,
+    tx: &db::WriteTx,
+    adm: &AdministratieCode,
+    updates: &[ReadbackUpdate],
+) -> R<()> {
+    let payments: Vec<(&ReadbackUpdate, &_)> = updates
+        .iter()
+        .filter_map(|u| u.payment.as_ref().map(|p| (u, p)))
+        .collect();
+    for chunk in payments.chunks(PAYMENTS_PER_STATEMENT) {
+        let mut q = Params(Vec::new());
+        let adm_p = q.p(s(adm.as_str()));
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (u, payment) in chunk {
+            rows.push(format!(
+                "({}, {}, {})",
+                q.p(s(u.invoice_id.as_str())),
+                q.p(s(db::json(payment)?)),
+                q.p(s(payment.status.as_str())),
+            ));
+        }
+        let sql = format!(
+            "WITH v (v_id, v_payment, v_status) AS (VALUES {}) \
+             UPDATE invoices SET payment = v.v_payment, payment_status = v.v_status \
+             FROM v WHERE invoices.adm = {adm_p} AND invoices.id = v.v_id",
+            rows.join(", ")
+        );
+        db::exec(&**tx, st.db.st(&sql, q.0), "recording the payments").await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn save_readback(
     st: &SeaOrmStore,
     adm: &AdministratieCode,
@@ -253,23 +291,8 @@ pub(super) async fn save_readback(
 ) -> R<()> {
     let tx = st.db.begin().await?;
     lock_state(st, &tx, adm).await?;
+    record_payments(st, &tx, adm, updates).await?;
     for u in updates {
-        if let Some(payment) = &u.payment {
-            db::exec(
-                &*tx,
-                st.db.st(
-                    "UPDATE invoices SET payment = $3, payment_status = $4 WHERE adm = $1 AND id = $2",
-                    vec![
-                        s(adm.as_str()),
-                        s(u.invoice_id.as_str()),
-                        s(db::json(payment)?),
-                        s(payment.status.as_str()),
-                    ],
-                ),
-                "recording the payment",
-            )
-            .await?;
-        }
         if let Some(drift) = &u.drift {
             let kind = drift.as_ref().map(|d| match d.kind {
                 koppeling_domain::readback::DriftKind::Changed => "changed",

@@ -4,7 +4,7 @@
 
 use koppeling_domain::invoice::InvoiceStatus;
 use koppeling_domain::ports::roles::*;
-use koppeling_domain::ports::{Claim, ClaimRequest, Outcome, StoreError, SyncStatus};
+use koppeling_domain::ports::{Claim, ClaimRequest, Missing, Outcome, Put, StoreError, SyncStatus};
 use koppeling_radar360::SeaOrmStore;
 
 use crate::helpers::{Harness, adm, invoice, now, ready, rid, secs};
@@ -268,4 +268,227 @@ pub async fn outcomes_finished_together_are_fenced_one_by_one(h: Harness) {
         .await
         .unwrap();
     assert_eq!(log.len(), 1, "one log row for the written outcome");
+
+    // A second round without a taken id: on SQLite the bookings of a batch go in one
+    // multi-row UPDATE, still fenced row by row (invoice 3's lease is someone else's).
+    for k in 0..24 {
+        s.put_invoice(
+            &a,
+            &invoice(&format!("g{k:02}"), "r1", InvoiceStatus::Final),
+        )
+        .await
+        .unwrap();
+    }
+    let mut claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 24))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 24);
+    claims.sort_by(|x, y| x.invoice_id.as_str().cmp(y.invoice_id.as_str()));
+    let mut tasks = Vec::new();
+    for (k, claim) in claims.iter().cloned().enumerate() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut claim = claim;
+            if k == 3 {
+                claim.worker = "someone-else".into();
+            }
+            let outcome = Outcome::Synced {
+                snelstart_id: format!("00000000-0000-0000-0001-{k:012}"),
+            };
+            s.finish(&claim, t, &outcome, "ok", None).await
+        }));
+    }
+    for (k, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.unwrap().unwrap(), k != 3, "outcome {k}");
+    }
+    for (k, claim) in claims.iter().enumerate() {
+        let (_, state) = s.get_invoice(&a, &claim.invoice_id).await.unwrap().unwrap();
+        let state = state.unwrap();
+        if k == 3 {
+            assert_eq!(
+                state.status,
+                SyncStatus::InProgress,
+                "invoice {k}: untouched"
+            );
+            assert_eq!(state.snelstart_id, None);
+        } else {
+            assert_eq!(state.status, SyncStatus::Synced, "invoice {k}");
+            assert_eq!(
+                state.snelstart_id.as_deref(),
+                Some(format!("00000000-0000-0000-0001-{k:012}").as_str())
+            );
+        }
+        let log = s
+            .invoice_sync_log(&a, claim.invoice_id.as_str(), false, 10)
+            .await
+            .unwrap();
+        assert_eq!(log.len(), usize::from(k != 3), "invoice {k}: its log row");
+    }
+    let events = s.events(&a, 0, 100).await.unwrap();
+    let ids: Vec<u64> = events.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids,
+        (1..=45).collect::<Vec<u64>>(),
+        "gapless across batches"
+    );
+}
+
+/// PUTs arriving at the same moment (on SQLite they are written as one batch, see
+/// `store/invoice.rs` and `store/batch.rs`) are each decided on their own: a number another
+/// final invoice took (I4) or an unknown relation refuses only that PUT, with its own
+/// error; every other PUT is written, answered with what it wrote, and queued; two PUTs of
+/// one invoice both succeed and the stored content is one of them, whole.
+pub async fn puts_arriving_together_are_decided_one_by_one(h: Harness) {
+    let s = &h.store;
+    let a = ready(s, "a").await;
+    // First round, distinct invoices (on SQLite one read, one multi-row INSERT): a change
+    // of an invoice being booked (locked) and an unknown relation are refused alone.
+    s.put_invoice(&a, &invoice("busy", "r1", InvoiceStatus::Final))
+        .await
+        .unwrap();
+    let t = now();
+    let busy = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 1))
+        .await
+        .unwrap();
+    assert_eq!(busy.len(), 1);
+    let mut tasks = Vec::new();
+    for k in 0..24usize {
+        let s = s.clone();
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut inv = invoice(&format!("e{k:02}"), "r1", InvoiceStatus::Final);
+            match k {
+                0 => {
+                    inv = invoice("busy", "r1", InvoiceStatus::Final);
+                    inv.description = Some("gewijzigd".into());
+                }
+                9 => inv.relation_id = rid("nobody"),
+                _ => {}
+            }
+            s.put_invoice(&a, &inv).await
+        }));
+    }
+    for (k, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        match k {
+            0 => assert_eq!(conflict_code(result.unwrap_err()).0, "invoice_locked"),
+            9 => assert!(
+                matches!(&result, Err(StoreError::NotFound(Missing::Relation(r))) if r == "nobody"),
+                "{result:?}"
+            ),
+            _ => {
+                let (put, state) = result.unwrap();
+                assert_eq!(put, Put::Created, "invoice {k}");
+                assert_eq!(state.unwrap().status, SyncStatus::Queued, "invoice {k}");
+            }
+        }
+    }
+    let (busy_now, _) = s.get_invoice(&a, &rid("busy")).await.unwrap().unwrap();
+    assert_eq!(
+        busy_now.description.as_deref(),
+        Some("Advieswerk"),
+        "unchanged"
+    );
+    assert!(s.get_invoice(&a, &rid("e09")).await.unwrap().is_none());
+    let claimed = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 100))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 22, "every created invoice is queued");
+
+    // Second round: one invoice twice and a number taken (on SQLite the batch is then
+    // decided one PUT at a time, in the same transaction).
+    let mut tasks = Vec::new();
+    for k in 0..24usize {
+        let s = s.clone();
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut inv = invoice(&format!("f{k:02}"), "r1", InvoiceStatus::Final);
+            match k {
+                // Invoice 5 takes invoice 4's number.
+                5 => inv.number = "F-f04".into(),
+                // Invoice 9 names a relation that does not exist.
+                9 => inv.relation_id = rid("nobody"),
+                // Invoices 12 and 13 are two versions of one draft, f12.
+                12 | 13 => {
+                    inv.id = rid("f12");
+                    inv.status = InvoiceStatus::Draft;
+                    inv.description = Some(format!("versie {k}"));
+                }
+                _ => {}
+            }
+            s.put_invoice(&a, &inv).await
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let (won, lost) = match (&results[4], &results[5]) {
+        (Ok(_), Err(_)) => (4, 5),
+        (Err(_), Ok(_)) => (5, 4),
+        other => panic!("exactly one of 4 and 5 holds the number: {other:?}"),
+    };
+    let (code, field, message) =
+        conflict_code(std::mem::replace(&mut results[lost], Ok((Put::Created, None))).unwrap_err());
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("number_taken", Some("number"))
+    );
+    assert!(
+        message.contains(&format!("f{won:02}")),
+        "names the holder: {message}"
+    );
+    assert!(
+        matches!(&results[9], Err(StoreError::NotFound(Missing::Relation(r))) if r == "nobody"),
+        "{:?}",
+        results[9]
+    );
+    let creates = results[12..=13]
+        .iter()
+        .filter(|r| matches!(r, Ok((Put::Created, None))))
+        .count();
+    assert_eq!(
+        creates, 1,
+        "one of the two drafts created f12, the other replaced it"
+    );
+    assert!(matches!(results[12..=13], [Ok(_), Ok(_)]));
+    for (k, result) in results.iter().enumerate() {
+        if [9, 12, 13, lost].contains(&k) {
+            continue;
+        }
+        let (put, state) = result.as_ref().unwrap();
+        assert_eq!(*put, Put::Created, "invoice {k}");
+        assert_eq!(
+            state.as_ref().unwrap().status,
+            SyncStatus::Queued,
+            "invoice {k}"
+        );
+    }
+    let (draft, state) = s.get_invoice(&a, &rid("f12")).await.unwrap().unwrap();
+    assert!(state.is_none(), "a draft is not queued");
+    assert!(
+        matches!(
+            draft.description.as_deref(),
+            Some("versie 12" | "versie 13")
+        ),
+        "{:?}",
+        draft.description
+    );
+    for k in [9, lost] {
+        assert!(
+            s.get_invoice(&a, &rid(&format!("f{k:02}")))
+                .await
+                .unwrap()
+                .is_none(),
+            "refused PUT {k} wrote nothing"
+        );
+    }
+    let claims = s
+        .claim_due(ClaimRequest::new("w", t, t + secs(60), 100))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 20, "every written final invoice is queued");
 }

@@ -74,6 +74,7 @@ scenarios!(
     invariants::an_invoice_whose_outcome_is_unknown_cannot_change,
     invariants::a_snelstart_id_belongs_to_one_invoice,
     invariants::outcomes_finished_together_are_fenced_one_by_one,
+    invariants::puts_arriving_together_are_decided_one_by_one,
     notices::dedupe_counts_mails_sent_in_the_window_and_mails_still_waiting,
     notices::given_up_mails_are_due_again_after_the_migration,
     busy::a_held_write_lock_is_busy_and_nothing_is_written,
