@@ -407,7 +407,7 @@ async fn read_for_put(
     c: &impl ConnectionTrait,
     adm: &AdministratieCode,
     invoice: &Invoice,
-) -> R<(bool, Option<(Invoice, SyncCols, DateTime<Utc>)>)> {
+) -> R<(bool, Option<Stored>)> {
     let missing = || StoreError::NotFound(Missing::Relation(invoice.relation_id.to_string()));
     if st.db.is_postgres() {
         let relation = db::one(
@@ -423,28 +423,65 @@ async fn read_for_put(
         let ticked = col_bool(&relation, "snelstart_enabled")?;
         return Ok((ticked, read_invoice(st, c, adm, &invoice.id, true).await?));
     }
+    let mut found = read_puts(st, c, &[(adm, invoice)]).await?;
+    found.pop().flatten().ok_or_else(missing)
+}
+
+/// An invoice as stored: the invoice, its sync columns and the row's `updated_at`.
+type Stored = (Invoice, SyncCols, DateTime<Utc>);
+
+/// SQLite: for each PUT of `puts`, in one statement, its relation's tick and the invoice as
+/// stored (`None` where the relation does not exist).
+async fn read_puts(
+    st: &SeaOrmStore,
+    c: &impl ConnectionTrait,
+    puts: &[(&AdministratieCode, &Invoice)],
+) -> R<Vec<Option<(bool, Option<Stored>)>>> {
+    let mut values = Vec::with_capacity(puts.len() * 4);
+    let mut tuples = Vec::with_capacity(puts.len());
+    for (k, (adm, invoice)) in puts.iter().enumerate() {
+        let at = values.len();
+        tuples.push(format!(
+            "(${}, ${}, ${}, ${})",
+            at + 1,
+            at + 2,
+            at + 3,
+            at + 4
+        ));
+        values.extend([
+            i(i64::try_from(k).unwrap_or(i64::MAX)),
+            s(adm.as_str()),
+            s(invoice.relation_id.as_str()),
+            s(invoice.id.as_str()),
+        ]);
+    }
     let sql = format!(
-        "SELECT r.snelstart_enabled AS relation_ticked, {} FROM relations r \
-         LEFT JOIN invoices i ON i.adm = r.adm AND i.id = $3 WHERE r.adm = $1 AND r.id = $2",
+        "WITH v (v_k, v_adm, v_relation, v_invoice) AS (VALUES {}) \
+         SELECT v.v_k AS put, r.snelstart_enabled AS relation_ticked, {} FROM v \
+         JOIN relations r ON r.adm = v.v_adm AND r.id = v.v_relation \
+         LEFT JOIN invoices i ON i.adm = v.v_adm AND i.id = v.v_invoice",
+        tuples.join(", "),
         db::aliased("i", "", COLUMNS)
     );
-    let row = db::one(
+    let rows = db::all(
         c,
-        st.db.st(
-            &sql,
-            vec![
-                s(adm.as_str()),
-                s(invoice.relation_id.as_str()),
-                s(invoice.id.as_str()),
-            ],
-        ),
-        "reading the invoice and its relation",
+        st.db.st(&sql, values),
+        "reading the invoices and their relations",
     )
-    .await?
-    .ok_or_else(missing)?;
-    let ticked = col_bool(&row, "relation_ticked")?;
-    let stored = col::<Option<String>>(&row, "id")?.is_some();
-    Ok((ticked, stored.then(|| invoice_from(&row)).transpose()?))
+    .await?;
+    let mut found: Vec<Option<(bool, Option<Stored>)>> = puts.iter().map(|_| None).collect();
+    for row in &rows {
+        let k = usize::try_from(col::<i64>(row, "put")?).map_err(other)?;
+        let ticked = col_bool(row, "relation_ticked")?;
+        let stored = col::<Option<String>>(row, "id")?
+            .is_some()
+            .then(|| invoice_from(row))
+            .transpose()?;
+        if let Some(slot) = found.get_mut(k) {
+            *slot = Some((ticked, stored));
+        }
+    }
+    Ok(found)
 }
 
 /// What a PUT does, decided from what is stored: nothing (an identical PUT), or a write.
@@ -452,7 +489,7 @@ enum Decision {
     Unchanged(Written),
     Write {
         written: Written,
-        /// `$1` … `$24` of [`INSERT_SQL`] / [`UPDATE_SQL`].
+        /// `$1` … `$24` of [`insert_sql`] / [`UPDATE_SQL`].
         values: Vec<sea_orm::Value>,
         insert: bool,
     },
@@ -483,7 +520,7 @@ fn decide(
     invoice: &Invoice,
     now: DateTime<Utc>,
     ticked: bool,
-    existing: Option<&(Invoice, SyncCols, DateTime<Utc>)>,
+    existing: Option<&Stored>,
 ) -> R<Decision> {
     let old = existing.map(|(inv, sync, _)| (inv, sync));
     let sync = next_sync(old, invoice, ticked, now)?;
@@ -592,60 +629,19 @@ async fn put_together(
     if keys.len() < batch.len() || batch.len() > TOGETHER_MAX {
         return Ok(None);
     }
-    let mut values = Vec::with_capacity(batch.len() * 4);
-    let mut tuples = Vec::with_capacity(batch.len());
-    for (k, job) in batch.iter().enumerate() {
-        let at = values.len();
-        tuples.push(format!(
-            "(${}, ${}, ${}, ${})",
-            at + 1,
-            at + 2,
-            at + 3,
-            at + 4
-        ));
-        values.extend([
-            i(i64::try_from(k).unwrap_or(i64::MAX)),
-            s(job.adm.as_str()),
-            s(job.invoice.relation_id.as_str()),
-            s(job.invoice.id.as_str()),
-        ]);
-    }
-    let sql = format!(
-        "WITH v (v_k, v_adm, v_relation, v_invoice) AS (VALUES {}) \
-         SELECT v.v_k AS job, r.snelstart_enabled AS relation_ticked, {} FROM v \
-         JOIN relations r ON r.adm = v.v_adm AND r.id = v.v_relation \
-         LEFT JOIN invoices i ON i.adm = v.v_adm AND i.id = v.v_invoice",
-        tuples.join(", "),
-        db::aliased("i", "", COLUMNS)
-    );
-    let rows = db::all(
-        &**tx,
-        st.db.st(&sql, values),
-        "reading the invoices and their relations",
-    )
-    .await?;
-    let mut found: Vec<Option<&QueryResult>> = vec![None; batch.len()];
-    for row in &rows {
-        let k = usize::try_from(col::<i64>(row, "job")?).map_err(other)?;
-        if let Some(slot) = found.get_mut(k) {
-            *slot = Some(row);
-        }
-    }
+    let puts: Vec<(&AdministratieCode, &Invoice)> =
+        batch.iter().map(|job| (&job.adm, &job.invoice)).collect();
+    let found = read_puts(st, &**tx, &puts).await?;
     let mut results = Vec::with_capacity(batch.len());
     let mut inserts: Vec<sea_orm::Value> = Vec::new();
     let mut updates = Vec::new();
-    for (job, row) in batch.iter().zip(found) {
-        let Some(row) = row else {
+    for (job, found) in batch.iter().zip(found) {
+        let Some((ticked, existing)) = found else {
             results.push(Err(StoreError::NotFound(Missing::Relation(
                 job.invoice.relation_id.to_string(),
             ))));
             continue;
         };
-        let ticked = col_bool(row, "relation_ticked")?;
-        let existing = col::<Option<String>>(row, "id")?
-            .is_some()
-            .then(|| invoice_from(row))
-            .transpose()?;
         match decide(
             st,
             &job.adm,
