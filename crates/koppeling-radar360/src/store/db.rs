@@ -147,6 +147,28 @@ impl WriteTx {
         let WriteTx { tx, _writer } = self;
         tx.commit().await.ctx("committing")
     }
+
+    /// Commits when `result` is `Ok`, otherwise rolls back now and returns the error.
+    ///
+    /// A transaction merely dropped is rolled back later, when its connection is next used
+    /// or returned to the pool; until then it keeps the rows it locked (`FOR UPDATE`), and a
+    /// concurrent claim (`SKIP LOCKED`) passes them over. A refusal (a conflict read under
+    /// lock) therefore ends its transaction here.
+    pub(crate) async fn end<T>(self, result: R<T>) -> R<T> {
+        match result {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                let WriteTx { tx, _writer } = self;
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a refused write failed; the pool discards the connection");
+                }
+                Err(error)
+            }
+        }
+    }
 }
 
 impl Db {

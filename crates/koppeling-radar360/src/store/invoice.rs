@@ -362,9 +362,8 @@ async fn put_alone(st: &SeaOrmStore, adm: &AdministratieCode, invoice: &Invoice)
 /// One PUT in a transaction of its own (rolled back when refused).
 async fn put_once(st: &SeaOrmStore, adm: &AdministratieCode, invoice: &Invoice) -> R<Written> {
     let tx = st.db.begin().await?;
-    let written = put_on(st, &*tx, adm, invoice, db::now()).await?;
-    tx.commit().await?;
-    Ok(written)
+    let written = put_on(st, &*tx, adm, invoice, db::now()).await;
+    tx.end(written).await
 }
 
 /// SQLite: the PUTs queued meanwhile in one transaction, in arrival order, each deciding on
@@ -821,9 +820,22 @@ pub(super) async fn retry_invoice(
     adm: &AdministratieCode,
     id: &ResourceId,
 ) -> R<SyncState> {
-    let now = db::now();
     let tx = st.db.begin().await?;
-    let Some((invoice, sync, updated_at)) = read_invoice(st, &*tx, adm, id, true).await? else {
+    let state = retry_on(st, &tx, adm, id).await;
+    let state = tx.end(state).await?;
+    st.wake();
+    Ok(state)
+}
+
+/// [`retry_invoice`] inside its transaction `tx`.
+async fn retry_on(
+    st: &SeaOrmStore,
+    tx: &db::WriteTx,
+    adm: &AdministratieCode,
+    id: &ResourceId,
+) -> R<SyncState> {
+    let now = db::now();
+    let Some((invoice, sync, updated_at)) = read_invoice(st, &**tx, adm, id, true).await? else {
         return Err(StoreError::NotFound(Missing::Invoice(id.to_string())));
     };
     if sync.status != Some(SyncStatus::Failed) {
@@ -837,7 +849,7 @@ pub(super) async fn retry_invoice(
         });
     }
     let ticked = db::one(
-        &*tx,
+        &**tx,
         st.db.st(
             &format!(
                 "SELECT snelstart_enabled FROM relations WHERE adm = $1 AND id = $2{}",
@@ -865,7 +877,7 @@ pub(super) async fn retry_invoice(
     let mut values = vec![s(adm.as_str()), s(id.as_str())];
     values.extend(sync_values(st, &sync));
     db::exec(
-        &*tx,
+        &**tx,
         st.db.st(
             "UPDATE invoices SET sync_status = $3, snelstart_id = $4, sync_error = $5, \
              sync_hint = $6, error_class = $7, snelstart_code = $8, attempts = $9, \
@@ -876,8 +888,6 @@ pub(super) async fn retry_invoice(
         "re-queueing the invoice",
     )
     .await?;
-    tx.commit().await?;
-    st.wake();
     sync.state(updated_at)?
         .ok_or_else(|| other(anyhow!("a re-queued invoice has a sync state")))
 }
